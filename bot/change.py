@@ -1,0 +1,273 @@
+"""The change under review: which files changed, how, and their text at base and at head.
+
+Built from a unified diff (unidiff underneath) plus two snapshots that can read any file at base and at head:
+git objects for refs, the working tree for uncommitted work, or an in-memory mapping (tests, the GitHub API).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+
+class ChangeError(Exception):
+    """A diff or a repository that cannot be read; the message is one line a user can act on."""
+
+
+class FileStatus(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "+", "-" or " "
+    old_no: int | None
+    new_no: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int
+    old_length: int
+    new_start: int
+    new_length: int
+    lines: tuple[DiffLine, ...]
+
+    @property
+    def new_range(self) -> range:
+        return range(self.new_start, self.new_start + self.new_length)
+
+    @property
+    def old_range(self) -> range:
+        return range(self.old_start, self.old_start + self.old_length)
+
+
+@dataclass
+class ChangedFile:
+    path: str  # path at head (for a deleted file: its path at base)
+    status: FileStatus
+    old_path: str | None = None  # path at base; differs from `path` only for renames
+    hunks: list[Hunk] = field(default_factory=list)
+    is_binary: bool = False
+    added_lines: set[int] = field(default_factory=set)  # new-file line numbers
+    deleted_lines: set[int] = field(default_factory=set)  # old-file line numbers
+
+    @property
+    def base_path(self) -> str | None:
+        if self.status is FileStatus.ADDED:
+            return None
+        return self.old_path or self.path
+
+    @property
+    def head_path(self) -> str | None:
+        return None if self.status is FileStatus.DELETED else self.path
+
+    def commentable_new_lines(self) -> set[int]:
+        """Lines GitHub accepts a review comment on with side=RIGHT: added and context lines of a hunk."""
+        return {ln.new_no for h in self.hunks for ln in h.lines if ln.new_no is not None}
+
+    def commentable_old_lines(self) -> set[int]:
+        """Lines GitHub accepts with side=LEFT: deleted and context lines (old numbering)."""
+        return {ln.old_no for h in self.hunks for ln in h.lines if ln.old_no is not None}
+
+    def hunk_index(self, line: int, *, old: bool = False) -> int | None:
+        for i, hunk in enumerate(self.hunks):
+            if line in (hunk.old_range if old else hunk.new_range):
+                return i
+        return None
+
+
+class Snapshot(Protocol):
+    """Read access to one version of the repository."""
+
+    label: str
+
+    def read_bytes(self, path: str) -> bytes | None: ...
+
+    def list_files(self) -> list[str]: ...
+
+
+class MemorySnapshot:
+    """A snapshot held in memory (tests, diffs applied in memory, files fetched from an API)."""
+
+    def __init__(self, files: dict[str, str | bytes] | None = None, label: str = "memory",
+                 loader: Callable[[str], bytes | None] | None = None, listing: Iterable[str] | None = None) -> None:
+        self.label = label
+        self._files: dict[str, bytes] = {
+            p: (t.encode("utf-8") if isinstance(t, str) else t) for p, t in (files or {}).items()
+        }
+        self._loader = loader
+        self._listing = list(listing) if listing is not None else None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        if path not in self._files and self._loader is not None:
+            data = self._loader(path)
+            if data is None:
+                return None
+            self._files[path] = data
+        return self._files.get(path)
+
+    def list_files(self) -> list[str]:
+        if self._listing is not None:
+            return sorted(set(self._listing) | set(self._files))
+        return sorted(self._files)
+
+
+EMPTY_SNAPSHOT = MemorySnapshot(label="empty")
+
+
+def decode_text(data: bytes | None) -> str | None:
+    """UTF-8 text of a file, or None when it is binary or not UTF-8 (callers skip it with a note)."""
+    if data is None or b"\x00" in data[:8192]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text.removeprefix("\ufeff")
+
+
+@dataclass
+class Change:
+    files: list[ChangedFile]
+    base: Snapshot = field(default_factory=lambda: EMPTY_SNAPSHOT)
+    head: Snapshot = field(default_factory=lambda: EMPTY_SNAPSHOT)
+    base_label: str = "base"
+    head_label: str = "head"
+    title: str = ""
+    body: str = ""
+
+    def file(self, path: str) -> ChangedFile | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def head_text(self, path: str) -> str | None:
+        return decode_text(self.head.read_bytes(path))
+
+    def base_text(self, path: str) -> str | None:
+        return decode_text(self.base.read_bytes(path))
+
+    def text_of(self, changed: ChangedFile, *, old: bool = False) -> str | None:
+        if old:
+            return None if changed.base_path is None else self.base_text(changed.base_path)
+        return None if changed.head_path is None else self.head_text(changed.head_path)
+
+
+_GIT_PREFIX = re.compile(r"^[ab]/")
+
+
+def _strip_prefix(name: str) -> str:
+    if name.startswith('"') and name.endswith('"'):
+        name = _unquote_c_style(name[1:-1])
+    return _GIT_PREFIX.sub("", name, count=1)
+
+
+def _unquote_c_style(quoted: str) -> str:
+    """git quotes unusual paths C-style ("a/caf\\303\\251.ts"); decode octal escapes as UTF-8 bytes."""
+    out = bytearray()
+    i = 0
+    escapes = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b", "f": b"\f", "r": b"\r",
+               "v": b"\v"}
+    while i < len(quoted):
+        ch = quoted[i]
+        if ch == "\\" and i + 1 < len(quoted):
+            nxt = quoted[i + 1]
+            if nxt in "01234567" and i + 3 < len(quoted) + 1:
+                out.append(int(quoted[i + 1:i + 4], 8))
+                i += 4
+                continue
+            out += escapes.get(nxt, nxt.encode())
+            i += 2
+            continue
+        out += ch.encode("utf-8")
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def parse_diff(diff_text: str) -> list[ChangedFile]:
+    """Changed files of a unified diff (git or plain). Raises ChangeError on a diff that does not parse."""
+    if not diff_text.strip():
+        return []
+    # CRLF files keep their \r inside line values; the diff's own line structure must be \n-separated.
+    try:
+        patch = PatchSet(diff_text.splitlines(keepends=True))
+    except UnidiffParseError as exc:
+        raise ChangeError(f"the diff does not parse: {exc}") from None
+    except Exception as exc:  # unidiff raises bare errors on some malformed headers
+        raise ChangeError(f"the diff does not parse: {type(exc).__name__}: {exc}") from None
+    files: list[ChangedFile] = []
+    for pf in patch:
+        source = _strip_prefix(pf.source_file) if pf.source_file else None
+        target = _strip_prefix(pf.target_file) if pf.target_file else None
+        if pf.is_added_file:
+            status, path, old_path = FileStatus.ADDED, target or pf.path, None
+        elif pf.is_removed_file:
+            status, path, old_path = FileStatus.DELETED, source or pf.path, None
+        elif pf.is_rename or (source and target and source != target and source != "/dev/null"):
+            status, path, old_path = FileStatus.RENAMED, target or pf.path, source
+        else:
+            status, path, old_path = FileStatus.MODIFIED, target or pf.path, None
+        if path == "/dev/null":
+            path = pf.path
+        hunks: list[Hunk] = []
+        added: set[int] = set()
+        deleted: set[int] = set()
+        for h in pf:
+            lines: list[DiffLine] = []
+            for ln in h:
+                if ln.line_type not in ("+", "-", " "):
+                    continue  # "\ No newline at end of file" carries no line number
+                value = ln.value.removesuffix("\n")
+                lines.append(DiffLine(ln.line_type, ln.source_line_no, ln.target_line_no, value))
+                if ln.is_added and ln.target_line_no is not None:
+                    added.add(ln.target_line_no)
+                elif ln.is_removed and ln.source_line_no is not None:
+                    deleted.add(ln.source_line_no)
+            hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length, tuple(lines)))
+        files.append(
+            ChangedFile(
+                path=path,
+                status=status,
+                old_path=old_path,
+                hunks=hunks,
+                is_binary=bool(pf.is_binary_file),
+                added_lines=added,
+                deleted_lines=deleted,
+            )
+        )
+    return files
+
+
+def apply_hunks(base_text: str, changed: ChangedFile) -> str:
+    """Apply a file's hunks to its base text (to rebuild head text from a diff). Raises ChangeError on mismatch."""
+    old_lines = base_text.splitlines(keepends=True)
+    out: list[str] = []
+    cursor = 0  # 0-based index into old_lines
+    for hunk in changed.hunks:
+        start = max(hunk.old_start - 1, 0) if hunk.old_length else hunk.old_start
+        if start < cursor or start > len(old_lines):
+            raise ChangeError(f"{changed.path}: the diff does not apply (hunk at line {hunk.old_start})")
+        out.extend(old_lines[cursor:start])
+        cursor = start
+        for ln in hunk.lines:
+            if ln.kind in (" ", "-"):
+                actual = old_lines[cursor].rstrip("\r\n") if cursor < len(old_lines) else None
+                if actual != ln.text.rstrip("\r"):
+                    raise ChangeError(f"{changed.path}: the diff does not apply at line {cursor + 1}")
+                if ln.kind == " ":
+                    out.append(old_lines[cursor])
+                cursor += 1
+            else:
+                eol = "\r\n" if ln.text.endswith("\r") else "\n"
+                out.append(ln.text.rstrip("\r") + eol)
+    out.extend(old_lines[cursor:])
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""migration checks: one module per rule or tight family of rules."""

@@ -1,0 +1,1 @@
+"""query checks: one module per rule or tight family of rules."""

@@ -1,0 +1,1 @@
+"""schema checks: one module per rule or tight family of rules."""

@@ -1,0 +1,270 @@
+"""Which changed files are Prisma schema, Prisma migrations, or code that calls Prisma Client.
+
+Detection is by configuration and content first, default paths second: monorepos keep schemas in
+`packages/db/prisma/…`, name the migrations folder `migration/`, or point at the schema from `package.json#prisma`
+or `prisma.config.ts`. A change with no database surface gets no review.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from bot.change import Change, ChangedFile, FileStatus, Snapshot, decode_text
+from bot.config import Config
+
+QUERY_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+_SKIP_DIRS = {"node_modules", ".git", ".next", ".turbo", ".vercel", "dist", "build", "coverage", ".output"}
+# Where Prisma writes its generated client: never analysed.
+_GENERATED_CLIENT = re.compile(r"(^|/)(node_modules/\.prisma|node_modules/@prisma|generated/prisma|prisma/generated|"
+                               r"\.prisma/client|generated/client)(/|$)")
+
+_PRISMA_OPERATIONS = (
+    "findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|create|createMany|createManyAndReturn|"
+    "update|updateMany|updateManyAndReturn|upsert|delete|deleteMany|count|aggregate|groupBy"
+)
+_STRONG_PRISMA_SIGNS = re.compile(
+    r"@prisma/client|PrismaClient|\$transaction\s*\(|\$queryRaw|\$executeRaw|\bPrisma\.(sql|raw|join)\b|"
+    r"\b(?:prisma|db|tx|prismaService|prismaClient)\s*\.\s*[a-z]\w*\s*\.\s*(?:" + _PRISMA_OPERATIONS + r")\s*\("
+)
+_WEAK_PRISMA_SIGN = re.compile(
+    r"\.\s*[a-z]\w*\s*\.\s*(?:findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|createMany|"
+    r"updateMany|deleteMany|upsert|groupBy|aggregate)\s*\("
+)
+_PRISMA_CONFIG_SCHEMA = re.compile(r"""\bschema\s*:\s*(?:path\.join\([^)]*?)?["'`]([^"'`]+)["'`]""")
+_PRISMA_CONFIG_MIGRATIONS = re.compile(r"""\bmigrations\s*:\s*\{[^}]*?\bpath\s*:\s*["'`]([^"'`]+)["'`]""", re.S)
+
+
+@dataclass
+class Layout:
+    """Where the project keeps its Prisma files, at one snapshot."""
+
+    # Each schema is a list of .prisma files read together (one file, or a multi-file schema folder).
+    schemas: list[list[str]] = field(default_factory=list)
+    # Folders that hold `<timestamp>_<name>/migration.sql` directories.
+    migration_dirs: list[str] = field(default_factory=list)
+    provider: str | None = None  # from migration_lock.toml
+
+    @property
+    def schema_files(self) -> list[str]:
+        return [p for group in self.schemas for p in group]
+
+    def schema_group_of(self, path: str) -> list[str] | None:
+        return next((group for group in self.schemas if path in group), None)
+
+
+@dataclass
+class Surfaces:
+    schema: list[ChangedFile] = field(default_factory=list)
+    migrations: list[ChangedFile] = field(default_factory=list)
+    query: list[ChangedFile] = field(default_factory=list)
+    head_layout: Layout = field(default_factory=Layout)
+    base_layout: Layout = field(default_factory=Layout)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.schema or self.migrations or self.query)
+
+    def kind_of(self, path: str) -> str | None:
+        for kind, files in (("schema", self.schema), ("migration", self.migrations), ("query", self.query)):
+            if any(f.path == path for f in files):
+                return kind
+        return None
+
+
+def matches_any(path: str, globs: list[str]) -> bool:
+    return any(_glob_match(path, g) for g in globs)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """gitignore-ish globs: `**` crosses folders, a pattern without `/` matches the file name anywhere."""
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(posixpath.basename(path), pattern)
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(?:.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            regex += "[^/]*"
+            i += 1
+        elif pattern[i] == "?":
+            regex += "[^/]"
+            i += 1
+        else:
+            regex += re.escape(pattern[i])
+            i += 1
+    return re.fullmatch(regex, path) is not None
+
+
+def _skipped_dir(path: str) -> bool:
+    return any(part in _SKIP_DIRS for part in path.split("/")[:-1])
+
+
+def is_generated_client(path: str) -> bool:
+    return bool(_GENERATED_CLIENT.search(path))
+
+
+def is_query_path(path: str) -> bool:
+    return (
+        path.endswith(QUERY_EXTENSIONS)
+        and not path.endswith((".d.ts", ".d.mts", ".d.cts", ".min.js"))
+        and not _skipped_dir(path)
+        and not is_generated_client(path)
+    )
+
+
+def calls_prisma(text: str) -> bool:
+    """Whether a source file's text uses Prisma Client (import, client type, or a model call with a Prisma verb)."""
+    return bool(_STRONG_PRISMA_SIGNS.search(text) or _WEAK_PRISMA_SIGN.search(text))
+
+
+def is_migration_path(path: str, layout: Layout, config: Config) -> bool:
+    if config.paths.migrations and matches_any(path, config.paths.migrations):
+        return True
+    name = posixpath.basename(path)
+    parent = posixpath.dirname(path)
+    grandparent = posixpath.dirname(parent)
+    if name == "migration_lock.toml":
+        return True
+    if name == "migration.sql":
+        return (
+            posixpath.basename(grandparent) in ("migrations", "migration")
+            or grandparent in layout.migration_dirs
+        )
+    if name == "ops.json":  # Prisma 8: migrations/app/<dir>/ops.json
+        return "/migrations/" in f"/{path}"
+    return False
+
+
+def detect_layout(snapshot: Snapshot, config: Config) -> Layout:
+    files = [p for p in snapshot.list_files() if not _skipped_dir(p)]
+    layout = Layout()
+    prisma_files = [p for p in files if p.endswith(".prisma") and not is_generated_client(p)]
+    if config.paths.schema_:
+        prisma_files = [p for p in prisma_files if matches_any(p, config.paths.schema_)]
+    configured_roots = _configured_schema_roots(snapshot, files)
+    layout.schemas = _group_schemas(prisma_files, configured_roots)
+    dirs: set[str] = set()
+    for p in files:
+        if posixpath.basename(p) == "migration_lock.toml":
+            dirs.add(posixpath.dirname(p))
+            if layout.provider is None:
+                layout.provider = _lock_provider(decode_text(snapshot.read_bytes(p)) or "")
+        elif posixpath.basename(p) == "migration.sql":
+            grandparent = posixpath.dirname(posixpath.dirname(p))
+            if posixpath.basename(grandparent) in ("migrations", "migration"):
+                dirs.add(grandparent)
+    dirs.update(_configured_migration_dirs(snapshot, files))
+    layout.migration_dirs = sorted(dirs)
+    return layout
+
+
+def _lock_provider(text: str) -> str | None:
+    match = re.search(r'^\s*provider\s*=\s*"([^"]+)"', text, re.M)
+    return match.group(1) if match else None
+
+
+def _configured_schema_roots(snapshot: Snapshot, files: list[str]) -> list[str]:
+    """Schema paths named by `package.json#prisma.schema` or `prisma.config.ts`, relative to the repo root."""
+    roots: list[str] = []
+    for p in files:
+        base = posixpath.basename(p)
+        if base == "package.json":
+            try:
+                data = json.loads(decode_text(snapshot.read_bytes(p)) or "{}")
+            except (json.JSONDecodeError, ValueError):
+                continue
+            schema = data.get("prisma", {}).get("schema") if isinstance(data.get("prisma"), dict) else None
+            if isinstance(schema, str):
+                roots.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), schema)))
+        elif base in ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.cjs"):
+            text = decode_text(snapshot.read_bytes(p)) or ""
+            match = _PRISMA_CONFIG_SCHEMA.search(text)
+            if match:
+                roots.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), match.group(1))))
+    return roots
+
+
+def _configured_migration_dirs(snapshot: Snapshot, files: list[str]) -> list[str]:
+    dirs: list[str] = []
+    for p in files:
+        if posixpath.basename(p) in ("prisma.config.ts", "prisma.config.mts", "prisma.config.js"):
+            text = decode_text(snapshot.read_bytes(p)) or ""
+            match = _PRISMA_CONFIG_MIGRATIONS.search(text)
+            if match:
+                dirs.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), match.group(1))))
+    return dirs
+
+
+def _group_schemas(prisma_files: list[str], configured_roots: list[str]) -> list[list[str]]:
+    """A multi-file schema is every .prisma file under its folder; a single-file schema stands alone."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(prisma_files):
+        root = None
+        for configured in configured_roots:
+            if path == configured:
+                root = path
+                break
+            if path.startswith(configured.rstrip("/") + "/"):
+                root = configured
+                break
+        if root is None:
+            parts = path.split("/")
+            # prisma/schema/*.prisma (and nested folders below it) form one schema.
+            for i in range(len(parts) - 2, -1, -1):
+                if parts[i] == "schema" and i >= 1:
+                    root = "/".join(parts[: i + 1])
+                    break
+        if root is None:
+            root = posixpath.dirname(path) if posixpath.basename(path) != "contract.prisma" else path
+            # Sibling .prisma files in one folder with one datasource are a multi-file schema too.
+        groups.setdefault(root, []).append(path)
+    return [files for _, files in sorted(groups.items())]
+
+
+def classify(change: Change, config: Config) -> Surfaces:
+    head_layout = detect_layout(change.head, config)
+    base_layout = detect_layout(change.base, config)
+    surfaces = Surfaces(head_layout=head_layout, base_layout=base_layout)
+    schema_files = set(head_layout.schema_files) | set(base_layout.schema_files)
+    for changed in change.files:
+        path = changed.path
+        if config.paths.ignore and matches_any(path, config.paths.ignore):
+            surfaces.ignored.append(path)
+            continue
+        if changed.is_binary:
+            continue
+        if path.endswith(".prisma") and (path in schema_files or (changed.old_path or "") in schema_files):
+            surfaces.schema.append(changed)
+        elif is_migration_path(path, head_layout, config) or (
+            changed.old_path and is_migration_path(changed.old_path, base_layout, config)
+        ):
+            surfaces.migrations.append(changed)
+        elif _is_query_change(change, changed, config):
+            surfaces.query.append(changed)
+    return surfaces
+
+
+def _is_query_change(change: Change, changed: ChangedFile, config: Config) -> bool:
+    if config.paths.query:
+        if not matches_any(changed.path, config.paths.query):
+            return False
+    elif not is_query_path(changed.path):
+        return False
+    if changed.status is FileStatus.DELETED:
+        return False
+    text = change.head_text(changed.path)
+    if text is None:
+        return False
+    if len(text) > 2_000_000:  # a bundle or generated file; the query analyzer notes it if asked directly
+        return False
+    return calls_prisma(text) or (bool(config.paths.query) and bool(text))

@@ -1,3 +1,3 @@
 """Every check module, imported so that their rules register. One sub-package per surface."""
 
-from bot.checks import migration, query, schema  # noqa: F401
+from bot.checks import change, migration, query, schema  # noqa: F401

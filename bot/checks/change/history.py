@@ -1,0 +1,276 @@
+"""Migration history: committed migrations edited, deleted or renamed, and new migrations that sort too early.
+
+Prisma (up to v7) keeps, per database, the name and SHA-256 checksum of every migration it applied. `migrate deploy`
+applies each directory whose name is not recorded yet, in name order, and never re-runs a recorded one; `migrate dev`
+compares checksums and names and offers to reset the database when they disagree. So a migration already on the
+base branch is frozen: editing it changes nothing on databases that ran it (only fresh ones), deleting it leaves
+them with objects no fresh database gets, and renaming its directory makes every existing database run it again.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.change import ChangedFile, FileStatus
+from bot.context import ReviewContext
+from bot.findings import Finding, Severity, Side, Surface
+from bot.registry import define
+
+from .migration_dirs import MigrationIndex, MigrationScript, changed_scripts, migration_index, normalise_newlines
+
+EDITED = define(
+    "migration/edited-applied-migration",
+    Severity.ERROR,
+    Surface.MIGRATION,
+    "A migration that is already on the base branch was edited",
+)
+DELETED = define(
+    "migration/deleted-applied-migration",
+    Severity.ERROR,
+    Surface.MIGRATION,
+    "A migration that is already on the base branch was deleted",
+)
+RENAMED = define(
+    "migration/renamed-applied-migration",
+    Severity.ERROR,
+    Surface.MIGRATION,
+    "The directory of a migration that is already on the base branch was renamed",
+)
+OUT_OF_ORDER = define(
+    "migration/out-of-order",
+    Severity.WARNING,
+    Surface.MIGRATION,
+    "A new migration directory sorts before the newest migration on the base branch",
+)
+
+_TIMESTAMP = re.compile(r"^(\d{14})_(.+)$")
+_TOUCHED_TABLE = re.compile(
+    r'\b(?:TABLE|ON|INTO|UPDATE|DELETE\s+FROM)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?'
+    r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+))?)',
+    re.I,
+)
+
+
+def check(ctx: ReviewContext) -> list[Finding]:
+    index = migration_index(ctx)
+    if not index.roots:
+        return []
+    entries = changed_scripts(ctx)
+    findings: list[Finding] = []
+    renames = _renames(ctx, entries)
+    renamed_files = {id(c) for pair in renames for c in pair}
+    squashed = _squashed_roots(index)
+
+    for changed, base, head in entries:
+        if changed.status is FileStatus.MODIFIED and base is not None:
+            finding = _edited(ctx, changed, base)
+            if finding is not None:
+                findings.append(finding)
+        elif changed.status is FileStatus.RENAMED and base is not None:
+            findings.append(_renamed(ctx, changed, base, head))
+        elif changed.status is FileStatus.DELETED and base is not None and id(changed) not in renamed_files:
+            if base.root in squashed:
+                continue
+            findings.append(_deleted(changed, base))
+    for deleted, added in renames:
+        findings.append(_renamed(ctx, added, _script_of(deleted, index, base=True), _script_of(added, index)))
+    for root in squashed:
+        findings.append(_squash(ctx, index, root))
+
+    findings.extend(_out_of_order(ctx, index, entries, renamed_files, squashed))
+    return findings
+
+
+# -- edited -------------------------------------------------------------------------------------------------------
+
+
+def _edited(ctx: ReviewContext, changed: ChangedFile, base: MigrationScript) -> Finding | None:
+    old = ctx.change.base_text(base.path)
+    new = ctx.change.head_text(changed.path)
+    if old is not None and new is not None and normalise_newlines(old) == normalise_newlines(new):
+        return None  # line endings only: Prisma's checksum comparison accepts both
+    what = "comments only" if old is not None and new is not None and _strip_comments(old) == _strip_comments(new) \
+        else "its SQL"
+    line, side = _first_changed_line(changed)
+    message = (
+        f"Migration `{base.name}` is already on the base branch and this change edits {what}. Prisma recorded its "
+        "checksum on every database that applied it: `migrate deploy` will not run the new text there (only fresh "
+        "databases get it, so environments drift apart), and `prisma migrate dev` reports the migration as modified "
+        "and offers to reset the development database. Restore the file exactly as it is on the base branch and put "
+        "the change in a new migration (`prisma migrate dev --create-only --name <fix>`)."
+    )
+    if what == "comments only":
+        message += " Even a comment edit changes the checksum."
+    return EDITED.finding(changed.path, line, message, side=side, key=f"{base.root}/{base.name}",
+                          caused_by_change=True, extra={"migration": base.name})
+
+
+def _strip_comments(sql: str) -> str:
+    sql = re.sub(r"/\*.*?\*/", "", sql, flags=re.S)
+    sql = re.sub(r"--[^\n]*", "", sql)
+    return " ".join(sql.split())
+
+
+def _first_changed_line(changed: ChangedFile) -> tuple[int, Side]:
+    if changed.added_lines:
+        return min(changed.added_lines), Side.NEW
+    if changed.deleted_lines:
+        return min(changed.deleted_lines), Side.OLD
+    return 1, Side.NEW
+
+
+# -- deleted / renamed / squashed ---------------------------------------------------------------------------------
+
+
+def _deleted(changed: ChangedFile, base: MigrationScript) -> Finding:
+    message = (
+        f"Migration `{base.name}` is already on the base branch and this change deletes it. Databases that applied it "
+        "keep its changes while fresh databases (CI, new environments, `migrate reset`) no longer get them, and "
+        "`prisma migrate dev` reports a migration applied to the database but missing from the migrations folder and "
+        "offers to reset. Keep the directory; to undo what it did, add a new migration that reverts it."
+    )
+    return DELETED.finding(changed.path, 1, message, side=Side.OLD, key=f"{base.root}/{base.name}",
+                           caused_by_change=True, extra={"migration": base.name})
+
+
+def _renamed(ctx: ReviewContext, changed: ChangedFile, base: MigrationScript | None,
+             head: MigrationScript | None) -> Finding:
+    old_name = base.name if base else (changed.old_path or "?")
+    new_name = head.name if head else changed.path
+    edited = ""
+    if changed.status is FileStatus.RENAMED and (changed.added_lines or changed.deleted_lines):
+        edited = " (and edits it)"
+    message = (
+        f"This change renames migration directory `{old_name}` to `{new_name}`{edited}, but `{old_name}` is already "
+        f"on the base branch. Prisma identifies a migration by its directory name, so `migrate deploy` sees "
+        f"`{new_name}` as new and runs its SQL a second time on every database that already applied `{old_name}` "
+        "(it fails on `CREATE TABLE`/`ADD COLUMN`, or silently repeats data changes). Keep the original directory "
+        "name; to change the order, add a new migration instead."
+    )
+    return RENAMED.finding(changed.path, 1, message, key=f"{base.root if base else ''}/{old_name}",
+                           caused_by_change=True, extra={"from": old_name, "to": new_name})
+
+
+def _script_of(changed: ChangedFile, index: MigrationIndex, *, base: bool = False) -> MigrationScript | None:
+    from .migration_dirs import split_script_path
+
+    path = changed.base_path if base else changed.head_path
+    return split_script_path(path, index.roots) if path else None
+
+
+def _renames(ctx: ReviewContext, entries: list[tuple[ChangedFile, MigrationScript | None, MigrationScript | None]]
+             ) -> list[tuple[ChangedFile, ChangedFile]]:
+    """Deleted + added script pairs with the same text: a directory rename the diff did not detect."""
+    deleted = [(c, b) for c, b, _ in entries if c.status is FileStatus.DELETED and b is not None]
+    added = [(c, h) for c, _, h in entries if c.status is FileStatus.ADDED and h is not None]
+    if not deleted or not added:
+        return []
+    added_by_text: dict[str, list[ChangedFile]] = {}
+    for changed, _ in added:
+        text = ctx.change.head_text(changed.path)
+        if text is not None and text.strip():
+            added_by_text.setdefault(normalise_newlines(text).strip(), []).append(changed)
+    pairs: list[tuple[ChangedFile, ChangedFile]] = []
+    for changed, _ in deleted:
+        text = ctx.change.base_text(changed.path)
+        if text is None:
+            continue
+        candidates = added_by_text.get(normalise_newlines(text).strip())
+        if candidates:
+            pairs.append((changed, candidates.pop(0)))
+    return pairs
+
+
+def _squashed_roots(index: MigrationIndex) -> list[str]:
+    """Roots where every base migration is gone and new ones replace them (Prisma's documented squash)."""
+    out: list[str] = []
+    for root in index.roots:
+        base, head = index.base.get(root, set()), index.head.get(root, set())
+        if len(base) >= 2 and head and not (base & head):
+            out.append(root)
+    return out
+
+
+def _squash(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
+    base, head = sorted(index.base[root]), sorted(index.head[root])
+    first = MigrationScript(root, head[0])
+    message = (
+        f"This change replaces all {len(base)} committed migrations in `{root}` with {len(head)} new one(s) (a "
+        "squash). Every existing database has the old names recorded, so `migrate deploy` would run "
+        f"`{head[0]}` from scratch and fail. Before deploying, mark the new migration(s) as applied on every "
+        f"existing database: `prisma migrate resolve --applied {head[0]}`, and check with `prisma migrate diff` "
+        "that the squashed SQL produces exactly the current schema."
+    )
+    return DELETED.finding(first.path, 1, message, severity=Severity.WARNING, key=f"{root}:squash",
+                           caused_by_change=True, extra={"squashed": len(base)})
+
+
+# -- out of order -------------------------------------------------------------------------------------------------
+
+
+def _out_of_order(ctx: ReviewContext, index: MigrationIndex,
+                  entries: list[tuple[ChangedFile, MigrationScript | None, MigrationScript | None]],
+                  renamed_files: set[int], squashed: list[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    new_names: dict[str, list[str]] = {}
+    for changed, _, head in entries:
+        if head is not None and changed.status is FileStatus.ADDED:
+            new_names.setdefault(head.root, []).append(head.name)
+    for changed, _, head in entries:
+        if head is None or changed.status is not FileStatus.ADDED or id(changed) in renamed_files:
+            continue
+        if head.root in squashed:
+            continue
+        newest = index.newest_at_base(head.root)
+        if newest is None or head.name >= newest or head.name in index.base.get(head.root, set()):
+            continue
+        later = sorted(n for n in index.base.get(head.root, set()) if n > head.name)
+        overlap = _shared_tables(ctx, head, [MigrationScript(head.root, n) for n in later[-20:]])
+        suggestion = _suggest_name(head.name, max([newest, *new_names.get(head.root, [])]))
+        message = (
+            f"New migration `{head.name}` sorts before `{newest}`, the newest migration on the base branch "
+            f"({len(later)} committed migration(s) sort after it). `migrate deploy` runs it after them on databases "
+            "that already applied them, but before them on a fresh database, so the two can end up different."
+        )
+        if overlap:
+            message += f" Both it and a later migration touch {', '.join(f'`{t}`' for t in overlap[:4])}."
+        message += f" Rename the directory so it sorts last, e.g. `{suggestion}`."
+        findings.append(OUT_OF_ORDER.finding(head.path, 1, message, key=f"{head.root}/{head.name}",
+                                             severity=Severity.ERROR if overlap else None,
+                                             caused_by_change=True,
+                                             extra={"newest_at_base": newest, "suggested_name": suggestion}))
+    return findings
+
+
+def _suggest_name(name: str, newest: str) -> str:
+    match = _TIMESTAMP.match(name)
+    label = match.group(2) if match else name
+    newest_match = _TIMESTAMP.match(newest)
+    if newest_match:
+        stamp = datetime.strptime(newest_match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+        return f"{stamp.strftime('%Y%m%d%H%M%S')}_{label}"
+    return f"{newest}_{label}"
+
+
+def _tables(sql: str) -> set[str]:
+    sql = re.sub(r"--[^\n]*", "", sql)
+    out: set[str] = set()
+    for match in _TOUCHED_TABLE.finditer(sql):
+        name = match.group(1).split(".")[-1].strip('"')
+        if name.upper() not in {"SELECT", "TABLE", "ONLY", "COLUMN", "CONFLICT", "DELETE", "UPDATE"}:
+            out.add(name)
+    return out
+
+
+def _shared_tables(ctx: ReviewContext, new: MigrationScript, later: list[MigrationScript]) -> list[str]:
+    text = ctx.change.head_text(new.path)
+    if not text:
+        return []
+    mine = _tables(text)
+    shared: set[str] = set()
+    for script in later:
+        other = ctx.change.base_text(script.path)
+        if other:
+            shared |= mine & _tables(other)
+    return sorted(shared)

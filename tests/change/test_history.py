@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from change_fixtures import MIG, ORDERS_SQL, base_tree, ctx_from_diff
+
+from bot.checks.change import history
+from bot.findings import Severity, Side
+from bot.testing import context_for
+
+NEW_SQL = """\
+-- AlterTable
+ALTER TABLE "orders" ADD COLUMN "note" TEXT;
+"""
+
+
+def rules(findings):
+    return sorted(f.rule for f in findings)
+
+
+def test_edited_applied_migration_is_an_error_on_the_changed_line():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_orders/migration.sql"] = ORDERS_SQL.replace('"total" INTEGER', '"total" BIGINT')
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/edited-applied-migration"]
+    f = findings[0]
+    assert f.severity is Severity.ERROR and f.caused_by_change
+    assert f.path == f"{MIG}/20240215093000_orders/migration.sql"
+    assert f.line == 5 and f.side is Side.NEW
+    assert "20240215093000_orders" in f.message and "new migration" in f.message
+
+
+def test_comment_only_edit_is_still_reported_and_says_so():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_orders/migration.sql"] = "-- orders table\n" + ORDERS_SQL
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/edited-applied-migration"]
+    assert "comment edit changes the checksum" in findings[0].message
+
+
+def test_line_ending_only_change_is_not_an_edit():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_orders/migration.sql"] = ORDERS_SQL.replace("\n", "\r\n")
+    assert history.check(context_for(base, head)) == []
+
+
+def test_removing_lines_points_at_the_old_side():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_orders/migration.sql"] = ORDERS_SQL.split("-- AddForeignKey")[0]
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/edited-applied-migration"]
+    assert findings[0].side is Side.OLD
+
+
+def test_new_migration_after_the_newest_is_clean():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240301120000_order_note/migration.sql"] = NEW_SQL
+    assert history.check(context_for(base, head)) == []
+
+
+def test_deleted_applied_migration():
+    base = base_tree()
+    head = dict(base)
+    del head[f"{MIG}/20240215093000_orders/migration.sql"]
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/deleted-applied-migration"]
+    assert findings[0].side is Side.OLD and findings[0].line == 1
+    assert "revert" in findings[0].message
+
+
+def test_rename_detected_by_git_is_reported_once():
+    base = base_tree()
+    head = dict(base)
+    old = f"{MIG}/20240215093000_orders/migration.sql"
+    new = f"{MIG}/20240215093000_create_orders/migration.sql"
+    head[new] = head.pop(old)
+    diff = (f"diff --git a/{old} b/{new}\nsimilarity index 100%\nrename from {old}\nrename to {new}\n")
+    findings = history.check(ctx_from_diff(base, head, diff))
+    assert rules(findings) == ["migration/renamed-applied-migration"]
+    assert "runs its SQL a second time" in findings[0].message
+
+
+def test_rename_seen_as_delete_plus_add_is_one_rename_not_three_findings():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_create_orders/migration.sql"] = head.pop(f"{MIG}/20240215093000_orders/migration.sql")
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/renamed-applied-migration"]
+
+
+def test_new_migration_that_sorts_before_the_newest_is_out_of_order():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240110080000_user_nickname/migration.sql"] = 'ALTER TABLE "users" ADD COLUMN "nickname" TEXT;\n'
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/out-of-order"]
+    f = findings[0]
+    assert f.severity is Severity.WARNING  # no table shared with the later migration
+    assert f.extra["suggested_name"] == "20240215093001_user_nickname"
+    assert "20240215093000_orders" in f.message
+
+
+def test_out_of_order_touching_a_table_of_a_later_migration_is_an_error():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240110080000_order_note/migration.sql"] = NEW_SQL
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/out-of-order"]
+    assert findings[0].severity is Severity.ERROR
+    assert "`orders`" in findings[0].message
+
+
+def test_same_timestamp_later_name_is_in_order():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240215093000_zz_note/migration.sql"] = NEW_SQL
+    assert history.check(context_for(base, head)) == []
+
+
+def test_squash_is_one_warning_with_the_resolve_command():
+    base = base_tree()
+    head = {p: t for p, t in base.items() if "/2024" not in p}
+    head[f"{MIG}/0_init/migration.sql"] = base[f"{MIG}/20240101100000_init/migration.sql"] + ORDERS_SQL
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/deleted-applied-migration"]
+    assert findings[0].severity is Severity.WARNING
+    assert "prisma migrate resolve --applied 0_init" in findings[0].message
+
+
+def test_first_migration_of_a_new_project_is_clean():
+    head = base_tree()
+    base = {"package.json": head["package.json"]}
+    assert history.check(context_for(base, head)) == []
+
+
+def test_schema_only_change_has_no_history_findings():
+    base = base_tree()
+    head = dict(base)
+    head["prisma/schema.prisma"] = base["prisma/schema.prisma"].replace("name      String?", "name      String? // x")
+    assert history.check(context_for(base, head)) == []

@@ -89,7 +89,7 @@ def review(
             ctx.note(f"internal error in the {name} analyzer ({type(exc).__name__}); its findings are missing")
 
     configured = _apply_config(raw, config)
-    kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces)
+    kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
     kept.extend(_apply_config(suppression_findings, config))
     if not report_all:
         kept = [f for f in kept if _caused_by_change(f, change)]

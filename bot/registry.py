@@ -98,7 +98,8 @@ def define(
 
 def all_rules() -> dict[str, Rule]:
     """Every rule, after importing every check module (imports register the rules)."""
-    import bot.checks  # noqa: F401  (side effect: the check modules call define())
+    import bot.checks
+    import bot.suppress  # noqa: F401  (the suppression rules)
 
     return RULES
 

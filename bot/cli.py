@@ -1,0 +1,263 @@
+"""`dbreview`: the command line. Every subcommand is a thin front door to the same pipeline.
+
+Exit codes: 0 = nothing at or above --fail-on, 1 = findings at or above it, 2 = usage, config or git error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.change import Change, ChangeError
+from bot.config import Config, ConfigError, load_config
+from bot.review import Review
+
+FORMATS = ("text", "json", "sarif", "github", "markdown")
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbreview",
+        description="Review the database side of a change: Prisma schema, migrations and Prisma Client code.",
+    )
+    parser.add_argument("--version", action="version", version=f"dbreview {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="review a change in a local repository")
+    _add_change_options(check)
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    check.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default=None,
+                       help="exit 1 when a rule finding is at or above this severity (default: config, else error)")
+    check.add_argument("--no-llm", action="store_true", help="deterministic rules only, even with an API key")
+    check.add_argument("--all", action="store_true",
+                       help="report everything in the changed files, not only what the change touched")
+    check.add_argument("--trace-database-url", default=None,
+                       help="also run the new migrations on a scratch database on this PostgreSQL server")
+    check.add_argument("--output", "-o", default=None, help="write the report to this file instead of stdout")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    sub.add_parser("rules", help="list every rule with its severity and summary")
+    explain = sub.add_parser("explain", help="print a rule's page")
+    explain.add_argument("rule", help="rule id, e.g. prisma/fk-missing-index")
+    sub.add_parser("config-schema", help="print the JSON schema of .dbreview.yml")
+
+    trace = sub.add_parser("trace", help="measure the locks and rewrites of the change's migrations on PostgreSQL")
+    _add_change_options(trace)
+    trace.add_argument("--database-url", required=True, help="a PostgreSQL server; dbreview works in a scratch db")
+    trace.add_argument("--rows", type=int, default=None, help="seed this many rows into affected tables first")
+    trace.add_argument("--format", choices=("text", "json"), default="text")
+
+    stats = sub.add_parser("stats", help="write dbreview-stats.json (table sizes, no data) from a database")
+    stats.add_argument("--database-url", required=True)
+    stats.add_argument("--output", "-o", default="dbreview-stats.json")
+
+    sub.add_parser("action", help="run inside GitHub Actions (reads the GITHUB_* environment)")
+
+    serve = sub.add_parser("serve", help="run the GitHub App webhook receiver")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2, help="queue consumer threads in this process (0 = none)")
+
+    worker = sub.add_parser("worker", help="run queue consumers only (for Redis or PostgreSQL queues)")
+    worker.add_argument("--workers", type=int, default=2)
+    return parser
+
+
+def _add_change_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", default=".", help="repository directory (default: .)")
+    p.add_argument("--base", default=None, help="base ref (default: merge-base with the default branch)")
+    p.add_argument("--head", default=None, help="head ref (default: the working tree)")
+    p.add_argument("--diff", default=None, help="review this unified diff file instead of two refs ('-' = stdin)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
+                        format="dbreview: %(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return _dispatch(args)
+    except (CliError, ChangeError, ConfigError) as exc:
+        print(f"dbreview: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("dbreview: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"dbreview: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "check":
+        return _check(args)
+    if command == "rules":
+        return _rules()
+    if command == "explain":
+        return _explain(args.rule)
+    if command == "config-schema":
+        from bot.config import json_schema
+
+        print(json_schema())
+        return EXIT_OK
+    if command == "trace":
+        from bot.trace.cli import run_trace
+
+        return run_trace(Path(args.repo), args.base, args.head, args.database_url, args.rows, args.format,
+                         diff=args.diff)
+    if command == "stats":
+        from bot.trace.cli import run_stats
+
+        return run_stats(args.database_url, Path(args.output))
+    if command == "action":
+        from bot.action import run_action
+
+        return run_action(os.environ)
+    if command == "serve":
+        from bot.app.cli import serve
+
+        return serve(args.host, args.port, args.workers)
+    if command == "worker":
+        from bot.app.cli import worker
+
+        return worker(args.workers)
+    raise CliError(f"unknown command {command}")
+
+
+def load_change(repo: Path, base: str | None, head: str | None, diff: str | None) -> Change:
+    from bot.gitrepo import diff_file_change, git_change
+
+    if diff is not None:
+        if head is not None:
+            raise CliError("--diff and --head cannot be used together (the diff is the change)")
+        if diff == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(diff).read_bytes().decode("utf-8", "replace")
+            except OSError as exc:
+                raise CliError(f"cannot read the diff file {diff}: {exc.strerror}") from None
+        return diff_file_change(repo, text, base)
+    return git_change(repo, base, head)
+
+
+def load_repo_config(repo: Path) -> Config:
+    return load_config(repo_dir=repo)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.pipeline import review as run_review
+
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        raise CliError(f"no such directory: {repo}")
+    config = load_repo_config(repo)
+    change = load_change(repo, args.base, args.head, args.diff)
+    llm = None if args.no_llm else _llm_from_env(config)
+    extra = []
+    trace_url = args.trace_database_url or config.trace.database_url
+    if trace_url:
+        from bot.trace import analyzer_for
+
+        extra.append(("trace", analyzer_for(trace_url, rows=config.trace.rows)))
+    result = run_review(change, config, llm=llm, report_all=args.all, extra_analyzers=extra)
+    if llm is None and not args.no_llm and result.has_database_surface:
+        result.notes.append("LLM review off: ANTHROPIC_API_KEY is not set (deterministic rules only)")
+    output = render(result, change, args.format, colour=_use_colour(args))
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    fail_on = args.fail_on or config.fail_on
+    return EXIT_FINDINGS if result.fails(fail_on) else EXIT_OK
+
+
+def _llm_from_env(config: Config):  # type: ignore[no-untyped-def]
+    if not config.llm.enabled or not os.environ.get("ANTHROPIC_API_KEY"):
+        return None
+    try:
+        from bot.llm import reviewer_from_env
+    except ImportError:
+        return None
+    return reviewer_from_env(config)
+
+
+def _use_colour(args: argparse.Namespace) -> bool:
+    if args.color == "always":
+        return True
+    if args.color == "never" or args.output or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def render(result: Review, change: Change | None, fmt: str, *, colour: bool = False) -> str:
+    if fmt == "json":
+        import json
+
+        return json.dumps(result.to_dict(), indent=2) + "\n"
+    if fmt == "sarif":
+        from bot.report.sarif import render_sarif
+
+        return render_sarif(result) + "\n"
+    if fmt == "github":
+        from bot.report.annotations import render_annotations
+
+        return render_annotations(result)
+    if fmt == "markdown":
+        from bot.report.markdown import render_markdown
+
+        return render_markdown(result, change)
+    from bot.report.text import render_text
+
+    return render_text(result, change, colour=colour)
+
+
+def _rules() -> int:
+    from bot.registry import all_rules
+
+    rules = all_rules()
+    width = max(len(r) for r in rules) if rules else 10
+    for rule in sorted(rules.values(), key=lambda r: r.id):
+        flag = "" if rule.enabled_by_default else f"  (opt-in{': ' + rule.pack if rule.pack else ''})"
+        print(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.summary}{flag}")
+    return EXIT_OK
+
+
+def _explain(rule_id: str) -> int:
+    from bot.registry import all_rules
+    from bot.rulebook import page_text
+
+    rules = all_rules()
+    if rule_id not in rules:
+        matches = [r for r in rules if r.endswith("/" + rule_id)]
+        if len(matches) != 1:
+            raise CliError(f"unknown rule {rule_id!r} (see `dbreview rules`)")
+        rule_id = matches[0]
+    text = page_text(rule_id)
+    if text is None:
+        rule = rules[rule_id]
+        text = f"# {rule.id}\n\n{rule.summary}\n"
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

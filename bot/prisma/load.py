@@ -1,0 +1,115 @@
+"""Load the schema of a review's base or head through `ctx.memo`, so each schema is parsed once per review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from bot.prisma.model import Schema, build_schema
+from bot.prisma.parser import PrismaParseError, SchemaFile, parse
+
+if TYPE_CHECKING:
+    from bot.context import ReviewContext
+    from bot.prisma.diff import SchemaDiff
+
+Side = Literal["head", "base"]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaError:
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(slots=True)
+class SchemaLoad:
+    """One schema (a group of .prisma files) at one side. `schema` is None when any file failed to parse."""
+
+    files: list[str]
+    schema: Schema | None
+    errors: list[SchemaError] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # listed but unreadable (binary, not UTF-8)
+
+
+def load_texts(texts: dict[str, str], provider_hint: str | None = None) -> SchemaLoad:
+    """Parse and build a schema from {path: text} (no ReviewContext needed: tests, benchmarks, other tools)."""
+    parsed: list[SchemaFile] = []
+    errors: list[SchemaError] = []
+    for path, text in texts.items():
+        try:
+            parsed.append(parse(text, path))
+        except PrismaParseError as exc:
+            errors.append(SchemaError(path, exc.line, exc.column, exc.message))
+    schema = None if errors else build_schema(parsed, provider_hint)
+    return SchemaLoad(files=list(texts), schema=schema, errors=errors, texts=dict(texts))
+
+
+def _default_group(ctx: ReviewContext, side: Side) -> list[str] | None:
+    layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
+    if not layout.schemas:
+        return None
+    # The schema the change touches first; otherwise the project's first schema.
+    for changed in ctx.surfaces.schema:
+        path = changed.path if side == "head" else (changed.base_path or changed.path)
+        group = layout.schema_group_of(path)
+        if group is not None:
+            return group
+    return layout.schemas[0]
+
+
+def schema_at(ctx: ReviewContext, side: Side, group: list[str] | None = None) -> SchemaLoad | None:
+    """The schema at `side` ("head" or "base"): the given group of files, or the one the change touches.
+
+    None when that side has no schema files (a schema added by the change has no base).
+    """
+    if group is None:
+        group = _default_group(ctx, side)
+    if not group:
+        return None
+    key = ("prisma-schema", side, tuple(group))
+    return ctx.memo(key, lambda: _load(ctx, side, group))
+
+
+def schemas_at(ctx: ReviewContext, side: Side) -> list[SchemaLoad]:
+    """Every schema of the project at `side` (monorepos may have several)."""
+    layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
+    return [load for group in layout.schemas if (load := schema_at(ctx, side, group)) is not None]
+
+
+def _load(ctx: ReviewContext, side: Side, group: list[str]) -> SchemaLoad | None:
+    read = ctx.head_text if side == "head" else ctx.base_text
+    texts: dict[str, str] = {}
+    missing: list[str] = []
+    for path in group:
+        text = read(path)
+        if text is None:
+            missing.append(path)
+        else:
+            texts[path] = text
+    if not texts:
+        return None
+    layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
+    load = load_texts(texts, provider_hint=layout.provider)
+    load.missing = missing
+    return load
+
+
+def schema_diff(ctx: ReviewContext, group: list[str] | None = None) -> SchemaDiff | None:
+    """Base → head model-level diff of the schema the change touches; None when head has no parsable schema."""
+    from bot.prisma.diff import diff_schemas
+
+    head = schema_at(ctx, "head", group)
+    if head is None or head.schema is None:
+        return None
+    base_group = group
+    if base_group is None:
+        base_group = _default_group(ctx, "base")
+    base = schema_at(ctx, "base", base_group)
+    if base is not None and base.schema is None:
+        return None  # a base that does not parse gives no trustworthy diff
+    key = ("prisma-schema-diff", tuple(head.files), tuple(base.files) if base else ())
+    base_schema = base.schema if base is not None else None
+    return ctx.memo(key, lambda: diff_schemas(base_schema, head.schema))  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 MAX_DEPTH = 64  # nesting of arrays/calls; deeper input is hostile or broken, never a real schema
 
@@ -68,7 +67,7 @@ class FuncCall:
     column: int
 
 
-Expr = Union[StringLit, NumberLit, PathExpr, ArrayExpr, FuncCall]
+Expr = StringLit | NumberLit | PathExpr | ArrayExpr | FuncCall
 
 
 @dataclass(slots=True)
@@ -191,7 +190,7 @@ class TypeAlias:
     column: int
 
 
-Block = Union[ModelBlock, EnumBlock, ConfigBlock, TypeAlias]
+Block = ModelBlock | EnumBlock | ConfigBlock | TypeAlias
 
 
 @dataclass(slots=True)

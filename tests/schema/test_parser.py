@@ -229,7 +229,11 @@ def test_deep_nesting_is_a_parse_error() -> None:
         parse(text)
 
 
-_ALPHABET = st.sampled_from([*list('model enum {}()[]@@ ,:=?!."\\/*\n\tabcXYZ019-_'), "model ", "enum ", "datasource ", "@@index(", "@db.", "///", "//", "/*", "*/", "Unsupported(", "\r\n", "String", "Int?", "[]", "@relation(fields: [a], references: [b])", '"x"', "\n}\n", "type ", " = ", "é"])
+_ALPHABET = st.sampled_from([
+    *'model enum {}()[]@@ ,:=?!."\\/*\n\tabcXYZ019-_',
+    "model ", "enum ", "datasource ", "@@index(", "@db.", "///", "//", "/*", "*/", "Unsupported(", "\r\n",
+    "String", "Int?", "[]", "@relation(fields: [a], references: [b])", '"x"', "\n}\n", "type ", " = ", "é",
+])
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,12 @@
+"""Measured migration impact: run a change's migrations on a real PostgreSQL and report what they really do.
+
+`trace_change(change, config, database_url, rows=0)` creates a throwaway database on the given server, applies the
+base branch's migrations, then runs each new migration twice: statement by statement (each in its own transaction, to
+attribute locks, rewrites and new objects to one statement) and the way Prisma runs it (one transaction per
+multi-statement file) to time how long each lock is held. Every database it creates is dropped before it returns,
+also on SIGINT/SIGTERM; it never runs anything in an existing database.
+
+Modules: tempdb (scratch databases), statements (SQL splitting), probe (catalog queries), seed (generated rows),
+runner (the two passes), rules (measured findings and the lock table), reconcile (static vs measured),
+stats (dbreview-stats.json and size-aware severity), cli (entry points for `dbreview trace` / `dbreview stats`).
+"""

@@ -1,0 +1,538 @@
+"""Run a change's new migrations on a scratch PostgreSQL database and record what each statement really does.
+
+1. Create a scratch database, apply the base branch's migrations in order, each file the way Prisma sends it (one
+   simple-query batch: a multi-statement file is one implicit transaction).
+2. Optionally seed the tables the new migrations touch (`rows`), so scans and rewrites cost measurable time.
+3. Step pass, on a copy: every statement of every new migration in its own transaction. After the statement and
+   before COMMIT, read our backend's locks from pg_locks, the relfilenodes (a change means a rewrite) and the
+   objects that appeared. A statement that cannot run in a transaction (CONCURRENTLY, VACUUM, …) runs in autocommit
+   while an observer session holds ROW EXCLUSIVE on its tables, which makes the statement wait at its first
+   conflicting step, so its locks can be read from pg_locks at that moment.
+4. Replay, on another copy: each new migration with Prisma's semantics (one transaction per multi-statement file;
+   a file with CONCURRENTLY statements runs statement by statement, as Prisma 7.4+ splits it). Locks are read after
+   every statement; a lock is held from the statement that first took it until the transaction ends.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from bot.change import Change, FileStatus
+from bot.config import Config
+from bot.surfaces import classify
+from bot.trace import probe
+from bot.trace.probe import Lock, Relation
+from bot.trace.statements import Statement, planned_foreign_keys, split_statements
+from bot.trace.tempdb import Server, TraceError, connect, describe_server, scratch_server, url_for
+
+__all__ = ["LockTaken", "MigrationTrace", "StatementTrace", "TraceError", "TraceResult", "trace_change"]
+
+POSTGRES_PROVIDERS = {"postgresql", "postgres", "cockroachdb"}
+NEEDS_AUTOCOMMIT = "25001"  # active_sql_transaction: "… cannot run inside a transaction block"
+_GATE_TIMEOUT_S = 5.0
+
+
+@dataclass
+class LockTaken:
+    relation: str
+    kind: str  # relkind of the locked relation
+    mode: str  # pg_locks mode, e.g. "AccessExclusiveLock"
+    existing: bool  # the relation existed on the base branch (not created by this change)
+    table: str | None = None  # for an index: its table
+    held_ms: float | None = None  # from the replay: until the statement's transaction ended
+    waited: bool = False  # seen waiting in pg_locks (autocommit statements observed through the gate)
+
+    @property
+    def mode_name(self) -> str:
+        return probe.MODE_NAMES.get(self.mode, self.mode)
+
+    @property
+    def blocks(self) -> str:
+        return probe.LOCK_BLOCKS.get(self.mode, "")
+
+    @property
+    def target_table(self) -> str:
+        return self.table or self.relation
+
+
+@dataclass
+class StatementTrace:
+    path: str
+    statement: Statement
+    locks: list[LockTaken] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)  # existing relations whose relfilenode changed: "table User"
+    rewritten_new: list[str] = field(default_factory=list)  # same, for relations created by this change
+    created: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+    autocommit: bool = False  # had to run outside a transaction
+    skipped: str | None = None  # why the statement was not run on its own (BEGIN/COMMIT in the file)
+    error: str | None = None
+    sqlstate: str | None = None
+    replay_ms: float | None = None
+    replay_error: str | None = None
+    replay_sqlstate: str | None = None
+
+    @property
+    def line(self) -> int:
+        return self.statement.line
+
+    @property
+    def end_line(self) -> int:
+        return self.statement.end_line
+
+
+@dataclass
+class MigrationTrace:
+    path: str
+    statements: list[StatementTrace] = field(default_factory=list)
+    replay_mode: str = ""  # "transaction", "autocommit" or "split"
+    replay_ms: float | None = None
+    not_run: str | None = None  # why the file was not traced (an earlier failure)
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(posixpath.dirname(self.path))
+
+
+@dataclass
+class TraceResult:
+    server: str = ""
+    server_version: int = 0
+    migrations_dir: str = ""
+    base_migrations: int = 0
+    base_seconds: float = 0.0
+    rows: int = 0
+    seeded: dict[str, int] = field(default_factory=dict)
+    migrations: list[MigrationTrace] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    databases: list[str] = field(default_factory=list)  # every scratch database created (all dropped at the end)
+    base_error: str | None = None
+
+    def statements(self) -> list[StatementTrace]:
+        return [s for m in self.migrations for s in m.statements]
+
+    def merge(self, other: TraceResult) -> None:
+        self.migrations.extend(other.migrations)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.databases.extend(other.databases)
+        self.seeded.update(other.seeded)
+        self.base_migrations += other.base_migrations
+        self.base_seconds += other.base_seconds
+        self.base_error = self.base_error or other.base_error
+
+
+# -- which migrations ------------------------------------------------------------------------------------------
+
+
+def _migration_dir_of(path: str) -> str:
+    return posixpath.dirname(posixpath.dirname(path))
+
+
+def plan(change: Change, config: Config) -> tuple[dict[str, list[str]], list[str]]:
+    """{migrations dir: new migration.sql paths in order} and notes about what will not be traced."""
+    surfaces = classify(change, config)
+    notes: list[str] = []
+    provider = surfaces.head_layout.provider or surfaces.base_layout.provider
+    new: dict[str, list[str]] = {}
+    for changed in surfaces.migrations:
+        name = posixpath.basename(changed.path)
+        if name == "ops.json":
+            notes.append(f"trace: {changed.path}: Prisma 8 ops.json migrations are not traced yet")
+            continue
+        if name != "migration.sql":
+            continue
+        if changed.status is FileStatus.ADDED:
+            new.setdefault(_migration_dir_of(changed.path), []).append(changed.path)
+        elif changed.status is FileStatus.MODIFIED:
+            notes.append(f"trace: {changed.path} is an edited migration; the trace applies the base branch's version")
+    if provider is not None and provider not in POSTGRES_PROVIDERS:
+        notes.append(f"trace: the migrations are for {provider}; only PostgreSQL migrations can be traced")
+        return {}, notes
+    return {d: sorted(paths) for d, paths in sorted(new.items())}, notes
+
+
+def base_migrations(change: Change, migrations_dir: str) -> list[str]:
+    prefix = f"{migrations_dir}/" if migrations_dir else ""
+    found = []
+    for path in change.base.list_files():
+        if path.startswith(prefix) and path.endswith("/migration.sql") and \
+                path.count("/") == prefix.count("/") + 1:
+            found.append(path)
+    return sorted(found)
+
+
+# -- applying files ----------------------------------------------------------------------------------------------
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def apply_file(conn: psycopg.Connection[Any], text: str) -> None:
+    """Run a migration file as Prisma does: one simple-query batch (an implicit transaction when it has several
+    statements). Prisma 7.4+ splits files with CONCURRENTLY statements; so do we, when the batch says 25001."""
+    statements = [s for s in split_statements(text) if s.kind != "TransactionStmt"]
+    if not statements:
+        return
+    try:
+        conn.execute(text.encode("utf-8"))
+    except psycopg.Error as exc:
+        if exc.sqlstate != NEEDS_AUTOCOMMIT:
+            raise
+        for stmt in statements:
+            conn.execute(stmt.text.encode("utf-8"))
+
+
+def _prepare_session(conn: psycopg.Connection[Any], statement_timeout_s: int) -> None:
+    conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(f"{statement_timeout_s}s")))
+
+
+# -- step pass ---------------------------------------------------------------------------------------------------
+
+
+def _describe(rel: Relation) -> str:
+    return f"{probe.kind_word(rel.kind)} {rel.name}"
+
+
+def _diff_catalog(trace: StatementTrace, before: dict[int, Relation], after: dict[int, Relation],
+                  objs_before: dict[tuple[str, int], str], objs_after: dict[tuple[str, int], str],
+                  base_oids: set[int]) -> None:
+    for oid, rel in after.items():
+        old = before.get(oid)
+        if old is None:
+            if rel.kind not in ("t", "c"):  # toast tables and composite row types come with their table
+                trace.created.append(_describe(rel))
+        elif old.filenode and rel.filenode and old.filenode != rel.filenode and rel.kind in ("r", "i", "m", "t"):
+            (trace.rewritten if oid in base_oids else trace.rewritten_new).append(_describe(rel))
+    for oid, rel in before.items():
+        if oid not in after and rel.kind not in ("t", "c"):
+            trace.dropped.append(_describe(rel))
+    for key, name in objs_after.items():
+        if key not in objs_before:
+            trace.created.append(f"{key[0]} {name}")
+
+
+def _locks_taken(locks: list[Lock], known: dict[int, Relation], base_oids: set[int]) -> list[LockTaken]:
+    strongest: dict[int, Lock] = {}
+    for lock in locks:
+        current = strongest.get(lock.oid)
+        if current is None or probe.MODE_RANK.get(lock.mode, 0) > probe.MODE_RANK.get(current.mode, 0):
+            strongest[lock.oid] = lock
+    out = []
+    for oid, lock in strongest.items():
+        rel = known.get(oid)
+        if rel is None:
+            continue  # a transient relation that lived only inside the statement (the new heap of a rewrite)
+        out.append(LockTaken(rel.name, rel.kind, lock.mode, oid in base_oids, rel.table, waited=not lock.granted))
+    return sorted(out, key=lambda lk: (-probe.MODE_RANK.get(lk.mode, 0), lk.relation))
+
+
+def _gate_tables(stmt: Statement, known: dict[int, Relation]) -> list[Relation]:
+    by_name = {rel.name: rel for rel in known.values()}
+    by_name.update({f"{rel.schema}.{rel.relname}": rel for rel in known.values()})
+    tables: dict[int, Relation] = {}
+    for name in stmt.relations:
+        rel = by_name.get(name)
+        if rel is None:
+            continue
+        if rel.kind in ("i", "I") and rel.table:
+            rel = by_name.get(rel.table, rel)
+        if rel.kind in ("r", "p", "m"):
+            tables[rel.oid] = rel
+    return list(tables.values())
+
+
+def _run_gated(conn: psycopg.Connection[Any], db_url: str, stmt: Statement,
+               known: dict[int, Relation]) -> tuple[list[Lock], float, BaseException | None]:
+    """Run an autocommit statement while an observer holds ROW EXCLUSIVE on its tables, and read its locks.
+
+    CONCURRENTLY operations wait for concurrent writers, so they stop at their wait phase holding their own lock
+    (SHARE UPDATE EXCLUSIVE); a statement that needs a lock conflicting with ROW EXCLUSIVE stops while requesting
+    it. Either way pg_locks shows the mode; the observer then commits and the statement finishes.
+    Returns the locks seen, the statement's own time (the gate's wait excluded), and its error.
+    """
+    tables = _gate_tables(stmt, known)
+    pid = conn.info.backend_pid
+    observer = connect(db_url)
+    seen: dict[tuple[int, str], Lock] = {}
+    outcome: dict[str, Any] = {}
+    try:
+        observer.execute("BEGIN")
+        for rel in tables:
+            observer.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(
+                sql.Identifier(rel.schema, rel.relname)))
+
+        def work() -> None:
+            outcome["start"] = time.perf_counter()
+            try:
+                conn.execute(stmt.text.encode("utf-8"))
+            except BaseException as exc:  # handed back to the caller's thread
+                outcome["error"] = exc
+            outcome["end"] = time.perf_counter()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        blocked_at: float | None = None
+        deadline = time.perf_counter() + _GATE_TIMEOUT_S
+        while worker.is_alive() and time.perf_counter() < deadline:
+            waiting = _waits_for_observer(observer, pid)
+            for lock in probe.locks_of(observer, pid, known):
+                key = (lock.oid, lock.mode)
+                if key not in seen or (not seen[key].granted and lock.granted):
+                    seen[key] = lock
+            if waiting:
+                blocked_at = time.perf_counter()
+                break
+            time.sleep(0.002)
+        released_at = time.perf_counter()
+        observer.execute("COMMIT")
+        worker.join()
+    finally:
+        observer.close()
+    elapsed = outcome.get("end", time.perf_counter()) - outcome.get("start", time.perf_counter())
+    if blocked_at is not None:
+        elapsed -= max(0.0, released_at - blocked_at)
+    return list(seen.values()), max(elapsed, 0.0) * 1000, outcome.get("error")
+
+
+def _waits_for_observer(observer: psycopg.Connection[Any], pid: int) -> bool:
+    """The traced backend waits on a non-relation lock (CONCURRENTLY waiting for the observer's transaction)."""
+    row = observer.execute(
+        "SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted LIMIT 1", (pid,)
+    ).fetchone()
+    return row is not None
+
+
+def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[int],
+               statement_timeout_s: int) -> list[MigrationTrace]:
+    out: list[MigrationTrace] = []
+    conn = connect(db_url)
+    failed = False
+    try:
+        _prepare_session(conn, statement_timeout_s)
+        pid = conn.info.backend_pid
+        for path, text in migrations:
+            mig = MigrationTrace(path)
+            out.append(mig)
+            statements = split_statements(text)
+            if failed:
+                mig.statements = [StatementTrace(path, s) for s in statements]
+                mig.not_run = "an earlier statement of this change failed"
+                continue
+            for stmt in statements:
+                trace = StatementTrace(path, stmt)
+                mig.statements.append(trace)
+                if failed:
+                    continue
+                if stmt.kind == "TransactionStmt":
+                    trace.skipped = "transaction control; each statement runs in its own transaction here"
+                    continue
+                before = probe.relations(conn)
+                objs_before = probe.objects(conn)
+                conn.execute("BEGIN")
+                started = time.perf_counter()
+                try:
+                    conn.execute(stmt.text.encode("utf-8"))
+                    trace.duration_ms = (time.perf_counter() - started) * 1000
+                    after = probe.relations(conn)
+                    known = {**before, **after}
+                    trace.locks = _locks_taken(probe.locks_of(conn, pid, known), known, base_oids)
+                    _diff_catalog(trace, before, after, objs_before, probe.objects(conn), base_oids)
+                    conn.execute("COMMIT")
+                    continue
+                except psycopg.Error as exc:
+                    trace.duration_ms = (time.perf_counter() - started) * 1000
+                    conn.execute("ROLLBACK")
+                    if exc.sqlstate != NEEDS_AUTOCOMMIT:
+                        trace.error, trace.sqlstate = _first_line(exc), exc.sqlstate
+                        failed = True
+                        continue
+                trace.autocommit = True
+                locks, trace.duration_ms, error = _run_gated(conn, db_url, stmt, before)
+                if isinstance(error, psycopg.Error):
+                    trace.error, trace.sqlstate = _first_line(error), error.sqlstate
+                    failed = True
+                    continue
+                if error is not None:
+                    raise error
+                after = probe.relations(conn)
+                known = {**before, **after}
+                trace.locks = _locks_taken(locks, known, base_oids)
+                _diff_catalog(trace, before, after, objs_before, probe.objects(conn), base_oids)
+    finally:
+        conn.close()
+    return out
+
+
+# -- replay with Prisma's semantics -------------------------------------------------------------------------------
+
+
+def _has_concurrently(stmt: Statement) -> bool:
+    return " CONCURRENTLY " in f" {' '.join(stmt.text.upper().split())} "
+
+
+def replay_mode(statements: list[Statement]) -> str:
+    runnable = [s for s in statements if s.kind != "TransactionStmt"]
+    if len(runnable) <= 1:
+        return "autocommit"
+    if any(_has_concurrently(s) for s in runnable):
+        return "split"
+    return "transaction"
+
+
+def _replay(db_url: str, traces: list[MigrationTrace], base_oids: set[int], statement_timeout_s: int) -> None:
+    conn = connect(db_url)
+    try:
+        _prepare_session(conn, statement_timeout_s)
+        pid = conn.info.backend_pid
+        for mig in traces:
+            if mig.not_run:
+                continue
+            runnable = [t for t in mig.statements if t.statement.kind != "TransactionStmt"]
+            mig.replay_mode = replay_mode([t.statement for t in mig.statements])
+            if mig.replay_mode == "transaction":
+                if not _replay_transaction(conn, pid, mig, runnable):
+                    break
+            else:
+                if not _replay_one_by_one(conn, mig, runnable):
+                    break
+    finally:
+        conn.close()
+
+
+def _replay_transaction(conn: psycopg.Connection[Any], pid: int, mig: MigrationTrace,
+                        runnable: list[StatementTrace]) -> bool:
+    """One transaction for the file; a lock is held from the first statement that shows it until COMMIT."""
+    first_seen: dict[tuple[str, str], int] = {}
+    durations: list[float] = []
+    conn.execute("BEGIN")
+    for i, trace in enumerate(runnable):
+        started = time.perf_counter()
+        try:
+            conn.execute(trace.statement.text.encode("utf-8"))
+        except psycopg.Error as exc:
+            trace.replay_ms = (time.perf_counter() - started) * 1000
+            trace.replay_error, trace.replay_sqlstate = _first_line(exc), exc.sqlstate
+            conn.execute("ROLLBACK")
+            mig.replay_ms = sum(durations) + trace.replay_ms
+            return False
+        trace.replay_ms = (time.perf_counter() - started) * 1000
+        durations.append(trace.replay_ms)
+        known = probe.relations(conn)
+        for lock in probe.locks_of(conn, pid, known):
+            first_seen.setdefault((lock.relation, lock.mode), i)
+    started = time.perf_counter()
+    conn.execute("COMMIT")
+    commit_ms = (time.perf_counter() - started) * 1000
+    mig.replay_ms = sum(durations) + commit_ms
+    for i, trace in enumerate(runnable):
+        for lock in trace.locks:
+            since = first_seen.get((lock.relation, lock.mode), i)
+            lock.held_ms = sum(durations[since:]) + commit_ms
+    return True
+
+
+def _replay_one_by_one(conn: psycopg.Connection[Any], mig: MigrationTrace, runnable: list[StatementTrace]) -> bool:
+    total = 0.0
+    for trace in runnable:
+        started = time.perf_counter()
+        try:
+            conn.execute(trace.statement.text.encode("utf-8"))
+        except psycopg.Error as exc:
+            trace.replay_ms = (time.perf_counter() - started) * 1000
+            trace.replay_error, trace.replay_sqlstate = _first_line(exc), exc.sqlstate
+            mig.replay_ms = total + trace.replay_ms
+            return False
+        trace.replay_ms = (time.perf_counter() - started) * 1000
+        total += trace.replay_ms
+        for lock in trace.locks:
+            lock.held_ms = trace.replay_ms
+    mig.replay_ms = total
+    return True
+
+
+# -- the whole trace ---------------------------------------------------------------------------------------------
+
+
+def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: list[str], rows: int,
+               statement_timeout_s: int) -> TraceResult:
+    from bot.trace.seed import seed_tables
+
+    result = TraceResult(server=describe_server(server.url), server_version=server.server_version(),
+                         migrations_dir=migrations_dir, rows=rows)
+    base_db = server.create()
+    result.databases.append(base_db)
+    base_url = url_for(server.url, base_db)
+    conn = connect(base_url)
+    try:
+        _prepare_session(conn, statement_timeout_s)
+        started = time.perf_counter()
+        for path in base_migrations(change, migrations_dir):
+            text = change.base_text(path)
+            if text is None:
+                result.notes.append(f"trace: {path} is not UTF-8 text; skipped while applying the base history")
+                continue
+            try:
+                apply_file(conn, text)
+            except psycopg.Error as exc:
+                result.base_error = f"{path}: {_first_line(exc)}"
+                result.notes.append(f"trace: the base branch's migration {path} fails on a fresh database "
+                                    f"({_first_line(exc)}); the new migrations were not traced")
+                return result
+            result.base_migrations += 1
+        result.base_seconds = time.perf_counter() - started
+        new_texts: list[tuple[str, str]] = []
+        for path in new_paths:
+            text = change.head_text(path)
+            if text is None:
+                result.notes.append(f"trace: {path} is not UTF-8 text; not traced")
+                continue
+            new_texts.append((path, text))
+        if rows > 0:
+            touched = [name for _, text in new_texts for s in split_statements(text) for name in s.relations]
+            planned = [fk for _, text in new_texts for fk in planned_foreign_keys(text)]
+            result.seeded, seed_notes = seed_tables(conn, touched, rows, planned)
+            result.notes.extend(seed_notes)
+        base_oids = set(probe.relations(conn))
+    finally:
+        conn.close()
+    step_db = server.create(template=base_db)
+    replay_db = server.create(template=base_db)
+    result.databases.extend([step_db, replay_db])
+    result.migrations = _step_pass(url_for(server.url, step_db), new_texts, base_oids, statement_timeout_s)
+    server.drop(step_db)
+    _replay(url_for(server.url, replay_db), result.migrations, base_oids, statement_timeout_s)
+    return result
+
+
+def trace_change(change: Change, config: Config, database_url: str, rows: int = 0, *,
+                 statement_timeout_s: int = 600) -> TraceResult:
+    """Trace every new migration of the change on a scratch database of the server at `database_url`.
+
+    Raises TraceError when the server cannot be used (unreachable, no CREATEDB permission). A base history that
+    does not apply, or a failing new statement, is part of the result, not an exception.
+    """
+    plans, notes = plan(change, config)
+    result = TraceResult(server=describe_server(database_url), rows=rows, notes=list(notes))
+    if not plans:
+        if not notes:
+            result.notes.append("trace: no new migration in this change")
+        return result
+    with scratch_server(database_url) as server:
+        result.server_version = server.server_version()
+        for migrations_dir, paths in plans.items():
+            part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
+            result.migrations_dir = result.migrations_dir or part.migrations_dir
+            result.merge(part)
+            for name in list(server.created):
+                server.drop(name)
+    return result

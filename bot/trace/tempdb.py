@@ -1,0 +1,151 @@
+"""Scratch databases: created with a unique name on the given server, always dropped, also on SIGINT/SIGTERM.
+
+The server URL names a maintenance database (`postgres`, `test`, …) that is only used for CREATE DATABASE and
+DROP DATABASE; everything else runs in databases this module created, whose names start with `dbreview_trace_`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+PREFIX = "dbreview_trace_"
+
+
+class TraceError(Exception):
+    """The trace cannot run (server unreachable, no permission to create a database, …); one line for the user."""
+
+
+class _Interrupted(BaseException):
+    """Raised from a signal handler so that every `finally` runs and the scratch databases are dropped."""
+
+
+def url_for(database_url: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    params = conninfo_to_dict(database_url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+def describe_server(database_url: str) -> str:
+    """host:port without credentials, for messages."""
+    params = conninfo_to_dict(database_url)
+    return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+
+
+def connect(url: str, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10, **kwargs)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TraceError(f"cannot connect to PostgreSQL at {describe_server(url)}: {first}") from None
+
+
+class Server:
+    """The maintenance connection, and the scratch databases it created (dropped by `drop_all`)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.created: list[str] = []
+        self._conn = connect(database_url)
+
+    def server_version(self) -> int:
+        return int(self._conn.info.server_version)
+
+    def create(self, template: str | None = None) -> str:
+        name = PREFIX + secrets.token_hex(6)
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            if template not in self.created:
+                raise TraceError(f"refusing to copy {template}: dbreview did not create it")
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        try:
+            self._conn.execute(query)
+        except psycopg.Error as exc:
+            raise TraceError(f"cannot create a scratch database on {describe_server(self.url)}: "
+                             f"{str(exc).strip().splitlines()[0]}") from None
+        self.created.append(name)
+        return name
+
+    def drop(self, name: str) -> None:
+        if name not in self.created or not name.startswith(PREFIX):
+            return  # only ever drop what this run created
+        # FORCE (PostgreSQL 13+) ends sessions left behind by an interrupted statement.
+        force = sql.SQL(" WITH (FORCE)") if self.server_version() >= 130000 else sql.SQL("")
+        self._conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
+        self.created.remove(name)
+
+    def exists(self, name: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return row is not None
+
+    def drop_all(self) -> None:
+        for name in list(reversed(self.created)):
+            with contextlib.suppress(psycopg.Error):
+                self.drop(name)
+
+    def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+
+
+class _SignalGuard:
+    """Turns the first SIGINT/SIGTERM into an exception (so `finally` blocks run); later ones wait for cleanup."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.cleaning = False
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+        if not self.cleaning:
+            self.cleaning = True
+            raise _Interrupted(signum)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread; the caller's own handling applies
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handler)
+
+    def restore(self) -> None:
+        for signum, old in self._previous.items():
+            signal.signal(signum, old)
+        self._previous.clear()
+
+
+@contextlib.contextmanager
+def scratch_server(database_url: str) -> Iterator[Server]:
+    """A Server whose scratch databases are all dropped when the block ends, however it ends.
+
+    A signal received inside the block drops the databases, then is re-delivered to the previous handler
+    (so Ctrl-C still stops the program the way it would have without us).
+    """
+    server = Server(database_url)
+    guard = _SignalGuard()
+    guard.install()
+    try:
+        yield server
+    except _Interrupted:
+        pass
+    finally:
+        guard.cleaning = True
+        try:
+            server.drop_all()
+            server.close()
+        finally:
+            guard.restore()
+    if guard.received is not None:
+        signal.raise_signal(guard.received)
+        raise TraceError("interrupted; the scratch databases were dropped")

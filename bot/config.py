@@ -97,6 +97,25 @@ class Config(_Strict):
     # Where the config came from, for messages; not part of the file format.
     source: str = Field(default="", exclude=True)
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false and `on` as true.
+        if not isinstance(value, dict):
+            return value
+        fixed: dict[Any, Any] = {}
+        for rule_id, setting in value.items():
+            if setting is False:
+                setting = "off"
+            elif setting is True:
+                setting = {"enabled": True}
+            elif not isinstance(setting, (str, dict)):
+                raise ValueError(f"{rule_id}: expected off, info, warning, error or a mapping of settings")
+            elif isinstance(setting, str) and setting not in ("off", "info", "warning", "error"):
+                raise ValueError(f"{rule_id}: expected off, info, warning or error, got {setting!r}")
+            fixed[rule_id] = setting
+        return fixed
+
     @field_validator("context")
     @classmethod
     def _context_size(cls, value: str) -> str:

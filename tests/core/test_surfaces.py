@@ -1,0 +1,118 @@
+"""Surface detection on realistic layouts: monorepos, multi-file schemas, configured paths."""
+
+from __future__ import annotations
+
+from bot.config import parse_config
+from bot.surfaces import calls_prisma, classify
+from bot.testing import change_from_trees
+
+SCHEMA = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\nmodel User {\n  id Int @id\n}\n'
+
+
+def _kinds(base: dict[str, str], head: dict[str, str], config_text: str = "") -> dict[str, list[str]]:
+    change = change_from_trees(base, head)
+    surfaces = classify(change, parse_config(config_text))
+    return {
+        "schema": [f.path for f in surfaces.schema],
+        "migration": [f.path for f in surfaces.migrations],
+        "query": [f.path for f in surfaces.query],
+    }
+
+
+def test_default_prisma_layout() -> None:
+    head = {
+        "prisma/schema.prisma": SCHEMA + "model Post {\n  id Int @id\n}\n",
+        "prisma/migrations/20240101000000_init/migration.sql": "CREATE TABLE x ();\n",
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "src/posts.ts": "import { prisma } from './db'\nexport const all = () => prisma.post.findMany()\n",
+        "src/util.ts": "export const add = (a: number, b: number) => a + b\n",
+        "README.md": "docs\n",
+    }
+    kinds = _kinds({"prisma/schema.prisma": SCHEMA}, head)
+    assert kinds["schema"] == ["prisma/schema.prisma"]
+    assert sorted(kinds["migration"]) == [
+        "prisma/migrations/20240101000000_init/migration.sql",
+        "prisma/migrations/migration_lock.toml",
+    ]
+    assert kinds["query"] == ["src/posts.ts"]
+
+
+def test_monorepo_with_singular_migration_folder_and_multi_file_schema() -> None:
+    head = {
+        "packages/database/prisma/schema/main.prisma": SCHEMA,
+        "packages/database/prisma/schema/billing/invoice.prisma": "model Invoice {\n  id Int @id\n}\n",
+        "packages/database/migration/20240101_init/migration.sql": "SELECT 1;\n",
+        "apps/web/app/api/invoices/route.ts": (
+            "export async function GET() { return db.invoice.findMany({ take: 5 }) }\n"
+        ),
+        "apps/web/node_modules/.prisma/client/index.js": "prisma.user.findMany()\n",
+        "apps/web/generated/prisma/index.d.ts": "export declare class PrismaClient {}\n",
+    }
+    change = change_from_trees({}, head)
+    surfaces = classify(change, parse_config(""))
+    assert surfaces.head_layout.schemas == [[
+        "packages/database/prisma/schema/billing/invoice.prisma",
+        "packages/database/prisma/schema/main.prisma",
+    ]]
+    assert [f.path for f in surfaces.migrations] == ["packages/database/migration/20240101_init/migration.sql"]
+    assert [f.path for f in surfaces.query] == ["apps/web/app/api/invoices/route.ts"]
+
+
+def test_package_json_prisma_schema_path() -> None:
+    head = {
+        "package.json": '{"name": "x", "prisma": {"schema": "db/main.prisma"}}',
+        "db/main.prisma": SCHEMA,
+    }
+    change = change_from_trees({}, head)
+    surfaces = classify(change, parse_config(""))
+    assert surfaces.head_layout.schemas == [["db/main.prisma"]]
+    assert [f.path for f in surfaces.schema] == ["db/main.prisma"]
+
+
+def test_prisma_config_ts_paths() -> None:
+    head = {
+        "prisma.config.ts": (
+            'import { defineConfig } from "prisma/config";\n'
+            'export default defineConfig({ schema: "database/schema", migrations: { path: "database/sql" } });\n'
+        ),
+        "database/schema/a.prisma": SCHEMA,
+        "database/schema/b.prisma": "model B {\n  id Int @id\n}\n",
+    }
+    change = change_from_trees({}, head)
+    surfaces = classify(change, parse_config(""))
+    assert surfaces.head_layout.schemas == [["database/schema/a.prisma", "database/schema/b.prisma"]]
+    assert "database/sql" in surfaces.head_layout.migration_dirs
+
+
+def test_prisma8_contract_and_ops_json() -> None:
+    head = {"prisma/contract.prisma": SCHEMA, "migrations/app/20250101_init/ops.json": "[]\n"}
+    kinds = _kinds({}, head)
+    assert kinds["schema"] == ["prisma/contract.prisma"]
+    assert kinds["migration"] == ["migrations/app/20250101_init/ops.json"]
+
+
+def test_configured_globs_and_ignore() -> None:
+    config = 'paths:\n  query: ["services/**/*.ts"]\n  ignore: ["**/legacy/**"]\n'
+    head = {
+        "services/orders/repo.ts": "export const f = (c: any) => c.orders.all()\n",
+        "services/legacy/old.ts": "prisma.user.findMany()\n",
+        "web/page.ts": "prisma.user.findMany()\n",
+    }
+    change = change_from_trees({}, head)
+    surfaces = classify(change, parse_config(config))
+    assert [f.path for f in surfaces.query] == ["services/orders/repo.ts"]
+    assert surfaces.ignored == ["services/legacy/old.ts"]
+
+
+def test_no_database_surface() -> None:
+    kinds = _kinds({"README.md": "a\n"}, {"README.md": "b\n", "src/math.ts": "export const x = [1].map(n => n)\n"})
+    assert kinds == {"schema": [], "migration": [], "query": []}
+
+
+def test_calls_prisma_signals() -> None:
+    assert calls_prisma("import { PrismaClient } from '@prisma/client'")
+    assert calls_prisma("await this.prisma.order.findMany({})")
+    assert calls_prisma("await ctx.db.order.groupBy({ by: ['status'] })")
+    assert calls_prisma("await tx.$transaction([])")
+    assert not calls_prisma("const users = await fetch('/api/users'); users.map(u => u.name)")
+    assert not calls_prisma("cache.delete(key); map.update(x)")

@@ -1,0 +1,428 @@
+"""Publish one Review on a pull request: inline comments, the sticky summary, the `dbreview` check run.
+
+Order of work, each step isolated so one failure does not lose the others:
+1. read what dbreview posted before (review comments carrying fingerprint markers, the summary comment);
+2. delete our own stale PENDING review (GitHub allows one per user per PR, and it blocks new reviews);
+3. post ONE review (COMMENT; REQUEST_CHANGES only when opted in and a rule finding is an error) with the new
+   findings that have a valid anchor, at most `review.max_inline_comments`; on a 422 split the batch and retry
+   the halves so one bad anchor never loses the others;
+4. findings that are gone: resolve their thread when someone replied, else delete the comment;
+5. create or edit the sticky summary comment;
+6. the check run, annotations in batches of 50; `neutral` (never red) when dbreview itself failed.
+A token that cannot write (fork PR) makes `read_only` true and stops writes; the caller falls back to annotations.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.change import Change
+from bot.config import Config
+from bot.findings import Finding, Severity, Side, Source
+from bot.github.anchors import Anchor, anchor_for
+from bot.github.client import GitHubClient, GitHubError, GitHubRateLimited, is_permission_error
+from bot.github.comments import (
+    REVIEW_MARKER,
+    SUMMARY_MARKER,
+    comment_body,
+    fingerprint_marker,
+    fingerprint_of,
+    truncate,
+)
+from bot.github.pr import PullRequestInfo
+from bot.report.summary import SummaryContext, render_summary
+from bot.review import Review
+
+__all__ = ["SUMMARY_MARKER", "CommentStore", "PublishResult", "fingerprint_marker", "publish_review"]
+
+log = logging.getLogger("dbreview.github")
+
+CHECK_NAME = "dbreview"
+ANNOTATION_BATCH = 50
+MAX_CHECK_TEXT = 65_535
+_LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+class CommentStore(Protocol):
+    """Optional memory across runs (the App keeps it in its database): ids of the summary comment per PR."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class PublishResult:
+    posted: list[str] = field(default_factory=list)  # fingerprints newly commented inline
+    already_posted: list[str] = field(default_factory=list)
+    not_inlined: list[tuple[Finding, str]] = field(default_factory=list)
+    resolved_threads: list[str] = field(default_factory=list)
+    deleted_comments: list[int] = field(default_factory=list)
+    review_ids: list[int] = field(default_factory=list)
+    review_event: str | None = None
+    summary_comment_id: int | None = None
+    check_run_id: int | None = None
+    conclusion: str | None = None
+    read_only: bool = False
+    skipped: bool = False  # no database surface: nothing posted
+    superseded: bool = False
+    errors: list[str] = field(default_factory=list)  # dbreview's own failures, shown in the summary
+    summary_markdown: str = ""
+    review: Review | None = None
+    config: Config | None = None
+
+
+@dataclass
+class _Existing:
+    by_fp: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> our root comment
+    replied: set[int] = field(default_factory=set)  # comment ids that have at least one reply
+    summary: dict[str, Any] | None = None
+    pending_reviews: list[int] = field(default_factory=list)
+    our_reviews: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _ReadOnly(Exception):
+    pass
+
+
+def _priority(f: Finding) -> tuple[Any, ...]:
+    return (-f.severity.rank, f.source is Source.LLM, f.path, f.line)
+
+
+def _ours(comment: dict[str, Any], logins: set[str]) -> bool:
+    user = comment.get("user") or {}
+    return user.get("type") == "Bot" or user.get("login") in logins
+
+
+def web_url_for(api_url: str) -> str:
+    base = api_url.rstrip("/")
+    if base in ("https://api.github.com", "http://api.github.com"):
+        return "https://github.com"
+    if base.endswith("/api/v3"):
+        return base[: -len("/api/v3")]
+    return base
+
+
+class Publisher:
+    def __init__(self, client: GitHubClient, pr: PullRequestInfo, review: Review, config: Config, *,
+                 change: Change | None, notes: Iterable[str] = (), trigger: str = "push",
+                 store: CommentStore | None = None, bot_logins: Iterable[str] = ()) -> None:
+        self.client = client
+        self.pr = pr
+        self.repo = pr.repo
+        self.review = review
+        self.config = config
+        self.change = change
+        self.notes = list(notes)
+        self.trigger = trigger
+        self.store = store
+        self.logins = set(bot_logins)
+        self.result = PublishResult(review=review, config=config)
+
+    # -- guarded writes -----------------------------------------------------------------------------------------
+
+    def _write(self, what: str, fn: Callable[[], Any]) -> Any:
+        if self.result.read_only:
+            raise _ReadOnly(what)
+        try:
+            return fn()
+        except GitHubError as exc:
+            if is_permission_error(exc) and exc.status in (401, 403):
+                log.warning("GitHub refused %s (%s); the token cannot write here, falling back", what, exc.status)
+                self.result.read_only = True
+                raise _ReadOnly(what) from None
+            raise
+
+    def _step(self, what: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except _ReadOnly:
+            pass
+        except GitHubRateLimited as exc:
+            self.result.errors.append(f"GitHub rate limit while trying to {what}; gave up after waiting")
+            log.error("%s: %s", what, exc)
+        except GitHubError as exc:
+            self.result.errors.append(f"GitHub answered {exc.status} while trying to {what}: {exc.message[:200]}")
+            log.error("%s: %s", what, exc)
+
+    # -- the run ------------------------------------------------------------------------------------------------
+
+    def run(self) -> PublishResult:
+        existing = _Existing()
+        self._step("read earlier dbreview comments", lambda: self._read_existing(existing))
+        if not self.review.has_database_surface and existing.summary is None and not existing.by_fp:
+            self.result.skipped = True
+            return self.result
+        current = {f.fingerprint: f for f in self.review.findings if f.fingerprint}
+        if self.review.has_database_surface:
+            self._step("clear a stale pending review", lambda: self._clear_pending(existing))
+            self._step("post the review", lambda: self._post_review(existing, current))
+        self._step("resolve fixed findings", lambda: self._retire_stale(existing, current))
+        self._step("update the summary comment", lambda: self._upsert_summary(existing))
+        if self.review.has_database_surface:
+            self._step("create the check run", self._check_run)
+        if not self.result.summary_markdown:
+            self.result.summary_markdown = self._summary_text()
+        return self.result
+
+    def _read_existing(self, existing: _Existing) -> None:
+        stored = self.store.get(self._store_key()) if self.store is not None else None
+        summary = None
+        if stored and stored.get("summary_comment_id"):
+            summary = self.client.get_issue_comment(self.repo, int(stored["summary_comment_id"]))
+            if summary is not None and SUMMARY_MARKER not in (summary.get("body") or ""):
+                summary = None
+        if summary is None:
+            for c in self.client.list_issue_comments(self.repo, self.pr.number):
+                if SUMMARY_MARKER in (c.get("body") or "") and (not self.logins or _ours(c, self.logins)):
+                    summary = c
+                    break
+        existing.summary = summary
+        if summary is not None:
+            login = (summary.get("user") or {}).get("login")
+            if login:
+                self.logins.add(login)
+        comments = self.client.list_review_comments(self.repo, self.pr.number)
+        for c in comments:
+            if c.get("in_reply_to_id"):
+                existing.replied.add(int(c["in_reply_to_id"]))
+        for c in comments:
+            fp = fingerprint_of(c.get("body"))
+            # Only our own comments count: a human quoting a marker must not make dbreview delete their comment.
+            if fp and not c.get("in_reply_to_id") and (_ours(c, self.logins) or not self.logins):
+                existing.by_fp.setdefault(fp, c)
+
+    def _clear_pending(self, existing: _Existing) -> None:
+        for r in self.client.list_reviews(self.repo, self.pr.number):
+            # GitHub lists a PENDING review only to its author, so any pending review here is our own.
+            if r.get("state") == "PENDING":
+                existing.pending_reviews.append(int(r["id"]))
+            elif REVIEW_MARKER in (r.get("body") or ""):
+                existing.our_reviews.append(r)
+        for rid in existing.pending_reviews:
+            self._write("delete a stale pending review",
+                        lambda rid=rid: self.client.delete_pending_review(self.repo, self.pr.number, rid))
+            log.info("deleted stale pending review %s on %s#%s", rid, self.repo, self.pr.number)
+
+    def _event(self) -> str:
+        if self.config.review.request_changes and any(
+            f.severity is Severity.ERROR and f.source is Source.RULE for f in self.review.findings
+        ):
+            return "REQUEST_CHANGES"
+        return "COMMENT"
+
+    def _post_review(self, existing: _Existing, current: dict[str, Finding]) -> None:
+        new: list[tuple[Finding, Anchor]] = []
+        for f in sorted(self.review.findings, key=_priority):
+            if f.fingerprint and f.fingerprint in existing.by_fp:
+                self.result.already_posted.append(f.fingerprint)
+                continue
+            anchor, reason = anchor_for(f, self.change) if self.change is not None else (None, "no diff available")
+            if anchor is None:
+                self.result.not_inlined.append((f, reason))
+                continue
+            new.append((f, anchor))
+        limit = self.config.review.max_inline_comments
+        for f, _ in new[limit:]:
+            self.result.not_inlined.append((f, f"over the limit of {limit} inline comments per review"))
+        new = new[:limit]
+        event = self._event()
+        needs_review = bool(new) or (event == "REQUEST_CHANGES" and not any(
+            r.get("state") == "CHANGES_REQUESTED" for r in existing.our_reviews))
+        if needs_review:
+            comments = [(f, {**a.to_api(), "body": comment_body(f, anchored_lines=self._lines(a))}) for f, a in new]
+            try:
+                self._post_batches(comments, event, first=True)
+            except _ReadOnly:
+                posted = set(self.result.posted)
+                self.result.not_inlined.extend((f, "this token cannot post reviews (fork pull request)")
+                                               for f, _ in new if f.fingerprint not in posted)
+                raise
+        if event != "REQUEST_CHANGES":
+            # Errors fixed: our earlier "changes requested" must not keep blocking the merge.
+            for r in existing.our_reviews:
+                if r.get("state") == "CHANGES_REQUESTED":
+                    self._write("dismiss an outdated changes-requested review", lambda r=r: self.client.dismiss_review(
+                        self.repo, self.pr.number, int(r["id"]), "dbreview: the errors it reported are fixed"))
+
+    @staticmethod
+    def _lines(anchor: Anchor) -> tuple[int, int]:
+        return (anchor.start_line or anchor.line, anchor.line)
+
+    def _review_body(self, count: int) -> str:
+        if count:
+            text = f"dbreview: {count} new comment{'s' if count != 1 else ''} on the database side of this change."
+        else:
+            text = "dbreview: the errors below need fixing before merge."
+        return f"{text} The summary comment has the full picture.\n\n{REVIEW_MARKER}"
+
+    def _post_batches(self, comments: list[tuple[Finding, dict[str, Any]]], event: str, *, first: bool) -> None:
+        payload = {
+            "commit_id": self.pr.head_sha,
+            "event": event if first else "COMMENT",
+            "body": self._review_body(len(comments)),
+            "comments": [c for _, c in comments],
+        }
+        try:
+            data = self._write("post the review", lambda: self.client.create_review(self.repo, self.pr.number,
+                                                                                       payload))
+        except GitHubError as exc:
+            if exc.status != 422:
+                raise
+            message = exc.message + " " + " ".join(str(e) for e in exc.errors)
+            if "pending review" in message.lower():
+                existing = _Existing()
+                self._clear_pending(existing)
+                if existing.pending_reviews:
+                    self._post_batches(comments, event, first=first)
+                    return
+            if payload["event"] == "REQUEST_CHANGES" and "own pull request" in message.lower():
+                self._post_batches(comments, "COMMENT", first=first)
+                return
+            if len(comments) <= 1:
+                for f, _ in comments:
+                    self.result.not_inlined.append((f, f"GitHub rejected the anchor ({exc.message[:80]})"))
+                log.warning("GitHub rejected review comment(s) on %s#%s: %s", self.repo, self.pr.number,
+                            exc.message)
+                return
+            mid = len(comments) // 2
+            self._post_batches(comments[:mid], event, first=first)
+            self._post_batches(comments[mid:], event, first=first and not self.result.review_ids)
+            return
+        self.result.review_ids.append(int(data.get("id", 0)))
+        self.result.review_event = self.result.review_event or payload["event"]
+        self.result.posted.extend(f.fingerprint for f, _ in comments)
+        login = (data.get("user") or {}).get("login")
+        if login:
+            self.logins.add(login)
+
+    def _retire_stale(self, existing: _Existing, current: dict[str, Finding]) -> None:
+        stale = {fp: c for fp, c in existing.by_fp.items() if fp not in current}
+        if not stale:
+            return
+        threads: dict[int, dict[str, Any]] | None = None
+        for _fp, comment in stale.items():
+            cid = int(comment["id"])
+            if cid not in existing.replied:
+                self._write("delete a fixed finding's comment",
+                            lambda cid=cid: self.client.delete_review_comment(self.repo, cid))
+                self.result.deleted_comments.append(cid)
+                continue
+            if threads is None:
+                threads = {}
+                for t in self.client.review_threads(self.repo, self.pr.number):
+                    for node in ((t.get("comments") or {}).get("nodes") or []):
+                        if node.get("databaseId") is not None:
+                            threads[int(node["databaseId"])] = t
+            thread = threads.get(cid)
+            if thread is None or thread.get("isResolved"):
+                continue
+            self._write("resolve a fixed finding's thread",
+                        lambda tid=thread["id"]: self.client.resolve_review_thread(tid))
+            self.result.resolved_threads.append(str(thread["id"]))
+
+    def _summary_context(self, marker: bool = True) -> SummaryContext:
+        web = web_url_for(self.client.base_url)
+        return SummaryContext(
+            not_inlined=list(self.result.not_inlined),
+            inlined=len(self.result.posted),
+            already_posted=len(self.result.already_posted),
+            resolved=len(self.result.resolved_threads) + len(self.result.deleted_comments),
+            notes=list(self.notes),
+            bot_errors=self._bot_errors(),
+            fail_on=self.config.fail_on,
+            trigger=self.trigger,
+            base=self.pr.base_sha[:12],
+            head=self.pr.head_sha[:12],
+            blob_url=f"{web}/{self.repo}/blob/{self.pr.head_sha}" if self.pr.head_sha else None,
+            change=self.change,
+            marker=marker,
+        )
+
+    def _bot_errors(self) -> list[str]:
+        errors = list(self.result.errors)
+        if self.review.llm is not None and self.review.llm.error:
+            errors.append(f"the AI review failed: {self.review.llm.error.splitlines()[0][:200]}")
+        return errors
+
+    def _summary_text(self, marker: bool = True) -> str:
+        if not self.review.has_database_surface:
+            text = ("## dbreview · database review\n\nThis pull request no longer changes the Prisma schema, "
+                    "migrations or Prisma Client code; earlier findings no longer apply.\n")
+            return (SUMMARY_MARKER + "\n" + text) if marker else text
+        return render_summary(self.review, self._summary_context(marker))
+
+    def _upsert_summary(self, existing: _Existing) -> None:
+        body = self._summary_text()
+        self.result.summary_markdown = body
+        if existing.summary is not None:
+            cid = int(existing.summary["id"])
+            if existing.summary.get("body") != body:
+                self._write("edit the summary comment", lambda: self.client.update_issue_comment(self.repo, cid, body))
+            self.result.summary_comment_id = cid
+        else:
+            data = self._write("post the summary comment",
+                               lambda: self.client.create_issue_comment(self.repo, self.pr.number, body))
+            self.result.summary_comment_id = int(data["id"])
+        if self.store is not None and self.result.summary_comment_id is not None:
+            self.store.set(self._store_key(), {"summary_comment_id": self.result.summary_comment_id,
+                                               "head_sha": self.pr.head_sha})
+
+    def _store_key(self) -> str:
+        return f"{self.repo}#{self.pr.number}"
+
+    def conclusion(self) -> str:
+        if self.review.fails(self.config.fail_on):
+            return "failure"
+        if self._bot_errors():
+            return "neutral"  # our own trouble must never turn a PR red
+        return "success"
+
+    def _check_run(self) -> None:
+        conclusion = self.conclusion()
+        counts = self.review.counts()
+        title = f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+        if conclusion == "neutral":
+            title = "dbreview could not finish: " + "; ".join(self._bot_errors())[:200]
+        summary = truncate(self._summary_text(marker=False), MAX_CHECK_TEXT - 100)
+        annotations = [a for a in (self._annotation(f) for f in sorted(self.review.findings, key=_priority)) if a]
+        payload: dict[str, Any] = {
+            "name": CHECK_NAME,
+            "head_sha": self.pr.head_sha,
+            "status": "completed",
+            "conclusion": conclusion,
+            "output": {"title": title[:255], "summary": summary, "annotations": annotations[:ANNOTATION_BATCH]},
+        }
+        data = self._write("create the check run", lambda: self.client.create_check_run(self.repo, payload))
+        run_id = int(data["id"])
+        self.result.check_run_id = run_id
+        self.result.conclusion = conclusion
+        for start in range(ANNOTATION_BATCH, len(annotations), ANNOTATION_BATCH):
+            batch = annotations[start:start + ANNOTATION_BATCH]
+            update = {"output": {"title": title[:255], "summary": summary, "annotations": batch}}
+            self._write("add check run annotations",
+                        lambda update=update: self.client.update_check_run(self.repo, run_id, update))
+
+    def _annotation(self, f: Finding) -> dict[str, Any] | None:
+        if f.side is Side.OLD:
+            return None  # annotations point at head lines; old-side findings are in the summary
+        start, end = f.line, max(f.last_line, f.line)
+        return {
+            "path": f.path,
+            "start_line": start,
+            "end_line": end,
+            "annotation_level": _LEVEL[f.severity],
+            "title": f.rule if f.source is Source.RULE else f"{f.rule} (AI review)",
+            "message": f.message[:64_000],
+        }
+
+
+def publish_review(client: GitHubClient, pr: PullRequestInfo, review: Review, config: Config, *,
+                   change: Change | None = None, notes: Iterable[str] = (), trigger: str = "push",
+                   store: CommentStore | None = None, bot_logins: Iterable[str] = ()) -> PublishResult:
+    """Post `review` on `pr` (see the module docstring for the order and the failure handling)."""
+    return Publisher(client, pr, review, config, change=change, notes=notes, trigger=trigger, store=store,
+                     bot_logins=bot_logins).run()

@@ -181,12 +181,12 @@ def _check(args: argparse.Namespace) -> int:
     result = run_review(change, config, llm=llm, report_all=args.all, extra_analyzers=extra)
     if llm is None and not args.no_llm and result.has_database_surface:
         result.notes.append("LLM review off: ANTHROPIC_API_KEY is not set (deterministic rules only)")
-    output = render(result, change, args.format, colour=_use_colour(args))
+    fail_on = args.fail_on or config.fail_on
+    output = render(result, change, args.format, colour=_use_colour(args), fail_on=fail_on)
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")
     else:
         sys.stdout.write(output)
-    fail_on = args.fail_on or config.fail_on
     return EXIT_FINDINGS if result.fails(fail_on) else EXIT_OK
 
 
@@ -208,7 +208,7 @@ def _use_colour(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty()
 
 
-def render(result: Review, change: Change | None, fmt: str, *, colour: bool = False) -> str:
+def render(result: Review, change: Change | None, fmt: str, *, colour: bool = False, fail_on: str = "error") -> str:
     if fmt == "json":
         import json
 
@@ -224,7 +224,7 @@ def render(result: Review, change: Change | None, fmt: str, *, colour: bool = Fa
     if fmt == "markdown":
         from bot.report.markdown import render_markdown
 
-        return render_markdown(result, change)
+        return render_markdown(result, change, fail_on)
     from bot.report.text import render_text
 
     return render_text(result, change, colour=colour)

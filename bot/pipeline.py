@@ -80,6 +80,9 @@ def review(
     result.has_database_surface = True
 
     ctx = ReviewContext(change=change, config=config, surfaces=surfaces)
+    for changed in (*surfaces.schema, *surfaces.migrations, *surfaces.query):
+        if changed.head_path and change.head_text(changed.head_path) is None:
+            ctx.note(f"skipped {changed.path}: not UTF-8 text")
     raw: list[Finding] = []
     for name, analyze in [*analyzers(), *(extra_analyzers or [])]:
         try:

@@ -95,7 +95,7 @@ def test_cli_exit_codes_and_formats(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert data["findings"][0]["path"] == MIG and data["findings"][0]["line"] == 1
     assert main([*args, "--fail-on", "warning"]) == 1
     assert main([*args, "--fail-on", "error"]) == 0
-    for fmt in ("sarif", "github", "text"):
+    for fmt in ("sarif", "github", "text", "markdown"):
         capsys.readouterr()
         main([*args, "--format", fmt, "--fail-on", "never"])
         assert "invalid-suppression" in capsys.readouterr().out
@@ -135,3 +135,11 @@ def test_no_database_surface_prints_nothing_to_review(tmp_path: Path, capsys: py
     commit(repo, {"README.md": "b\n"})
     assert main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD"]) == 0
     assert "nothing to review" in capsys.readouterr().out
+
+
+def test_non_utf8_database_file_is_noted_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n'})
+    commit(repo, {MIG: "-- caf\xe9\nSELECT 1;\n".encode("latin-1")})
+    assert main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--format", "json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["summary"]["notes"]
+    assert any("not UTF-8" in n for n in notes)

@@ -1,0 +1,73 @@
+"""The optional LLM review (Anthropic Messages API): prompt assembly, budget, client, output validation.
+
+    reviewer = reviewer_from_env(config)          # None without ANTHROPIC_API_KEY or with llm.enabled: false
+    review = bot.pipeline.review(change, config, llm=reviewer)
+
+`ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` come from the environment (the SDK reads both). Results are cached per
+hunk in SQLite under `$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from bot.config import Config
+from bot.llm.cache import MemoryResultCache, ResultCache, SqliteResultCache, default_cache
+from bot.llm.prompts import load_prompts, prompt_version
+from bot.pipeline import LlmReviewer
+
+DETERMINISTIC_ONLY_NOTE = "LLM review off (no ANTHROPIC_API_KEY): this review is deterministic only"
+DISABLED_NOTE = "LLM review off (llm.enabled: false in the config): this review is deterministic only"
+
+# SDK retries with exponential backoff on 408/409/429/5xx/529, connection errors and timeouts, honouring retry-after.
+MAX_RETRIES = 4
+TIMEOUT_S = 120.0
+
+
+def reviewer_from_env(
+    config: Config,
+    env: Mapping[str, str] | None = None,
+    *,
+    cache: ResultCache | None = None,
+    max_retries: int = MAX_RETRIES,
+    timeout_s: float = TIMEOUT_S,
+) -> LlmReviewer | None:
+    """An LLM reviewer when a key is set and the config allows it, else None (see `llm_off_note`)."""
+    env = os.environ if env is None else env
+    key = env.get("ANTHROPIC_API_KEY", "").strip()
+    if not key or not config.llm.enabled:
+        return None
+    import anthropic
+
+    from bot.llm.reviewer import AnthropicReviewer
+
+    client = anthropic.Anthropic(
+        api_key=key,
+        base_url=env.get("ANTHROPIC_BASE_URL") or None,
+        max_retries=max_retries,
+        timeout=timeout_s,
+    )
+    return AnthropicReviewer(client, cache=cache if cache is not None else default_cache())
+
+
+def llm_off_note(config: Config, env: Mapping[str, str] | None = None) -> str | None:
+    """The one summary line to show when the LLM review does not run (None when it does)."""
+    env = os.environ if env is None else env
+    if not config.llm.enabled:
+        return DISABLED_NOTE
+    if not env.get("ANTHROPIC_API_KEY", "").strip():
+        return DETERMINISTIC_ONLY_NOTE
+    return None
+
+
+__all__ = [
+    "DETERMINISTIC_ONLY_NOTE",
+    "MemoryResultCache",
+    "ResultCache",
+    "SqliteResultCache",
+    "llm_off_note",
+    "load_prompts",
+    "prompt_version",
+    "reviewer_from_env",
+]

@@ -1,0 +1,142 @@
+"""The Prisma models a change touches, plus the models related to them, as schema text for the prompt.
+
+Touched: model/enum blocks whose lines the change edits, tables a changed migration names, models a changed query
+hunk calls (`prisma.order.findMany` → `Order`). Related: models a touched model refers to as a field type, and
+models that refer to a touched one. Blocks are cut from the head schema text with a small brace matcher, so this
+works on any schema the Prisma parser would accept (and degrades to nothing on one it would not).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.context import ReviewContext
+from bot.llm.units import Unit
+
+_BLOCK_START = re.compile(r"^\s*(model|enum|view|type)\s+(\w+)\s*\{", re.M)
+_MAP = re.compile(r"@@map\(\s*(?:name\s*:\s*)?\"([^\"]+)\"")
+_FIELD_TYPE = re.compile(r"^\s*\w+\s+(\w+)(?:\[\])?\??", re.M)
+_SQL_TABLE = re.compile(
+    r"\b(?:TABLE|INTO|UPDATE|FROM|REFERENCES|ON)\s+(?:ONLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"(?:\"?\w+\"?\.)?\"?(\w+)\"?",
+    re.I,
+)
+_QUERY_MODEL = re.compile(r"\b(?:prisma|db|tx|prismaService|prismaClient|client)\s*\.\s*([a-z]\w*)\s*\.")
+
+MAX_SCHEMA_CHARS = 30_000
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str
+    name: str
+    path: str
+    start: int  # 1-based line numbers
+    end: int
+    text: str
+    table: str
+
+
+def parse_blocks(path: str, text: str) -> list[Block]:
+    blocks: list[Block] = []
+    for match in _BLOCK_START.finditer(text):
+        depth = 0
+        end_pos = None
+        for i in range(match.end() - 1, len(text)):
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    end_pos = i + 1
+                    break
+        if end_pos is None:
+            continue
+        body = text[match.start():end_pos].strip("\n")
+        start_line = text.count("\n", 0, match.start()) + 1
+        mapped = _MAP.search(body)
+        blocks.append(
+            Block(
+                kind=match.group(1),
+                name=match.group(2),
+                path=path,
+                start=start_line,
+                end=text.count("\n", 0, end_pos) + 1,
+                text=body,
+                table=mapped.group(1) if mapped else match.group(2),
+            )
+        )
+    return blocks
+
+
+def head_blocks(ctx: ReviewContext) -> list[Block]:
+    paths: list[str] = list(ctx.surfaces.head_layout.schema_files)
+    for changed in ctx.surfaces.schema:
+        if changed.head_path and changed.head_path not in paths:
+            paths.append(changed.head_path)
+    blocks: list[Block] = []
+    for path in paths:
+        text = ctx.memo(("llm-schema-text", path), lambda p=path: ctx.head_text(p))
+        if text:
+            blocks.extend(parse_blocks(path, text))
+    return blocks
+
+
+def touched_and_related(ctx: ReviewContext, units: list[Unit], blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+    by_name = {b.name: b for b in blocks}
+    by_table = {b.table.lower(): b for b in blocks}
+    by_lower = {b.name.lower(): b for b in blocks}
+    touched: dict[str, Block] = {}
+    changed_schema = {f.path: f for f in ctx.surfaces.schema}
+    for block in blocks:
+        changed = changed_schema.get(block.path)
+        if changed is not None and any(block.start <= ln <= block.end for ln in changed.added_lines):
+            touched[block.name] = block
+    for unit in units:
+        if unit.kind == "migration":
+            for name in _SQL_TABLE.findall(unit.body):
+                hit = by_table.get(name.lower()) or by_lower.get(name.lower())
+                if hit is not None:
+                    touched[hit.name] = hit
+        elif unit.kind == "query":
+            for name in _QUERY_MODEL.findall(unit.body):
+                hit = by_lower.get(name.lower())
+                if hit is not None:
+                    touched[hit.name] = hit
+    related: dict[str, Block] = {}
+    for block in touched.values():
+        if block.kind != "model":
+            continue
+        for type_name in _FIELD_TYPE.findall(block.text):
+            other = by_name.get(type_name)
+            if other is not None and other.name not in touched:
+                related[other.name] = other
+    for block in blocks:
+        if block.name in touched or block.name in related or block.kind != "model":
+            continue
+        if any(t in touched for t in _FIELD_TYPE.findall(block.text)):
+            related[block.name] = block
+    return list(touched.values()), list(related.values())
+
+
+def schema_context(ctx: ReviewContext, units: list[Unit]) -> tuple[str, list[str]]:
+    """The schema text for the prompt, and the names of related models left out for size."""
+    blocks = head_blocks(ctx)
+    if not blocks:
+        return "", []
+    touched, related = touched_and_related(ctx, units, blocks)
+    if not touched:
+        return "", []
+    parts: list[str] = []
+    size = 0
+    left_out: list[str] = []
+    for label, group in (("touched by this change", touched), ("related", related)):
+        for block in sorted(group, key=lambda b: (b.path, b.start)):
+            chunk = f"// {block.path} lines {block.start}-{block.end} ({label})\n{block.text}\n"
+            if size + len(chunk) > MAX_SCHEMA_CHARS:
+                left_out.append(block.name)
+                continue
+            parts.append(chunk)
+            size += len(chunk)
+    return "\n".join(parts), left_out

@@ -1,0 +1,97 @@
+"""`/dbreview` commands: parsed only at the very start of a comment, from an allow-list, with no free-form options.
+
+    /dbreview                 review what changed since the last reviewed head
+    /dbreview full            review the whole pull request again
+    /dbreview pause | resume  stop / restart automatic reviews on pushes
+    /dbreview explain <rule>  what a rule finds and why
+    /dbreview help            this list
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ALLOWED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+REVIEW_COMMANDS = frozenset({"review", "full"})
+
+_HEAD = re.compile(r"^/dbreview(?![\w-])(?P<rest>[^\n]*)")
+_RULE_ID = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9-]{0,80}$")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # review | full | pause | resume | explain | help | unknown
+    arg: str = ""
+
+
+def parse(body: str | None) -> Command | None:
+    """The command at the start of the comment, or None when the comment is not addressed to us.
+
+    Only the first line counts, after leading whitespace; a `/dbreview` quoted or mid-sentence is not a command."""
+    if not body:
+        return None
+    match = _HEAD.match(body.lstrip())
+    if match is None:
+        return None
+    words = match.group("rest").split()
+    if not words:
+        return Command("review")
+    head, rest = words[0].lower(), words[1:]
+    if head in ("full", "pause", "resume", "help") and not rest:
+        return Command(head)
+    if head == "review" and not rest:
+        return Command("review")
+    if head == "explain" and len(rest) == 1 and _RULE_ID.match(rest[0].lower()):
+        return Command("explain", rest[0].lower())
+    return Command("unknown", " ".join(words)[:80])
+
+
+HELP = """\
+**dbreview commands** (start a comment with one of these):
+
+| Command | What it does |
+|---|---|
+| `/dbreview` | Review what changed since the last reviewed commit |
+| `/dbreview full` | Review the whole pull request again |
+| `/dbreview pause` | Stop automatic reviews on new pushes to this pull request |
+| `/dbreview resume` | Restart automatic reviews |
+| `/dbreview explain <rule>` | Explain a rule, e.g. `/dbreview explain prisma/fk-missing-index` |
+| `/dbreview help` | Show this list |
+
+Reviews can be requested by the repository's owners, members and collaborators."""
+
+NOT_ALLOWED = (
+    "Sorry @{login}, only repository owners, members and collaborators can run `/dbreview` commands here. "
+    "(This reply is shown once.)"
+)
+RATE_LIMITED = (
+    "`/dbreview`: this pull request has had {limit} review requests in the last {minutes} minutes; "
+    "wait a little before asking again."
+)
+PAUSED = "Automatic dbreview reviews are **paused** on this pull request. `/dbreview resume` restarts them; " \
+         "`/dbreview` still runs a one-off review."
+RESUMED = "Automatic dbreview reviews are **resumed** on this pull request."
+UNKNOWN = "`/dbreview {arg}` is not a dbreview command.\n\n" + HELP
+
+
+def explain(rule_id: str, rules_dir: Path | None = None) -> str:
+    """The rule's page (rules/<id>.md) when it ships with the code, else its registry summary."""
+    from bot.registry import all_rules
+
+    rules = all_rules()
+    rule = rules.get(rule_id)
+    if rule is None:
+        aliased = [r for r in rules.values() if rule_id in r.aliases]
+        rule = aliased[0] if aliased else None
+    if rule is None:
+        return f"`{rule_id}` is not a dbreview rule. `dbreview rules` lists them all."
+    rules_dir = rules_dir or Path(__file__).resolve().parents[2] / "rules"
+    page = rules_dir / f"{rule.id}.md"
+    if page.is_file():
+        text = page.read_text("utf-8")
+        if len(text) > 60_000:
+            text = text[:60_000] + "\n\n…"
+        return text
+    return f"# {rule.id}\n\n**Severity:** {rule.severity.value} · **Surface:** {rule.surface.value}\n\n{rule.summary}"

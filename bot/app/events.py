@@ -1,0 +1,145 @@
+"""Webhook payload -> what to do with it. Pure: no I/O, so every routing rule is unit-testable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app.commands import Command, parse
+
+PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
+
+
+@dataclass
+class Decision:
+    kind: str  # review | command | installation | ping | ignore
+    reason: str = ""
+    event: str = ""
+    action: str = ""
+    repo: str = ""
+    number: int | None = None
+    installation_id: int | None = None
+    head_sha: str = ""
+    command: Command | None = None
+    comment_id: int | None = None
+    login: str = ""
+    association: str = ""
+    pr_author: str = ""
+    installation: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_bot(user: Any, app_slug: str) -> bool:
+    if not isinstance(user, dict):
+        return False
+    login = str(user.get("login") or "")
+    return user.get("type") == "Bot" or login.endswith("[bot]") or login == f"{app_slug}[bot]"
+
+
+def decide(event: str, payload: dict[str, Any], app_slug: str = "dbreview") -> Decision:
+    action = str(payload.get("action") or "")
+    repo = str((payload.get("repository") or {}).get("full_name") or "")
+    installation = payload.get("installation") or {}
+    inst_id = installation.get("id") if isinstance(installation, dict) else None
+    base = Decision(kind="ignore", event=event, action=action, repo=repo,
+                    installation_id=int(inst_id) if isinstance(inst_id, int) else None)
+
+    if event == "ping":
+        base.kind = "ping"
+        return base
+    if event in ("installation", "installation_repositories"):
+        return _installation(base, payload)
+    if _is_bot(payload.get("sender"), app_slug):
+        base.reason = "sender is a bot"
+        return base
+    if event == "pull_request":
+        return _pull_request(base, payload)
+    if event == "issue_comment":
+        return _issue_comment(base, payload, app_slug)
+    base.reason = f"event {event or '(none)'} not handled"
+    return base
+
+
+def _pull_request(d: Decision, payload: dict[str, Any]) -> Decision:
+    pr = payload.get("pull_request")
+    if not isinstance(pr, dict) or not d.repo:
+        d.reason = "no pull_request in payload"
+        return d
+    d.number = pr.get("number") if isinstance(pr.get("number"), int) else payload.get("number")
+    if d.action not in PR_ACTIONS:
+        d.reason = f"action {d.action or '(none)'} not reviewed"
+        return d
+    if pr.get("state") != "open":
+        d.reason = "pull request is closed"
+        return d
+    if pr.get("draft"):
+        d.reason = "pull request is a draft"
+        return d
+    head = (pr.get("head") or {}).get("sha")
+    if not isinstance(head, str) or not head or not isinstance(d.number, int):
+        d.reason = "no head sha or number"
+        return d
+    d.kind = "review"
+    d.head_sha = head
+    d.pr_author = str((pr.get("user") or {}).get("login") or "")
+    return d
+
+
+def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decision:
+    issue = payload.get("issue") or {}
+    comment = payload.get("comment") or {}
+    if d.action != "created":
+        d.reason = f"comment {d.action or '(none)'} ignored (only new comments carry commands)"
+        return d
+    if not isinstance(issue, dict) or not issue.get("pull_request"):
+        d.reason = "comment is not on a pull request"
+        return d
+    if not isinstance(comment, dict) or _is_bot(comment.get("user"), app_slug):
+        d.reason = "comment is from a bot"
+        return d
+    command = parse(comment.get("body"))
+    if command is None:
+        d.reason = "no /dbreview command"
+        return d
+    if issue.get("state") != "open":
+        d.reason = "pull request is closed"
+        return d
+    number = issue.get("number")
+    comment_id = comment.get("id")
+    if not isinstance(number, int) or not isinstance(comment_id, int) or not d.repo:
+        d.reason = "malformed comment payload"
+        return d
+    d.kind = "command"
+    d.number = number
+    d.command = command
+    d.comment_id = comment_id
+    d.login = str((comment.get("user") or {}).get("login") or "")
+    d.association = str(comment.get("author_association") or "NONE").upper()
+    d.pr_author = str((issue.get("user") or {}).get("login") or "")
+    return d
+
+
+def _installation(d: Decision, payload: dict[str, Any]) -> Decision:
+    inst = payload.get("installation") or {}
+    if not isinstance(inst, dict) or not isinstance(inst.get("id"), int):
+        d.reason = "no installation id"
+        return d
+    account = inst.get("account") or {}
+    status = {"deleted": "deleted", "suspend": "suspended", "unsuspend": "active", "created": "active"}.get(d.action)
+
+    def names(key: str) -> list[str]:
+        return [str(r.get("full_name")) for r in payload.get(key) or [] if isinstance(r, dict) and r.get("full_name")]
+
+    d.kind = "installation"
+    d.installation_id = inst["id"]
+    d.installation = {
+        "account": str(account.get("login") or ""),
+        "account_type": str(account.get("type") or ""),
+        "status": status,
+        "repository_selection": str(inst.get("repository_selection") or payload.get("repository_selection") or ""),
+        # `installation` created lists the repos under `repositories`; `installation_repositories` under
+        # `repositories_added` / `repositories_removed`.
+        "add_repos": names("repositories") + names("repositories_added"),
+        "remove_repos": names("repositories_removed"),
+        "replace_repos": d.event == "installation" and d.action == "created",
+    }
+    return d

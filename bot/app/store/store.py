@@ -1,0 +1,620 @@
+"""Operations on the state store. Every method is one short transaction; the web process and the workers share it.
+
+Review lifecycle: `queued` (asked for) -> `running` (claimed by a worker, which holds a renewable lease) ->
+`done` | `superseded` (a newer head was asked for) | `failed` (out of attempts). A worker that dies leaves a
+`running` row whose lease runs out; `expired()` hands it to the next worker, up to `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app.store.engine import make_engine, upgrade
+from bot.app.store.models import (
+    CommandDenial,
+    Delivery,
+    Installation,
+    InstallationRepo,
+    KeyValue,
+    PostedComment,
+    PrState,
+    Review,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+ACTIVE = ("queued", "running")
+FINAL = ("done", "superseded", "failed")
+# The worker name of a `running` review whose worker died and which is back in the queue for another one.
+RECOVERING = "recovering"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the store made of a webhook delivery."""
+
+    duplicate: bool
+    result: str  # queued | coalesced | paused | ignored | recorded | duplicate
+    review_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewJob:
+    id: int
+    repo: str
+    pr_number: int
+    installation_id: int | None
+    head_sha: str | None
+    trigger: str
+    full: bool
+    attempts: int
+    last_reviewed_sha: str | None
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    # claimed | busy (another worker holds it) | wait (another review of this PR is running) |
+    # superseded | gone (already finished) | failed (out of attempts)
+    outcome: str
+    job: ReviewJob | None = None
+
+
+class Store:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    def _tx(self, fn: Callable[[Session], T], retries: int = 5) -> T:
+        """Run `fn` in a transaction; a unique-key race (two deliveries creating one PR's state) is retried."""
+        for attempt in range(retries):
+            try:
+                with self._sessions.begin() as session:
+                    return fn(session)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == retries - 1 or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    @staticmethod
+    def _pr_state(session: Session, repo: str, number: int, *, lock: bool = True) -> PrState:
+        query = select(PrState).where(PrState.repo == repo, PrState.pr_number == number)
+        if lock:
+            query = query.with_for_update()
+        state = session.scalars(query).first()
+        if state is None:
+            state = PrState(repo=repo, pr_number=number, paused=False, command_count=0, updated_at=utcnow())
+            session.add(state)
+            session.flush()
+        return state
+
+    @staticmethod
+    def _new_review(
+        session: Session,
+        state: PrState,
+        *,
+        installation_id: int | None,
+        head_sha: str | None,
+        trigger: str,
+        full: bool,
+        requested_by: str | None,
+        delivery_id: str | None,
+    ) -> Review:
+        # A newer request supersedes every queued one; a running one learns it from latest_review_id and stops
+        # before posting.
+        session.execute(
+            update(Review)
+            .where(Review.repo == state.repo, Review.pr_number == state.pr_number, Review.status == "queued")
+            .values(status="superseded", finished_at=utcnow(), error="superseded by a newer request")
+        )
+        now = utcnow()
+        review = Review(
+            repo=state.repo, pr_number=state.pr_number, installation_id=installation_id, head_sha=head_sha,
+            trigger=trigger, full=full, requested_by=requested_by, delivery_id=delivery_id, status="queued",
+            attempts=0, created_at=now, enqueued_at=now, llm_input_tokens=0, llm_output_tokens=0, llm_cost_usd=0.0,
+        )
+        session.add(review)
+        session.flush()
+        state.latest_review_id = review.id
+        if head_sha:
+            state.head_sha = head_sha
+        state.updated_at = now
+        return review
+
+    # -- webhooks ------------------------------------------------------------------------------------------
+
+    def accept_pull_request(
+        self,
+        delivery_id: str,
+        event: str,
+        action: str,
+        repo: str,
+        number: int,
+        installation_id: int | None,
+        head_sha: str,
+    ) -> Accepted:
+        """Record the delivery and ask for a review of `head_sha`, unless it is a redelivery, the PR is paused,
+        or that head is already queued, running or reviewed (two events for one push)."""
+
+        def run(session: Session) -> Accepted:
+            if session.get(Delivery, delivery_id) is not None:
+                return Accepted(True, "duplicate")
+            delivery = Delivery(
+                id=delivery_id, event=event, action=action, repo=repo, pr_number=number,
+                installation_id=installation_id, result="queued", received_at=utcnow(),
+            )
+            session.add(delivery)
+            state = self._pr_state(session, repo, number)
+            if state.paused:
+                state.head_sha = head_sha
+                delivery.result = "paused"
+                return Accepted(False, "paused")
+            same_head = session.scalars(
+                select(Review.id).where(
+                    Review.repo == repo, Review.pr_number == number, Review.head_sha == head_sha,
+                    Review.status.in_(("queued", "running", "done")),
+                ).limit(1)
+            ).first()
+            if same_head is not None:
+                delivery.result = "coalesced"
+                delivery.review_id = same_head
+                return Accepted(False, "coalesced", same_head)
+            review = self._new_review(
+                session, state, installation_id=installation_id, head_sha=head_sha, trigger=action, full=False,
+                requested_by=None, delivery_id=delivery_id,
+            )
+            delivery.review_id = review.id
+            return Accepted(False, "queued", review.id)
+
+        return self._tx(run)
+
+    def record_delivery(
+        self,
+        delivery_id: str,
+        event: str,
+        action: str,
+        result: str,
+        *,
+        repo: str = "",
+        number: int | None = None,
+        installation_id: int | None = None,
+    ) -> bool:
+        """Record a delivery that needs no review; False when it was seen before (a redelivery)."""
+
+        def run(session: Session) -> bool:
+            if session.get(Delivery, delivery_id) is not None:
+                return False
+            session.add(Delivery(
+                id=delivery_id, event=event, action=action, repo=repo, pr_number=number,
+                installation_id=installation_id, result=result, received_at=utcnow(),
+            ))
+            return True
+
+        return self._tx(run)
+
+    def set_delivery_result(self, delivery_id: str, result: str, review_id: int | None = None) -> None:
+        def run(session: Session) -> None:
+            values: dict[str, Any] = {"result": result}
+            if review_id is not None:
+                values["review_id"] = review_id
+            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+        self._tx(run)
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        with self._sessions() as session:
+            return session.get(Delivery, delivery_id)
+
+    # -- commands ------------------------------------------------------------------------------------------
+
+    def request_review(
+        self,
+        repo: str,
+        number: int,
+        installation_id: int | None,
+        *,
+        trigger: str,
+        full: bool,
+        requested_by: str | None,
+        delivery_id: str | None = None,
+        head_sha: str | None = None,
+    ) -> int:
+        def run(session: Session) -> int:
+            state = self._pr_state(session, repo, number)
+            review = self._new_review(
+                session, state, installation_id=installation_id, head_sha=head_sha, trigger=trigger, full=full,
+                requested_by=requested_by, delivery_id=delivery_id,
+            )
+            return review.id
+
+        return self._tx(run)
+
+    def set_paused(self, repo: str, number: int, paused: bool) -> None:
+        def run(session: Session) -> None:
+            state = self._pr_state(session, repo, number)
+            state.paused = paused
+            state.updated_at = utcnow()
+
+        self._tx(run)
+
+    def take_command_slot(self, repo: str, number: int, limit: int, window_s: float) -> int:
+        """Count a review-triggering command against the PR's window; returns the count including this one
+        (the caller allows it when the result is <= limit)."""
+
+        def run(session: Session) -> int:
+            state = self._pr_state(session, repo, number)
+            now = utcnow()
+            start = state.command_window_start
+            if start is None or (now - start).total_seconds() >= window_s:
+                state.command_window_start = now
+                state.command_count = 0
+            state.command_count += 1
+            return state.command_count
+
+        return self._tx(run)
+
+    def deny_once(self, repo: str, number: int, login: str) -> bool:
+        """True the first time `login` is refused on this PR (so we reply once), False afterwards."""
+
+        def run(session: Session) -> bool:
+            if session.get(CommandDenial, (repo, number, login)) is not None:
+                return False
+            session.add(CommandDenial(repo=repo, pr_number=number, login=login, created_at=utcnow()))
+            return True
+
+        return self._tx(run)
+
+    def pr_state(self, repo: str, number: int) -> PrState | None:
+        with self._sessions() as session:
+            return session.get(PrState, (repo, number))
+
+    # -- installations -------------------------------------------------------------------------------------
+
+    def upsert_installation(
+        self,
+        installation_id: int,
+        *,
+        account: str = "",
+        account_type: str = "",
+        status: str | None = None,
+        repository_selection: str = "",
+        add_repos: list[str] | None = None,
+        remove_repos: list[str] | None = None,
+        replace_repos: bool = False,
+    ) -> None:
+        def run(session: Session) -> None:
+            inst = session.get(Installation, installation_id, with_for_update=True)
+            now = utcnow()
+            if inst is None:
+                inst = Installation(
+                    id=installation_id, account=account, account_type=account_type, status=status or "active",
+                    repository_selection=repository_selection, created_at=now, updated_at=now,
+                )
+                session.add(inst)
+                session.flush()
+            else:
+                inst.account = account or inst.account
+                inst.account_type = account_type or inst.account_type
+                inst.repository_selection = repository_selection or inst.repository_selection
+                if status:
+                    inst.status = status
+                inst.updated_at = now
+            if replace_repos:
+                session.query(InstallationRepo).filter(InstallationRepo.installation_id == installation_id).delete()
+                session.flush()
+            for repo in add_repos or []:
+                if session.get(InstallationRepo, (installation_id, repo)) is None:
+                    session.add(InstallationRepo(installation_id=installation_id, repo=repo))
+            for repo in remove_repos or []:
+                row = session.get(InstallationRepo, (installation_id, repo))
+                if row is not None:
+                    session.delete(row)
+
+        self._tx(run)
+
+    def installation(self, installation_id: int) -> tuple[Installation | None, list[str]]:
+        with self._sessions() as session:
+            inst = session.get(Installation, installation_id)
+            repos = session.scalars(
+                select(InstallationRepo.repo).where(InstallationRepo.installation_id == installation_id)
+            ).all()
+            return inst, sorted(repos)
+
+    # -- workers -------------------------------------------------------------------------------------------
+
+    def claim(self, review_id: int, worker: str, lease_s: float, max_attempts: int) -> ClaimResult:
+        def run(session: Session) -> ClaimResult:
+            review = session.get(Review, review_id, with_for_update=True)
+            if review is None or review.status in FINAL:
+                return ClaimResult("gone")
+            now = utcnow()
+            held = review.lease_until is not None and review.lease_until > now and review.worker != RECOVERING
+            if review.status == "running" and held:
+                return ClaimResult("busy")
+            state = self._pr_state(session, review.repo, review.pr_number)
+            if state.latest_review_id != review.id:
+                self._finish(review, "superseded", "superseded by a newer request")
+                return ClaimResult("superseded")
+            other = session.scalars(
+                select(Review.id).where(
+                    Review.repo == review.repo, Review.pr_number == review.pr_number, Review.id != review.id,
+                    Review.status == "running", Review.lease_until > now,
+                ).limit(1)
+            ).first()
+            if other is not None:
+                return ClaimResult("wait")
+            if review.attempts >= max_attempts:
+                self._finish(review, "failed", _gave_up(review))
+                return ClaimResult("failed", _job(review, state))
+            review.status = "running"
+            review.attempts += 1
+            review.worker = worker
+            review.lease_until = now + dt.timedelta(seconds=lease_s)
+            review.started_at = review.started_at or now
+            return ClaimResult("claimed", _job(review, state))
+
+        return self._tx(run)
+
+    def renew(self, review_id: int, worker: str, lease_s: float) -> bool:
+        def run(session: Session) -> bool:
+            result = session.execute(
+                update(Review)
+                .where(Review.id == review_id, Review.worker == worker, Review.status == "running")
+                .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s))
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._tx(run)
+
+    def is_current(self, review_id: int) -> bool:
+        """Whether this review is still the newest one asked for on its PR (else it must not post)."""
+        with self._sessions() as session:
+            row = session.execute(
+                select(PrState.latest_review_id)
+                .join(Review, (Review.repo == PrState.repo) & (Review.pr_number == PrState.pr_number))
+                .where(Review.id == review_id)
+            ).first()
+            return row is not None and row[0] == review_id
+
+    def set_head(self, review_id: int, head_sha: str) -> None:
+        """The head a command-triggered review actually saw (commands carry no SHA)."""
+
+        def run(session: Session) -> None:
+            session.execute(update(Review).where(Review.id == review_id).values(head_sha=head_sha))
+
+        self._tx(run)
+
+    @staticmethod
+    def _finish(review: Review, status: str, error: str | None = None) -> None:
+        review.status = status
+        review.finished_at = utcnow()
+        review.lease_until = None
+        if error is not None:
+            review.error = error[:4000]
+
+    def finish(
+        self,
+        review_id: int,
+        worker: str,
+        status: str,
+        *,
+        error: str | None = None,
+        head_sha: str | None = None,
+        findings_total: int | None = None,
+        counts: dict[str, int] | None = None,
+        comments_posted: int | None = None,
+        llm_model: str | None = None,
+        llm_input_tokens: int = 0,
+        llm_output_tokens: int = 0,
+        llm_cost_usd: float = 0.0,
+    ) -> bool:
+        """Close a review this worker holds; False when it lost the lease meanwhile (another worker owns it)."""
+
+        def run(session: Session) -> bool:
+            review = session.get(Review, review_id, with_for_update=True)
+            if review is None or review.worker != worker or review.status != "running":
+                return False
+            self._finish(review, status, error)
+            if head_sha:
+                review.head_sha = head_sha
+            review.findings_total = findings_total
+            review.counts = counts
+            review.comments_posted = comments_posted
+            review.llm_model = llm_model
+            review.llm_input_tokens = llm_input_tokens
+            review.llm_output_tokens = llm_output_tokens
+            review.llm_cost_usd = llm_cost_usd
+            if status == "done" and review.head_sha:
+                state = self._pr_state(session, review.repo, review.pr_number)
+                state.last_reviewed_sha = review.head_sha
+                state.updated_at = utcnow()
+            return True
+
+        return self._tx(run)
+
+    def release(self, review_id: int, worker: str, error: str) -> bool:
+        """Give a failed attempt back to the queue (the caller re-enqueues it after a delay)."""
+
+        def run(session: Session) -> bool:
+            review = session.get(Review, review_id, with_for_update=True)
+            if review is None or review.worker != worker or review.status != "running":
+                return False
+            review.status = "queued"
+            review.lease_until = None
+            review.worker = None
+            review.error = error[:4000]
+            review.enqueued_at = utcnow()
+            return True
+
+        return self._tx(run)
+
+    def fail(self, review_id: int, error: str) -> ReviewJob | None:
+        def run(session: Session) -> ReviewJob | None:
+            review = session.get(Review, review_id, with_for_update=True)
+            if review is None or review.status in FINAL:
+                return None
+            self._finish(review, "failed", error)
+            return _job(review, self._pr_state(session, review.repo, review.pr_number, lock=False))
+
+        return self._tx(run)
+
+    def expired(self, requeue_after_s: float, hold_s: float, limit: int = 100) -> list[int]:
+        """Reviews to hand to the queue again: running with a lapsed lease (the worker died), or queued for longer
+        than `requeue_after_s` (the enqueue after the commit was lost). Each is stamped so it is not returned again
+        at once; a duplicate task is harmless because claiming is atomic."""
+
+        def run(session: Session) -> list[int]:
+            now = utcnow()
+            stale_queue = now - dt.timedelta(seconds=requeue_after_s)
+            rows = session.scalars(
+                select(Review).where(
+                    ((Review.status == "running") & (Review.lease_until < now))
+                    | ((Review.status == "queued") & (Review.enqueued_at < stale_queue))
+                ).order_by(Review.id).limit(limit).with_for_update(skip_locked=True)
+            ).all()
+            for review in rows:
+                review.enqueued_at = now
+                if review.status == "running":
+                    # Keep it `running` with a fresh short lease so the next sweep does not re-enqueue it again
+                    # before a worker has claimed it; claiming takes over an expired-or-own lease.
+                    review.lease_until = now + dt.timedelta(seconds=hold_s)
+                    review.worker = RECOVERING
+            return [r.id for r in rows]
+
+        return self._tx(run)
+
+    def review(self, review_id: int) -> Review | None:
+        with self._sessions() as session:
+            return session.get(Review, review_id)
+
+    def reviews_for(self, repo: str, number: int) -> list[Review]:
+        with self._sessions() as session:
+            return list(session.scalars(
+                select(Review).where(Review.repo == repo, Review.pr_number == number).order_by(Review.id)
+            ).all())
+
+    # -- posted comments (fingerprint -> ids) --------------------------------------------------------------
+
+    def posted_comments(self, repo: str, number: int) -> dict[str, tuple[int | None, str | None]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(PostedComment.fingerprint, PostedComment.comment_id, PostedComment.thread_id).where(
+                    PostedComment.repo == repo, PostedComment.pr_number == number
+                )
+            ).all()
+            return {fp: (cid, tid) for fp, cid, tid in rows}
+
+    def record_comment(
+        self, repo: str, number: int, fingerprint: str, comment_id: int | None, thread_id: str | None,
+        review_id: int | None = None,
+    ) -> None:
+        def run(session: Session) -> None:
+            row = session.scalars(select(PostedComment).where(
+                PostedComment.repo == repo, PostedComment.pr_number == number, PostedComment.fingerprint == fingerprint
+            )).first()
+            if row is None:
+                session.add(PostedComment(
+                    repo=repo, pr_number=number, fingerprint=fingerprint, comment_id=comment_id,
+                    thread_id=thread_id, review_id=review_id, created_at=utcnow(),
+                ))
+            else:
+                row.comment_id = comment_id if comment_id is not None else row.comment_id
+                row.thread_id = thread_id if thread_id is not None else row.thread_id
+
+        self._tx(run)
+
+    def forget_comment(self, repo: str, number: int, fingerprint: str) -> None:
+        def run(session: Session) -> None:
+            session.query(PostedComment).filter(
+                PostedComment.repo == repo, PostedComment.pr_number == number, PostedComment.fingerprint == fingerprint
+            ).delete()
+
+        self._tx(run)
+
+    # -- key/value memory for the publisher ------------------------------------------------------------------
+
+    def kv_get(self, key: str) -> dict[str, Any] | None:
+        with self._sessions() as session:
+            row = session.get(KeyValue, key)
+            return dict(row.value) if row is not None else None
+
+    def kv_set(self, key: str, value: dict[str, Any]) -> None:
+        def run(session: Session) -> None:
+            row = session.get(KeyValue, key, with_for_update=True)
+            if row is None:
+                session.add(KeyValue(key=key, value=dict(value), updated_at=utcnow()))
+            else:
+                row.value = dict(value)
+                row.updated_at = utcnow()
+
+        self._tx(run)
+
+    # -- metrics -------------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self._sessions() as session:
+            by_status = dict(session.execute(select(Review.status, func.count()).group_by(Review.status)).all())
+            deliveries = dict(session.execute(select(Delivery.result, func.count()).group_by(Delivery.result)).all())
+            llm = session.execute(
+                select(
+                    func.coalesce(func.sum(Review.llm_input_tokens), 0),
+                    func.coalesce(func.sum(Review.llm_output_tokens), 0),
+                    func.coalesce(func.sum(Review.llm_cost_usd), 0.0),
+                )
+            ).one()
+            durations = [
+                (f - s).total_seconds()
+                for s, f in session.execute(
+                    select(Review.created_at, Review.finished_at)
+                    .where(Review.status == "done", Review.finished_at.is_not(None))
+                    .order_by(Review.id.desc())
+                    .limit(10_000)
+                ).all()
+            ]
+        return {
+            "reviews_by_status": by_status,
+            "deliveries_by_result": deliveries,
+            "llm_input_tokens": int(llm[0]),
+            "llm_output_tokens": int(llm[1]),
+            "llm_cost_usd": float(llm[2]),
+            "review_latencies": durations,
+        }
+
+
+def _retryable(exc: Exception) -> bool:
+    message = str(exc).lower()
+    if isinstance(exc, IntegrityError):
+        return any(name in message for name in ("pr_states", "installation", "app_kv", "posted_comments"))
+    return "locked" in message or "deadlock" in message or "could not serialize" in message
+
+
+def _gave_up(review: Review) -> str:
+    reason = review.error or "the worker stopped (killed or crashed) during the review"
+    return f"gave up after {review.attempts} attempts: {reason}"
+
+
+def _job(review: Review, state: PrState) -> ReviewJob:
+    return ReviewJob(
+        id=review.id, repo=review.repo, pr_number=review.pr_number, installation_id=review.installation_id,
+        head_sha=review.head_sha, trigger=review.trigger, full=review.full, attempts=review.attempts,
+        last_reviewed_sha=state.last_reviewed_sha,
+    )

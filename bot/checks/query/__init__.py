@@ -1,1 +1,76 @@
-"""query checks: one module per rule or tight family of rules."""
+"""query checks: Prisma Client misuse in the changed TS/JS files, joined with the head schema where it helps.
+
+`analyze(ctx)` parses each changed query file once (bot.ts.file_analysis, through ctx.memo), runs every file-level
+rule module on it, then the repository-wide rule (dropped/renamed columns still used anywhere in the head tree).
+Rule modules: n_plus_one, transactions, unbounded, overfetch, raw_sql, mass_write, index_advisor, blast_radius,
+dropped_columns. Each module's `check(QueryInput) -> list[Finding]` is pure (no I/O, no parsing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.context import ReviewContext
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.ts import file_analysis
+
+from . import (
+    blast_radius,
+    dropped_columns,
+    index_advisor,
+    mass_write,
+    n_plus_one,
+    overfetch,
+    raw_sql,
+    transactions,
+    unbounded,
+)
+from .common import QueryInput
+from .schema_view import schema_view
+
+PARSE_ERROR = define(
+    "query/parse-error", Severity.WARNING, Surface.QUERY,
+    "A TS/JS file that calls Prisma Client could not be parsed, so the query rules did not run on it",
+)
+
+FILE_CHECKS: list[Callable[[QueryInput], list[Finding]]] = [
+    n_plus_one.check, transactions.check, unbounded.check, overfetch.check, raw_sql.check, mass_write.check,
+    index_advisor.check, blast_radius.check,
+]
+
+
+def analyze(ctx: ReviewContext) -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        schema = schema_view(ctx, "head")
+    except Exception:  # a schema that cannot be read only disables the schema-joined rules
+        schema = None
+        ctx.note("query analyzer: the head schema could not be read; index, over-fetching and delete rules skipped")
+    for changed in ctx.surfaces.query:
+        analysis = file_analysis(ctx, changed.path)
+        if analysis.skipped:
+            ctx.note(f"{changed.path}: not analysed by the query rules ({analysis.skipped})")
+            continue
+        if analysis.parse_failed:
+            line = analysis.error_lines[0] if analysis.error_lines else 1
+            findings.append(PARSE_ERROR.finding(
+                changed.path, line,
+                f"`{changed.path}` does not parse as {_language(changed.path)} (first syntax error at line {line}); "
+                "the Prisma query rules could not check it. Fix the syntax error, or exclude the file with "
+                "`paths.ignore` if it is not source code.",
+                key=f"{changed.path}:parse", caused_by_change=True))
+            continue
+        if analysis.error_lines:
+            shown = ", ".join(str(n) for n in sorted(set(analysis.error_lines))[:5])
+            ctx.note(f"{changed.path}: syntax errors at line(s) {shown}; the query rules checked the code that "
+                     "parsed")
+        inp = QueryInput(analysis, schema, ctx.options)
+        for check in FILE_CHECKS:
+            findings.extend(check(inp))
+    findings.extend(dropped_columns.analyze(ctx))
+    return findings
+
+
+def _language(path: str) -> str:
+    return "TypeScript" if path.endswith((".ts", ".tsx", ".mts", ".cts")) else "JavaScript"

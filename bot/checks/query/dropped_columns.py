@@ -1,0 +1,147 @@
+"""query/dropped-column-used: the change drops or renames a field (or model) but code anywhere in the repository
+still selects, filters, sorts or writes it. Reported on the code, as caused by the change."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.change import decode_text
+from bot.context import ReviewContext
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.surfaces import calls_prisma, is_query_path
+from bot.ts import file_analysis
+from bot.ts.model import PrismaCall
+from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
+
+from .common import call_finding, is_test_path
+from .schema_view import accessor_of
+
+RULE = define(
+    "query/dropped-column-used", Severity.ERROR, Surface.QUERY,
+    "Code still reads or writes a field (or model) the change drops or renames",
+)
+
+_MAX_FILES = 5000
+_FIELD_KEYS = ("where", "select", "omit", "data", "orderBy", "cursor", "create", "update", "having")
+_NAME_LIST_KEYS = ("distinct", "by")
+
+
+@dataclass(frozen=True)
+class Gone:
+    model: str  # base model name
+    accessors: tuple[str, ...]  # client properties that reach the model (base, and head when renamed)
+    field: str | None  # None: the whole model is gone
+    replacement: str | None  # the new name when it looks renamed
+    schema_path: str
+    schema_line: int | None
+
+
+def gone_items(ctx: ReviewContext) -> list[Gone]:
+    from bot.prisma.load import schema_diff
+
+    diff = schema_diff(ctx)
+    if diff is None:
+        return []
+    out: list[Gone] = []
+    for item in diff.items:
+        if item.kind in ("field_removed", "field_renamed"):
+            base_field = item.base
+            if base_field is None or not getattr(base_field, "is_scalar", False):
+                continue
+            base_model = base_field.model.name
+            accessors = {accessor_of(base_model), accessor_of(item.model)}
+            replacement = item.head.name if item.kind == "field_renamed" and item.head is not None else None
+            out.append(Gone(base_model, tuple(sorted(accessors)), base_field.name, replacement,
+                            item.path or item.base_path or "", item.line or item.base_line))
+        elif item.kind in ("model_removed", "model_renamed"):
+            base_model = item.base.name if item.base is not None else item.model
+            replacement = item.head.name if item.kind == "model_renamed" and item.head is not None else None
+            out.append(Gone(base_model, (accessor_of(base_model),), None, replacement,
+                            item.path or item.base_path or "", item.line or item.base_line))
+    return out
+
+
+def _keys_used(args: JsObject | None) -> set[str]:
+    """Field names a call's arguments name at the model's own level."""
+    used: set[str] = set()
+    if args is None:
+        return used
+
+    def scan(value: JsValue | None, logical: bool = False) -> None:
+        if isinstance(value, JsArray):
+            for item in value.items:
+                scan(item, logical)
+        elif isinstance(value, JsObject):
+            for key, sub in value.entries.items():
+                if key in ("AND", "OR", "NOT") and logical:
+                    scan(sub, True)
+                else:
+                    used.add(key)
+
+    for key in _FIELD_KEYS:
+        scan(args.get(key), logical=(key in ("where", "having")))
+    for key in _NAME_LIST_KEYS:
+        value = args.get(key)
+        items = value.items if isinstance(value, JsArray) else [value]
+        used.update(str(v.value) for v in items if isinstance(v, JsLiteral) and isinstance(v.value, str))
+    return used
+
+
+def _usage(call: PrismaCall, gone: Gone) -> bool:
+    if call.accessor not in gone.accessors:
+        return False
+    if gone.field is None:
+        return call.accessor == gone.accessors[0]
+    return gone.field in _keys_used(call.args)
+
+
+def analyze(ctx: ReviewContext) -> list[Finding]:
+    try:
+        items = gone_items(ctx)
+    except Exception:  # the schema rules report schema problems; this rule just has nothing to compare
+        return []
+    if not items:
+        return []
+    words = {g.field or g.accessors[0] for g in items}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words)) + r")\b")
+    try:
+        listing = ctx.change.head.list_files()
+    except Exception:
+        return []
+    out: list[Finding] = []
+    scanned = 0
+    for path in listing:
+        if not is_query_path(path) or is_test_path(path):
+            continue
+        scanned += 1
+        if scanned > _MAX_FILES:
+            ctx.note(f"query/dropped-column-used: stopped after {_MAX_FILES} files")
+            break
+        text = decode_text(ctx.change.head.read_bytes(path))
+        if not text or not pattern.search(text) or not calls_prisma(text):
+            continue
+        analysis = file_analysis(ctx, path)
+        for call in analysis.calls:
+            for gone in items:
+                if _usage(call, gone):
+                    out.append(call_finding(RULE, call, _message(call, gone), caused_by_change=True,
+                                            key_suffix=f"{gone.model}.{gone.field or ''}"))
+    return out
+
+
+def _message(call: PrismaCall, gone: Gone) -> str:
+    where = f" ({gone.schema_path}" + (f":{gone.schema_line}" if gone.schema_line else "") + ")" \
+        if gone.schema_path else ""
+    if gone.field is None:
+        subject = f"model `{gone.model}`"
+        fix = f"switch to `{accessor_of(gone.replacement)}`" if gone.replacement else "remove or migrate the call"
+    else:
+        subject = f"`{gone.model}.{gone.field}`"
+        fix = f"use `{gone.replacement}`" if gone.replacement else "remove it from the query"
+    verb = "renames" if gone.replacement else "drops"
+    return (f"This change {verb} {subject}{where}, but `{call.target}` in `{call.function.name}` still uses it: "
+            f"after `prisma generate` this fails to compile, and deployed code fails at run time with an unknown "
+            f"argument / missing column error. Update the call ({fix}) in the same change, or ship the schema "
+            f"change after the code stops using it (expand, then contract).")

@@ -1,0 +1,76 @@
+"""query/mass-write (deleteMany/updateMany without where) and query/client-per-request (new PrismaClient per call)."""
+
+from __future__ import annotations
+
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.ts.values import JsObject
+
+from .common import QueryInput, call_finding, is_script_path, is_test_path, path_request_context
+
+MASS_WRITE = define(
+    "query/mass-write", Severity.ERROR, Surface.QUERY,
+    "deleteMany()/updateMany() without a `where` (or with an empty one) changes every row of the table",
+    aliases=("drizzle:enforce-delete-with-where", "drizzle:enforce-update-with-where"),
+)
+CLIENT_PER_REQUEST = define(
+    "query/client-per-request", Severity.ERROR, Surface.QUERY,
+    "`new PrismaClient()` inside a request handler or loop opens a new connection pool each time",
+)
+
+
+def _where_missing(call) -> bool:  # type: ignore[no-untyped-def]
+    if call.args_opaque:
+        return False
+    if call.args is None:
+        return not any(True for _ in call.arguments)  # deleteMany() with no argument at all
+    where = call.args.get("where")
+    if where is None:
+        return not call.args.is_open
+    return isinstance(where, JsObject) and not where.entries and not where.spreads
+
+
+def check_mass_write(inp: QueryInput) -> list[Finding]:
+    if is_test_path(inp.path) or is_script_path(inp.path):
+        return []  # test teardown and seed scripts empty tables on purpose
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if call.operation not in ("deleteMany", "updateMany", "updateManyAndReturn") or not _where_missing(call):
+            continue
+        model = call.accessor
+        verb = "deletes" if call.operation == "deleteMany" else "updates"
+        data = ""
+        if call.operation != "deleteMany" and call.args is not None and "data" in call.args.entries:
+            data = ", data: { ... }"
+        message = (f"`{call.target}` has no `where`, so it {verb} every `{model}` row. Add the filter you mean: "
+                   f"`{call.client}.{model}.{call.operation}({{ where: {{ <field>: <value> }}{data} }})`; if every "
+                   f"row is really intended, say so with `where: {{}}` replaced by an explicit condition and a "
+                   f"comment.")
+        out.append(call_finding(MASS_WRITE, call, message))
+    return out
+
+
+def check_client_per_request(inp: QueryInput) -> list[Finding]:
+    if is_test_path(inp.path):
+        return []
+    out: list[Finding] = []
+    for new in inp.analysis.new_clients:
+        if not new.in_function or new.cached:
+            continue
+        handler = bool(new.function.handler)
+        if not (handler or new.in_loop) and path_request_context(inp.path, inp.analysis.use_server) is None:
+            continue  # a script's main() owns one client for the whole process
+        where = "a loop" if new.in_loop else f"`{new.function.name}`"
+        message = (f"`new PrismaClient()` inside {where} creates a new client, and a new connection pool, on "
+                   f"every call: under load PostgreSQL runs out of connections (`too many clients`). Create one "
+                   f"client per process in a module (`export const prisma = globalThis.prisma ?? new "
+                   f"PrismaClient()`) and import it.")
+        scope = None if new.function.is_module else (new.function.line, new.function.end_line)
+        out.append(CLIENT_PER_REQUEST.finding(inp.path, new.line, message, end_line=new.end_line,
+                                              key=f"{new.function.name}:new PrismaClient", scope=scope,
+                                              severity=None if (handler or new.in_loop) else Severity.WARNING))
+    return out
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    return [*check_mass_write(inp), *check_client_per_request(inp)]

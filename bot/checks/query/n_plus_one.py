@@ -1,0 +1,140 @@
+"""query/n-plus-one: a Prisma call awaited once per item of a loop or an iteration callback."""
+
+from __future__ import annotations
+
+import re
+
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
+from bot.ts.values import JsExpr, JsObject
+
+from .common import QueryInput, call_finding, render
+
+RULE = define(
+    "query/n-plus-one", Severity.WARNING, Surface.QUERY,
+    "A Prisma query awaited once per item of a loop or .map/.forEach callback (N items, N round trips)",
+    options={"small_constant_list": 5},
+    aliases=("forge-js:detect-n-plus-one-queries",),
+)
+
+_UNIQUE_READS = frozenset({"findUnique", "findUniqueOrThrow"})
+
+
+def per_item_frame(call: PrismaCall) -> Frame | None:
+    """The loop or iteration callback that repeats the call, if it is inside the same function body."""
+    for frame in call.frames:
+        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
+            return frame
+        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
+            continue
+        return None
+    return None
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    small = int(inp.options(RULE).get("small_constant_list", 5))
+    calls = inp.analysis.calls
+    out: list[Finding] = []
+    for call in calls:
+        if call.accessor is None:
+            continue
+        frame = per_item_frame(call)
+        if frame is None:
+            continue
+        if frame.constant_items is not None and frame.constant_items <= small:
+            continue  # a loop over a few constants is a fixed number of queries, not N+1
+        if frame.kind is FrameKind.LOOP and not call.awaited:
+            continue  # promises collected for Promise.all / $transaction: one batch, not a round trip per item
+        if frame.kind is FrameKind.ITERATION:
+            if frame.batch_into == "$transaction":
+                continue  # prisma.$transaction(items.map(...)): the batch-transaction idiom
+            if not (call.awaited or call.returned):
+                continue
+        if call.is_write and call.in_transaction:
+            continue  # writes looped inside a transaction are deliberate and atomic
+        severity = None
+        same_tick = False
+        if call.operation in _UNIQUE_READS and frame.kind is FrameKind.ITERATION and \
+                frame.batch_into == "Promise.all" and _first_in_frame(call, calls, frame):
+            severity, same_tick = Severity.INFO, True
+        out.append(call_finding(RULE, call, _message(call, frame, same_tick), severity=severity))
+    return out
+
+
+def _first_in_frame(call: PrismaCall, calls: list[PrismaCall], frame: Frame) -> bool:
+    """No awaited Prisma call runs before it in the same callback, so every item's call starts in the same tick."""
+    return not any(other is not call and other.awaited and frame.start_byte <= other.start_byte < call.start_byte
+                   for other in calls)
+
+
+def _where_rewrite(call: PrismaCall, frame: Frame) -> str | None:
+    where = call.args.obj("where") if call.args is not None else None
+    if where is None or where.is_open or not frame.collection:
+        return None
+    loop_vars = set(re.findall(r"[A-Za-z_$][\w$]*", frame.variable)) - {"const", "let", "var", "async"}
+    per_item = [(k, v) for k, v in where.entries.items() if isinstance(v, JsExpr) and v.idents & loop_vars]
+    if len(per_item) != 1:
+        return None
+    field, value = per_item[0]
+    variable = frame.variable.replace("const ", "").replace("let ", "").strip() or "item"
+    if value.text == variable:
+        listed = frame.collection
+    else:
+        listed = f"{frame.collection}.map(({variable}) => {value.text})"
+    rest = [f"{k}: {render(v)}" for k, v in where.entries.items() if k != field]
+    inner = ", ".join([f"{field}: {{ in: {listed} }}", *rest])
+    return f"where: {{ {inner} }}"
+
+
+def _message(call: PrismaCall, frame: Frame, same_tick: bool) -> str:
+    where_of = f" of `{frame.collection}`" if frame.collection else ""
+    if frame.kind is FrameKind.LOOP:
+        how = f"inside a `{frame.detail}` loop{where_of} (line {frame.line})"
+    else:
+        how = f"inside a `.{frame.detail}` callback{where_of} (line {frame.line})"
+    head = f"`{call.target}` runs once per item {how}: N items cost N database round trips."
+    if same_tick:
+        return (f"`{call.target}` is called once per item {how}. Prisma batches `findUnique` calls made in the "
+                "same tick with the same shape into one query, so this is usually fine; a single "
+                f"`findMany` with `where: {{ ... {{ in: [...] }} }}` makes the batching explicit.")
+    rewrite = _where_rewrite(call, frame)
+    client = call.client
+    model = call.accessor
+    data = call.args.get("data") if call.args is not None else None
+    variable = frame.variable.replace("const ", "").replace("let ", "").strip() or "item"
+    if call.operation in ("findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany"):
+        if rewrite:
+            fix = f"Load all rows in one query before the loop: `{client}.{model}.findMany({{ {rewrite} }})`, " \
+                  "then look rows up in a Map."
+        else:
+            fix = "Load the rows in one query before the loop (`findMany` with `where: { id: { in: ids } }`), " \
+                  "or fetch them with the parent through `include`/`select`."
+        return f"{head} {fix}"
+    if call.operation == "count":
+        fix = "Count all groups in one query: `groupBy({ by: [...], where: { ...: { in: ids } }, _count: true })`."
+        return f"{head} {fix}"
+    if call.operation == "create" and isinstance(data, JsObject) and frame.collection:
+        fix = (f"Insert all rows in one statement: `{client}.{model}.createMany({{ data: {frame.collection}.map("
+               f"({variable}) => ({render(data)})) }})`.")
+        return f"{head} {fix}"
+    if call.operation in ("update", "delete") and rewrite and \
+            (call.operation == "delete" or not (call.args and _data_reads(call, frame))):
+        target = "updateMany" if call.operation == "update" else "deleteMany"
+        data_part = f", data: {render(data)}" if call.operation == "update" else ""
+        fix = f"Do it in one statement: `{client}.{model}.{target}({{ {rewrite}{data_part} }})`."
+        return f"{head} {fix}"
+    if call.operation in WRITE_OPS:
+        fix = ("Batch the writes: `createMany`/`updateMany`/`deleteMany` when every row gets the same change, "
+               "otherwise pass the un-awaited calls to one `$transaction([...])` (one round trip, atomic).")
+        return f"{head} {fix}"
+    return f"{head} Query once for all items (`where: {{ id: {{ in: ids }} }}`) or use `include`."
+
+
+def _data_reads(call: PrismaCall, frame: Frame) -> bool:
+    """Whether the per-item `data` depends on the item (then updateMany cannot express it)."""
+    data = call.args.get("data") if call.args is not None else None
+    loop_vars = set(re.findall(r"[A-Za-z_$][\w$]*", frame.variable))
+    from .common import idents_of
+
+    return bool(idents_of(data) & loop_vars)

@@ -1,0 +1,151 @@
+"""Over-fetching, judged against the schema: wide or large rows without `select`, sensitive fields pulled in by
+`include`, and deeply nested includes."""
+
+from __future__ import annotations
+
+from bot.findings import Finding, Severity, Surface
+from bot.prisma.model import Model
+from bot.registry import define
+from bot.ts.model import PrismaCall
+from bot.ts.values import JsLiteral, JsObject
+
+from .common import QueryInput, call_finding, request_context
+from .schema_view import SchemaView, large_fields, sensitive_fields
+
+OVERFETCH = define(
+    "query/over-fetching", Severity.INFO, Surface.QUERY,
+    "findMany/findFirst without `select` on a model with large (Json, Bytes, @db.Text) or very many columns",
+    options={"max_fields": 20},
+    aliases=("eslint-plugin-prisma:require-select",),
+)
+SENSITIVE = define(
+    "query/include-sensitive", Severity.WARNING, Surface.QUERY,
+    "`include: { rel: true }` (or a findMany without select) returns secret columns such as password hashes",
+    aliases=("calcom:no-prisma-include-true",),
+)
+DEPTH = define(
+    "query/include-depth", Severity.INFO, Surface.QUERY,
+    "`include`/`select` nested deeper than the configured depth loads a large object graph",
+    options={"max_depth": 3},
+)
+
+_LIST_READS = frozenset({"findMany", "findFirst", "findFirstOrThrow"})
+
+
+def _select_of(call: PrismaCall) -> bool | None:
+    return call.has_arg("select")
+
+
+def check_overfetch(inp: QueryInput) -> list[Finding]:
+    if inp.schema is None:
+        return []
+    max_fields = int(inp.options(OVERFETCH).get("max_fields", 20))
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if call.operation not in _LIST_READS or _select_of(call) is not False or call.has_arg("omit"):
+            continue
+        model = inp.schema.model(call.accessor)
+        if model is None:
+            continue
+        large = large_fields(model)
+        scalars = [f.name for f in model.scalar_fields]
+        if large:
+            detail = f"large column(s) {', '.join(f'`{n}`' for n in large[:4])}"
+            severity = Severity.WARNING if call.operation == "findMany" else None
+        elif len(scalars) > max_fields:
+            detail = f"{len(scalars)} columns"
+            severity = None
+        else:
+            continue
+        keep = [n for n in scalars if n not in large][:4]
+        select = ", ".join(f"{n}: true" for n in keep)
+        message = (f"`{call.target}` has no `select`, so it reads every column of `{model.name}`, including "
+                   f"{detail}, for each row. Select what the caller uses: `select: {{ {select}, ... }}` "
+                   f"(or `omit: {{ {large[0] if large else scalars[-1]}: true }}`).")
+        out.append(call_finding(OVERFETCH, call, message, severity=severity))
+    return out
+
+
+def _includes(view: SchemaView, model: Model, include: JsObject, path: str, depth: int):  # type: ignore[no-untyped-def]
+    """(relation path, target model, value, depth) for each included relation, recursively."""
+    for name, value in include.entries.items():
+        f = model.field(name)
+        if f is None or not f.is_relation:
+            continue
+        target = view.model_named(f.type)
+        if target is None:
+            continue
+        rel_path = f"{path}.{name}" if path else name
+        yield rel_path, target, value, depth
+        if isinstance(value, JsObject):
+            for key in ("include", "select"):
+                nested = value.obj(key)
+                if nested is not None:
+                    yield from _includes(view, target, nested, rel_path, depth + 1)
+
+
+def check_sensitive(inp: QueryInput) -> list[Finding]:
+    if inp.schema is None:
+        return []
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if not call.is_read:
+            continue
+        model = inp.schema.model(call.accessor)
+        if model is None:
+            continue
+        include = call.args.obj("include") if call.args is not None else None
+        if include is not None:
+            for rel_path, target, value, _depth in _includes(inp.schema, model, include, "", 1):
+                secret = sensitive_fields(target)
+                if not secret or not (isinstance(value, JsLiteral) and value.value is True):
+                    continue
+                safe = [f.name for f in target.scalar_fields if f.name not in secret][:4]
+                select = ", ".join(f"{n}: true" for n in safe)
+                message = (f"`include: {{ {rel_path.rsplit('.', 1)[-1]}: true }}` in `{call.target}` returns every "
+                           f"`{target.name}` column, including {', '.join(f'`{s}`' for s in secret)}; one "
+                           f"serialised response leaks it. Select the fields you need: "
+                           f"`{rel_path.rsplit('.', 1)[-1]}: {{ select: {{ {select} }} }}`.")
+                out.append(call_finding(SENSITIVE, call, message, key_suffix=rel_path))
+        secret_own = sensitive_fields(model)
+        if call.operation == "findMany" and secret_own and call.has_arg("select") is False and \
+                call.has_arg("omit") is False and request_context(call, inp.path, inp.analysis.use_server):
+            message = (f"`{call.target}` without `select` in request-handling code returns "
+                       f"{', '.join(f'`{s}`' for s in secret_own)} for every row. Add `omit: {{ "
+                       f"{secret_own[0]}: true }}` or a `select` of the public fields.")
+            out.append(call_finding(SENSITIVE, call, message, key_suffix="own"))
+    return out
+
+
+def _depth(value: JsObject, level: int = 0) -> int:
+    best = level
+    for key in ("include", "select"):
+        nested = value.obj(key)
+        if nested is None:
+            continue
+        for v in nested.entries.values():
+            if isinstance(v, JsObject):
+                best = max(best, _depth(v, level + 1))
+            elif isinstance(v, JsLiteral) and v.value is True and key == "include":
+                best = max(best, level + 1)
+    return best
+
+
+def check_depth(inp: QueryInput) -> list[Finding]:
+    max_depth = int(inp.options(DEPTH).get("max_depth", 3))
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if not call.is_read or call.args is None or "include" not in call.args.entries:
+            continue
+        depth = _depth(call.args)
+        if depth <= max_depth:
+            continue
+        message = (f"`{call.target}` nests `include`/`select` {depth} levels deep (limit {max_depth}): every level "
+                   f"is another query or a wider JOIN, and list results multiply. Load the deep part separately "
+                   f"for the rows that need it, or `select` only the fields used at each level.")
+        out.append(call_finding(DEPTH, call, message))
+    return out
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    return [*check_overfetch(inp), *check_sensitive(inp), *check_depth(inp)]

@@ -1,0 +1,78 @@
+"""query/raw-sql-injection: SQL text built from values in $queryRawUnsafe / $executeRawUnsafe / Prisma.raw."""
+
+from __future__ import annotations
+
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.ts.model import UNSAFE_RAW_OPS
+from bot.ts.values import JsExpr, JsLiteral, JsValue
+
+from .common import QueryInput, call_finding
+
+RULE = define(
+    "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
+    "Raw SQL built from non-constant text ($queryRawUnsafe with interpolation, Prisma.raw(variable))",
+    aliases=("eslint-plugin-prisma:no-unsafe", "prisma/no-unsafe"),
+)
+
+
+def _constant(value: JsValue | None, const_strings: set[str]) -> bool:
+    if isinstance(value, JsLiteral):
+        return True
+    if isinstance(value, JsExpr) and value.kind in ("template_string", "binary_expression") and value.idents:
+        # `${TABLE}` where TABLE is a module-level string constant is still constant SQL
+        return value.idents <= const_strings
+    return False
+
+
+def _parameterised(sql: str, values: list[str]) -> str:
+    return f"`{sql}`" + (", " + ", ".join(values) if values else "")
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    consts = inp.analysis.const_strings
+    for call in inp.analysis.calls:
+        if call.operation not in UNSAFE_RAW_OPS or not call.arguments:
+            continue
+        sql = call.arguments[0]
+        safe_op = call.operation.replace("Unsafe", "")
+        if _constant(sql, consts):
+            params = len(call.arguments) - 1
+            message = (f"`{call.target}` with constant SQL{' and ' + str(params) + ' parameter(s)' if params else ''}"
+                       f" is safe today, but the Unsafe API makes the next edit that interpolates a value an "
+                       f"injection. Prefer the tagged template `{call.client}.{safe_op}`...`` (values become "
+                       f"parameters).")
+            out.append(call_finding(RULE, call, message, severity=Severity.INFO))
+            continue
+        how = "an interpolated template string" if isinstance(sql, JsExpr) and sql.kind == "template_string" \
+            else "string concatenation" if isinstance(sql, JsExpr) and sql.interpolated \
+            else f"`{sql.text[:60]}`" if isinstance(sql, JsExpr) else "a non-constant value"
+        values = sorted(sql.idents - consts) if isinstance(sql, JsExpr) else []
+        shown = ", ".join(f"`{v}`" for v in values[:4])
+        message = (f"`{call.target}` runs SQL built from {how}{' with ' + shown if shown else ''}: any quote in "
+                   f"those values rewrites the query (SQL injection). Use the tagged template "
+                   f"`{call.client}.{safe_op}`SELECT ... WHERE id = ${{id}}`` so values are sent as parameters "
+                   f"(`Prisma.sql` / `Prisma.join` for fragments), or keep `{call.operation}` with placeholders: "
+                   f"`{call.client}.{call.operation}('... WHERE id = $1', id)`.")
+        out.append(call_finding(RULE, call, message))
+    for helper in inp.analysis.raw_helpers:
+        scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)
+        key = f"{helper.function.name}:{helper.helper}"
+        if helper.helper == "Prisma.raw":
+            if _constant(helper.argument, consts) or helper.argument is None:
+                continue
+            text = helper.argument.text[:60] if isinstance(helper.argument, JsExpr) else "value"
+            message = (f"`Prisma.raw({text})` inserts its argument into the SQL unescaped: a value that reaches "
+                       f"it from a request is an injection. Pass values as `${{value}}` inside `Prisma.sql`...`` "
+                       f"(parameters); for identifiers, map the input to a fixed allow-list first.")
+        elif helper.helper == "Prisma.sql()":
+            message = ("`Prisma.sql(...)` is a tagged template, not a function: call it as `Prisma.sql`...`` so "
+                       "interpolated values become parameters.")
+        else:
+            op = helper.helper.rstrip("()")
+            message = (f"`{op}(`...`)` is called with parentheses around a template string: the values are "
+                       f"interpolated into the SQL text before Prisma sees them (injection, and the call fails "
+                       f"type checks). Drop the parentheses: `prisma.{op.lstrip('.')}`SELECT ... ${{value}}``.")
+        out.append(RULE.finding(inp.path, helper.line, message, end_line=helper.end_line, key=key, scope=scope))
+    return out

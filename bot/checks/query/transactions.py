@@ -1,0 +1,158 @@
+"""Transaction rules: dependent writes outside a transaction, awaited batch items, escapes and I/O inside one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from bot.findings import Finding, Severity, Surface
+from bot.registry import define
+from bot.ts.model import FrameKind, PrismaCall
+from bot.ts.values import JsObject
+
+from .common import QueryInput, call_finding, call_idents, is_test_path
+
+MISSING = define(
+    "query/missing-transaction", Severity.WARNING, Surface.QUERY,
+    "Writes that must succeed together (a later one uses an earlier one's result) run outside a transaction",
+)
+AWAITED_BATCH = define(
+    "query/transaction-awaited-batch", Severity.ERROR, Surface.QUERY,
+    "$transaction([...]) is given already-awaited queries, which ran outside the transaction",
+)
+ESCAPE = define(
+    "query/transaction-escape", Severity.ERROR, Surface.QUERY,
+    "The outer Prisma client is used inside an interactive $transaction callback instead of its `tx` client",
+)
+IO_IN_TX = define(
+    "query/transaction-io", Severity.WARNING, Surface.QUERY,
+    "Network or queue I/O awaited inside an interactive $transaction holds row locks and risks the 5 s timeout",
+)
+
+
+def _outside_transaction_writes(calls: list[PrismaCall]) -> dict[tuple[str, int], list[PrismaCall]]:
+    groups: dict[tuple[str, int], list[PrismaCall]] = defaultdict(list)
+    for call in calls:
+        if call.is_write and call.awaited and not call.in_transaction and call.client_kind != "transaction":
+            groups[(call.function.name, call.function.line)].append(call)
+    return groups
+
+
+def _increments(call: PrismaCall) -> bool:
+    data = call.args.obj("data") if call.args is not None else None
+    if data is None:
+        return False
+    return any(isinstance(v, JsObject) and ("increment" in v.entries or "decrement" in v.entries)
+               for v in data.entries.values())
+
+
+def _pair_reason(first: PrismaCall, second: PrismaCall) -> str | None:
+    used = set(first.result_names) & call_idents(second)
+    if used:
+        name = sorted(used)[0]
+        return f"it uses `{name}` from the earlier `{first.target}`"
+    if first.operation in ("delete", "deleteMany") and second.operation in ("create", "createMany",
+                                                                            "createManyAndReturn") \
+            and first.accessor == second.accessor:
+        return f"it re-creates `{second.accessor}` rows the earlier `{first.target}` removed (a failure in " \
+               "between loses them)"
+    if _increments(first) and _increments(second):
+        return f"it moves an amount the earlier `{first.target}` changed (both sides of a transfer)"
+    return None
+
+
+def check_missing(inp: QueryInput) -> list[Finding]:
+    if is_test_path(inp.path):
+        return []
+    out: list[Finding] = []
+    for writes in _outside_transaction_writes(inp.analysis.calls).values():
+        if len(writes) < 2:
+            continue
+        reported = False
+        for i, second in enumerate(writes[1:], start=1):
+            if reported:
+                break
+            for first in writes[:i]:
+                if _per_item(first) != _per_item(second):
+                    continue
+                reason = _pair_reason(first, second)
+                if reason is None:
+                    continue
+                out.append(call_finding(MISSING, second, _missing_message(first, second, reason),
+                                        key_suffix=f"after:{first.accessor}.{first.operation}"))
+                reported = True
+                break
+    return out
+
+
+def _per_item(call: PrismaCall) -> int | None:
+    frame = next((f for f in call.frames if f.kind in (FrameKind.LOOP, FrameKind.ITERATION)), None)
+    return frame.start_byte if frame is not None else None
+
+
+def _missing_message(first: PrismaCall, second: PrismaCall, reason: str) -> str:
+    client = first.client
+    names = ", ".join(first.result_names) or "result"
+    sketch = (f"`await {client}.$transaction(async (tx) => {{ const {names} = await tx.{first.accessor}."
+              f"{first.operation}(...); await tx.{second.accessor}.{second.operation}(...); }})`")
+    nested = ""
+    if first.operation == "create" and second.operation == "create" and set(first.result_names) & \
+            call_idents(second):
+        nested = (f", or create both in one nested write (`{client}.{first.accessor}.create({{ data: {{ ..., "
+                  f"<relation>: {{ create: {{ ... }} }} }} }})`)")
+    return (f"`{second.target}` (line {second.line}) runs after `{first.target}` (line {first.line}) outside a "
+            f"transaction, and {reason}: if the second write fails, the first stays committed. Wrap both in "
+            f"{sketch}{nested}.")
+
+
+def check_awaited_batch(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    for tx in inp.analysis.transactions:
+        if tx.kind != "batch" or not tx.awaited_items:
+            continue
+        line, text = tx.awaited_items[0]
+        shown = text.removeprefix("await").strip()
+        more = f" (and {len(tx.awaited_items) - 1} more)" if len(tx.awaited_items) > 1 else ""
+        message = (f"`{tx.client}.$transaction([...])` receives `{text[:80]}`{more}: an awaited query already ran "
+                   "before the transaction started, so it is not rolled back when another item fails. Pass the "
+                   f"un-awaited query instead: `{tx.client}.$transaction([{shown[:80]}, ...])`.")
+        out.append(AWAITED_BATCH.finding(
+            inp.path, line, message, end_line=max(line, tx.line), key=f"{tx.function.name}:{tx.client}.$transaction",
+            scope=None if tx.function.is_module else (tx.function.line, tx.function.end_line)))
+    return out
+
+
+def check_escape(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if call.client_kind == "transaction" or call.operation == "$transaction":
+            continue
+        frame = next((f for f in call.frames if f.kind is FrameKind.TRANSACTION), None)
+        if frame is None or frame.detail != "interactive" or not frame.tx_param:
+            continue
+        fixed = call.target.replace(call.client, frame.tx_param, 1)
+        message = (f"`{call.target}` inside `$transaction(async ({frame.tx_param}) => ...)` (line {frame.line}) "
+                   f"uses the outer client: it runs on another connection outside the transaction, is not rolled "
+                   f"back, and can deadlock on rows the transaction holds. Use `{fixed}`.")
+        out.append(call_finding(ESCAPE, call, message))
+    return out
+
+
+def check_io(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    for tx in inp.analysis.transactions:
+        if tx.kind != "interactive" or not tx.io_calls:
+            continue
+        for line, callee in tx.io_calls:
+            timeout = f"the {tx.timeout_ms} ms timeout" if tx.timeout_ms else "the default 5 s timeout (P2028)"
+            message = (f"`await {callee}(...)` inside `{tx.client}.$transaction(async ({tx.tx_param or 'tx'}) => "
+                       f"...)` keeps the transaction open (and its row locks held) while waiting on the network, "
+                       f"and a slow call hits {timeout}. Do the I/O after the transaction commits (or record it "
+                       "in an outbox table inside the transaction and send it afterwards).")
+            out.append(IO_IN_TX.finding(
+                inp.path, line, message, key=f"{tx.function.name}:$transaction:{callee}",
+                scope=None if tx.function.is_module else (tx.function.line, tx.function.end_line)))
+    return out
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    return [*check_missing(inp), *check_awaited_batch(inp), *check_escape(inp), *check_io(inp)]

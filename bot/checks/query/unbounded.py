@@ -1,0 +1,165 @@
+"""Unbounded reads: findMany without take in request paths, skip pagination without a stable order, count(*)."""
+
+from __future__ import annotations
+
+from bot.findings import Finding, Severity, Surface
+from bot.prisma.model import Model
+from bot.registry import define
+from bot.ts.model import PrismaCall
+from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
+
+from .common import QueryInput, call_finding, render, request_context
+from .schema_view import SchemaView, unique_sets
+
+UNBOUNDED = define(
+    "query/unbounded-find-many", Severity.WARNING, Surface.QUERY,
+    "findMany without `take` in request-handling code returns every matching row",
+    options={"suggested_take": 50},
+    aliases=("prisma-next:lint-build-call",),
+)
+PAGINATION = define(
+    "query/unstable-pagination", Severity.WARNING, Surface.QUERY,
+    "`skip` pagination without an `orderBy` that ends in a unique column returns rows twice or never",
+)
+COUNT = define(
+    "query/count-whole-table", Severity.INFO, Surface.QUERY,
+    "count() without `where` in request-handling code scans the whole table on PostgreSQL",
+)
+
+
+def _unique_keys(schema: SchemaView | None, call: PrismaCall) -> list[tuple[str, ...]]:
+    model = schema.model(call.accessor) if schema is not None else None
+    if model is None:
+        return [("id",)]
+    return unique_sets(model)
+
+
+def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool:
+    """A `where` that can only match a bounded set: a unique key by equality, an `in` list, or AND of those."""
+    if not isinstance(where, JsObject):
+        return False
+    equal: set[str] = set()
+    for field, value in where.entries.items():
+        if isinstance(value, JsObject):
+            if "in" in value.entries:
+                return True
+            if "equals" in value.entries:
+                equal.add(field)
+        elif not (isinstance(value, JsLiteral) and value.value is None):
+            equal.add(field)
+        if "_" in field and isinstance(value, JsObject) and any(field == "_".join(k) for k in keys):
+            return True  # compound unique input: { userId_slug: { userId, slug } }
+    if any(all(col in equal for col in key) for key in keys):
+        return True
+    and_items = where.entries.get("AND")
+    if isinstance(and_items, JsArray):
+        return any(where_is_bounded(item, keys) for item in and_items.items)
+    return False
+
+
+def check_unbounded(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    take_n = int(inp.options(UNBOUNDED).get("suggested_take", 50))
+    for call in inp.analysis.calls:
+        if call.operation != "findMany" or call.has_arg("take") is not False:
+            continue
+        context = request_context(call, inp.path, inp.analysis.use_server)
+        if context is None:
+            continue
+        where = call.arg("where")
+        if where_is_bounded(where, _unique_keys(inp.schema, call)):
+            continue
+        if call.arg("distinct") is not None:
+            continue
+        order = call.arg("orderBy")
+        parts = []
+        if where is not None:
+            parts.append(f"where: {render(where)}")
+        parts.append(f"orderBy: {render(order) if order is not None else _stable_order(inp.schema, call)}")
+        parts.append(f"take: {take_n}")
+        parts.append("cursor: ... /* from the last page */")
+        rewritten = f"{call.client}.{call.accessor}.findMany({{ {', '.join(parts)} }})"
+        message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
+                   f"matching row, which grows with the table (memory, latency, response size). Paginate: "
+                   f"`{rewritten}`.")
+        out.append(call_finding(UNBOUNDED, call, message))
+    return out
+
+
+def _stable_order(schema: SchemaView | None, call: PrismaCall) -> str:
+    model = schema.model(call.accessor) if schema is not None else None
+    if model is not None and model.primary_key is not None and len(model.primary_key.columns) == 1:
+        return f'{{ {model.primary_key.columns[0]}: "asc" }}'
+    return '{ id: "asc" }'
+
+
+def _order_fields(order: JsValue | None) -> list[str] | None:
+    """Field names in an orderBy value, or None when it cannot be read."""
+    if isinstance(order, JsObject):
+        if order.is_open:
+            return None
+        return list(order.entries)
+    if isinstance(order, JsArray):
+        fields: list[str] = []
+        for item in order.items:
+            sub = _order_fields(item)
+            if sub is None:
+                return None
+            fields.extend(sub)
+        return fields
+    return None
+
+
+def _ends_unique(fields: list[str], model: Model | None) -> bool:
+    keys = unique_sets(model) if model is not None else [("id",)]
+    return any(all(col in fields for col in key) for key in keys)
+
+
+def check_pagination(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if call.operation not in ("findMany", "findFirst") or call.has_arg("skip") is not True:
+            continue
+        skip = call.arg("skip")
+        if isinstance(skip, JsLiteral) and skip.value in (0, None):
+            continue
+        has_order = call.has_arg("orderBy")
+        if has_order is None:
+            continue
+        model = inp.schema.model(call.accessor) if inp.schema is not None else None
+        stable = _stable_order(inp.schema, call)
+        if has_order is False:
+            message = (f"`{call.target}` pages with `skip` but has no `orderBy`: PostgreSQL returns rows in no "
+                       f"particular order, so pages overlap or miss rows. Add `orderBy: {stable}` (or an order "
+                       "that ends in a unique column); for deep pages prefer `cursor` pagination.")
+            out.append(call_finding(PAGINATION, call, message))
+            continue
+        fields = _order_fields(call.arg("orderBy"))
+        if fields is None or _ends_unique(fields, model):
+            continue
+        order_text = render(call.arg("orderBy"))
+        tie = stable.strip("{} ")
+        message = (f"`{call.target}` pages with `skip` ordered by {', '.join(f'`{f}`' for f in fields)} only, "
+                   f"which is not unique: rows with equal values can move between pages. Add a unique "
+                   f"tiebreaker: `orderBy: [{order_text}, {{ {tie} }}]`.")
+        out.append(call_finding(PAGINATION, call, message, severity=Severity.INFO))
+    return out
+
+
+def check_count(inp: QueryInput) -> list[Finding]:
+    out: list[Finding] = []
+    for call in inp.analysis.calls:
+        if call.operation != "count" or call.has_arg("where") is not False:
+            continue
+        context = request_context(call, inp.path, inp.analysis.use_server)
+        if context is None:
+            continue
+        message = (f"`{call.target}()` without `where` in {context} counts every row: PostgreSQL has no stored "
+                   f"row count, so this scans the whole table (or index) on every request. Cache the number, "
+                   f"show an estimate (`pg_class.reltuples`), or count a filtered subset.")
+        out.append(call_finding(COUNT, call, message))
+    return out
+
+
+def check(inp: QueryInput) -> list[Finding]:
+    return [*check_unbounded(inp), *check_pagination(inp), *check_count(inp)]

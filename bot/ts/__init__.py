@@ -1,0 +1,105 @@
+"""TypeScript / JavaScript that calls Prisma Client, parsed with tree-sitter once per review.
+
+Public API (everything goes through `ctx.memo`, so each file is parsed once, whichever analyzer asks first):
+
+    from bot.ts import file_analysis, prisma_calls
+
+    analysis = file_analysis(ctx, "src/orders/order.service.ts")        # head side; side="base" for the base
+    analysis.skipped            # None, or why the file was not analysed ("a minified bundle", ".d.ts", > 1 MB...)
+    analysis.parse_failed       # True when nothing usable parsed (analysis.error_lines says where)
+    analysis.calls              # list[PrismaCall], in source order
+    analysis.transactions       # list[TransactionInfo]: batch / interactive, awaited batch items, I/O inside
+    analysis.new_clients        # list[NewClient]: `new PrismaClient()` and where it sits
+    analysis.raw_helpers        # list[RawHelper]: Prisma.raw(x), Prisma.sql(...) called as a function, $queryRaw(`..`)
+
+    for call in prisma_calls(ctx, path):                                  # = file_analysis(ctx, path).calls
+        call.client, call.client_kind, call.confidence   # "this.prisma", "client" | "transaction" | "unknown", 0.6-1
+        call.accessor, call.operation                    # "order", "findMany"  (accessor None for $transaction...)
+        call.args                                        # JsObject of the first argument (None when not a literal)
+        call.arg("where"), call.has_arg("take")          # has_arg: True / False / None (unknown: spread or variable)
+        call.awaited, call.returned, call.result_names   # `const order = await ...` -> ("order",)
+        call.frames                                      # loops, iteration callbacks, $transaction, functions
+        call.function                                    # FunctionInfo: "OrderService.list", line range, handler kind
+        call.key, call.scope                             # "OrderService.list:this.prisma.order.findMany", (start, end)
+
+Lower level (no ctx): `bot.ts.extract.analyze_file(path, data, model_accessors=...)` and `bot.ts.parser.parse`.
+Argument values are `bot.ts.values` objects: JsObject (entries, spreads), JsArray, JsLiteral, JsExpr (text, idents).
+
+Clients are recognised by name (prisma, db, ctx.prisma, this.prisma, this.prismaService, tx ...), by what the file
+imports (any name from a module that builds or re-exports a PrismaClient), by type annotations, and, for unknown
+receivers, by a schema model accessor or a Prisma-only operation name (confidence 0.6-0.8).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.change import decode_text
+from bot.ts.clients import resolve_module
+from bot.ts.extract import analyze_file
+from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
+
+if TYPE_CHECKING:
+    from bot.context import ReviewContext
+
+__all__ = ["FileAnalysis", "FrameKind", "FunctionInfo", "PrismaCall", "file_analysis", "model_accessors",
+           "prisma_calls"]
+
+
+def model_accessors(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
+    """`order` for model `Order`: the client properties the schema defines (empty when no schema parses)."""
+
+    def build() -> frozenset[str]:
+        try:
+            from bot.checks.query.schema_view import schema_view
+
+            view = schema_view(ctx, side)
+        except Exception:  # the schema is optional for parsing; schema rules report their own problems
+            return frozenset()
+        return frozenset(view.accessors) if view is not None else frozenset()
+
+    return ctx.memo(("ts-model-accessors", side), build)
+
+
+def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped-def]
+    snapshot = ctx.change.head if side == "head" else ctx.change.base
+
+    def listing() -> frozenset[str]:
+        try:
+            return frozenset(snapshot.list_files())
+        except Exception:
+            return frozenset()
+
+    def check(importer: str, spec: str) -> bool:
+        def build() -> bool:
+            files = ctx.memo(("ts-listing", side), listing)
+            target = resolve_module(importer, spec, files.__contains__)
+            if target is None:
+                return False
+            text = decode_text(snapshot.read_bytes(target)) or ""
+            return "PrismaClient" in text or "@prisma/client" in text
+
+        return ctx.memo(("ts-module-is-client", side, importer, spec), build)
+
+    return check
+
+
+def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnalysis:
+    def build() -> FileAnalysis:
+        snapshot = ctx.change.head if side == "head" else ctx.change.base
+        data = snapshot.read_bytes(path)
+        if data is None:
+            return FileAnalysis(path, skipped="not readable")
+        if b"\x00" in data[:8192]:
+            return FileAnalysis(path, skipped="binary")
+        try:
+            return analyze_file(path, data, model_accessors=model_accessors(ctx, side),
+                                module_is_client=_module_is_client(ctx, side))
+        except RecursionError:
+            return FileAnalysis(path, skipped="too deeply nested to analyse")
+
+    return ctx.memo(("ts-analysis", side, path), build)
+
+
+def prisma_calls(ctx: ReviewContext, path: str, side: str = "head") -> list[PrismaCall]:
+    return file_analysis(ctx, path, side).calls

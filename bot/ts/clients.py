@@ -1,0 +1,108 @@
+"""Which receivers are a Prisma Client: the names real projects use, what the file imports, what it constructs.
+
+`prisma.order.findMany()`, `db.order…`, `ctx.prisma…`, `this.prisma…`, `this.prismaService…`, a transaction client
+`tx…`, any name imported from a module that builds or re-exports a PrismaClient, fields and parameters typed
+`PrismaClient` / `PrismaService` / `Prisma.TransactionClient`. Anything else with a model accessor and a Prisma-only
+operation name still counts, with lower confidence.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+DEFAULT_CLIENT_NAMES = frozenset({"prisma", "db", "prismaClient", "prismaService", "prismaDb", "database",
+                                  "dbClient", "prismaRead", "prismaWrite", "readReplica", "primary"})
+TX_NAMES = frozenset({"tx", "trx", "txn", "transaction", "txClient", "prismaTx", "tx_", "transactionClient", "t"})
+
+_IMPORT = re.compile(r"""import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""")
+_REQUIRE = re.compile(r"""(?:const|let|var)\s+(\{[^}]*\}|\w+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)""")
+_NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[^;\n]{0,200}?\bnew\s+PrismaClient\b""")
+_EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")
+_TYPED_NAME = re.compile(r"""(\w+)\s*[?!]?\s*:\s*(?:typeof\s+)?([\w.]*(?:Prisma|TransactionClient|DbClient)[\w.<>]*)""")
+_DB_MODULE = re.compile(r"(^|[/@~])(prisma|db|database|lib/db|server/db)(/|$|\.)|prisma|(^|/)db(\.\w+)?$", re.I)
+_RESOLVE_EXTS = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".mts", "/index.ts", "/index.js", "/index.tsx")
+
+
+@dataclass
+class ClientNames:
+    clients: set[str] = field(default_factory=set)
+    transactions: set[str] = field(default_factory=set)
+    imports_prisma: bool = False  # the file imports @prisma/client (or a Prisma adapter) directly
+
+    def kind_of(self, segments: list[str]) -> str | None:
+        """"transaction", "client" or None for the receiver's name segments (`this.prisma` -> [this, prisma])."""
+        for seg in reversed(segments):
+            if seg in self.transactions or seg in TX_NAMES:
+                return "transaction"
+            if seg in self.clients or seg in DEFAULT_CLIENT_NAMES:
+                return "client"
+        return None
+
+
+def _import_names(clause: str) -> list[str]:
+    clause = clause.strip()
+    names: list[str] = []
+    for part in re.split(r"[{},]", clause):
+        part = part.strip()
+        if not part or part == "type":
+            continue
+        if part.startswith("* as "):
+            names.append(part[5:].strip())
+        elif " as " in part:
+            names.append(part.split(" as ", 1)[1].strip())
+        else:
+            names.append(part.removeprefix("type ").strip())
+    return [n for n in names if n]
+
+
+def resolve_module(importer: str, spec: str, exists: Callable[[str], bool]) -> str | None:
+    """A relative or `@/`-aliased import to a path in the tree, trying the usual extensions."""
+    if spec.startswith("."):
+        base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+        bases = [base]
+    elif spec.startswith(("@/", "~/")):
+        rest = spec[2:]
+        bases = [f"src/{rest}", rest]
+        # monorepos: apps/web/src/... -> alias relative to the package root holding the importer
+        parts = importer.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            if parts[i] == "src":
+                bases.insert(0, "/".join(parts[: i + 1]) + "/" + rest)
+                break
+    else:
+        return None
+    for b in bases:
+        for candidate in (b, *(b + ext for ext in _RESOLVE_EXTS)):
+            if exists(candidate):
+                return candidate
+    return None
+
+
+def collect_client_names(path: str, text: str,
+                         module_is_client: Callable[[str, str], bool] | None = None) -> ClientNames:
+    """Scan a file's text once for the names that hold a Prisma Client.
+
+    `module_is_client(importer, specifier)` says whether an imported module builds or re-exports a PrismaClient
+    (the caller resolves it in the repository); module names such as `@/lib/prisma` or `~/server/db` count anyway.
+    """
+    names = ClientNames()
+    for clause, spec in [*_IMPORT.findall(text), *_REQUIRE.findall(text)]:
+        imported = _import_names(clause)
+        if spec == "@prisma/client" or spec.startswith(("@prisma/client/", "@prisma/adapter")):
+            names.imports_prisma = True
+            continue
+        if _DB_MODULE.search(spec) or (module_is_client is not None and module_is_client(path, spec)):
+            names.clients.update(n for n in imported if n and n[0].islower())
+    names.clients.update(_NEW_CLIENT_BINDING.findall(text))
+    for new_name, base in _EXTENDS_BINDING.findall(text):
+        if base in names.clients or base in DEFAULT_CLIENT_NAMES:
+            names.clients.add(new_name)
+    for name, type_text in _TYPED_NAME.findall(text):
+        if "TransactionClient" in type_text:
+            names.transactions.add(name)
+        elif re.search(r"PrismaClient|PrismaService|Prisma\w*Client|DbClient|ExtendedPrisma", type_text):
+            names.clients.add(name)
+    return names

@@ -1,0 +1,428 @@
+"""Extract Prisma Client usage from one parsed file: calls with arguments as data, transactions, clients, raw SQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tree_sitter import Node
+
+from bot.ts.clients import ClientNames, collect_client_names
+from bot.ts.model import (
+    CLIENT_OPS,
+    MODEL_OPS,
+    PRISMA_SPECIFIC_OPS,
+    FileAnalysis,
+    Frame,
+    FrameKind,
+    NewClient,
+    PrismaCall,
+    RawHelper,
+    TransactionInfo,
+)
+from bot.ts.parser import SourceFile, captures, parse, skip_reason
+from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
+from bot.ts.values import JsExpr, JsObject, JsValue, text_of, to_value, unwrap
+
+_OPS = sorted(MODEL_OPS | CLIENT_OPS)
+_CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \
+              f"(#any-of? @op {' '.join(chr(34) + o + chr(34) for o in _OPS)}))"
+_NEW_CLIENT = '((new_expression constructor: (_) @ctor) @new (#match? @ctor "PrismaClient$"))'
+_PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @ns '
+                   'property: (property_identifier) @fn) arguments: (arguments) @args) @call '
+                   '(#eq? @ns "Prisma") (#any-of? @fn "raw" "sql"))')
+_FACTORY_NAME = re.compile(r"singleton|getPrisma|createPrisma|getClient|createClient|getDb|makePrisma|"
+                           r"^get\w*Client$|^create\w*Client$", re.I)
+_AWAITS = "(await_expression) @await"
+_DECLARATORS = "(variable_declarator name: (identifier) @name value: (_) @value)"
+_PASS_THROUGH = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression"})
+_CONST_STRING = re.compile(r"""^(?:export\s+)?const\s+(\w+)\s*(?::\s*string\s*)?=\s*(?:"[^"\n]*"|'[^'\n]*'|`[^`$]*`)""",
+                           re.M)
+_SMALL_CONST = re.compile(r"(?:const|let)\s+(\w+)\s*(?::[^=\n]+)?=\s*\[([^\[\]]{0,2000}?)\]\s*(?:as\s+const)?")
+_IO_CALLEE = re.compile(
+    r"(^|\.)(fetch|axios|got|ky|request|post|put|sendMail|sendEmail|sendMessage|sendNotification|send|publish|"
+    r"enqueue|emit|dispatch|notify|upload|putObject|invoke|charge|capture|refund|sleep|wait|delay|setTimeout)$"
+    r"|^(axios|stripe|resend|sendgrid|mailer|transporter|twilio|sqs|sns|s3|kafka|producer|queue|\w+Queue|"
+    r"inngest|pusher|openai|anthropic|slack|webhook|http|https|ky|got|redis|cache|storage|this\.\w*(Queue|Client|"
+    r"Service|Mailer|Gateway|Api))\b", re.I)
+_NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|argon2|crypto|z|this\.prisma)\b")
+
+
+def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = frozenset(),
+                 module_is_client: Callable[[str, str], bool] | None = None) -> FileAnalysis:
+    """Everything the query rules need from one file. Never raises on bad input."""
+    reason = skip_reason(path, data)
+    if reason is not None:
+        return FileAnalysis(path, skipped=reason)
+    source = parse(path, data)
+    result = FileAnalysis(path, error_lines=list(source.error_lines))
+    if source.mostly_broken:
+        result.parse_failed = True
+        return result
+    text = source.source.decode("utf-8", "replace")
+    result.use_server = _starts_with_use_server(source.root)
+    names = collect_client_names(path, text, module_is_client)
+    result.const_strings = set(_CONST_STRING.findall(text))
+    consts = {name: _count_items(items) for name, items in _SMALL_CONST.findall(text)}
+    scopes = ScopeResolver(path, source.root, result.use_server,
+                           {k: v for k, v in consts.items() if v is not None})
+    _Extractor(source, names, scopes, model_accessors, result).run()
+    return result
+
+
+def _count_items(items: str) -> int | None:
+    if "..." in items or "(" in items:
+        return None
+    parts = [p for p in items.split(",") if p.strip()]
+    return len(parts) if len(parts) <= 20 else None
+
+
+def _starts_with_use_server(root: Node) -> bool:
+    for child in root.named_children[:3]:
+        if child.type == "comment":
+            continue
+        return child.type == "expression_statement" and text_of(child).strip(" ;\n\"'") == "use server"
+    return False
+
+
+class _Extractor:
+    def __init__(self, source: SourceFile, names: ClientNames, scopes: ScopeResolver,
+                 accessors: frozenset[str], result: FileAnalysis) -> None:
+        self.src = source
+        self.names = names
+        self.scopes = scopes
+        self.accessors = accessors
+        self.result = result
+        self._declarators: dict[int, dict[str, Node]] = {}
+
+    def run(self) -> None:
+        root = self.src.root
+        kind = self.src.kind
+        caps = captures(kind, _CALL_QUERY, root)
+        call_nodes = caps.get("call", [])
+        call_nodes.sort(key=lambda n: n.start_byte)
+        tx_nodes: list[tuple[Node, PrismaCall]] = []
+        for node in call_nodes:
+            call = self._call(node)
+            if call is None:
+                continue
+            self.result.calls.append(call)
+            if call.operation == "$transaction":
+                tx_nodes.append((node, call))
+        for node, call in tx_nodes:
+            info = self._transaction(node, call)
+            if info is not None:
+                self.result.transactions.append(info)
+        self._new_clients()
+        self._raw_helpers()
+
+    # -- calls ----------------------------------------------------------------------------------------------
+
+    def _call(self, node: Node) -> PrismaCall | None:
+        fn = node.child_by_field_name("function")
+        if fn is None:
+            return None
+        op_node = fn.child_by_field_name("property")
+        receiver = fn.child_by_field_name("object")
+        if op_node is None or receiver is None:
+            return None
+        op = text_of(op_node)
+        accessor: str | None = None
+        receiver = unwrap(receiver)
+        if op in MODEL_OPS:
+            if receiver.type != "member_expression":
+                return None
+            prop = receiver.child_by_field_name("property")
+            client_node = receiver.child_by_field_name("object")
+            if prop is None or client_node is None or prop.type != "property_identifier":
+                return None
+            accessor = text_of(prop)
+            if accessor.startswith("$") or not accessor[:1].islower():
+                return None
+            client_node = unwrap(client_node)
+        else:
+            client_node = receiver
+        client = re.sub(r"\s+", "", text_of(client_node))
+        segments = re.findall(r"[\w$]+", client)
+        frames = self.scopes.frames(node)
+        tx_params = {f.tx_param for f in frames if f.kind is FrameKind.TRANSACTION and f.tx_param}
+        kind = "transaction" if tx_params.intersection(segments) else self.names.kind_of(segments)
+        confidence = 1.0
+        if kind is None:
+            if op in CLIENT_OPS or accessor in self.accessors:
+                confidence = 0.8
+            elif op in PRISMA_SPECIFIC_OPS and client_node.type in ("identifier", "member_expression", "this"):
+                confidence = 0.6
+            else:
+                return None
+            kind = "unknown"
+        elif self.accessors and accessor is not None and accessor not in self.accessors:
+            confidence = 0.9  # a known client, but the schema has no such model (a stale schema or an extension)
+        args_node = node.child_by_field_name("arguments")
+        arguments: list[JsValue] = []
+        args: JsObject | None = None
+        opaque = False
+        if args_node is not None:
+            if args_node.type == "template_string":  # tagged template: $queryRaw`...`
+                arguments = [to_value(args_node)]
+            else:
+                arg_children = [c for c in args_node.named_children if c.type != "comment"]
+                arguments = [to_value(c) for c in arg_children[:4]]
+                if arg_children and op in MODEL_OPS:
+                    first = unwrap(arg_children[0])
+                    if first.type == "object":
+                        value = arguments[0]
+                        args = value if isinstance(value, JsObject) else None
+                    elif first.type == "identifier":
+                        args = self._resolve_object(text_of(first), node)
+                        opaque = args is None
+                    else:
+                        opaque = True
+                if arg_children and op in ("$queryRawUnsafe", "$executeRawUnsafe"):
+                    first = unwrap(arg_children[0])
+                    if first.type == "identifier":
+                        resolved = self._resolve_string(text_of(first), node)
+                        if resolved is not None:
+                            arguments[0] = resolved
+                if args is not None:
+                    self._resolve_members(args, node)
+        owner = self.scopes.owner(frames, node)
+        awaited, returned, result_names = _how_used(node)
+        return PrismaCall(
+            path=self.src.path,
+            line=node.start_point.row + 1,
+            end_line=node.end_point.row + 1,
+            start_byte=node.start_byte,
+            end_byte=node.end_byte,
+            client=client,
+            client_kind=kind,
+            confidence=confidence,
+            accessor=accessor,
+            operation=op,
+            args=args,
+            args_opaque=opaque,
+            arguments=arguments,
+            awaited=awaited,
+            returned=returned,
+            result_names=result_names,
+            frames=frames,
+            function=owner,
+            text=text_of(node)[:300],
+        )
+
+    def _function_node(self, node: Node) -> Node:
+        n = node.parent
+        while n is not None:
+            if n.type in FUNCTION_TYPES:
+                return n
+            n = n.parent
+        return self.src.root
+
+    def _declarations(self, scope: Node) -> dict[str, Node]:
+        found = self._declarators.get(scope.id)
+        if found is None:
+            found = {}
+            for _, caps in _matches(self.src.kind, _DECLARATORS, scope):
+                name = text_of(caps["name"][0])
+                found.setdefault(name, caps["value"][0])
+            self._declarators[scope.id] = found
+        return found
+
+    def _resolve_object(self, name: str, at: Node) -> JsObject | None:
+        """`const args = { where, take: 20 }; prisma.x.findMany(args)`: read the object the variable holds."""
+        scope = self._function_node(at)
+        for candidate in (scope, self.src.root):
+            value = self._declarations(candidate).get(name)
+            if value is None:
+                continue
+            value = unwrap(value)
+            if value.type != "object" or value.start_byte > at.start_byte:
+                return None
+            obj = to_value(value)
+            if not isinstance(obj, JsObject):
+                return None
+            obj.resolved_from = name
+            scope_text = text_of(candidate)
+            if re.search(rf"\b{re.escape(name)}\s*(\.\s*\w+|\[[^\]]+\])\s*(=(?!=)|\?\?=|\|\|=)", scope_text) or \
+                    re.search(rf"Object\.assign\(\s*{re.escape(name)}\b", scope_text):
+                obj.spreads.append(JsExpr("<assigned later>", "assignment", obj.line))
+            return obj
+        return None
+
+    def _resolve_string(self, name: str, at: Node) -> JsValue | None:
+        """`const sql = "SELECT ..."; $queryRawUnsafe(sql, id)`: the SQL the variable holds."""
+        scope = self._function_node(at)
+        for candidate in (scope, self.src.root):
+            value = self._declarations(candidate).get(name)
+            if value is None:
+                continue
+            value = unwrap(value)
+            if value.type in ("string", "template_string", "binary_expression") and value.start_byte < at.start_byte:
+                return to_value(value)
+            return None
+        return None
+
+    def _resolve_members(self, args: JsObject, at: Node) -> None:
+        for key in ("where", "select", "include", "orderBy", "data"):
+            value = args.entries.get(key)
+            if isinstance(value, JsExpr) and value.kind == "identifier":
+                resolved = self._resolve_object(value.text, at)
+                if resolved is not None:
+                    args.entries[key] = resolved
+
+    # -- transactions ---------------------------------------------------------------------------------------
+
+    def _transaction(self, node: Node, call: PrismaCall) -> TransactionInfo | None:
+        args_node = node.child_by_field_name("arguments")
+        if args_node is None or not args_node.named_children:
+            return None
+        first = unwrap(args_node.named_children[0])
+        timeout = None
+        if len(args_node.named_children) > 1:
+            options = to_value(args_node.named_children[1])
+            if isinstance(options, JsObject):
+                t = options.get("timeout")
+                timeout = int(t.value) if t is not None and hasattr(t, "value") and \
+                    isinstance(getattr(t, "value", None), (int, float)) else None
+        line, end = node.start_point.row + 1, node.end_point.row + 1
+        if first.type == "array":
+            awaited_names = {n for c in self.result.calls if c.awaited and c.function == call.function
+                             and c.end_byte <= node.start_byte for n in c.result_names}
+            items: list[tuple[int, str]] = []
+            for item in first.named_children:
+                inner = unwrap(item)
+                if inner.type == "await_expression" or (inner.type == "identifier" and text_of(inner) in
+                                                        awaited_names):
+                    items.append((inner.start_point.row + 1, text_of(inner)[:120]))
+            return TransactionInfo(line, end, "batch", call.client, "", call.function, awaited_items=tuple(items),
+                                   timeout_ms=timeout)
+        if first.type in ("arrow_function", "function_expression"):
+            frame = self.scopes.frames(first.named_children[-1] if first.named_children else first)
+            tx_frame = next((f for f in frame if f.kind is FrameKind.TRANSACTION), None)
+            tx_param = tx_frame.tx_param if tx_frame else ""
+            io: list[tuple[int, str]] = []
+            for aw in captures(self.src.kind, _AWAITS, first).get("await", []):
+                inner = unwrap(aw.named_children[0]) if aw.named_children else None
+                if inner is None or inner.type != "call_expression":
+                    continue
+                callee_node = inner.child_by_field_name("function")
+                callee = re.sub(r"\s+", "", text_of(callee_node)) if callee_node is not None else ""
+                root_name = re.split(r"[.(\[]", callee, maxsplit=1)[0]
+                if root_name == tx_param or _NOT_IO.match(callee) or "$" in callee:
+                    continue
+                if self.names.kind_of([root_name]) is not None:
+                    continue
+                if _IO_CALLEE.search(callee):
+                    io.append((aw.start_point.row + 1, callee))
+            return TransactionInfo(line, end, "interactive", call.client, tx_param, call.function,
+                                   io_calls=tuple(io), timeout_ms=timeout)
+        return None
+
+    # -- new PrismaClient, Prisma.raw -----------------------------------------------------------------------
+
+    def _new_clients(self) -> None:
+        if b"PrismaClient" not in self.src.source:
+            return
+        for node in captures(self.src.kind, _NEW_CLIENT, self.src.root).get("new", []):
+            frames = self.scopes.frames(node)
+            in_function = any(f.kind in (FrameKind.FUNCTION, FrameKind.ITERATION, FrameKind.TRANSACTION)
+                              for f in frames)
+            in_loop = any(f.kind in (FrameKind.LOOP, FrameKind.ITERATION) for f in frames)
+            owner = self.scopes.owner(frames, node)
+            self.result.new_clients.append(NewClient(node.start_point.row + 1, node.end_point.row + 1, owner,
+                                                     in_function, in_loop, _is_cached(node, frames)))
+
+    def _raw_helpers(self) -> None:
+        src = self.src.source
+        if b"Prisma." in src:
+            for _, caps in _matches(self.src.kind, _PRISMA_HELPERS, self.src.root):
+                node = caps["call"][0]
+                fn = text_of(caps["fn"][0])
+                args = caps["args"][0]
+                first = args.named_children[0] if args.named_children else None
+                value = to_value(first) if first is not None else None
+                owner = self.scopes.owner(self.scopes.frames(node), node)
+                self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
+                                                         "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
+                                                         owner))
+        for call in self.result.calls:
+            if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and \
+                    not call.text.lstrip().endswith("`") and "(" in call.text.split("`", 1)[0]:
+                first_value = call.arguments[0]
+                if isinstance(first_value, JsExpr) and first_value.kind == "template_string":
+                    self.result.raw_helpers.append(RawHelper(call.line, call.end_line, f"{call.operation}()",
+                                                             first_value, call.function))
+
+
+def _matches(kind: str, query_src: str, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
+    from bot.ts.parser import matches
+
+    return matches(kind, query_src, node)
+
+
+def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:
+    """Whether the call is awaited or returned, and the names its result is bound to."""
+    n = node
+    parent = n.parent
+    while parent is not None and parent.type in _PASS_THROUGH:
+        n = parent
+        parent = n.parent
+    awaited = returned = False
+    if parent is not None and parent.type == "await_expression":
+        awaited = True
+        n = parent
+        parent = n.parent
+        while parent is not None and parent.type in _PASS_THROUGH:
+            n = parent
+            parent = n.parent
+    elif parent is not None and parent.type == "member_expression":
+        prop = parent.child_by_field_name("property")
+        if prop is not None and text_of(prop) in ("then", "catch", "finally"):
+            awaited = True
+    if parent is None:
+        return awaited, returned, ()
+    if parent.type == "return_statement" or (parent.type == "arrow_function" and
+                                             parent.child_by_field_name("body") == n):
+        returned = True
+    names: tuple[str, ...] = ()
+    if parent.type == "variable_declarator":
+        target = parent.child_by_field_name("name")
+        if target is not None:
+            if target.type == "identifier":
+                names = (text_of(target),)
+            else:
+                names = tuple(re.findall(r"[A-Za-z_$][\w$]*", re.sub(r":\s*[\w$]+", "", text_of(target))))
+    elif parent.type == "assignment_expression":
+        left = parent.child_by_field_name("left")
+        if left is not None and left.type == "identifier":
+            names = (text_of(left),)
+    return awaited, returned, names
+
+
+def _is_cached(node: Node, frames: tuple[Frame, ...]) -> bool:
+    """`globalThis.prisma ??= new PrismaClient()`, `if (!cached) cached = new PrismaClient()`, a singleton factory."""
+    n = node.parent
+    hops = 0
+    while n is not None and hops < 6:
+        t = n.type
+        if t == "assignment_expression" or t == "augmented_assignment_expression":
+            left = n.child_by_field_name("left")
+            left_text = text_of(left) if left is not None else ""
+            if left is not None and (left.type == "member_expression" or "global" in left_text.lower()):
+                return True
+            return True  # assigning to an outer variable is the lazy-singleton pattern
+        if t == "binary_expression" and re.search(r"\?\?|\|\|", text_of(n)) and \
+                re.search(r"global|cache|instance|singleton", text_of(n), re.I):
+            return True
+        if t == "return_statement" or t in FUNCTION_TYPES:
+            break
+        n = n.parent
+        hops += 1
+    fn = next((f for f in frames if f.kind is FrameKind.FUNCTION), None)
+    return bool(fn is not None and _FACTORY_NAME.search(fn.detail))
+
+
+def analysis_from_text(path: str, text: str, **kwargs) -> FileAnalysis:  # type: ignore[no-untyped-def]
+    """Convenience for tests and benchmarks: analyse text given as a str."""
+    return analyze_file(path, text.encode("utf-8"), **kwargs)
+

@@ -1,0 +1,180 @@
+"""What the TS/JS analysis extracts from one file: Prisma calls with their arguments and surroundings, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.ts.values import JsObject, JsValue
+
+# Prisma Client model operations (Prisma 4 to 7).
+READ_OPS = frozenset({"findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "count",
+                      "aggregate", "groupBy"})
+WRITE_OPS = frozenset({"create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn",
+                       "upsert", "delete", "deleteMany"})
+MODEL_OPS = READ_OPS | WRITE_OPS
+# Operation names no other popular library uses on a `x.y.op()` shape: an unknown receiver with these still counts.
+PRISMA_SPECIFIC_OPS = frozenset({"findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany",
+                                 "createMany", "createManyAndReturn", "updateMany", "updateManyAndReturn",
+                                 "deleteMany", "upsert", "groupBy", "aggregate"})
+CLIENT_OPS = frozenset({"$transaction", "$queryRaw", "$executeRaw", "$queryRawUnsafe", "$executeRawUnsafe",
+                        "$queryRawTyped"})
+UNSAFE_RAW_OPS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
+
+
+class FrameKind(StrEnum):
+    LOOP = "loop"  # for / for..of / for..in / while / do
+    ITERATION = "iteration"  # callback of .map / .forEach / .flatMap / .reduce ...
+    TRANSACTION = "transaction"  # interactive $transaction callback, or the array of a batch $transaction
+    FUNCTION = "function"  # any other function boundary
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: FrameKind
+    line: int
+    end_line: int
+    start_byte: int
+    end_byte: int
+    detail: str = ""  # "for-of", "while", "map", "forEach", "interactive", "batch", a function name
+    # The iterated collection's text (`order.items`, `ids`) and the loop variable, when they can be read.
+    collection: str = ""
+    variable: str = ""
+    # Items in the iterated collection when it is a small literal list (`["a", "b", "c"]`, `for (i < 3)`).
+    constant_items: int | None = None
+    # For an iteration callback: what consumes the mapped promises ("Promise.all", "$transaction"), if anything.
+    batch_into: str = ""
+    is_async: bool = False
+    tx_param: str = ""  # the interactive transaction's client parameter (`tx`)
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """The named function a call belongs to: its key prefix and the scope the pipeline checks for edits."""
+
+    name: str  # "OrderService.list", "GET", "orderRouter.list", "POST /orders", "<module>"
+    line: int
+    end_line: int
+    # "next-route", "next-api", "server-action", "trpc", "nest-controller", "nest-service", "express", "resolver",
+    # "loader", or "" when the function is not recognisably a request handler.
+    handler: str = ""
+    class_name: str = ""
+
+    @property
+    def is_module(self) -> bool:
+        return self.name == "<module>"
+
+
+@dataclass
+class PrismaCall:
+    path: str
+    line: int
+    end_line: int
+    start_byte: int
+    end_byte: int
+    client: str  # the receiver as written, normalised: "prisma", "this.prisma", "ctx.db", "tx"
+    client_kind: str  # "client" | "transaction" | "unknown"
+    confidence: float
+    accessor: str | None  # "order" in prisma.order.findMany; None for client operations ($transaction ...)
+    operation: str
+    args: JsObject | None  # the first argument when it is (or resolves to) an object literal
+    args_opaque: bool  # a first argument we cannot read (a variable, a call): its keys are unknown
+    arguments: list[JsValue]
+    awaited: bool
+    returned: bool
+    result_names: tuple[str, ...]  # names bound to the result (`const order = await ...`, `const { id } = ...`)
+    frames: tuple[Frame, ...]  # innermost first, up to the file
+    function: FunctionInfo
+    text: str  # the call's source (first 300 characters)
+
+    @property
+    def is_write(self) -> bool:
+        return self.operation in WRITE_OPS
+
+    @property
+    def is_read(self) -> bool:
+        return self.operation in READ_OPS
+
+    @property
+    def target(self) -> str:
+        """`prisma.order.findMany` (the call without its arguments)."""
+        return f"{self.client}.{self.accessor}.{self.operation}" if self.accessor else f"{self.client}.{self.operation}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.function.name}:{self.target}"
+
+    @property
+    def scope(self) -> tuple[int, int] | None:
+        return None if self.function.is_module else (self.function.line, self.function.end_line)
+
+    def transaction_frame(self) -> Frame | None:
+        return next((f for f in self.frames if f.kind is FrameKind.TRANSACTION), None)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.client_kind == "transaction" or self.transaction_frame() is not None
+
+    def arg(self, key: str) -> JsValue | None:
+        return self.args.get(key) if self.args is not None else None
+
+    def has_arg(self, key: str) -> bool | None:
+        """True/False when known; None when the arguments are opaque or spread so the key may hide in them."""
+        if self.args is not None and key in self.args:
+            return True
+        if self.args_opaque or (self.args is not None and self.args.is_open):
+            return None
+        return False
+
+
+@dataclass(frozen=True)
+class TransactionInfo:
+    line: int
+    end_line: int
+    kind: str  # "interactive" | "batch"
+    client: str
+    tx_param: str
+    function: FunctionInfo
+    # Batch items that already ran before $transaction got them: (line, text).
+    awaited_items: tuple[tuple[int, str], ...] = ()
+    # Awaited non-database I/O inside an interactive transaction: (line, callee text).
+    io_calls: tuple[tuple[int, str], ...] = ()
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A `new PrismaClient(...)` expression and where it sits."""
+
+    line: int
+    end_line: int
+    function: FunctionInfo
+    in_function: bool
+    in_loop: bool
+    cached: bool  # stored on globalThis / a module variable / returned by a singleton factory
+
+
+@dataclass(frozen=True)
+class RawHelper:
+    """`Prisma.raw(x)`, `Prisma.sql(...)` called as a function, or a raw-SQL client call given a non-tagged string."""
+
+    line: int
+    end_line: int
+    helper: str  # "Prisma.raw" | "Prisma.sql()" | "$queryRaw()" ...
+    argument: JsValue | None
+    function: FunctionInfo
+
+
+@dataclass
+class FileAnalysis:
+    path: str
+    calls: list[PrismaCall] = field(default_factory=list)
+    transactions: list[TransactionInfo] = field(default_factory=list)
+    new_clients: list[NewClient] = field(default_factory=list)
+    raw_helpers: list[RawHelper] = field(default_factory=list)
+    skipped: str | None = None  # why the file was not analysed
+    error_lines: list[int] = field(default_factory=list)
+    parse_failed: bool = False  # nothing usable parsed
+    use_server: bool = False  # the file starts with the "use server" directive
+    # Module-level `const NAME = "literal"` names: interpolating them into SQL is not an injection.
+    const_strings: set[str] = field(default_factory=set)

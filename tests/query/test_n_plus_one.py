@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from bot.findings import Severity
+
+RULE = "query/n-plus-one"
+
+NEST_SERVICE = """\
+import { Injectable } from "@nestjs/common";
+import { PrismaService } from "../prisma/prisma.service";
+
+@Injectable()
+export class OrderService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async totals(orderIds: string[]) {
+    const result = [];
+    for (const orderId of orderIds) {
+      const order = await this.prisma.order.findUnique({ where: { id: orderId }, select: { total: true } });
+      result.push(order?.total);
+    }
+    return result;
+  }
+}
+"""
+
+
+def test_find_unique_in_for_of_loop_in_nest_service(query_findings):
+    found = query_findings({"src/orders/order.service.ts": NEST_SERVICE}, rule=RULE)
+    assert len(found) == 1
+    f = found[0]
+    assert f.line == 11 and f.severity is Severity.WARNING
+    assert f.key == "OrderService.totals:this.prisma.order.findUnique"
+    assert f.scope == (8, 15)
+    assert "this.prisma.order.findMany({ where: { id: { in: orderIds } }" in f.message
+
+
+EXPRESS_MAP = """\
+import express from "express";
+import { prisma } from "../lib/prisma";
+
+const router = express.Router();
+
+router.get("/users/:id/orders", async (req, res) => {
+  const orders = await prisma.order.findMany({ where: { userId: req.params.id }, take: 20 });
+  const withItems = await Promise.all(
+    orders.map(async (order) => {
+      const items = await prisma.orderItem.findMany({ where: { orderId: order.id } });
+      return { ...order, items };
+    }),
+  );
+  res.json(withItems);
+});
+
+export default router;
+"""
+
+
+def test_find_many_in_promise_all_map_in_express_handler(query_findings):
+    found = query_findings({"src/routes/orders.ts": EXPRESS_MAP}, rule=RULE)
+    assert len(found) == 1
+    f = found[0]
+    assert f.line == 10
+    assert f.key == "GET /users/:id/orders:prisma.orderItem.findMany"
+    assert "orderId: { in: orders.map((order) => order.id) }" in f.message
+
+
+SAME_TICK = """\
+import { db } from "~/server/db";
+
+export async function getAuthors(ids: string[]) {
+  return Promise.all(ids.map((id) => db.user.findUnique({ where: { id } })));
+}
+"""
+
+
+def test_same_tick_find_unique_is_info(query_findings):
+    found = query_findings({"src/server/authors.ts": SAME_TICK}, rule=RULE)
+    assert len(found) == 1
+    assert found[0].severity is Severity.INFO
+    assert "batches" in found[0].message
+
+
+CREATE_LOOP = """\
+"use server";
+import prisma from "@/lib/prisma";
+
+export async function importTags(postId: string, tags: string[]) {
+  for (const tag of tags) {
+    await prisma.post.create({ data: { title: tag, slug: tag, authorId: postId } });
+  }
+}
+"""
+
+
+def test_create_in_loop_in_server_action_suggests_create_many(query_findings):
+    found = query_findings({"app/actions/tags.ts": CREATE_LOOP}, rule=RULE)
+    assert len(found) == 1
+    assert "createMany({ data: tags.map((tag) => ({ title: tag, slug: tag, authorId: postId })) })" in found[0].message
+
+
+NEGATIVES = """\
+import { prisma } from "@/lib/prisma";
+
+const DEFAULT_ROLES = ["admin", "member", "guest"];
+
+export async function seedRoles() {
+  for (const name of DEFAULT_ROLES) {
+    await prisma.user.upsert({ where: { email: `${name}@example.com` }, create: { email: `${name}@example.com`, passwordHash: "" }, update: {} });
+  }
+}
+
+export async function markPaid(orderIds: string[]) {
+  await prisma.$transaction(async (tx) => {
+    for (const id of orderIds) {
+      await tx.order.update({ where: { id }, data: { status: "PAID" } });
+    }
+  });
+}
+
+export async function batchUpdate(orderIds: string[]) {
+  await prisma.$transaction(orderIds.map((id) => prisma.order.update({ where: { id }, data: { status: "PAID" } })));
+}
+
+export async function collect(orderIds: string[]) {
+  const ops = [];
+  for (const id of orderIds) {
+    ops.push(prisma.order.update({ where: { id }, data: { status: "SHIPPED" } }));
+  }
+  await prisma.$transaction(ops);
+}
+
+export async function listOnce(userId: string) {
+  for (const order of await prisma.order.findMany({ where: { userId }, take: 10 })) {
+    console.log(order.id);
+  }
+}
+
+export async function threeTimes() {
+  for (let i = 0; i < 3; i++) {
+    await prisma.order.count({ where: { status: "PAID" } });
+  }
+}
+"""
+
+
+def test_look_alike_negatives(query_findings):
+    assert query_findings({"src/services/orders.ts": NEGATIVES}, rule=RULE) == []
+
+
+def test_read_loop_inside_transaction_still_counts(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+
+export async function reprice(ids: string[]) {
+  await prisma.$transaction(async (tx) => {
+    for (const id of ids) {
+      const product = await tx.product.findUnique({ where: { id } });
+      await tx.product.update({ where: { id }, data: { price: product!.price } });
+    }
+  });
+}
+"""
+    found = query_findings({"src/services/reprice.ts": code}, rule=RULE)
+    assert [f.line for f in found] == [6]

@@ -10,3 +10,17 @@ Modules: tempdb (scratch databases), statements (SQL splitting), probe (catalog 
 runner (the two passes), rules (measured findings and the lock table), reconcile (static vs measured),
 stats (dbreview-stats.json and size-aware severity), cli (entry points for `dbreview trace` / `dbreview stats`).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.trace.analyzer import TraceAnalyzer
+
+
+def analyzer_for(database_url: str, rows: int = 0) -> TraceAnalyzer:
+    """A pipeline analyzer that traces the change's new migrations (see bot.trace.analyzer)."""
+    from bot.trace.analyzer import TraceAnalyzer
+
+    return TraceAnalyzer(database_url, rows)

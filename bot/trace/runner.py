@@ -505,11 +505,11 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
         base_oids = set(probe.relations(conn))
     finally:
         conn.close()
-    step_db = server.create(template=base_db)
+    # The replay needs the same starting point: copy it before the step pass changes the base database.
     replay_db = server.create(template=base_db)
-    result.databases.extend([step_db, replay_db])
-    result.migrations = _step_pass(url_for(server.url, step_db), new_texts, base_oids, statement_timeout_s)
-    server.drop(step_db)
+    result.databases.append(replay_db)
+    result.migrations = _step_pass(base_url, new_texts, base_oids, statement_timeout_s)
+    server.drop(base_db)
     _replay(url_for(server.url, replay_db), result.migrations, base_oids, statement_timeout_s)
     return result
 

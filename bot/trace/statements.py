@@ -34,7 +34,7 @@ class _Relations(Visitor):  # type: ignore[misc]
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:  # noqa: N802 (pglast's naming)
+    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
         self.names.append(f"{node.schemaname}.{node.relname}" if node.schemaname else node.relname)
 
 

@@ -1,0 +1,88 @@
+"""What every schema check receives, and small helpers they share (name words, join tables, finding builders)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.findings import Finding, Severity
+from bot.prisma.diff import SchemaDiff
+from bot.prisma.model import Field, Model, Schema
+from bot.registry import Rule
+
+
+@dataclass
+class SchemaInput:
+    """One parsed schema plus what the change did to it. Checks are pure functions of this."""
+
+    schema: Schema
+    diff: SchemaDiff | None = None  # base → head; None when the base does not parse
+    options_for: Callable[[Rule], dict[str, Any]] = field(default=lambda rule: dict(rule.options))
+
+    def options(self, rule: Rule) -> dict[str, Any]:
+        return self.options_for(rule)
+
+    def new_models(self) -> list[Model]:
+        """Models this change adds (all models when the schema itself is new)."""
+        if self.diff is None:
+            return []
+        names = {i.model for i in self.diff.of("model_added", "model_renamed")}
+        return [m for m in self.schema.models.values() if m.name in names]
+
+    def new_fields(self) -> set[tuple[str, str]]:
+        if self.diff is None:
+            return set()
+        return {(i.model, i.name) for i in self.diff.of("field_added", "field_renamed", "field_changed")} | {
+            (m.name, f.name) for m in self.new_models() for f in m.fields
+        }
+
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9]|$|_|\d)|[A-Z]?[a-z]+|[0-9]+|[A-Z]+")
+
+
+def words(name: str) -> list[str]:
+    """`refreshTokenHash` -> [refresh, token, hash]; `access_token` -> [access, token]; `APIKey` -> [api, key]."""
+    return [w.lower() for part in re.split(r"[_\-\s]+", name) for w in _WORD.findall(part)]
+
+
+def entity_models(schema: Schema) -> list[Model]:
+    """Real tables Prisma manages: models, not views, composite types or @@ignore'd models."""
+    return [m for m in schema.models.values() if not m.ignored]
+
+
+def fk_field_names(model: Model) -> set[str]:
+    return {n for f in model.relation_fields if f.relation is not None and f.relation.model is model
+            for n in f.relation.fields}
+
+
+def is_join_table(model: Model) -> bool:
+    """A many-to-many link table: its key is made of foreign keys only (`@@id([postId, tagId])`)."""
+    fks = fk_field_names(model)
+    if len(fks) < 2:
+        return False
+    keys = [model.primary_key] if model.primary_key else []
+    keys += model.uniques
+    return any(k is not None and len(k.columns) >= 2 and set(k.columns) <= fks for k in keys)
+
+
+def field_finding(rule: Rule, f: Field, message: str, *, line: int | None = None,
+                  severity: Severity | None = None, key_suffix: str = "", model_scope: bool = False,
+                  extra: dict[str, Any] | None = None, key: str | None = None) -> Finding:
+    """A finding about one field. Field-type advice is scoped to the field's own line (it resurfaces only when that
+    field is edited); structural findings (indexes, relations) pass `model_scope=True` so any edit of the model
+    brings them back."""
+    return rule.finding(
+        f.path, line or f.line, message, key=key or (f.key + key_suffix),
+        scope=f.model.scope if model_scope else None, severity=severity, extra=extra,
+    )
+
+
+def model_finding(rule: Rule, m: Model, message: str, *, key_suffix: str = "",
+                  severity: Severity | None = None) -> Finding:
+    return rule.finding(m.path, m.line, message, key=m.name + key_suffix, scope=m.scope, severity=severity)
+
+
+def index_text(columns: list[str] | tuple[str, ...]) -> str:
+    return f"@@index([{', '.join(columns)}])"

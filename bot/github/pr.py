@@ -176,13 +176,19 @@ def change_for_pull_request(client: GitHubClient, repo: str, pr: PullRequestInfo
     if base_truncated or head_truncated:
         notes.append("the repository tree is too large for one listing; schema/migration discovery may be partial")
 
-    def loader(sha: str):  # type: ignore[no-untyped-def]
+    def loader(sha: str, listing: list[str], truncated: bool):  # type: ignore[no-untyped-def]
+        known = set(listing)
+
         def load(path: str) -> bytes | None:
+            if known and not truncated and path not in known:
+                return None  # the tree says it does not exist: save the API call
             return client.get_file_bytes(repo, path, sha)
         return load
 
-    base = MemorySnapshot(label=pr.base_sha[:12], loader=loader(pr.base_sha), listing=base_listing)
-    head = MemorySnapshot(label=pr.head_sha[:12], loader=loader(pr.head_sha), listing=head_listing)
+    base = MemorySnapshot(label=pr.base_sha[:12], loader=loader(pr.base_sha, base_listing, base_truncated),
+                          listing=base_listing)
+    head = MemorySnapshot(label=pr.head_sha[:12], loader=loader(pr.head_sha, head_listing, head_truncated),
+                          listing=head_listing)
     changed_files: list[ChangedFile] = []
     for pf in files:
         changed = changed_file_for(pf, base, head, notes)

@@ -1,0 +1,199 @@
+"""`dbreview action`: run inside GitHub Actions from the standard environment.
+
+Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN (or the action input `github-token`),
+GITHUB_API_URL and GITHUB_STEP_SUMMARY. Handles:
+- `pull_request` (opened, synchronize, reopened, ready_for_review; drafts wait for ready_for_review),
+- `pull_request_target` the same way: everything is read through the API, PR code is never checked out or run,
+- `issue_comment` with `/dbreview` (or `/dbreview full`) on a PR, only from OWNER, MEMBER or COLLABORATOR.
+With a read-only token (fork PRs under `pull_request`) GitHub refuses reviews, comments and check runs: dbreview
+then writes workflow annotations and the job summary instead of failing.
+
+Exit codes: 0 reviewed (or nothing to do, or dbreview itself failed: never a red job for our own trouble),
+1 findings at or above `fail_on`, 2 the workflow is misconfigured (no token, no event file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from bot.findings import Finding, Severity, Side
+from bot.github.auth import StaticToken
+from bot.github.client import GitHubClient, GitHubError
+from bot.github.publish import PublishResult
+
+log = logging.getLogger("dbreview.action")
+
+TRUSTED_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
+PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", None}
+# GitHub shows at most 10 error and 10 warning annotations per step (and 10 notices); beyond that they are dropped.
+MAX_ANNOTATIONS_PER_LEVEL = 10
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_annotation(f: Finding) -> str | None:
+    """`::error file=…,line=…::message` for a finding on a head line (old-side findings have no head line)."""
+    if f.side is Side.OLD:
+        return None
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[f.severity]
+    props = [f"file={_escape_property(f.path)}", f"line={f.line}"]
+    if f.last_line > f.line:
+        props.append(f"endLine={f.last_line}")
+    props.append(f"title={_escape_property(f.rule)}")
+    return f"::{level} {','.join(props)}::{_escape_data(f.message)}"
+
+
+def fallback_annotations(findings: list[Finding]) -> list[str]:
+    """The most severe findings as workflow commands, within GitHub's per-level display limits."""
+    out: list[str] = []
+    per_level: dict[Severity, int] = {}
+    for f in sorted(findings, key=lambda f: (-f.severity.rank, f.path, f.line)):
+        line = workflow_annotation(f)
+        if line is None or per_level.get(f.severity, 0) >= MAX_ANNOTATIONS_PER_LEVEL:
+            continue
+        per_level[f.severity] = per_level.get(f.severity, 0) + 1
+        out.append(line)
+    return out
+
+
+def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str, str]:
+    """(PR number, trigger, reason): number None means nothing to do, for the reason given."""
+    action = payload.get("action")
+    if event_name in ("pull_request", "pull_request_target"):
+        pr = payload.get("pull_request") or {}
+        if action not in PR_ACTIONS:
+            return None, "", f"pull request action {action!r} needs no review"
+        if pr.get("state", "open") != "open":
+            return None, "", "the pull request is closed"
+        if pr.get("draft") and action != "ready_for_review":
+            return None, "", "draft pull request (reviewed when marked ready)"
+        return int(pr.get("number") or payload.get("number")), "push" if action == "synchronize" else "opened", ""
+    if event_name == "issue_comment":
+        issue = payload.get("issue") or {}
+        comment = payload.get("comment") or {}
+        if action != "created":
+            return None, "", "only new comments are commands (edits are ignored)"
+        if not issue.get("pull_request"):
+            return None, "", "the comment is on an issue, not a pull request"
+        words = (comment.get("body") or "").strip().split()
+        if not words or words[0] != "/dbreview" or (len(words) > 1 and words[1] not in ("full", "review")):
+            return None, "", "the comment is not a /dbreview command"
+        if (comment.get("user") or {}).get("type") == "Bot":
+            return None, "", "comments from bots are ignored"
+        association = comment.get("author_association", "NONE")
+        if association not in TRUSTED_ASSOCIATIONS:
+            return None, "", f"/dbreview is only accepted from owners, members and collaborators (was {association})"
+        return int(issue["number"]), "command", ""
+    return None, "", f"event {event_name!r} is not handled (use pull_request, pull_request_target or issue_comment)"
+
+
+class _RepoConfiguredLlm:
+    """The LLM reviewer, built once the repo config (read inside the review) is known."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self._reviewer: Any = None
+
+    def review(self, ctx: Any, rule_findings: list[Finding]) -> Any:
+        from bot.llm import DISABLED_NOTE, reviewer_from_env
+        from bot.pipeline import LlmResult
+
+        if not ctx.config.llm.enabled:
+            return LlmResult(notes=[DISABLED_NOTE])
+        if self._reviewer is None:
+            self._reviewer = reviewer_from_env(ctx.config, self.env)
+        if self._reviewer is None:
+            return LlmResult()
+        return self._reviewer.review(ctx, rule_findings)
+
+
+def _write_step_summary(env: Mapping[str, str], markdown: str) -> None:
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if not path or not markdown:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(markdown.rstrip() + "\n")
+    except OSError as exc:
+        log.warning("cannot write the job summary: %s", exc)
+
+
+def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
+               sleep: Callable[[float], None] | None = None) -> int:
+    out = out or sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    event_name = env.get("GITHUB_EVENT_NAME", "")
+    event_path = env.get("GITHUB_EVENT_PATH", "")
+    repo = env.get("GITHUB_REPOSITORY", "")
+    token = env.get("GITHUB_TOKEN") or env.get("INPUT_GITHUB_TOKEN") or env.get("INPUT_GITHUB-TOKEN") or ""
+    if not event_path or not repo:
+        say("::error title=dbreview::GITHUB_EVENT_PATH and GITHUB_REPOSITORY are not set: "
+            "`dbreview action` runs inside GitHub Actions (use `dbreview check` elsewhere)")
+        return 2
+    if not token:
+        say("::error title=dbreview::no GitHub token: pass `github-token: ${{ secrets.GITHUB_TOKEN }}` "
+            "or set GITHUB_TOKEN in the step's env")
+        return 2
+    try:
+        with open(event_path, encoding="utf-8") as fh:
+            payload = json.load(fh)
+    except (OSError, ValueError) as exc:
+        say(f"::error title=dbreview::cannot read the event payload {event_path}: {exc}")
+        return 2
+    number, trigger, reason = target_of(event_name, payload)
+    if number is None:
+        say(f"dbreview: nothing to do: {reason}")
+        return 0
+
+    from bot.github.run import review_pull_request
+
+    llm = _RepoConfiguredLlm(env) if env.get("ANTHROPIC_API_KEY", "").strip() else None
+    with GitHubClient(StaticToken(token), env.get("GITHUB_API_URL") or None, sleep=sleep or time.sleep) as client:
+        if event_name == "issue_comment":
+            comment_id = (payload.get("comment") or {}).get("id")
+            try:
+                if comment_id:
+                    client.add_reaction(repo, int(comment_id), "eyes")
+            except GitHubError:
+                pass  # an acknowledgement only
+        try:
+            result = review_pull_request(client, repo, number, trigger=trigger, llm=llm)
+        except GitHubError as exc:
+            say(f"::warning title=dbreview::could not review {repo}#{number}: {exc}")
+            return 0
+    return _finish(result, env, say)
+
+
+def _finish(result: PublishResult, env: Mapping[str, str], say: Callable[[str], None]) -> int:
+    review, config = result.review, result.config
+    if review is None or config is None:
+        return 0
+    if result.skipped or not review.has_database_surface:
+        say("dbreview: no Prisma schema, migration or Prisma Client change in this pull request")
+        return 0
+    counts = review.counts()
+    say(f"dbreview: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info; "
+        f"{len(result.posted)} new inline comments")
+    if result.read_only:
+        say("::notice title=dbreview::this token cannot post reviews (fork pull request): findings are shown as "
+            "annotations and in the job summary")
+        for line in fallback_annotations(review.findings):
+            say(line)
+    for error in result.errors:
+        say(f"::warning title=dbreview::{_escape_data(error)}")
+    _write_step_summary(env, result.summary_markdown)
+    return 1 if review.fails(config.fail_on) else 0

@@ -1,0 +1,298 @@
+"""Publishing a review to the fake GitHub over HTTP: the scenarios that break review bots in production."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+import trees
+from conftest import BOT_TOKEN, Env
+
+from bot.change import Change, MemorySnapshot, parse_diff
+from bot.config import Config
+from bot.findings import Finding, Severity, Side
+from bot.github.comments import SUMMARY_MARKER, fingerprint_of
+from bot.github.pr import load_pull_request
+from bot.github.publish import publish_review
+from bot.github.run import review_pull_request
+from bot.review import LlmUsage, Review
+
+REPO = "acme/shop"
+SCHEMA = "prisma/schema.prisma"
+
+
+def _writes(env: Env) -> list[dict]:
+    return [r for r in env.fake.requests if r["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def _summary_comments(env: Env) -> list[dict]:
+    return [c for c in env.fake.issue_comments.values() if SUMMARY_MARKER in c["body"]]
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_first_review_posts_one_review_summary_and_check(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    result = review_pull_request(gh.client(), REPO, 1)
+
+    reviews = [r for r in gh.fake.requests if r["method"] == "POST" and r["path"].endswith("/pulls/1/reviews")]
+    assert len(reviews) == 1
+    payload = reviews[0]["json"]
+    assert payload["event"] == "COMMENT"
+    assert payload["commit_id"] == gh.fake.repos[REPO].pulls[1].head_sha
+    by_rule = {fingerprint_of(c["body"]): c for c in payload["comments"]}
+    assert len(by_rule) == 4 == len(result.posted)
+    anchors = {(c["path"], c["line"], c["side"]) for c in payload["comments"]}
+    schema_lines = trees.SCHEMA_PUSH1.splitlines()
+    discount = schema_lines.index("  discount   Float") + 1
+    assert (SCHEMA, discount, "RIGHT") in anchors
+    # The removed field is commented on the deleted line of the old file.
+    legacy_old = trees.SCHEMA_BASE.splitlines().index("  legacyCode String") + 1
+    assert (SCHEMA, legacy_old, "LEFT") in anchors
+    assert all("start_line" not in c for c in payload["comments"])
+    assert all("<!-- dbreview:fp=" in c["body"] for c in payload["comments"])
+
+    summaries = _summary_comments(gh)
+    assert len(summaries) == 1
+    assert "1 error to fix" in summaries[0]["body"]
+    assert "erDiagram" in summaries[0]["body"] and "User ||--o{ Order" in summaries[0]["body"]
+    runs = list(gh.fake.check_runs.values())
+    assert len(runs) == 1 and runs[0]["name"] == "dbreview" and runs[0]["conclusion"] == "failure"
+    # The old-side finding has no head line to annotate; the three others are annotations.
+    assert len(runs[0]["_annotations"]) == 3
+    assert result.conclusion == "failure" and not result.errors
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_second_push_posts_only_new_findings_and_retires_fixed_ones(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    first = review_pull_request(gh.client(), REPO, 1)
+    posted = {fingerprint_of(c["body"]): c for c in gh.fake.posted_comments(REPO, 1)}
+    tax_fp = next(fp for fp, c in posted.items() if "Order.tax" in c["body"])
+    drop_fp = next(fp for fp, c in posted.items() if "legacyCode" in c["body"] and "Dropping" in c["body"])
+    discount_fp = next(fp for fp, c in posted.items() if "Order.discount" in c["body"])
+    # A human answers the `tax` comment: that thread must be resolved, not deleted.
+    gh.fake.reply(posted[tax_fp]["id"], "bob", "Good catch, switching to Decimal.")
+    summary_id = first.summary_comment_id
+
+    gh.fake.push(REPO, 1, trees.PUSH2)
+    before = len(gh.fake.requests)
+    second = review_pull_request(gh.client(), REPO, 1)
+
+    new_reviews = [r for r in gh.fake.requests[before:] if r["method"] == "POST" and r["path"].endswith("/reviews")]
+    assert len(new_reviews) == 1
+    new_bodies = [c["body"] for c in new_reviews[0]["json"]["comments"]]
+    assert len(new_bodies) == 1 and "Order.shipping" in new_bodies[0]
+    assert discount_fp in second.already_posted
+    # No finding has two comments.
+    fps = [fingerprint_of(c["body"]) for c in gh.fake.posted_comments(REPO, 1) if not c["in_reply_to_id"]]
+    assert len(fps) == len(set(fps))
+    # Fixed without replies: deleted. Fixed with a reply: thread resolved, comments kept.
+    assert posted[drop_fp]["id"] in second.deleted_comments
+    assert posted[drop_fp]["id"] not in gh.fake.review_comments
+    tax_thread = gh.fake.review_comments[posted[tax_fp]["id"]]["_thread"]
+    assert gh.fake.threads[tax_thread]["resolved"] is True
+    assert second.resolved_threads == [tax_thread]
+    # The summary is edited in place.
+    assert second.summary_comment_id == summary_id and len(_summary_comments(gh)) == 1
+    assert "Order.shipping" not in _summary_comments(gh)[0]["body"] or "2 fixed" in _summary_comments(gh)[0]["body"]
+    assert "2 fixed since the last review" in _summary_comments(gh)[0]["body"]
+    assert second.conclusion == "success"  # the drop-column error is gone
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_rerun_on_same_head_posts_nothing_new(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    review_pull_request(gh.client(), REPO, 1)
+    before = len(gh.fake.requests)
+    again = review_pull_request(gh.client(), REPO, 1)
+    writes = [r for r in gh.fake.requests[before:] if r["method"] in ("POST", "PATCH", "DELETE")]
+    assert not any(r["path"].endswith("/reviews") for r in writes)
+    assert not any(r["method"] == "DELETE" for r in writes)
+    assert len(again.already_posted) == 4 and not again.posted
+    assert len(_summary_comments(gh)) == 1
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_pr_without_database_change_gets_nothing(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.DOCS_ONLY)
+    result = review_pull_request(gh.client(), REPO, 1)
+    assert result.skipped
+    assert _writes(gh) == []
+    assert not gh.fake.issue_comments and not gh.fake.check_runs
+
+
+def _wide_context_change(base: dict[str, str], head: dict[str, str], context: int) -> Change:
+    """A Change whose diff has more context lines than GitHub's (like `git diff -U8`): its anchors can be wrong."""
+    chunks = []
+    for path in sorted(set(base) | set(head)):
+        old, new = base.get(path), head.get(path)
+        if old == new:
+            continue
+        chunks.append(f"diff --git a/{path} b/{path}\n")
+        body = list(difflib.unified_diff((old or "").splitlines(True), (new or "").splitlines(True),
+                                         "/dev/null" if old is None else f"a/{path}",
+                                         "/dev/null" if new is None else f"b/{path}", n=context))
+        chunks.extend(body)
+    return Change(files=parse_diff("".join(chunks)), base=MemorySnapshot(base), head=MemorySnapshot(head))
+
+
+def _finding(line: int, key: str, severity: Severity = Severity.WARNING, side: Side = Side.NEW,
+             path: str = SCHEMA, end_line: int | None = None) -> Finding:
+    return Finding("test/rule", severity, path, line, f"problem with {key}", key=key, side=side,
+                   end_line=end_line, fingerprint=f"fp{abs(hash(key)) % 10**10:010d}")
+
+
+def test_one_bad_anchor_does_not_lose_the_others(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    change = _wide_context_change(trees.BASE, trees.PUSH1, context=8)
+    lines = trees.SCHEMA_PUSH1.splitlines()
+    discount = lines.index("  discount   Float") + 1
+    tax = discount + 1
+    far = discount - 7  # in the local -U8 hunk, outside GitHub's -U3 hunk
+    findings = [_finding(discount, "Order.discount"), _finding(tax, "Order.tax"), _finding(far, "User.orders"),
+                _finding(discount - 1, "Order.total", end_line=tax)]
+    review = Review(findings=findings, has_database_surface=True, files={"schema": [SCHEMA]})
+    result = publish_review(client, pr, review, Config(), change=change)
+
+    posted = {fingerprint_of(c["body"]) for c in gh.fake.posted_comments(REPO, 1)}
+    assert posted == {f.fingerprint for f in findings if f.key != "User.orders"}
+    assert [(f.key, reason.startswith("GitHub rejected")) for f, reason in result.not_inlined] == \
+        [("User.orders", True)]
+    multi = next(c for c in gh.fake.posted_comments(REPO, 1) if "Order.total" in c["body"])
+    assert (multi["start_line"], multi["line"]) == (discount - 1, tax)
+    summary = _summary_comments(gh)[0]["body"]
+    assert "Findings not posted inline (1)" in summary and "GitHub rejected the anchor" in summary
+
+
+def test_findings_outside_the_diff_go_to_the_summary_without_a_422(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    findings = [_finding(2, "datasource"), _finding(1, "service", path="src/orders.ts"),
+                _finding(trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1, "Order.tax")]
+    review = Review(findings=findings, has_database_surface=True, files={"schema": [SCHEMA]})
+    result = publish_review(client, pr, review, Config(), change=change)
+    assert not any(r.get("status") == 422 for r in gh.fake.requests)
+    reasons = {f.key: reason for f, reason in result.not_inlined}
+    assert reasons == {"datasource": "line 2 (new side) is outside the diff", "service": "file not changed in this PR"}
+    assert len(result.posted) == 1
+
+
+def test_stale_pending_review_of_ours_is_cleared_first(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    # A crashed earlier run left a PENDING review (no event): GitHub would now refuse any new review with 422.
+    client.create_review(REPO, 1, {"body": "", "comments": []})
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    result = publish_review(client, pr, Review(findings=[_finding(line, "Order.tax")], has_database_surface=True),
+                            Config(), change=change)
+    assert result.posted and not result.errors
+    assert not any(r["state"] == "PENDING" for r in gh.fake.reviews.values())
+
+
+def test_inline_limit_and_annotation_batches(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    findings = [_finding(line, f"k{i}", Severity.INFO) for i in range(120)]
+    config = Config.model_validate({"review": {"max_inline_comments": 25}})
+    result = publish_review(client, pr, Review(findings=findings, has_database_surface=True), config, change=change)
+    assert len(result.posted) == 25
+    assert sum(1 for _, reason in result.not_inlined if "over the limit of 25" in reason) == 95
+    run = next(iter(gh.fake.check_runs.values()))
+    assert len(run["_annotations"]) == 120
+    patches = [r for r in gh.fake.requests if r["method"] == "PATCH" and "/check-runs/" in r["path"]]
+    assert len(patches) == 2  # 50 on create, then 50 + 20
+    assert run["conclusion"] == "success"
+
+
+def test_huge_review_summary_stays_under_githubs_limit(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    findings = [Finding("test/rule", Severity.WARNING, "src/orders.ts", 1, "x" * 380 + str(i), key=str(i),
+                        fingerprint=f"f{i:08d}") for i in range(3000)]
+    result = publish_review(client, pr, Review(findings=findings, has_database_surface=True), Config(),
+                            change=None)
+    body = gh.fake.issue_comments[result.summary_comment_id]["body"]
+    assert len(body) <= 65_000
+    assert "more (all are in the `dbreview` check run annotations)" in body
+
+
+def test_request_changes_only_when_opted_in_and_dismissed_once_fixed(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    opted = Config.model_validate({"review": {"request_changes": True}})
+    error = _finding(line, "Order.tax", Severity.ERROR)
+    publish_review(client, pr, Review(findings=[error], has_database_surface=True), Config(), change=change)
+    assert next(iter(gh.fake.reviews.values()))["state"] == "COMMENTED"  # not opted in
+    gh.fake.reviews.clear()
+    gh.fake.review_comments.clear()
+    publish_review(client, pr, Review(findings=[error], has_database_surface=True), opted, change=change)
+    assert [r["state"] for r in gh.fake.reviews.values()] == ["CHANGES_REQUESTED"]
+    # An LLM "error" never requests changes.
+    from bot.findings import Source
+
+    llm_error = error.with_(source=Source.LLM, fingerprint="llm0000001", key="llm")
+    publish_review(client, pr, Review(findings=[llm_error], has_database_surface=True), opted, change=change)
+    states = [r["state"] for r in gh.fake.reviews.values()]
+    assert "CHANGES_REQUESTED" not in states[1:] and "DISMISSED" in states  # the earlier one is dismissed
+
+
+def test_llm_failure_gives_neutral_check_not_red(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    review = Review(findings=[], has_database_surface=True, llm=LlmUsage(error="OverloadedError: 529"))
+    result = publish_review(client, pr, review, Config(), change=None)
+    run = gh.fake.check_runs[result.check_run_id]
+    assert run["conclusion"] == "neutral"
+    assert "could not finish" in run["output"]["title"] and "AI review failed" in run["output"]["title"]
+
+
+def test_config_comes_from_the_base_branch(gh: Env, fake_rules: None) -> None:
+    base = {**trees.BASE, ".dbreview.yml": "review:\n  max_inline_comments: 1\n"}
+    head = {**trees.PUSH1, ".dbreview.yml": "review:\n  max_inline_comments: 50\nfail_on: never\n"}
+    gh.fake.open_pr(REPO, base, head)
+    result = review_pull_request(gh.client(BOT_TOKEN), REPO, 1)
+    assert len(result.posted) == 1
+    body = _summary_comments(gh)[0]["body"]
+    assert "this PR changes .dbreview.yml; the review used the base branch's config" in body
+    assert result.conclusion == "failure"  # the head's `fail_on: never` is not applied
+
+
+def test_large_file_without_patch_is_diffed_from_contents(gh: Env, fake_rules: None) -> None:
+    gh.fake.large_patch_bytes = 200  # GitHub omits `patch` for very large diffs
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    files = gh.client().list_pull_files(REPO, 1)
+    assert any("patch" not in f for f in files if f["filename"] == SCHEMA)
+    result = review_pull_request(gh.client(), REPO, 1)
+    assert len(result.posted) == 4 and not result.not_inlined
+    assert not any(r.get("status") == 422 for r in gh.fake.requests)
+
+
+def test_many_files_are_read_across_pages(gh: Env, fake_rules: None) -> None:
+    head = {**trees.PUSH1, **{f"docs/page{i:03}.md": f"page {i}\n" for i in range(230)}}
+    gh.fake.open_pr(REPO, trees.BASE, head)
+    result = review_pull_request(gh.client(), REPO, 1)
+    pages = [r for r in gh.fake.requests if r["path"].endswith("/pulls/1/files")]
+    assert len(pages) == 3  # 233 files at 100 per page, following Link rel="next"
+    assert len(result.posted) == 4

@@ -1,3 +1,4 @@
 """Every check module, imported so that their rules register. One sub-package per surface."""
 
 from bot.checks import change, migration, query, schema  # noqa: F401
+from bot.trace import rules as _measured_rules  # noqa: F401  (measured rules: migration/measured-*)

@@ -188,7 +188,11 @@ def _tables_of(finding: Finding, stats: Stats) -> list[tuple[str, TableStats]]:
             names.append(value)
         elif isinstance(value, (list, tuple)):
             names.extend(str(v) for v in value)
-    if not names:
+    if not names and finding.key:
+        # Static migration rules key findings as "<verb> <table>.<column>" or "<verb> <name> on <table>".
+        token = finding.key.rsplit(" on ", 1)[1] if " on " in finding.key else finding.key.split()[-1]
+        names.extend([token, token.rsplit(".", 1)[0]] if "." in token else [token])
+    if not any(stats.lookup(n) for n in names):
         for match in _QUOTED.finditer(finding.message):
             names.append(f"{match.group(1)}.{match.group(2)}" if match.group(2) else match.group(1))
     found: dict[str, TableStats] = {}

@@ -4,8 +4,9 @@ replaced by recording fakes unless `--job github` (then bot.github against GITHU
     python tests/app/app_server.py --port 8123 --workers 2 [--job fake|github] [--web-only | --worker-only]
 
 The fake job appends JSON lines to $DBREVIEW_DATA_DIR/jobs.jsonl (start/end of each review), "posts" two comments
-per review through the store's fingerprint table (posted.jsonl gets one line per comment really posted), and
-sleeps $FAKE_JOB_SECONDS between them so a test can kill the process mid-review. GitHub calls the App makes
+per review (posted.jsonl plays GitHub: one line per comment really posted; the store records them too), and
+sleeps $FAKE_JOB_SECONDS between them (skipping a fingerprint already "on GitHub", as the real publisher does
+with its hidden markers) so a test can kill the process mid-review. GitHub calls the App makes
 itself (reaction, replies, neutral check) go to ops.jsonl.
 """
 
@@ -37,6 +38,14 @@ def _append(name: str, record: dict) -> None:
         os.fsync(fh.fileno())
 
 
+def _read(name: str) -> list[dict]:
+    path = Path(os.environ["DBREVIEW_DATA_DIR"]) / name
+    with _lock:
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def fake_review(request: ReviewRequest) -> ReviewOutcome:
     pause = float(os.environ.get("FAKE_JOB_SECONDS", "0"))
     base = {"review_id": request.review_id, "repo": request.repo, "number": request.number,
@@ -52,8 +61,11 @@ def fake_review(request: ReviewRequest) -> ReviewOutcome:
         if not request.should_continue():
             _append("jobs.jsonl", {"event": "superseded", **base})
             return ReviewOutcome(superseded=True)
-        if fp in store.posted_comments(request.repo, request.number):
-            continue  # posted by an earlier attempt: the fingerprint says so
+        # Like the real publisher, look at what is on "GitHub" (posted.jsonl) for our fingerprint markers: a
+        # crash between posting and recording in the store must not lead to a second comment.
+        on_github = {r["fingerprint"] for r in _read("posted.jsonl") if r["repo"] == request.repo}
+        if fp in on_github:
+            continue
         _append("posted.jsonl", {"fingerprint": fp, **base})
         store.record_comment(request.repo, request.number, fp, 1000 + request.review_id, None, request.review_id)
         posted += 1

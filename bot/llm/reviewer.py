@@ -91,7 +91,7 @@ class AnthropicReviewer:
             reviewed.append(unit)
         invalid = 0
         if pending:
-            invalid = self._call_model(ctx, rule_findings, pending, raw, assessments, reviewed, usage)
+            invalid = self._call_model(ctx, rule_findings, units, pending, raw, assessments, reviewed, usage)
         if not price_for(llm.model)[1] and usage.calls:
             result.notes.append(f"LLM cost is an estimate: no price on file for model {llm.model}")
         shown: dict[str, set[int]] = {}
@@ -113,11 +113,13 @@ class AnthropicReviewer:
         if usage.error:
             result.notes.append(f"LLM review incomplete: {usage.error}; the deterministic review is complete")
 
-    def _call_model(self, ctx: ReviewContext, rule_findings: list[Finding], pending: list[Unit],
+    def _call_model(self, ctx: ReviewContext, rule_findings: list[Finding], units: list[Unit], pending: list[Unit],
                     raw: list[LlmFindingOut], assessments: list[str], reviewed: list[Unit], usage: LlmUsage) -> int:
         llm = ctx.config.llm
-        schema_text, left_out = schema_context(ctx, pending)
-        system = system_blocks(self.prompts, repo_context(ctx.config, sorted({u.path for u in pending}), schema_text,
+        # Context from the whole change, not only the uncached hunks: the system blocks stay identical between
+        # calls and pushes, so they are read from the prompt cache.
+        schema_text, left_out = schema_context(ctx, units)
+        system = system_blocks(self.prompts, repo_context(ctx.config, sorted({u.path for u in units}), schema_text,
                                                           left_out))
         migrations = migration_summary(ctx.facts)
         pr_text = _pr_text(ctx)
@@ -272,7 +274,8 @@ def _account(usage: LlmUsage, model: str, message: Any) -> None:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, anthropic.APIStatusError):
-        kind = {429: "rate limited", 529: "overloaded"}.get(exc.status_code, "API error")
+        kind = {429: "rate limited", 529: "overloaded"}.get(exc.status_code)
+        kind = kind or ("server error" if exc.status_code >= 500 else "refused the request")
         return f"Anthropic API {kind} (HTTP {exc.status_code}) after retries"
     if isinstance(exc, anthropic.APITimeoutError):
         return "Anthropic API timed out after retries"

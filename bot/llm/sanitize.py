@@ -147,3 +147,14 @@ def safe_suggestion(replacement: str) -> str | None:
 def is_safe(text: str) -> bool:
     """Whether text already passes the posting rules (sanitising it changes nothing)."""
     return sanitize_markdown(text) == text.strip()
+
+
+_FILLERS = frozenset("\u3164\u115f\u1160\uffa0\u2800")
+
+
+def escape_invisible(text: str) -> str:
+    """Show hidden characters in text we send to the model as `<U+202E>`: nothing reaches it that a reviewer
+    cannot see (tag characters can smuggle whole instructions)."""
+    if text.isascii():
+        return text
+    return "".join(f"<U+{ord(ch):04X}>" if unicodedata.category(ch) == "Cf" or ch in _FILLERS else ch for ch in text)

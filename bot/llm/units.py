@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.change import ChangedFile, FileStatus, Hunk
 from bot.context import ReviewContext
+from bot.llm.sanitize import escape_invisible
 from bot.surfaces import calls_prisma
 
 # A hunk longer than this (a new migration file, a new schema) is cut into slices so it can be split across calls.
@@ -45,6 +46,7 @@ class Unit:
 
 
 def render_line(kind: str, new_no: int | None, text: str) -> str:
+    text = escape_invisible(text)
     if kind == "-" or new_no is None:
         return f"{'':>6} - {text}".rstrip()
     return f"{new_no:>6} {'+' if kind == '+' else ' '} {text}".rstrip()

@@ -105,7 +105,8 @@ const DEFAULT_ROLES = ["admin", "member", "guest"];
 
 export async function seedRoles() {
   for (const name of DEFAULT_ROLES) {
-    await prisma.user.upsert({ where: { email: `${name}@example.com` }, create: { email: `${name}@example.com`, passwordHash: "" }, update: {} });
+    const email = `${name}@example.com`;
+    await prisma.user.upsert({ where: { email }, create: { email, passwordHash: "" }, update: {} });
   }
 }
 

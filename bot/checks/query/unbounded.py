@@ -77,11 +77,10 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
             parts.append(f"where: {render(where)}")
         parts.append(f"orderBy: {render(order) if order is not None else _stable_order(inp.schema, call)}")
         parts.append(f"take: {take_n}")
-        parts.append("cursor: ... /* from the last page */")
         rewritten = f"{call.client}.{call.accessor}.findMany({{ {', '.join(parts)} }})"
         message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
                    f"matching row, which grows with the table (memory, latency, response size). Paginate: "
-                   f"`{rewritten}`.")
+                   f"`{rewritten}`, passing `cursor` (or `skip`) for the next page.")
         out.append(call_finding(UNBOUNDED, call, message))
     return out
 

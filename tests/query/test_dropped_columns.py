@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from conftest import SCHEMA
+
+from bot.config import Config
+from bot.findings import Severity
+from bot.pipeline import review
+from bot.testing import change_from_trees
+
+SERVICE = """\
+import { prisma } from "@/lib/prisma";
+
+export async function findLegacy(code: string) {
+  return prisma.order.findFirst({ where: { legacyCode: code }, select: { id: true, reference: true } });
+}
+
+export async function untouched(userId: string) {
+  return prisma.order.findMany({ where: { userId }, take: 10, select: { id: true } });
+}
+
+export async function otherModel(code: string) {
+  return prisma.payment.findFirst({ where: { provider: code } });
+}
+"""
+
+DROPPED = SCHEMA.replace("  legacyCode String?\n", "")
+RENAMED = SCHEMA.replace("  reference  String\n", "  externalRef String\n")
+
+
+def test_dropped_field_still_filtered_in_unchanged_code(query_findings):
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": DROPPED, "src/services/legacy.ts": SERVICE}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    assert len(found) == 1
+    f = found[0]
+    assert f.path == "src/services/legacy.ts" and f.line == 4
+    assert f.caused_by_change and f.severity is Severity.ERROR
+    assert "drops `Order.legacyCode`" in f.message
+
+
+def test_renamed_field_still_selected(query_findings):
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": RENAMED, "src/services/legacy.ts": SERVICE}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    assert [f.line for f in found] == [4]
+    assert "use `externalRef`" in found[0].message
+
+
+def test_dropped_column_finding_survives_the_diff_filter():
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": DROPPED, "src/services/legacy.ts": SERVICE}
+    result = review(change_from_trees(base, head), Config())
+    assert any(f.rule == "query/dropped-column-used" and f.path == "src/services/legacy.ts"
+               for f in result.findings)
+
+
+def test_no_finding_when_code_no_longer_uses_the_field(query_findings):
+    clean = SERVICE.replace("legacyCode: code", "reference: code").replace(", reference: true", "")
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": DROPPED, "src/services/legacy.ts": clean}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []

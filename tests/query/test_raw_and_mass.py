@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from bot.findings import Severity
+
+RAW = """\
+import { Prisma } from "@prisma/client";
+import { prisma } from "@/lib/prisma";
+
+const TABLE = "Order";
+
+export async function search(term: string, sort: string, id: string) {
+  const a = await prisma.$queryRawUnsafe(`SELECT * FROM "User" WHERE name LIKE '%${term}%'`);
+  const b = await prisma.$queryRawUnsafe('SELECT * FROM "User" ORDER BY ' + sort);
+  const c = await prisma.$queryRaw<User[]>`SELECT * FROM "User" WHERE id = ${id}`;
+  const d = await prisma.$queryRawUnsafe('SELECT * FROM "User" WHERE id = $1', id);
+  const e = await prisma.$queryRaw`SELECT * FROM "User" ORDER BY ${Prisma.raw(sort)}`;
+  const f = await prisma.$executeRawUnsafe(`DELETE FROM "${TABLE}" WHERE id = $1`, id);
+  const sql = "SELECT count(*) FROM \\"Order\\"";
+  const g = await prisma.$queryRawUnsafe(sql);
+  const h = await prisma.$queryRaw(`SELECT * FROM "User" WHERE id = ${id}`);
+  const i = await prisma.$queryRaw`SELECT * FROM "User" ORDER BY ${Prisma.raw("name")}`;
+  return [a, b, c, d, e, f, g, h, i];
+}
+"""
+
+
+def test_raw_sql_injection_variants(query_findings):
+    found = query_findings({"src/services/search.ts": RAW}, rule="query/raw-sql-injection")
+    by_line = {f.line: f.severity for f in found}
+    assert by_line == {
+        7: Severity.ERROR,  # interpolated template
+        8: Severity.ERROR,  # concatenation
+        10: Severity.INFO,  # constant SQL with a $1 parameter
+        11: Severity.ERROR,  # Prisma.raw(variable)
+        12: Severity.INFO,  # interpolates only a module constant
+        14: Severity.INFO,  # a const string variable
+        15: Severity.ERROR,  # $queryRaw(...) with parentheses
+    }
+    line7 = next(f for f in found if f.line == 7)
+    assert "`term`" in line7.message and "$queryRaw`" in line7.message
+
+
+MASS = """\
+import { prisma } from "@/lib/prisma";
+
+export async function DELETE() {
+  await prisma.session.deleteMany();
+  await prisma.order.updateMany({ data: { status: "SHIPPED" } });
+  await prisma.payment.deleteMany({ where: {} });
+  await prisma.session.deleteMany({ where: { expiresAt: { lt: new Date() } } });
+  return new Response(null, { status: 204 });
+}
+"""
+
+
+def test_mass_writes_without_where(query_findings):
+    found = query_findings({"app/api/admin/route.ts": MASS}, rule="query/mass-write")
+    assert [f.line for f in found] == [4, 5, 6]
+    assert all(f.severity is Severity.ERROR for f in found)
+
+
+def test_mass_write_in_test_teardown_and_seed_is_fine(query_findings):
+    teardown = """\
+import { prisma } from "../src/lib/prisma";
+afterEach(async () => {
+  await prisma.session.deleteMany();
+});
+"""
+    assert query_findings({"tests/orders.test.ts": teardown, "prisma/seed.ts": teardown},
+                          rule="query/mass-write") == []
+
+
+CLIENTS = """\
+import { PrismaClient } from "@prisma/client";
+
+const globalForPrisma = globalThis as unknown as { prisma?: PrismaClient };
+export const prisma = globalForPrisma.prisma ?? new PrismaClient();
+if (process.env.NODE_ENV !== "production") globalForPrisma.prisma = prisma;
+
+const prismaClientSingleton = () => {
+  return new PrismaClient();
+};
+
+export async function GET() {
+  const client = new PrismaClient();
+  const users = await client.user.findMany({ take: 10 });
+  await client.$disconnect();
+  return Response.json(users);
+}
+"""
+
+
+def test_new_prisma_client_per_request(query_findings):
+    found = query_findings({"app/api/users/route.ts": CLIENTS}, rule="query/client-per-request")
+    assert [(f.line, f.severity) for f in found] == [(12, Severity.ERROR)]
+
+
+def test_new_prisma_client_in_script_main_is_fine(query_findings):
+    script = """\
+import { PrismaClient } from "@prisma/client";
+async function main() {
+  const prisma = new PrismaClient();
+  await prisma.user.count();
+  await prisma.$disconnect();
+}
+main();
+"""
+    assert query_findings({"scripts/backfill.ts": script}, rule="query/client-per-request") == []

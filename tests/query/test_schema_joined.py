@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from bot.findings import Severity
+
+LIST = """\
+import { prisma } from "@/lib/prisma";
+
+export async function GET() {
+  const orders = await prisma.order.findMany({ take: 20, orderBy: { id: "desc" } });
+  const slim = await prisma.order.findMany({ take: 20, select: { id: true, total: true } });
+  const products = await prisma.product.findFirst({ where: { sku: "A-1" } });
+  const users = await prisma.user.findMany({ take: 20 });
+  const safeUsers = await prisma.user.findMany({ take: 20, select: { id: true, email: true } });
+  return Response.json({ orders, slim, products, users, safeUsers });
+}
+"""
+
+
+def test_over_fetching_large_columns(query_findings):
+    found = query_findings({"app/api/orders/route.ts": LIST}, rule="query/over-fetching")
+    assert [(f.line, f.severity) for f in found] == [(4, Severity.WARNING), (6, Severity.INFO)]
+    assert "`metadata`" in found[0].message and "omit: { metadata: true }" in found[0].message
+    assert "`description`" in found[1].message
+
+
+def test_sensitive_columns_returned(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+
+export async function GET() {
+  const orders = await prisma.order.findMany({ take: 20, select: { id: true }, include: { user: true } });
+  const ok = await prisma.order.findMany({ take: 20, include: { user: { select: { id: true, email: true } } } });
+  const sessions = await prisma.session.findMany({ take: 5, include: { user: true } });
+  return Response.json({ orders, ok, sessions });
+}
+"""
+    found = query_findings({"app/api/orders/route.ts": code}, rule="query/include-sensitive")
+    # line 6 twice: the included user's passwordHash, and the session rows' own `token`
+    assert sorted((f.line, f.key.rsplit(":", 1)[-1]) for f in found) == [(4, "user"), (6, "own"), (6, "user")]
+    assert "`passwordHash`" in found[0].message
+    assert "user: { select: { id: true, email: true, name: true, createdAt: true } }" in found[0].message
+    own = query_findings({"app/api/orders/route.ts": LIST}, rule="query/include-sensitive")
+    assert [f.line for f in own] == [7]
+
+
+def test_include_depth(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function userTree(id: string) {
+  return prisma.user.findUnique({
+    where: { id },
+    include: { orders: { include: { items: { include: { product: { include: { items: true } } } } } } },
+  });
+}
+export async function shallow(id: string) {
+  return prisma.user.findUnique({ where: { id }, include: { orders: { include: { items: true } } } });
+}
+"""
+    found = query_findings({"src/services/tree.ts": code}, rule="query/include-depth")
+    assert [f.line for f in found] == [3]
+    assert "4 levels" in found[0].message
+
+
+INDEX = """\
+import { Injectable } from "@nestjs/common";
+import { PrismaService } from "../prisma/prisma.service";
+
+@Injectable()
+export class PaymentService {
+  constructor(private readonly prismaService: PrismaService) {}
+
+  byProvider(provider: string) {
+    return this.prismaService.payment.findMany({ where: { provider }, take: 50, orderBy: { id: "desc" } });
+  }
+
+  recentForUser(userId: string, since: Date) {
+    return this.prismaService.order.findMany({ where: { userId, createdAt: { gte: since } }, take: 50 });
+  }
+
+  paidSince(since: Date) {
+    return this.prismaService.order.findMany({
+      where: { status: "PAID", createdAt: { gte: since } },
+      orderBy: { createdAt: "desc" },
+      take: 100,
+    });
+  }
+
+  bySlug(authorId: string, slug: string) {
+    return this.prismaService.post.findUnique({ where: { authorId_slug: { authorId, slug } } });
+  }
+
+  forOrder(orderId: string) {
+    return this.prismaService.payment.count({ where: { orderId } });
+  }
+
+  published() {
+    return this.prismaService.post.findMany({ where: { published: true }, take: 10 });
+  }
+}
+"""
+
+
+def test_index_advisor_proposes_exact_composite_index(query_findings):
+    found = query_findings({"src/payments/payment.service.ts": INDEX}, rule="query/missing-index")
+    by_line = {f.line: f for f in found}
+    assert set(by_line) == {9, 17, 29}
+    assert "`@@index([provider, id])`" in by_line[9].message  # equality first, then the sort column
+    assert "`@@index([status, createdAt])`" in by_line[17].message
+    assert "`@@index([orderId])`" in by_line[29].message
+    assert "prisma/schema.prisma:" in by_line[9].message
+    assert by_line[9].key.endswith("@@index([provider, id])")
+
+
+def test_index_added_in_the_same_change_serves_the_query(query_findings):
+    from conftest import SCHEMA
+
+    head_schema = SCHEMA.replace("  provider String\n}", "  provider String\n\n  @@index([provider])\n}")
+    assert head_schema != SCHEMA
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const byProvider = (provider: string) => prisma.payment.findMany({ where: { provider }, take: 5 });
+"""
+    found = query_findings({"src/services/p.ts": code, "prisma/schema.prisma": head_schema},
+                           rule="query/missing-index")
+    assert found == []
+
+
+def test_text_search_needs_trigram_index(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(req: Request) {
+  const q = new URL(req.url).searchParams.get("q") ?? "";
+  const products = await prisma.product.findMany({ where: { name: { contains: q, mode: "insensitive" } }, take: 20 });
+  const exact = await prisma.product.findMany({ where: { sku: "A", name: { contains: q } }, take: 20 });
+  return Response.json({ products, exact });
+}
+"""
+    found = query_findings({"app/api/search/route.ts": code}, rule="query/unindexed-text-search")
+    assert [f.line for f in found] == [4]
+    assert '@@index([name(ops: raw("gin_trgm_ops"))], type: Gin)' in found[0].message
+
+
+def test_delete_blast_radius(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+
+export async function DELETE(req: Request, { params }: { params: { id: string } }) {
+  await prisma.order.delete({ where: { id: params.id } });
+  return new Response(null, { status: 204 });
+}
+
+export async function deleteUser(id: string) {
+  await prisma.payment.deleteMany({ where: { order: { userId: id } } });
+  await prisma.session.deleteMany({ where: { userId: id } });
+}
+
+export async function deleteOrderSafely(id: string) {
+  await prisma.payment.deleteMany({ where: { orderId: id } });
+  await prisma.order.delete({ where: { id } });
+}
+"""
+    found = query_findings({"app/api/orders/[id]/route.ts": code}, rule="query/delete-blast-radius")
+    by_line = {f.line: f for f in found}
+    assert set(by_line) == {4, 15}
+    assert by_line[4].severity is Severity.WARNING
+    assert "P2003" in by_line[4].message and "`Payment.orderId` (Restrict, the default)" in by_line[4].message
+    assert "`Order → OrderItem`" in by_line[4].message
+    assert by_line[15].severity is Severity.INFO and "P2003" not in by_line[15].message
+
+
+def test_schema_rules_are_quiet_without_a_schema(query_findings):
+    found = query_findings({"app/api/orders/route.ts": LIST}, schema=None)
+    assert not {f.rule for f in found} & {"query/over-fetching", "query/include-sensitive", "query/missing-index",
+                                          "query/delete-blast-radius"}

@@ -1,0 +1,82 @@
+"""What every migration rule shares: the Hit a rule returns, name quoting, and statement helpers.
+
+Rules return Hits (not Findings) so the analyzer can keep one finding per problem: a hit names the statement
+and the subject it is about; when two rules hit the same subject of the same statement, the higher-priority one
+is kept and the other's summary is appended to it ("Also: ...").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.findings import Severity, Suggestion
+from bot.registry import Rule
+from bot.sql.model import Statement
+from bot.sql.ops import Op
+from bot.sql.state import MigrationModel, OpState
+
+
+@dataclass
+class Hit:
+    rule: Rule
+    stmt: Statement
+    subject: str  # what the hit is about inside the statement ("User.email", "index User_email_key")
+    message: str
+    short: str  # one sentence, used when this hit is merged into another on the same subject
+    severity: Severity | None = None
+    end_stmt: Statement | None = None  # for hits that span statements (enum recreate, drop + add)
+    key: str = ""
+    suggestion: Suggestion | None = None
+    # Prisma warning kinds + (table, column) this hit already reports, so the header adds no second finding.
+    covers: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    # Statement indexes whose findings this hit replaces entirely (Prisma's enum recreate dance).
+    consumes: set[int] = field(default_factory=set)
+    # (statement index, subject) pairs this hit replaces (the DROP and ADD of a rename done as drop + add).
+    replaces: set[tuple[int, str]] = field(default_factory=set)
+    # A problem of the file rather than of the statement (no lock_timeout, a lock held through later work): when
+    # the statement already has a finding, this one is folded into it instead of becoming a second finding.
+    file_level: bool = False
+
+
+def q(name: str | None) -> str:
+    """A name the way Prisma writes it in SQL: `"User"`, `"auth"."User"`."""
+    if not name:
+        return '"?"'
+    return ".".join(f'"{part}"' for part in name.split("."))
+
+
+def cols(columns: list[str | None] | None) -> str:
+    return ", ".join(q(c) if c else "(expression)" for c in columns or [])
+
+
+def prisma_tx_note(state: OpState) -> str:
+    return "Prisma runs a multi-statement migration.sql as one transaction" if state.in_transaction else ""
+
+
+def first_line_text(model: MigrationModel, line: int) -> str:
+    lines = model.parsed.text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def single_line_suggestion(model: MigrationModel, stmt: Statement, old: str, new: str) -> Suggestion | None:
+    """Replace `old` with `new` on a one-line statement (the common Prisma shape), when that is unambiguous."""
+    if stmt.line != stmt.end_line:
+        return None
+    text = first_line_text(model, stmt.line)
+    if text.count(old) != 1:
+        return None
+    return Suggestion(stmt.line, stmt.line, text.replace(old, new))
+
+
+def op_key(op: Op, verb: str) -> str:
+    return f"{verb} {op.subject}"
+
+
+@dataclass
+class Env:
+    """What a rule may know beyond the file: rules deferred to the schema analyzer, Prisma-level defaults."""
+
+    deferred: set[str] = field(default_factory=set)
+    # (table, column) pairs whose Prisma field has a client-side default such as @default(uuid()) / cuid().
+    prisma_level_defaults: set[tuple[str, str]] = field(default_factory=set)
+    type_options: dict[str, object] = field(default_factory=dict)  # migration/new-table-types options

@@ -1,0 +1,108 @@
+"""Constraints added to tables with data: FK/CHECK without NOT VALID, NOT VALID + VALIDATE in one transaction,
+UNIQUE/PRIMARY KEY without USING INDEX."""
+
+from __future__ import annotations
+
+from bot.checks.migration._common import Env, Hit, cols, q, single_line_suggestion
+from bot.findings import Severity, Surface
+from bot.registry import define
+from bot.sql import locks as L
+from bot.sql.state import MigrationModel
+
+CONSTRAINT_NOT_VALID = define(
+    "migration/constraint-not-valid", Severity.WARNING, Surface.MIGRATION,
+    "FOREIGN KEY or CHECK added to a table with data without NOT VALID (full scan under a write-blocking lock)",
+    aliases=("squawk:adding-foreign-key-constraint", "squawk:constraint-missing-not-valid", "eugene:E1"),
+)
+VALIDATE_SAME_TX = define(
+    "migration/validate-same-transaction", Severity.WARNING, Surface.MIGRATION,
+    "NOT VALID and VALIDATE CONSTRAINT in the same migration: the lock is held through the scan anyway",
+    aliases=("squawk:constraint-missing-not-valid",),
+)
+UNIQUE_WITHOUT_INDEX = define(
+    "migration/unique-without-index", Severity.WARNING, Surface.MIGRATION,
+    "UNIQUE or PRIMARY KEY constraint added to a table with data without USING INDEX (index built under "
+    "ACCESS EXCLUSIVE)",
+    aliases=("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field", "eugene:E7"),
+)
+
+
+def check(model: MigrationModel, env: Env) -> list[Hit]:
+    hits: list[Hit] = []
+    not_valid_at: dict[str, int] = {}
+    for st in model.ops:
+        op = st.op
+        d = op.data
+        if op.kind == "add_constraint":
+            contype = d.get("contype")
+            t = q(op.table)
+            subject = f"constraint {op.name or op.subject}"
+            if d.get("not_valid"):
+                not_valid_at[op.name or ""] = op.stmt.line
+                continue
+            if not st.existing:
+                continue
+            if contype == "fk":
+                ref = q(d.get("ref_table"))
+                name = q(op.name) if op.name else "the constraint"
+                hits.append(Hit(
+                    CONSTRAINT_NOT_VALID, op.stmt, subject,
+                    f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
+                    f"{L.describe(L.SHARE_ROW_EXCLUSIVE)} on both {t} and {ref}. Add it with NOT VALID here "
+                    "(only new rows are checked, the lock is brief), then validate in the next migration, which "
+                    "takes SHARE UPDATE EXCLUSIVE (reads and writes go on): "
+                    f"`ALTER TABLE {t} VALIDATE CONSTRAINT {name};`.",
+                    "the foreign key validation scans the table under a write-blocking lock",
+                    key=f"add foreign key {op.name} on {op.table}",
+                    suggestion=_not_valid_suggestion(model, op.stmt),
+                ))
+            elif contype == "check":
+                name = q(op.name) if op.name else "the constraint"
+                hits.append(Hit(
+                    CONSTRAINT_NOT_VALID, op.stmt, subject,
+                    f"Adding CHECK {name} on {t} scans every row while holding an "
+                    f"{L.describe(L.ACCESS_EXCLUSIVE)}. Add it with NOT VALID here, then "
+                    f"`ALTER TABLE {t} VALIDATE CONSTRAINT {name};` in the next migration (SHARE UPDATE EXCLUSIVE: "
+                    "reads and writes go on).",
+                    "the check validation scans the table under ACCESS EXCLUSIVE",
+                    key=f"add check {op.name} on {op.table}",
+                    suggestion=_not_valid_suggestion(model, op.stmt),
+                ))
+            elif contype in ("unique", "pk") and not d.get("using_index"):
+                kw = "UNIQUE" if contype == "unique" else "PRIMARY KEY"
+                name = op.name or f"{op.table}_{contype}"
+                extra = (" The columns must already be NOT NULL for PRIMARY KEY USING INDEX." if contype == "pk"
+                         else "")
+                dup = (f" It also fails (23505) if existing rows hold duplicate ({cols(d.get('columns'))})."
+                       if contype == "unique" else "")
+                hits.append(Hit(
+                    UNIQUE_WITHOUT_INDEX, op.stmt, subject,
+                    f"ADD CONSTRAINT {q(name)} {kw} on {t} builds its index while holding an "
+                    f"{L.describe(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Build the index first "
+                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {t} "
+                    f"({cols(d.get('columns'))});`, then attach it here: "
+                    f"`ALTER TABLE {t} ADD CONSTRAINT {q(name)} {kw} USING INDEX {q(name)};`.{extra}",
+                    f"the {kw} index is built under ACCESS EXCLUSIVE",
+                    key=f"add {contype} {name} on {op.table}",
+                    covers=[("unique_added", op.table, None), ("primary_key_change", op.table, None)],
+                ))
+        elif op.kind == "validate_constraint" and op.name in not_valid_at and st.in_transaction:
+            t = q(op.table)
+            hits.append(Hit(
+                VALIDATE_SAME_TX, op.stmt, f"constraint {op.name}",
+                f"{q(op.name)} is added NOT VALID at line {not_valid_at[op.name or '']} and validated here in the "
+                "same transaction (Prisma runs a multi-statement migration.sql as one), so the lock taken by the "
+                f"ADD is still held while VALIDATE scans {t}: NOT VALID gains nothing. Move "
+                f"`ALTER TABLE {t} VALIDATE CONSTRAINT {q(op.name)};` to the next migration.",
+                "VALIDATE runs in the same transaction as NOT VALID",
+                key=f"validate {op.name} on {op.table}",
+            ))
+    return hits
+
+
+def _not_valid_suggestion(model: MigrationModel, stmt):  # type: ignore[no-untyped-def]
+    """`... ON UPDATE CASCADE;` -> `... ON UPDATE CASCADE NOT VALID;` on a one-line statement."""
+    if stmt.line != stmt.end_line:
+        return None
+    body = stmt.text
+    return single_line_suggestion(model, stmt, body + ";", body + " NOT VALID;")

@@ -1,0 +1,65 @@
+"""Data changes inside migrations: a backfill in the same transaction as DDL, UPDATE/DELETE without WHERE."""
+
+from __future__ import annotations
+
+from bot.checks.migration._common import Env, Hit, q
+from bot.findings import Severity, Surface
+from bot.registry import define
+from bot.sql import locks as L
+from bot.sql.state import MigrationModel
+
+BACKFILL_IN_TX = define(
+    "migration/backfill-in-transaction", Severity.WARNING, Surface.MIGRATION,
+    "A data backfill runs in the same transaction as DDL that locks a table with data",
+)
+UNBOUNDED_DML = define(
+    "migration/update-without-where", Severity.WARNING, Surface.MIGRATION,
+    "UPDATE or DELETE without WHERE on a table with data: every row in one transaction",
+)
+
+
+def check(model: MigrationModel, env: Env) -> list[Hit]:
+    hits: list[Hit] = []
+    ddl_lines = [st for st in model.ops if any(m in L.STRONG for _t, m in st.locks)]
+    for st in model.ops:
+        op = st.op
+        if op.kind not in ("update", "delete", "insert") or not st.existing:
+            continue
+        if op.kind == "insert" and not op.data.get("select"):
+            continue
+        verb = op.kind.upper()
+        subject = f"dml {op.table}"
+        held = [(t, m) for t, m in st.held_before.items()]
+        ddl_after = [o for o in ddl_lines if o.op.stmt.line > op.stmt.line] if st.in_transaction else []
+        no_where = op.kind in ("update", "delete") and not op.data.get("where")
+        whole = " It has no WHERE, so it touches every row." if no_where else ""
+        if st.in_transaction and (held or ddl_after):
+            if held:
+                t, m = held[0]
+                cause = (f"the {m} lock this file took on {q(t)} earlier is held for the whole {verb} (it blocks "
+                         f"{L.BLOCKS[m]})")
+            else:
+                o = ddl_after[0]
+                cause = (f"its row locks on {q(op.table)} are held while line {o.op.stmt.line} waits for its "
+                         "lock, and the DDL lock is then held until the file ends")
+            hits.append(Hit(
+                BACKFILL_IN_TX, op.stmt, subject,
+                f"This {verb} on {q(op.table)} runs in the same transaction as the migration's DDL (Prisma runs a "
+                f"multi-statement migration.sql as one), so {cause}.{whole} Move the backfill to its own migration "
+                "or a script that updates in batches (e.g. 10,000 rows per statement, keyed by id), after the DDL "
+                "has committed.",
+                "the backfill holds the DDL lock",
+                key=f"backfill {op.kind} {op.table}",
+            ))
+        elif no_where:
+            hits.append(Hit(
+                UNBOUNDED_DML, op.stmt, subject,
+                f"{verb} on {q(op.table)} without WHERE " + ("deletes every row" if op.kind == "delete" else
+                                                              "rewrites every row") +
+                " in one transaction: row locks block every concurrent writer of those rows until it commits, and "
+                "the table bloats. If that is intended, run it in batches keyed by id outside the migration; "
+                "otherwise add the missing WHERE.",
+                "it touches every row in one transaction",
+                key=f"{op.kind} without where {op.table}",
+            ))
+    return hits

@@ -1,0 +1,219 @@
+"""Data loss and changes that break the code still running during a deploy: DROP TABLE/SCHEMA/COLUMN, a rename
+done as DROP + ADD, RENAME COLUMN/TABLE, DROP NOT NULL, DROP DEFAULT, TRUNCATE ... CASCADE."""
+
+from __future__ import annotations
+
+import re
+
+from bot.checks.migration._common import Env, Hit, q
+from bot.findings import Severity, Surface
+from bot.registry import define
+from bot.sql import locks as L
+from bot.sql.ops import Op
+from bot.sql.state import MigrationModel, OpState
+
+DROP_TABLE = define(
+    "migration/drop-table", Severity.ERROR, Surface.MIGRATION,
+    "DROP TABLE or DROP SCHEMA on data that exists: the data is gone and running code still queries it",
+    aliases=("squawk:ban-drop-table", "squawk:ban-drop-schema", "squawk:ban-drop-database"),
+)
+DROP_COLUMN = define(
+    "migration/drop-column", Severity.ERROR, Surface.MIGRATION,
+    "DROP COLUMN on a table with data: the values are gone and pods on the old Prisma Client fail until replaced",
+    aliases=("squawk:ban-drop-column",),
+)
+RENAME_AS_DROP_ADD = define(
+    "migration/rename-as-drop-add", Severity.ERROR, Surface.MIGRATION,
+    "A column dropped and a same-typed column added on one table: a rename that deletes the data",
+)
+RENAME = define(
+    "migration/rename", Severity.WARNING, Surface.MIGRATION,
+    "RENAME COLUMN or RENAME TABLE: code still running the old name fails during the deploy",
+    aliases=("squawk:renaming-column", "squawk:renaming-table"),
+)
+DROP_NOT_NULL = define(
+    "migration/drop-not-null", Severity.INFO, Surface.MIGRATION,
+    "DROP NOT NULL: pods on the old Prisma Client fail reading NULLs the new code writes",
+    aliases=("squawk:ban-drop-not-null",),
+)
+DROP_DEFAULT = define(
+    "migration/drop-default", Severity.WARNING, Surface.MIGRATION,
+    "DROP DEFAULT on a NOT NULL column: inserts from code that relies on the default fail",
+    aliases=("squawk:ban-drop-default",),
+)
+TRUNCATE_CASCADE = define(
+    "migration/truncate-cascade", Severity.ERROR, Surface.MIGRATION,
+    "TRUNCATE ... CASCADE empties every table that references this one",
+    aliases=("squawk:ban-truncate-cascade",),
+)
+
+IGNORE_FIRST = ("Deploy the code change first: mark the field `@ignore` (Prisma Client stops selecting it, no "
+                "migration needed), release that, then ship the migration that drops it.")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _base_type(t: str | None) -> str:
+    return (t or "").split("(")[0]
+
+
+def check(model: MigrationModel, env: Env) -> list[Hit]:
+    hits: list[Hit] = []
+    renames = _renames(model)
+    dropped_ops = {id(d.op) for d, _a in renames}
+    for drop, add in renames:
+        hits.append(_rename_hit(drop, add))
+    readded = {(st.op.table, st.op.column) for st in model.ops if st.op.kind == "add_column"}
+    for st in model.ops:
+        op = st.op
+        t = q(op.table)
+        if op.kind == "drop_table" and st.existing:
+            hits.append(Hit(
+                DROP_TABLE, op.stmt, f"table {op.table}",
+                f"DROP TABLE {t} deletes the table and every row in it, under {L.a_lock(L.ACCESS_EXCLUSIVE)}; "
+                f"pods still running the old code fail on every query of the model until they are replaced. "
+                f"{IGNORE_FIRST.replace('mark the field `@ignore`', 'mark the model `@@ignore`')} If the data may "
+                f"be needed, rename the table aside (`ALTER TABLE {t} RENAME TO {q('_old_' + (op.table or ''))};`) "
+                "and drop it a release later.",
+                "the table and its data are deleted",
+                key=f"drop table {op.table}",
+                covers=[("drop_table", op.table, None)],
+            ))
+        elif op.kind == "drop_schema":
+            hits.append(Hit(
+                DROP_TABLE, op.stmt, f"schema {op.name}",
+                f"DROP SCHEMA {q(op.name)} deletes every object in it"
+                + (" (CASCADE)" if op.data.get("cascade") else "") + ". Make sure nothing in production still "
+                "lives there, or move what does first.",
+                "the schema and its objects are deleted",
+                key=f"drop schema {op.name}",
+            ))
+        elif op.kind == "drop_column" and st.existing and id(op) not in dropped_ops:
+            c = q(op.column)
+            recreated = (op.table, op.column) in readded
+            if recreated:
+                message = (f"{t}.{c} is dropped and added again, which deletes every value in it (Prisma does "
+                           "this when a type has no cast). Convert in place instead, "
+                           f"`ALTER TABLE {t} ALTER COLUMN {c} TYPE <new type> USING ({c}::<new type>);`, or expand "
+                           "and contract through a new column so the data can be copied over.")
+                short = "the column is dropped and recreated, deleting its data"
+            else:
+                message = (f"DROP COLUMN {c} deletes every value of {t}.{c} (ACCESS EXCLUSIVE, briefly). Prisma "
+                           "Client selects every scalar field by default, so pods still on the old client fail "
+                           f"with 'column does not exist' (P2022) on every query of the model until they are "
+                           f"replaced. {IGNORE_FIRST}")
+                short = "the column and its data are deleted"
+            hits.append(Hit(
+                DROP_COLUMN, op.stmt, f"column {op.subject}", message, short,
+                key=f"drop column {op.table}.{op.column}",
+                covers=[("drop_column", op.table, op.column), ("drop_recreate_column", op.table, op.column),
+                        ("drop_recreate_required", op.table, op.column), ("scalar_to_list", op.table, op.column),
+                        ("add_required", op.table, op.column)],
+            ))
+        elif op.kind in ("rename_column", "rename_table") and st.existing:
+            hits.append(_rename_object_hit(st))
+        elif op.kind == "drop_not_null" and st.existing:
+            c = q(op.column)
+            hits.append(Hit(
+                DROP_NOT_NULL, op.stmt, f"column {op.subject}",
+                f"{t}.{c} becomes optional. Pods still on the old Prisma Client type it as required and fail "
+                f"(P2032) when they read a row where the new code stored NULL. Harmless if the new code does not "
+                "write NULL until the old pods are gone; otherwise release the code that handles NULL first.",
+                "old clients fail reading NULLs",
+                key=f"drop not null {op.table}.{op.column}",
+            ))
+        elif op.kind == "drop_default" and st.existing:
+            before = st.column_before
+            if before is None or not before.not_null or before.default is None:
+                continue
+            c = q(op.column)
+            hits.append(Hit(
+                DROP_DEFAULT, op.stmt, f"column {op.subject}",
+                f"{t}.{c} is NOT NULL and loses its default ({before.default}). Prisma Client leaves a field with "
+                "@default out of INSERTs, so pods on the old client fail (23502 null value) on every create until "
+                "they are replaced. Release code that always sets the field first, or keep the default.",
+                "inserts relying on the default fail",
+                key=f"drop default {op.table}.{op.column}",
+            ))
+        elif op.kind == "truncate" and op.data.get("cascade"):
+            hits.append(Hit(
+                TRUNCATE_CASCADE, op.stmt, f"table {op.table}",
+                f"TRUNCATE {t} CASCADE also empties every table with a foreign key to {t} (and theirs, "
+                f"recursively), under {L.a_lock(L.ACCESS_EXCLUSIVE)} on each. List the tables to empty "
+                "explicitly, without CASCADE.",
+                "TRUNCATE CASCADE empties referencing tables",
+                key=f"truncate cascade {op.table}",
+            ))
+    return hits
+
+
+def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
+    """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
+    candidate whose name matches once case and underscores are ignored."""
+    out: list[tuple[OpState, OpState]] = []
+    drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and st.column_before]
+    adds = [st for st in model.ops if st.op.kind == "add_column"]
+    used: set[int] = set()
+    for d in drops:
+        old = d.column_before
+        assert old is not None
+        same = [a for a in adds if a.op.table == d.op.table and id(a.op) not in used and a.op.column != d.op.column
+                and _base_type(a.op.data["col"].type) == _base_type(old.type)
+                and a.op.data["col"].is_array == old.is_array]
+        pick = None
+        if len(same) == 1 and len([x for x in drops if x.op.table == d.op.table]) == 1:
+            pick = same[0]
+        else:
+            named = [a for a in same if _norm(a.op.column or "") == _norm(d.op.column or "")]
+            pick = named[0] if len(named) == 1 else None
+        if pick is not None:
+            used.add(id(pick.op))
+            out.append((d, pick))
+    return out
+
+
+def _rename_hit(drop: OpState, add: OpState) -> Hit:
+    t = q(drop.op.table)
+    old, new = drop.op.column or "", add.op.column or ""
+    col = add.op.data["col"]
+    first, last = sorted((drop.op.stmt, add.op.stmt), key=lambda s: s.line)
+    return Hit(
+        RENAME_AS_DROP_ADD, first, f"column {drop.op.subject}",
+        f"{t}.{q(old)} is dropped and {q(new)} ({col.type}) is added: if this is a rename, every value of "
+        f"{q(old)} is deleted (Prisma turns a renamed field into DROP + ADD). Keep the column and rename only the "
+        f"Prisma field: `{new} ... @map(\"{old}\")` (no migration at all), or edit this migration to "
+        f"`ALTER TABLE {t} RENAME COLUMN {q(old)} TO {q(new)};`.",
+        "the rename done as drop + add deletes the data",
+        end_stmt=last if last is not first else None,
+        key=f"rename as drop add {drop.op.table}.{old}->{new}",
+        covers=[("drop_column", drop.op.table, old), ("add_required", add.op.table, new),
+                ("add_required_prisma_default", add.op.table, new)],
+        replaces={(add.op.stmt.index, f"column {add.op.subject}")},
+    )
+
+
+def _rename_object_hit(st: OpState) -> Hit:
+    op: Op = st.op
+    t = q(op.table)
+    if op.kind == "rename_column":
+        old, new = op.column or "", op.data["new"]
+        return Hit(
+            RENAME, op.stmt, f"column {op.subject}",
+            f"RENAME COLUMN {q(old)} TO {q(new)} on {t} (ACCESS EXCLUSIVE, brief): pods still running the old "
+            f"Prisma Client query {q(old)} and fail (P2022) until they are replaced. To rename only in code, keep "
+            f"the column and map the field: `{new} ... @map(\"{old}\")`. For a real rename, expand and contract: add "
+            f"{q(new)}, write both, backfill, switch reads, then drop {q(old)}.",
+            "old code still uses the old column name",
+            key=f"rename column {op.table}.{old}",
+        )
+    new = op.data["new"]
+    return Hit(
+        RENAME, op.stmt, f"table {op.table}",
+        f"RENAME TABLE {t} TO {q(new)} (ACCESS EXCLUSIVE, brief): pods still running the old Prisma Client query "
+        f"{t} and fail (P2021) until they are replaced. To rename only the model, keep the table and map it: "
+        f"`@@map(\"{op.table}\")`. For a real rename, create a view with the old name during the rollout.",
+        "old code still uses the old table name",
+        key=f"rename table {op.table}",
+    )

@@ -1,0 +1,152 @@
+"""How long locks are held and waited for: slow work after an ACCESS EXCLUSIVE lock in the same transaction,
+no lock_timeout before a strong lock, and VACUUM FULL / CLUSTER / REINDEX / DETACH / REFRESH that block."""
+
+from __future__ import annotations
+
+from bot.checks.migration._common import Env, Hit, q
+from bot.checks.migration.columns import cast_verdict
+from bot.findings import Severity, Surface
+from bot.registry import define
+from bot.sql import locks as L
+from bot.sql.state import MigrationModel, OpState
+
+LONG_HELD_LOCK = define(
+    "migration/long-held-lock", Severity.WARNING, Surface.MIGRATION,
+    "Slow work after an ACCESS EXCLUSIVE lock in the same migration: the table is blocked until the file ends",
+    aliases=("eugene:E4",),
+)
+MISSING_LOCK_TIMEOUT = define(
+    "migration/missing-lock-timeout", Severity.WARNING, Surface.MIGRATION,
+    "A strong lock on a table with data is requested without SET lock_timeout: the wait queues all traffic",
+    aliases=("squawk:require-lock-timeout", "squawk:require-timeout-settings", "eugene:E9"),
+)
+BLOCKING_MAINTENANCE = define(
+    "migration/blocking-maintenance", Severity.WARNING, Surface.MIGRATION,
+    "VACUUM FULL, CLUSTER, REINDEX, DETACH PARTITION or REFRESH MATERIALIZED VIEW without CONCURRENTLY",
+    aliases=("squawk:prefer-repack", "squawk:require-concurrent-reindex",
+             "squawk:require-concurrent-partition-detach"),
+)
+
+
+def slow_work(st: OpState) -> str | None:
+    """What makes this op take time proportional to the table (None when it is metadata-only or on a new table)."""
+    op = st.op
+    if not st.existing:
+        return None
+    k = op.kind
+    if k == "create_index" and not op.data.get("concurrent"):
+        return f"builds index {q(op.name)}"
+    if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("fk", "check",
+                                                                                              "unique", "pk"):
+        return f"validates {q(op.name)} by scanning {q(op.table)}"
+    if k == "validate_constraint":
+        return f"scans {q(op.table)} to validate {q(op.name)}"
+    if k == "set_not_null":
+        return f"scans {q(op.table)} for NULLs in {q(op.column)}"
+    if k == "alter_type":
+        old = st.column_before.type if st.column_before else None
+        if cast_verdict(old, op.data["new_type"], op.data.get("using")) != "safe":
+            return f"rewrites {q(op.table)} to change {q(op.column)}'s type"
+    if k == "add_column":
+        col = op.data["col"]
+        if col.default_volatile or col.identity or col.generated_stored:
+            return f"rewrites {q(op.table)} to fill {q(op.column)}"
+    if k in ("vacuum_full", "cluster", "reindex"):
+        return f"rewrites {q(op.table or op.name)}"
+    return None
+
+
+def check(model: MigrationModel, env: Env) -> list[Hit]:
+    return _long_held(model) + _lock_timeout(model) + _maintenance(model)
+
+
+def _long_held(model: MigrationModel) -> list[Hit]:
+    for i, st in enumerate(model.ops):
+        if not st.in_transaction:
+            continue
+        ae = [t for t, m in st.locks if m == L.ACCESS_EXCLUSIVE and t not in st.held_before]
+        if not ae:
+            continue
+        later = [(o, why) for o in model.ops[i + 1:] if o.in_transaction and o.op.stmt.index != st.op.stmt.index
+                 for why in [slow_work(o)] if why]
+        if not later:
+            continue
+        t = q(ae[0])
+        work = "; ".join(f"line {o.op.stmt.line} {why}" for o, why in later[:3])
+        more = f" (and {len(later) - 3} more)" if len(later) > 3 else ""
+        return [Hit(
+            LONG_HELD_LOCK, st.op.stmt, f"lock {ae[0]}",
+            f"This statement takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {t}, and Prisma runs the whole "
+            f"migration.sql as one transaction, so {t} stays locked until the file ends, through slow work: "
+            f"{work}{more}. Move the slow statements into a migration of their own (or put this statement last), "
+            "so the exclusive lock is held for milliseconds.",
+            f"the {L.ACCESS_EXCLUSIVE} lock on {t} is then held until the file ends, through {work}; move that "
+            "slow work to its own migration",
+            key=f"lock held {ae[0]}",
+            file_level=True,
+        )]
+    return []
+
+
+def _lock_timeout(model: MigrationModel) -> list[Hit]:
+    first: OpState | None = None
+    tables: list[str] = []
+    for st in model.ops:
+        strong = [(t, m) for t, m in st.locks if m in L.STRONG]
+        if not strong or st.lock_timeout:
+            continue
+        if first is None:
+            first = st
+        for t, m in strong:
+            if m == L.ACCESS_EXCLUSIVE and t not in tables:
+                tables.append(t)
+    if first is None:
+        return []
+    t, mode = next((t, m) for t, m in first.locks if m in L.STRONG)
+    several = ""
+    if len(tables) > 1 and model.multi_statement:
+        several = (f" This file also takes ACCESS EXCLUSIVE on {', '.join(q(x) for x in tables[:5])} in turn "
+                   "inside one transaction: while it waits for one table, the tables it already locked are "
+                   "blocked too.")
+    return [Hit(
+        MISSING_LOCK_TIMEOUT, first.op.stmt, "lock_timeout",
+        f"Line {first.op.stmt.line} waits for {L.a_lock(mode)} on {q(t)} with no lock_timeout: if a long query "
+        f"or an open transaction holds {q(t)}, this statement queues, and every later query on {q(t)} queues "
+        f"behind it, an outage for as long as the long query runs.{several} Add `SET lock_timeout = '5s';` as the "
+        "first statement of this migration and retry the deploy if it times out.",
+        "no lock_timeout is set before it: add `SET lock_timeout = '5s';` as the first statement of the "
+        "migration, so a blocked lock request fails fast instead of queueing all traffic",
+        key="lock_timeout",
+        file_level=True,
+    )]
+
+
+def _maintenance(model: MigrationModel) -> list[Hit]:
+    hits: list[Hit] = []
+    for st in model.ops:
+        op = st.op
+        if not st.existing and op.kind != "reindex":
+            continue
+        what = None
+        if op.kind == "vacuum_full":
+            what = (f"VACUUM FULL rewrites {q(op.table) if op.table else 'every table'} under an "
+                    f"{L.describe(L.ACCESS_EXCLUSIVE)}. Use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19) "
+                    "outside the migration, or a plain VACUUM.")
+        elif op.kind == "cluster":
+            what = (f"CLUSTER rewrites {q(op.table) if op.table else 'the clustered tables'} under an "
+                    f"{L.describe(L.ACCESS_EXCLUSIVE)}. Use pg_repack outside the migration instead.")
+        elif op.kind == "reindex" and not op.data.get("concurrent"):
+            what = (f"REINDEX {op.data.get('object', '').upper()} {q(op.name)} holds {L.a_lock(L.SHARE)} on the "
+                    "table and blocks reads that use the index while it rebuilds. Use "
+                    f"`REINDEX {op.data.get('object', '').upper()} CONCURRENTLY {q(op.name)};` alone in its own "
+                    "migration.")
+        elif op.kind == "detach_partition" and not op.data.get("concurrent"):
+            what = (f"DETACH PARTITION takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {q(op.table)}. Use "
+                    "`DETACH PARTITION ... CONCURRENTLY` (PostgreSQL 14+) alone in its own migration.")
+        elif op.kind == "refresh_matview" and not op.data.get("concurrent"):
+            what = (f"REFRESH MATERIALIZED VIEW {q(op.name)} takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on the view "
+                    "for the whole refresh. Use `REFRESH MATERIALIZED VIEW CONCURRENTLY` (needs a unique index).")
+        if what:
+            hits.append(Hit(BLOCKING_MAINTENANCE, op.stmt, f"{op.kind} {op.subject}", what,
+                            "the maintenance command blocks the table", key=f"{op.kind} {op.subject}"))
+    return hits

@@ -1,0 +1,56 @@
+"""Per-file models for the migrations a change touches, built by replaying each migrations folder in order.
+
+Replaying the history (every earlier migration.sql at head) gives each changed migration the schema it runs
+against: whether a table already holds data, a column's type before ALTER COLUMN TYPE, existing indexes, enums.
+Tables created by migrations this change adds count as new (they are empty when the later ones run).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING
+
+from bot.change import FileStatus
+from bot.sql.load import is_migration_sql, migration_name, parsed_migration
+from bot.sql.state import Catalog, MigrationModel, apply_file, walk
+
+if TYPE_CHECKING:
+    from bot.context import ReviewContext
+
+
+def _history_root(path: str) -> str:
+    """The folder that holds the migration directories: `prisma/migrations` for `prisma/migrations/<dir>/x.sql`."""
+    return posixpath.dirname(posixpath.dirname(path))
+
+
+def migration_models(ctx: ReviewContext) -> dict[str, MigrationModel]:
+    """path -> MigrationModel for every changed (not deleted) migration file, computed once per review."""
+    return ctx.memo("sql.migration_models", lambda: _build(ctx))
+
+
+def _build(ctx: ReviewContext) -> dict[str, MigrationModel]:
+    changed = {f.path: f for f in ctx.surfaces.migrations
+               if f.status is not FileStatus.DELETED and is_migration_sql(f.path)}
+    roots: dict[str, list[str]] = {}
+    for path in changed:
+        roots.setdefault(_history_root(path), [])
+    listing = ctx.change.head.list_files()
+    for p in listing:
+        if is_migration_sql(p) and _history_root(p) in roots:
+            roots[_history_root(p)].append(p)
+    models: dict[str, MigrationModel] = {}
+    for _root, files in roots.items():
+        catalog = Catalog()
+        fresh: set[str] = set()
+        for path in sorted(set(files) | {p for p in changed if _history_root(p) == _root}, key=migration_name):
+            parsed = parsed_migration(ctx, path)
+            if parsed is None:
+                continue
+            if path in changed:
+                model = walk(parsed, catalog, frozenset(fresh))
+                models[path] = model
+                if changed[path].status is FileStatus.ADDED:
+                    fresh |= model.created_tables
+            else:
+                apply_file(parsed, catalog)
+    return models

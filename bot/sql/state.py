@@ -1,0 +1,223 @@
+"""The per-file state model: what the database looks like before each statement of a migration, and what the
+migration runner holds while it runs.
+
+`Catalog` is the schema built by replaying earlier migrations (tables, column types, indexes, enums, RLS).
+`walk(parsed, catalog, fresh_tables)` steps through one file, recording for every operation whether its table is
+new (created in this file, or by an earlier migration of the same change: empty when this one runs), whether it
+runs inside a transaction (Prisma runs a multi-statement migration.sql as one implicit transaction, a single
+statement in autocommit), whether `lock_timeout` was set, which strong locks are already held, and the column as
+it was before the statement. The catalog is updated as it goes, so the next file sees this one's effects.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from bot.sql import locks as L
+from bot.sql.model import ParsedMigration
+from bot.sql.ops import ColumnInfo, Op, ops_of
+
+
+@dataclass
+class TableState:
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    indexes: dict[str, list[str | None]] = field(default_factory=dict)  # index/constraint name -> columns
+    constraints: dict[str, dict] = field(default_factory=dict)
+    rls: bool = False
+
+
+@dataclass
+class Catalog:
+    tables: dict[str, TableState] = field(default_factory=dict)
+    index_table: dict[str, str] = field(default_factory=dict)
+    enums: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def uses_rls(self) -> bool:
+        return any(t.rls for t in self.tables.values())
+
+    def column(self, table: str | None, column: str | None) -> ColumnInfo | None:
+        t = self.tables.get(table or "")
+        return t.columns.get(column or "") if t else None
+
+    def apply(self, op: Op) -> None:
+        k, t = op.kind, op.table or ""
+        if k == "create_table":
+            state = TableState({c.name: c for c in op.data.get("columns", [])})
+            for c in op.data.get("constraints", []):
+                if c.get("contype") in ("pk", "unique"):
+                    state.indexes[c.get("name") or f"{t}_{c['contype']}"] = list(c.get("columns") or [])
+                if c.get("name"):
+                    state.constraints[c["name"]] = c
+            for col in state.columns.values():
+                if col.primary_key or col.unique:
+                    state.indexes[f"{t}_{col.name}_inline"] = [col.name]
+            self.tables[t] = state
+        elif k == "drop_table":
+            self.tables.pop(t, None)
+        elif k == "rename_table":
+            if t in self.tables:
+                self.tables[op.data["new"]] = self.tables.pop(t)
+        elif k == "create_index" and op.name is not None:
+            self.tables.setdefault(t, TableState()).indexes[op.name] = list(op.data.get("columns") or [])
+            self.index_table[op.name] = t
+        elif k == "drop_index":
+            owner = self.index_table.pop(op.name or "", None)
+            if owner in self.tables:
+                self.tables[owner].indexes.pop(op.name or "", None)
+        elif k == "rename_index":
+            owner = self.index_table.pop(op.name or "", None)
+            if owner is not None:
+                self.index_table[op.data["new"]] = owner
+                idx = self.tables.get(owner)
+                if idx and op.name in idx.indexes:
+                    idx.indexes[op.data["new"]] = idx.indexes.pop(op.name)
+        elif t in self.tables or k in ("add_column", "add_constraint", "enable_rls"):
+            self._apply_table_op(op, self.tables.setdefault(t, TableState()) if t else TableState())
+        if k == "create_enum":
+            self.enums[op.name or ""] = list(op.data.get("values", []))
+        elif k == "add_enum_value":
+            self.enums.setdefault(op.name or "", []).append(op.data.get("value"))
+        elif k == "rename_type" and op.name in self.enums:
+            self.enums[op.data["new"]] = self.enums.pop(op.name)
+        elif k == "drop_type":
+            self.enums.pop(op.name or "", None)
+
+    def _apply_table_op(self, op: Op, state: TableState) -> None:
+        k, col = op.kind, op.column or ""
+        cur = state.columns.get(col)
+        if k == "add_column":
+            state.columns[col] = op.data["col"]
+        elif k == "drop_column":
+            state.columns.pop(col, None)
+        elif k == "rename_column" and cur is not None:
+            state.columns[op.data["new"]] = _with(cur, name=op.data["new"])
+            state.columns.pop(col, None)
+        elif cur is not None and k == "alter_type":
+            state.columns[col] = _with(cur, type=op.data["new_type"], is_array=op.data.get("is_array", False))
+        elif cur is not None and k == "set_not_null":
+            state.columns[col] = _with(cur, not_null=True)
+        elif cur is not None and k == "drop_not_null":
+            state.columns[col] = _with(cur, not_null=False)
+        elif cur is not None and k == "set_default":
+            state.columns[col] = _with(cur, default=op.data.get("expr"))
+        elif cur is not None and k == "drop_default":
+            state.columns[col] = _with(cur, default=None)
+        elif k == "add_constraint":
+            d = op.data
+            if d.get("contype") in ("pk", "unique"):
+                state.indexes[op.name or f"{op.table}_{d['contype']}"] = list(d.get("columns") or [])
+            if op.name:
+                state.constraints[op.name] = d
+        elif k == "drop_constraint":
+            state.constraints.pop(op.name or "", None)
+            state.indexes.pop(op.name or "", None)
+        elif k == "enable_rls":
+            state.rls = True
+
+
+def _with(col: ColumnInfo, **changes: object) -> ColumnInfo:
+    return ColumnInfo(**{**col.__dict__, **changes})
+
+
+@dataclass
+class OpState:
+    op: Op
+    new_table: bool  # created in this file or by an earlier migration of this change: empty, no lock risk
+    known_table: bool  # the table exists in the replayed history before this statement
+    in_transaction: bool
+    lock_timeout: bool  # `SET lock_timeout` ran earlier in this file
+    locks: list[tuple[str, str]]  # (table, mode) this op takes on tables that already hold data
+    held_before: dict[str, str]  # strong locks on tables with data, held since earlier statements
+    column_before: ColumnInfo | None = None
+    explicit_transaction: bool = False  # inside BEGIN ... COMMIT written in the file
+
+    @property
+    def stmt(self):  # type: ignore[no-untyped-def]
+        return self.op.stmt
+
+    @property
+    def existing(self) -> bool:
+        """The op's table holds data when this runs (not created by this change)."""
+        return not self.new_table
+
+
+@dataclass
+class MigrationModel:
+    parsed: ParsedMigration
+    ops: list[OpState]
+    multi_statement: bool
+    created_tables: set[str]
+    uses_rls_before: bool
+    enums_before: dict[str, list[str]]
+    # Index column lists per table at the end of the file (for "FK without an index" on touched tables).
+    indexes_after: dict[str, list[list[str | None]]]
+    rls_after: set[str]
+
+    @property
+    def path(self) -> str:
+        return self.parsed.path
+
+
+def apply_file(parsed: ParsedMigration, catalog: Catalog) -> None:
+    """Replay a file into the catalog without recording anything (earlier history)."""
+    if not parsed.ok or not parsed.is_postgres:
+        return
+    for stmt in parsed.statements:
+        for op in ops_of(stmt):
+            catalog.apply(op)
+
+
+def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset()
+         ) -> MigrationModel:
+    statements = [s for s in parsed.statements if s.kind != "TransactionStmt"]
+    multi = len(statements) > 1
+    model = MigrationModel(parsed, [], multi, set(), catalog.uses_rls, copy.deepcopy(catalog.enums), {}, set())
+    created: set[str] = set()
+    explicit_tx = False
+    lock_timeout = False
+    held: dict[str, str] = {}
+    touched: set[str] = set()
+    if not (parsed.ok and parsed.is_postgres):
+        return model
+    for stmt in parsed.statements:
+        for op in ops_of(stmt):
+            if op.kind == "transaction":
+                kind = op.data.get("kind")
+                if kind == "begin":
+                    explicit_tx = True
+                elif kind in ("commit", "rollback"):
+                    explicit_tx = False
+                    if not multi:
+                        held = {}
+            if op.kind == "set" and op.name in ("lock_timeout", "statement_timeout"):
+                lock_timeout = lock_timeout or op.name == "lock_timeout"
+            table = op.table or ""
+            if op.kind in ("drop_index", "reindex") and op.name in catalog.index_table:
+                table = catalog.index_table[op.name or ""]
+            is_new = table in created or table in fresh_tables
+            known = table in catalog.tables
+            in_tx = multi or explicit_tx
+            op_locks = [(t, m) for t, m in L.locks_of(op, catalog.index_table)
+                        if t not in created and t not in fresh_tables and t != "?"]
+            state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),
+                            catalog.column(table, op.column), explicit_tx)
+            model.ops.append(state)
+            if in_tx:
+                for t, mode in op_locks:
+                    if mode in L.STRONG:
+                        held[t] = L.stronger(held.get(t), mode) or mode
+            if op.kind == "create_table" and op.table:
+                created.add(op.table)
+            if table:
+                touched.add(table)
+            catalog.apply(op)
+    model.created_tables = created
+    for t in touched:
+        ts = catalog.tables.get(t)
+        if ts is not None:
+            model.indexes_after[t] = list(ts.indexes.values())
+            if ts.rls:
+                model.rls_after.add(t)
+    return model

@@ -187,7 +187,8 @@ class GitHubClient:
             with self._write_lock():
                 last = _LAST_WRITE.get(self.auth.key)
                 if last is not None and self.write_interval > 0:
-                    gap = self.write_interval - (self._clock() - last)
+                    # min(): a clock that went backwards must not turn into a long sleep.
+                    gap = min(self.write_interval - (self._clock() - last), self.write_interval)
                     if gap > 0:
                         self._sleep(gap)
                 try:

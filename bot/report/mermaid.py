@@ -1,8 +1,8 @@
 """A Mermaid `erDiagram` of the models a change touched and their relations (GitHub renders Mermaid blocks).
 
-The diagram is built from the head schema text with a small, forgiving reader of `model` blocks (names, field
-types, `?`/`[]`, `@id`, `@unique`, `@relation(fields: …)`), so it works whatever state the full schema parser is
-in and never raises: a schema it cannot read simply gives no diagram.
+The models come from the full schema parser (bot.prisma) when it reads the head schema; when it does not (a syntax
+error mid-edit), a small forgiving reader of `model` blocks (names, field types, `?`/`[]`, `@id`, `@unique`,
+`@relation(fields: …)`) stands in. Never raises: a schema nobody can read simply gives no diagram.
 """
 
 from __future__ import annotations
@@ -172,19 +172,52 @@ def er_diagram(models: list[Model], touched: Iterable[str], changed_lines: dict[
     return "\n".join(lines)
 
 
+def models_from_parser(texts: dict[str, str]) -> list[Model] | None:
+    """The models as the full schema parser (bot.prisma) sees them, or None when it cannot read the schema."""
+    try:
+        from bot.prisma.load import load_texts
+
+        loaded = load_texts(texts)
+    except Exception:
+        return None
+    if loaded.schema is None:
+        return None
+    out: list[Model] = []
+    for pm in loaded.schema.models.values():
+        if getattr(pm, "kind", "model") not in ("model", "view"):
+            continue
+        pk_columns = set(pm.primary_key.columns) if pm.primary_key is not None else set()
+        model = Model(name=pm.name, path=pm.path, start=pm.line, end=pm.end_line)
+        for f in pm.fields:
+            attrs = []
+            if f.is_id or f.name in pk_columns:
+                attrs.append("@id")
+            if f.is_unique:
+                attrs.append("@unique")
+            rel = f.relation
+            if rel is not None and rel.field is f and rel.fields:
+                attrs.append(f"@relation(fields: [{', '.join(rel.fields)}])")
+            model.fields.append(ModelField(f.name, f.type, bool(f.list), bool(f.optional), " ".join(attrs), f.line))
+        out.append(model)
+    return out
+
+
 def er_diagram_for_change(change: Change, schema_paths: Iterable[str],
                           touched_hint: Iterable[str] = ()) -> str:
     """The diagram for a change: models edited in the changed schema files (plus any `touched_hint` names)."""
-    models: list[Model] = []
     touched: set[str] = set(touched_hint)
     changed_lines: dict[str, set[int]] = {}
+    texts: dict[str, str] = {}
     for path in schema_paths:
-        changed = change.file(path)
         text = change.head_text(path)
-        if text is None:
-            continue
-        file_models = read_models(text, path)
+        if text is not None:
+            texts[path] = text
+    parsed = models_from_parser(texts)
+    models: list[Model] = []
+    for path, text in texts.items():
+        file_models = [m for m in parsed if m.path == path] if parsed is not None else read_models(text, path)
         models.extend(file_models)
+        changed = change.file(path)
         touched |= _touched(file_models, changed)
         if changed is not None:
             changed_lines[path] = set(changed.added_lines)

@@ -101,24 +101,24 @@ def _get(row: dict[str, Any], *keys: str) -> str:
 
 
 def lock_table(locks: Iterable[Any], limit: int | None = None) -> str:
+    """Statement → lock → what it blocks, from the migration analyzer's `facts["locks"]` rows."""
     rows = [r if isinstance(r, dict) else getattr(r, "__dict__", {"statement": str(r)}) for r in locks]
     if not rows:
         return ""
     shown = rows if limit is None else rows[:limit]
-    out = ["| Migration | Statement | Lock | Blocks | Rewrite |", "|---|---|---|---|---|"]
+    out = ["| Migration | Statement | Lock | Blocks | Held until |", "|---|---|---|---|---|"]
     for r in shown:
         path = _get(r, "path", "file", "migration")
         migration = posixpath.basename(posixpath.dirname(path)) if path.endswith(".sql") else path
         line = _get(r, "line")
-        where = f"`{migration}`" + (f":{line}" if line else "") if migration else ""
+        where = (f"`{migration}`" + (f":{line}" if line else "")) if migration else ""
         stmt = _get(r, "statement", "sql", "summary")
         stmt = stmt if len(stmt) <= 90 else stmt[:87] + "…"
         table = _get(r, "table", "relation")
         lock = _get(r, "lock", "lock_mode", "mode") + (f" on `{table}`" if table else "")
-        rewrite = _get(r, "rewrite", "rewrites")
-        rewrite = {"True": "yes", "False": "no"}.get(rewrite, rewrite)
+        held = _get(r, "held_until", "rewrite")
         out.append(f"| {where} | `{_esc_cell(stmt).replace('`', '')}` | {_esc_cell(lock)} | "
-                   f"{_esc_cell(_get(r, 'blocks', 'blocked'))} | {_esc_cell(rewrite)} |")
+                   f"{_esc_cell(_get(r, 'blocks', 'blocked'))} | {_esc_cell(held)} |")
     if len(shown) < len(rows):
         out.append(f"\n… and {len(rows) - len(shown)} more statements.")
     return "\n".join(out)

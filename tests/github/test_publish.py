@@ -296,3 +296,18 @@ def test_many_files_are_read_across_pages(gh: Env, fake_rules: None) -> None:
     pages = [r for r in gh.fake.requests if r["path"].endswith("/pulls/1/files")]
     assert len(pages) == 3  # 233 files at 100 per page, following Link rel="next"
     assert len(result.posted) == 4
+
+
+def test_real_rule_findings_publish_without_a_single_422(gh: Env) -> None:
+    """The real rule packs on a realistic change: every finding is inline or explained, GitHub accepts every anchor."""
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    result = review_pull_request(gh.client(), REPO, 1)
+    review = result.review
+    assert review is not None and review.findings
+    assert not any(r.get("status") == 422 for r in gh.fake.requests)
+    assert len(result.posted) + len(result.not_inlined) == len(review.findings)
+    assert all(reason for _, reason in result.not_inlined)
+    rules = {f.rule for f in review.findings}
+    assert "migration/drop-column" in rules  # stable anchor points of the real rule packs
+    summary = _summary_comments(gh)[0]["body"]
+    assert "### Migration lock impact" in summary

@@ -1,0 +1,182 @@
+"""The summary comment, the ER diagram, comment bodies and anchors, without a server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import trees
+
+from bot.change import ChangedFile, FileStatus, parse_diff
+from bot.findings import Finding, Severity, Side, Source, Suggestion
+from bot.github.anchors import Anchor, anchor_for, valid_against
+from bot.github.comments import comment_body, fingerprint_of, sanitize
+from bot.report.mermaid import er_diagram, models_from_parser, read_models
+from bot.report.summary import SummaryContext, lock_table, render_summary, verdict
+from bot.review import LlmUsage, Review
+from bot.testing import change_from_trees
+
+CORPUS_SCHEMAS = [
+    "langfuse/packages/shared/prisma/schema.prisma",
+    "hoppscotch/packages/hoppscotch-backend/prisma/schema.prisma",
+    "umami/prisma/schema.prisma",
+]
+_MERMAID_LINE = re.compile(
+    r'^(erDiagram|    \w+ \{|        \w+ \w+( (PK|FK|UK)(, (PK|FK|UK))*)?|        more fields "\d+ not shown"|    \}|'
+    r'    \w+ (\|\||\|o|\}o)--(o\{|o\||\|\|) \w+ : "\w+")$'
+)
+
+
+def _f(severity: Severity, source: Source = Source.RULE, **kw: object) -> Finding:
+    return Finding("r/x", severity, "a.sql", 1, "m", source=source, **kw)  # type: ignore[arg-type]
+
+
+def test_verdict_follows_fail_on_and_ignores_llm_for_failing() -> None:
+    assert "1 error to fix" in verdict(Review(findings=[_f(Severity.ERROR)]), "error")
+    assert "Worth a look" in verdict(Review(findings=[_f(Severity.ERROR, Source.LLM)]), "error")
+    assert "to fix before merging" in verdict(Review(findings=[_f(Severity.WARNING)]), "warning")
+    assert "No database problems" in verdict(Review(), "error")
+
+
+@pytest.mark.parametrize("rel", CORPUS_SCHEMAS)
+def test_er_diagram_of_every_corpus_model_is_valid_mermaid(corpus_dir: Path, rel: str) -> None:
+    text = (corpus_dir / rel).read_text()
+    models = models_from_parser({rel: text})
+    assert models, "the schema parser should read the corpus schema"
+    regex_models = read_models(text, rel)
+    assert {m.name for m in models} == {m.name for m in regex_models}  # the fallback reader agrees on names
+    diagram = er_diagram(models, [m.name for m in models])
+    bad = [ln for ln in diagram.splitlines() if not _MERMAID_LINE.match(ln)]
+    assert not bad
+    assert diagram.count(" {") == min(len(models), 24)
+
+
+def test_er_diagram_cardinalities() -> None:
+    schema = """model User {
+  id      Int      @id
+  profile Profile?
+  posts   Post[]
+  tags    Tag[]
+}
+model Profile {
+  id     Int  @id
+  userId Int  @unique
+  user   User @relation(fields: [userId], references: [id])
+}
+model Post {
+  id       Int   @id
+  authorId Int?
+  author   User? @relation(fields: [authorId], references: [id])
+}
+model Tag {
+  id    Int    @id
+  users User[]
+}
+"""
+    models = models_from_parser({"schema.prisma": schema})
+    assert models is not None
+    diagram = er_diagram(models, ["User", "Profile", "Post", "Tag"])
+    assert 'User ||--o| Profile : "user"' in diagram
+    assert 'User |o--o{ Post : "author"' in diagram
+    assert 'Tag }o--o{ User : "tags"' in diagram or 'Tag }o--o{ User : "users"' in diagram
+    assert "Int userId FK, UK" in diagram
+    assert diagram == er_diagram(read_models(schema, "schema.prisma"), ["User", "Profile", "Post", "Tag"])
+
+
+def test_summary_with_real_pipeline_findings_locks_and_diagram() -> None:
+    from bot.pipeline import review
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    result = review(change)
+    text = render_summary(result, SummaryContext(change=change, not_inlined=[(f, "test") for f in result.findings]))
+    assert text.startswith("<!-- dbreview:summary -->")
+    assert "### Migration lock impact" in text and "ACCESS EXCLUSIVE on `Order`" in text
+    assert "```mermaid\nerDiagram" in text and "User ||--o{ Order" in text
+    assert f"### Findings not posted inline ({len(result.findings)})" in text
+
+
+def test_lock_table_shapes() -> None:
+    rows = [{"path": "prisma/migrations/20260101_x/migration.sql", "line": 3, "statement": "CREATE INDEX a|b ON t",
+             "lock": "SHARE", "blocks": ("INSERT", "UPDATE"), "table": "t", "held_until": "end of file"}]
+    table = lock_table(rows)
+    assert "| `20260101_x`:3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE | end of file |" in table
+
+
+def test_summary_footer_and_partial_llm_review_are_visible() -> None:
+    usage = LlmUsage(model="claude-sonnet-4-5", calls=2, input_tokens=12000, output_tokens=800, cost_usd=0.048,
+                     not_reviewed=["src/big.ts"])
+    text = render_summary(Review(findings=[], has_database_surface=True, llm=usage, files={"query": ["src/a.ts"]}))
+    assert "`claude-sonnet-4-5` · 2 calls · 12,000 in / 800 out tokens · $0.0480" in text
+    assert "**Not seen by the AI review (budget):** `src/big.ts`" in text
+    failed = render_summary(Review(has_database_surface=True, llm=LlmUsage(error="APITimeoutError: timed out")),
+                            SummaryContext(bot_errors=["the AI review failed: APITimeoutError"]))
+    assert "AI review: failed (APITimeoutError: timed out)" in failed and "[!NOTE]" in failed
+
+
+def test_summary_is_summarised_to_fit() -> None:
+    findings = [Finding("r/x", Severity.WARNING, f"src/f{i}.ts", i + 1, "y" * 390, key=str(i)) for i in range(2000)]
+    locks = [{"path": "m/migration.sql", "line": i, "statement": "ALTER TABLE x " * 10, "lock": "ACCESS EXCLUSIVE",
+              "blocks": "everything", "table": "x"} for i in range(2000)]
+    review = Review(findings=findings, facts={"locks": locks}, has_database_surface=True)
+    text = render_summary(review, SummaryContext(not_inlined=[(f, "limit") for f in findings]))
+    assert len(text) <= 65_000
+    assert "… and 1900 more" in text and "… and 1950 more statements." in text
+
+
+def test_sanitize_neutralises_mentions_markers_and_commands() -> None:
+    text = sanitize("Add @@index([userId]) and @relation(fields: [a]) cc @octocat <!-- dbreview:fp=abcd1234 -->\n"
+                    "/dbreview full\nuse `@unique` here, mail a@b.io")
+    assert "`@@index([userId])`" in text and "`@relation(fields: [a])`" in text and "`@octocat`" in text
+    assert "<!--" not in text and fingerprint_of(text) is None
+    assert "\n\u200b/dbreview full" in text
+    assert "`@unique`" in text and "a@b.io" in text
+
+
+def test_comment_body_suggestion_only_when_it_matches_the_anchor() -> None:
+    f = Finding("prisma/float-money", Severity.WARNING, "prisma/schema.prisma", 23, "Use Decimal.", key="Order.tax",
+                fingerprint="0123456789abcdef", suggestion=Suggestion(23, 23, "  tax Decimal @db.Decimal(12, 2)"))
+    body = comment_body(f, anchored_lines=(23, 23))
+    assert "```suggestion\n  tax Decimal @db.Decimal(12, 2)\n```" in body
+    assert fingerprint_of(body) == "0123456789abcdef"
+    assert "```suggestion" not in comment_body(f, anchored_lines=(22, 23))
+    llm = f.with_(source=Source.LLM, confidence=0.8, suggestion=None)
+    assert "AI review (confidence 80%)" in comment_body(llm)
+    huge = comment_body(f.with_(message="z" * 70_000))
+    assert len(huge) <= 65_000 and fingerprint_of(huge) == "0123456789abcdef"
+
+
+def test_anchors_respect_hunks_sides_and_ranges() -> None:
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    schema = "prisma/schema.prisma"
+    lines = trees.SCHEMA_PUSH1.splitlines()
+    discount = lines.index("  discount   Float") + 1
+    anchor, _ = anchor_for(Finding("r", Severity.INFO, schema, discount - 2, "m", end_line=discount + 1), change)
+    assert anchor == Anchor(schema, discount + 1, "RIGHT", discount - 2)
+    assert valid_against(anchor, change)
+    # A range that starts outside the hunk is trimmed to the part inside it.
+    anchor, _ = anchor_for(Finding("r", Severity.INFO, schema, 1, "m", end_line=discount), change)
+    assert anchor is not None and anchor.start_line is not None and anchor.start_line > 1
+    old_line = trees.SCHEMA_BASE.splitlines().index("  legacyCode String") + 1
+    anchor, _ = anchor_for(Finding("r", Severity.INFO, schema, old_line, "m", side=Side.OLD), change)
+    assert anchor == Anchor(schema, old_line, "LEFT")
+    assert anchor.to_api() == {"path": schema, "line": old_line, "side": "LEFT"}
+    none, reason = anchor_for(Finding("r", Severity.INFO, schema, 2, "m"), change)
+    assert none is None and "outside the diff" in reason
+    assert not valid_against(Anchor(schema, discount, "RIGHT", discount), change)
+
+
+def test_anchor_on_renamed_file_uses_the_new_path_and_old_side_base_path() -> None:
+    diff = ("diff --git a/src/old.ts b/src/new.ts\nsimilarity index 90%\nrename from src/old.ts\nrename to src/new.ts\n"
+            "--- a/src/old.ts\n+++ b/src/new.ts\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n")
+    files = parse_diff(diff)
+    assert files[0].status is FileStatus.RENAMED
+    from bot.change import Change
+
+    change = Change(files=files)
+    anchor, _ = anchor_for(Finding("r", Severity.INFO, "src/new.ts", 2, "m"), change)
+    assert anchor == Anchor("src/new.ts", 2, "RIGHT")
+    anchor, _ = anchor_for(Finding("r", Severity.INFO, "src/old.ts", 2, "m", side=Side.OLD), change)
+    assert anchor == Anchor("src/new.ts", 2, "LEFT")
+    binary = Change(files=[ChangedFile("logo.png", FileStatus.MODIFIED, is_binary=True)])
+    assert anchor_for(Finding("r", Severity.INFO, "logo.png", 1, "m"), binary)[0] is None

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from change_fixtures import MIG, SCHEMA, base_tree
+
+from bot.checks.change import consistency
+from bot.findings import Severity, Side
+from bot.testing import context_for
+
+NEW_MIG = f"{MIG}/20240301120000_order_status/migration.sql"
+
+SCHEMA_WITH_STATUS = SCHEMA.replace(
+    "model Order {", 'enum OrderStatus {\n  PENDING\n  PAID\n}\n\nmodel Order {'
+).replace(
+    "  total  Int\n",
+    "  total  Int\n  status OrderStatus @default(PENDING)\n  note   String?     @map(\"customer_note\")\n",
+).replace("  @@index([userId])\n", "  @@index([userId])\n  @@index([status, total])\n")
+
+# What `prisma migrate dev` generates for SCHEMA -> SCHEMA_WITH_STATUS.
+GENERATED = """\
+-- CreateEnum
+CREATE TYPE "OrderStatus" AS ENUM ('PENDING', 'PAID');
+
+-- AlterTable
+ALTER TABLE "orders" ADD COLUMN     "customer_note" TEXT,
+ADD COLUMN     "status" "OrderStatus" NOT NULL DEFAULT 'PENDING';
+
+-- CreateIndex
+CREATE INDEX "orders_status_total_idx" ON "orders"("status", "total");
+"""
+
+
+def run(schema: str | None = None, migrations: dict[str, str] | None = None):
+    base = base_tree()
+    head = dict(base)
+    if schema is not None:
+        head["prisma/schema.prisma"] = schema
+    head.update(migrations or {})
+    return consistency.check(context_for(base, head))
+
+
+def summary(findings):
+    return sorted((f.rule, f.severity.value, f.key) for f in findings)
+
+
+# -- negatives: matching schema + SQL ----------------------------------------------------------------------------
+
+
+def test_generated_migration_matches_schema():
+    assert run(SCHEMA_WITH_STATUS, {NEW_MIG: GENERATED}) == []
+
+
+def test_hand_edited_concurrent_index_in_its_own_migration_still_matches():
+    split = {
+        NEW_MIG: GENERATED.split("-- CreateIndex")[0],
+        f"{MIG}/20240301120001_order_status_idx/migration.sql":
+            'CREATE INDEX CONCURRENTLY "orders_status_total_idx" ON "orders"("status", "total");\n',
+    }
+    assert run(SCHEMA_WITH_STATUS, split) == []
+
+
+def test_schema_change_without_database_effect_needs_no_migration():
+    schema = SCHEMA.replace("id        String   @id @default(cuid())", "id        String   @id @default(uuid())")
+    schema = schema.replace("model User {", "/// A customer account.\nmodel User {")
+    assert run(schema) == []
+
+
+def test_field_rename_kept_on_the_same_column_needs_no_migration():
+    schema = SCHEMA.replace("  total  Int\n", '  amount Int    @map("total")\n')
+    assert run(schema) == []
+
+
+def test_data_only_migration_with_unchanged_schema_is_fine():
+    backfill = 'UPDATE "users" SET "name" = split_part("email", \'@\', 1) WHERE "name" IS NULL;\n'
+    assert run(None, {NEW_MIG: backfill}) == []
+
+
+def test_functions_and_triggers_are_not_schema_objects():
+    sql = """\
+CREATE OR REPLACE FUNCTION set_updated() RETURNS trigger AS $$
+BEGIN
+  NEW."created_at" = now();
+  RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER users_touch BEFORE UPDATE ON "users" FOR EACH ROW EXECUTE FUNCTION set_updated();
+"""
+    assert run(None, {NEW_MIG: sql}) == []
+
+
+def test_partial_index_the_schema_cannot_express_is_not_reported():
+    sql = 'CREATE INDEX CONCURRENTLY "orders_unpaid_idx" ON "orders"("user_id") WHERE "total" > 0;\n'
+    assert run(None, {NEW_MIG: sql}) == []
+
+
+def test_no_migrations_folder_means_db_push_project():
+    base = {p: t for p, t in base_tree().items() if "/migrations/" not in p}
+    head = dict(base)
+    head["prisma/schema.prisma"] = SCHEMA_WITH_STATUS
+    assert consistency.check(context_for(base, head)) == []
+
+
+def test_column_already_added_by_a_committed_migration_is_not_missing():
+    base = base_tree()
+    base[f"{MIG}/20240220000000_order_note/migration.sql"] = 'ALTER TABLE "orders" ADD COLUMN "customer_note" TEXT;\n'
+    head = dict(base)
+    note = '  total  Int\n  note   String? @map("customer_note")\n'
+    head["prisma/schema.prisma"] = SCHEMA.replace("  total  Int\n", note)
+    assert consistency.check(context_for(base, head)) == []
+
+
+# -- schema without migration ----------------------------------------------------------------------------------
+
+
+def test_schema_change_without_migration_is_one_error_at_the_first_change():
+    findings = run(SCHEMA_WITH_STATUS)
+    assert [f.rule for f in findings] == ["migration/schema-without-migration"]
+    f = findings[0]
+    assert f.severity is Severity.ERROR and f.path == "prisma/schema.prisma"
+    assert "orders.status" in f.message and "enum `OrderStatus`" in f.message
+    assert "npx prisma migrate dev" in f.message
+
+
+def test_removed_field_without_migration_points_at_the_old_line():
+    schema = SCHEMA.replace("  name      String?\n", "")
+    findings = run(schema)
+    assert [f.rule for f in findings] == ["migration/schema-without-migration"]
+    assert findings[0].side is Side.OLD and "users.name" in findings[0].message
+
+
+# -- drift: schema changed, SQL disagrees -----------------------------------------------------------------------
+
+
+def test_field_added_without_column():
+    sql = GENERATED.replace(',\nADD COLUMN     "status" "OrderStatus" NOT NULL DEFAULT \'PENDING\'', "")
+    findings = run(SCHEMA_WITH_STATUS, {NEW_MIG: sql.replace('("status", "total")', '("total")')})
+    keys = summary(findings)
+    assert ("migration/schema-drift", "error", "column:orders.status") in keys
+    # the hand-written index on (total) is not the declared one on (status, total)
+    assert ("migration/schema-drift", "warning", "index:orders:IndexSig(unique=False, columns=('total',))") in keys
+
+
+def test_column_dropped_in_sql_but_kept_in_schema():
+    sql = GENERATED + '\n-- AlterTable\nALTER TABLE "users" DROP COLUMN "name";\n'
+    findings = run(SCHEMA_WITH_STATUS, {NEW_MIG: sql})
+    assert summary(findings) == [("migration/schema-drift", "error", "column:users.name")]
+    assert findings[0].path == NEW_MIG and findings[0].line == 12 and "P2022" in findings[0].message
+
+
+def test_column_added_in_sql_without_field():
+    sql = GENERATED + '\nALTER TABLE "orders" ADD COLUMN "legacy_ref" TEXT;\n'
+    findings = run(SCHEMA_WITH_STATUS, {NEW_MIG: sql})
+    assert summary(findings) == [("migration/schema-drift", "warning", "column:orders.legacy_ref")]
+    assert '@map("legacy_ref")' in findings[0].message
+
+
+def test_enum_value_missing_from_sql():
+    schema = SCHEMA_WITH_STATUS.replace("  PAID\n", "  PAID\n  REFUNDED\n")
+    findings = run(schema, {NEW_MIG: GENERATED})
+    assert summary(findings) == [("migration/schema-drift", "error", "enum:OrderStatus.REFUNDED")]
+
+
+def test_renamed_field_done_with_rename_column_matches():
+    schema = SCHEMA.replace("  total  Int\n", '  amount Int    @map("amount_cents")\n')
+    sql = 'ALTER TABLE "orders" RENAME COLUMN "total" TO "amount_cents";\n'
+    assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_removed_required_field_with_column_kept_breaks_inserts():
+    schema = SCHEMA.replace("  total  Int\n", "")
+    sql = 'CREATE INDEX "orders_id_idx" ON "orders"("id");\n'
+    findings = [f for f in run(schema, {NEW_MIG: sql}) if f.key == "column:orders.total"]
+    assert len(findings) == 1 and findings[0].severity is Severity.ERROR and findings[0].side is Side.OLD
+    assert "not-null violation" in findings[0].message
+
+
+def test_removed_optional_field_with_column_kept_is_info():
+    schema = SCHEMA.replace("  name      String?\n", "")
+    sql = 'UPDATE "users" SET "name" = NULL;\n'
+    findings = run(schema, {NEW_MIG: sql})
+    assert summary(findings) == [("migration/schema-drift", "info", "column:users.name")]
+
+
+# -- migration without schema change ----------------------------------------------------------------------------
+
+
+def test_hand_written_column_with_unchanged_schema():
+    findings = run(None, {NEW_MIG: 'ALTER TABLE "orders" ADD COLUMN "status" TEXT;\n'})
+    assert [f.rule for f in findings] == ["migration/migration-without-schema-change"]
+    assert findings[0].path == NEW_MIG and findings[0].line == 1 and findings[0].severity is Severity.WARNING
+
+
+def test_index_created_for_an_already_declared_index_is_fine():
+    # The schema declared @@index([userId]) all along; re-creating it concurrently keeps the two in line.
+    sql = ('DROP INDEX IF EXISTS "orders_user_id_idx";\n'
+           'CREATE INDEX CONCURRENTLY "orders_user_id_idx" ON "orders"("user_id");\n')
+    assert run(None, {NEW_MIG: sql}) == []
+
+
+def test_dropping_a_declared_index_with_unchanged_schema():
+    findings = run(None, {NEW_MIG: 'DROP INDEX "orders_user_id_idx";\n'})
+    assert [f.rule for f in findings] == ["migration/migration-without-schema-change"]
+    assert "recreates it" in findings[0].message

@@ -69,9 +69,17 @@ def _prose(segment: str) -> str:
         return match.group(0)
 
     segment = _MD_LINK.sub(link, segment)
-    segment = _URL.sub(lambda m: m.group(0) if is_allowed_url(m.group(0)) else REMOVED_LINK, segment)
+    segment = _URL.sub(_bare_url, segment)
     segment = _EMAIL.sub("(address removed)", segment)
     return _MENTION.sub(lambda m: f"`{m.group(0)}`", segment)
+
+
+def _bare_url(match: re.Match[str]) -> str:
+    url = match.group(0)
+    trailing = re.search(r"[.,:;!?*_~]+$", url)
+    tail = trailing.group(0) if trailing else ""
+    url = url[: len(url) - len(tail)]
+    return (url if is_allowed_url(url) else REMOVED_LINK) + tail
 
 
 def _code(segment: str) -> str:

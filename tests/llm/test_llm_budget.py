@@ -19,7 +19,7 @@ WINDOW = 12_000
 
 
 def _service(i: int) -> str:
-    body = [f"import {{ prisma }} from '@/lib/prisma'", "", f"export async function settle{i}(vendorId: string) {{"]
+    body = ["import { prisma } from '@/lib/prisma'", "", f"export async function settle{i}(vendorId: string) {{"]
     for j in range(40):
         body.append(f"  const rows{j} = await prisma.order.findMany({{ where: {{ vendorId, status: 'state{j}' }}, "
                     f"select: {{ id: true, totalCents: true }} }})")

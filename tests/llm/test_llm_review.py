@@ -46,7 +46,8 @@ def _change(title: str = "Add vendor payouts", body: str = "Adds the payouts tab
     return change_from_trees(base_tree(), head_tree(), title=title, body=body)
 
 
-def test_normal_review_sends_a_valid_request_and_returns_anchored_llm_findings(fake_anthropic, llm_env) -> None:
+def test_normal_review_sends_a_valid_request_and_returns_anchored_llm_findings(fake_anthropic, llm_env,
+                                                                            repo_root) -> None:
     fake_anthropic.reply(lambda body: {"assessment": "The payout write path is not atomic.",
                                        "findings": [_transaction_finding()]})
     result = review(_change(), Config(), llm=_reviewer(llm_env))
@@ -62,7 +63,7 @@ def test_normal_review_sends_a_valid_request_and_returns_anchored_llm_findings(f
     assert finding.fingerprint
     assert result.llm is not None and result.llm.error is None
     assert result.llm.calls == 1
-    assert result.llm.prompt_version.startswith(open("prompts/VERSION").read().strip())
+    assert result.llm.prompt_version.startswith((repo_root / "prompts" / "VERSION").read_text().strip())
     assert result.llm.input_tokens > 0 and result.llm.output_tokens > 0
     assert result.llm.cache_write_tokens > 0  # persona + schema context written to the prompt cache
     assert result.llm.cost_usd > 0

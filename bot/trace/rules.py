@@ -62,10 +62,10 @@ def _fix_for(trace: StatementTrace) -> str:
     if "SET NOT NULL" in text:
         return ("Add CHECK (\"col\" IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL "
                 "(PostgreSQL 12+ skips the scan when a valid CHECK proves it) and drop the CHECK.")
-    if " TYPE " in f" {text} " and "ALTER COLUMN" in text:
+    if trace.rewritten and " TYPE " in f" {text} " and "ALTER COLUMN" in text:
         return ("Add a new column of the new type, backfill it in batches, switch the code, then drop the old "
                 "column (expand and contract); or keep the change binary-coercible (e.g. VARCHAR(n) → TEXT).")
-    if "ADD COLUMN" in text and "DEFAULT" in text:
+    if trace.rewritten and "ADD COLUMN" in text and "DEFAULT" in text:
         return ("Add the column without the volatile default (or with a constant one), then backfill in batches "
                 "and set the default afterwards.")
     if trace.statement.kind == "DropStmt" and "INDEX" in text:
@@ -104,7 +104,8 @@ def _scans(trace: StatementTrace) -> bool:
         return True
     if trace.statement.kind != "AlterTableStmt":
         return False
-    if "SET NOT NULL" in text or "VALIDATE CONSTRAINT" in text or " TYPE " in f" {text} ":
+    # A type change scans only when it rewrites, and rewrites are reported by their own rule.
+    if "SET NOT NULL" in text or "VALIDATE CONSTRAINT" in text:
         return True
     adds_constraint = any(word in text for word in ("FOREIGN KEY", " CHECK", "UNIQUE", "PRIMARY KEY"))
     return adds_constraint and "NOT VALID" not in text and "USING INDEX" not in text

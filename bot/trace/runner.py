@@ -180,16 +180,16 @@ def _first_line(exc: BaseException) -> str:
 def apply_file(conn: psycopg.Connection[Any], text: str) -> None:
     """Run a migration file as Prisma does: one simple-query batch (an implicit transaction when it has several
     statements). Prisma 7.4+ splits files with CONCURRENTLY statements; so do we, when the batch says 25001."""
-    statements = [s for s in split_statements(text) if s.kind != "TransactionStmt"]
-    if not statements:
+    if not text.strip():
         return
     try:
         conn.execute(text.encode("utf-8"))
     except psycopg.Error as exc:
         if exc.sqlstate != NEEDS_AUTOCOMMIT:
             raise
-        for stmt in statements:
-            conn.execute(stmt.text.encode("utf-8"))
+        for stmt in split_statements(text):
+            if stmt.kind != "TransactionStmt":
+                conn.execute(stmt.text.encode("utf-8"))
 
 
 def _prepare_session(conn: psycopg.Connection[Any], statement_timeout_s: int) -> None:

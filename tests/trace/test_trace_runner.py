@@ -1,0 +1,166 @@
+"""The runner around the measurements: base history, interruption, Prisma layouts, the CLI entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import DATABASE_URL, MIGRATIONS, base_tree, change_adding, leftover_databases, requires_pg
+
+from bot.config import Config
+from bot.testing import change_from_trees
+from bot.trace.rules import measured_findings
+from bot.trace.runner import TraceResult, plan, trace_change
+from bot.trace.tempdb import TraceError
+
+pytestmark = requires_pg
+
+Trace = Callable[..., TraceResult]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_base_history_of_100_langfuse_migrations(corpus_dir: Path, trace: Trace) -> None:
+    root = corpus_dir / "langfuse/packages/shared/prisma/migrations"
+    dirs = sorted(p for p in root.iterdir() if p.is_dir())[:100]
+    prefix = "packages/shared/prisma/migrations"
+    base = {f"{prefix}/{d.name}/migration.sql": (d / "migration.sql").read_text("utf-8") for d in dirs}
+    base[f"{prefix}/migration_lock.toml"] = (root / "migration_lock.toml").read_text("utf-8")
+    head = dict(base)
+    head[f"{prefix}/29990101000000_trace_name/migration.sql"] = (
+        '-- CreateIndex\nCREATE INDEX "traces_name_idx_new" ON "traces"("name");\n')
+    result = trace(change_from_trees(base, head), rows=100)
+    assert result.base_error is None
+    assert result.base_migrations == 100
+    [stmt] = result.statements()
+    assert stmt.error is None
+    assert result.seeded.get("traces") == 100
+    assert any(lk.relation == "traces" and lk.mode == "ShareLock" and lk.existing for lk in stmt.locks)
+
+
+def test_base_migration_that_fails_is_a_note_not_a_crash(trace: Trace) -> None:
+    base = base_tree({f"{MIGRATIONS}/20240102000000_broken/migration.sql": 'ALTER TABLE "Nope" ADD COLUMN "x" INT;\n'})
+    result = trace(change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'}, base=base))
+    assert result.base_error is not None and "Nope" in result.base_error
+    assert result.migrations == []
+    assert any("were not traced" in note for note in result.notes)
+
+
+def test_only_new_postgres_migrations_are_planned() -> None:
+    change = change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'})
+    plans, notes = plan(change, Config())
+    assert plans == {MIGRATIONS: [f"{MIGRATIONS}/20240201000000_idx/migration.sql"]} and notes == []
+
+    mysql = {f"{MIGRATIONS}/migration_lock.toml": 'provider = "mysql"\n',
+             f"{MIGRATIONS}/20240101000000_init/migration.sql": "CREATE TABLE `User` (`id` INT);\n"}
+    head = {**mysql, f"{MIGRATIONS}/20240201000000_x/migration.sql": "ALTER TABLE `User` ADD COLUMN `a` INT;\n"}
+    plans, notes = plan(change_from_trees(mysql, head), Config())
+    assert plans == {} and any("mysql" in n for n in notes)
+
+
+def test_no_new_migration_creates_no_database() -> None:
+    change = change_from_trees(base_tree(), base_tree({"src/app.ts": "export const x = 1;\n"}))
+    result = trace_change(change, Config(), DATABASE_URL)
+    assert result.databases == [] and result.notes == ["trace: no new migration in this change"]
+
+
+def test_unreachable_server_is_a_trace_error() -> None:
+    change = change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'})
+    with pytest.raises(TraceError, match="cannot connect"):
+        trace_change(change, Config(), "postgresql://postgres@127.0.0.1:1/test")
+
+
+_CHILD = """
+import sys
+sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+from conftest import change_adding, DATABASE_URL
+from bot.config import Config
+from bot.trace.runner import trace_change
+trace_change(change_adding({{"20240201000000_slow": "SELECT pg_sleep(30);\\n"}}), Config(), DATABASE_URL)
+"""
+
+
+def _scratch_names(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dbreview\\_trace\\_%'").fetchall()
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_trace_drops_its_databases(signum: int) -> None:
+    code = _CHILD.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent))
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        before = _scratch_names(conn)
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE)
+        try:
+            seen: set[str] = set()
+            deadline = time.monotonic() + 30
+            sleeping = None
+            while time.monotonic() < deadline and sleeping is None:
+                seen |= _scratch_names(conn) - before
+                sleeping = conn.execute(
+                    "SELECT datname FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' "
+                    "AND datname LIKE 'dbreview\\_trace\\_%' LIMIT 1").fetchone()
+                time.sleep(0.05)
+            assert sleeping is not None, "the traced statement never started"
+            seen |= _scratch_names(conn) - before
+            os.kill(child.pid, signum)
+            child.wait(timeout=20)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert child.returncode != 0
+        assert seen and leftover_databases(sorted(seen)) == []
+
+
+def test_run_stats_and_size_aware_severity(tmp_path: Path) -> None:
+    from bot.trace.cli import run_stats
+    from bot.trace.stats import adjust_severity, load_stats
+    from bot.trace.tempdb import scratch_server, url_for
+
+    with scratch_server(DATABASE_URL) as server:
+        name = server.create()
+        with psycopg.connect(url_for(DATABASE_URL, name), autocommit=True) as conn:
+            conn.execute('CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY, "title" TEXT NOT NULL)')
+            conn.execute('INSERT INTO "Post" ("title") SELECT \'t\' || g FROM generate_series(1, 5000) g')
+            conn.execute('ANALYZE "Post"')
+        assert run_stats(url_for(DATABASE_URL, name), tmp_path / "dbreview-stats.json") == 0
+    data = json.loads((tmp_path / "dbreview-stats.json").read_text())
+    assert data["tables"]["Post"]["rows"] == 5000 and data["tables"]["Post"]["bytes"] > 0
+    assert "title" not in json.dumps(data) or "t1" not in json.dumps(data)  # sizes only, never data
+    stats = load_stats(tmp_path)
+    assert stats is not None and stats.lookup('"Post"') is not None
+
+    result = trace_change(change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'}),
+                          Config(), DATABASE_URL)
+    [finding] = adjust_severity(measured_findings(result), stats)
+    assert finding.severity.value == "info" and "5,000 rows" in finding.message
+
+
+def test_run_trace_on_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "tests/core"))
+    from gitutil import commit, make_repo
+
+    from bot.trace.cli import run_trace
+
+    stats = {"version": 1, "tables": {"Post": {"rows": 40_000_000, "bytes": 8 * 1024 ** 3,
+                                               "total_bytes": 12 * 1024 ** 3}}}
+    repo = make_repo(tmp_path, {**base_tree(), "dbreview-stats.json": json.dumps(stats)})
+    commit(repo, {f"{MIGRATIONS}/20240201000000_views/migration.sql":
+                  '-- AlterTable\nALTER TABLE "Post" ALTER COLUMN "views" SET DATA TYPE BIGINT;\n'})
+    code = run_trace(repo, "HEAD~1", "HEAD", DATABASE_URL, None, "json")
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    measured = [f for f in out["findings"] if f["rule"] == "migration/measured-rewrite"
+                or f.get("extra", {}).get("measured")]
+    assert measured, out["findings"]
+    assert all(f["severity"] == "error" for f in measured)
+    assert any("estimated" in f["message"] for f in measured)
+    assert out["summary"]["measured_locks"][0]["table"] == "Post"
+    assert out["summary"]["measured_trace"]["base_migrations"] == 1

@@ -97,9 +97,10 @@ def check(inp: SchemaInput) -> list[Finding]:
                                                                 else "`"))
         if missing:
             absent = " or ".join("createdAt" if "created" in x else "updatedAt" for x in missing)
+            pronoun = "them" if len(missing) > 1 else "it"
             findings.append(model_finding(
                 MISSING, m,
-                f"New model {m.name} has no {absent} column: without {'them' if len(missing) > 1 else 'it'} you cannot tell when a row appeared or "
+                f"New model {m.name} has no {absent} column: without {pronoun} you cannot tell when a row appeared or "
                 f"last changed when debugging, syncing or backfilling, and adding them later needs a default for "
                 f"existing rows. Add "
                 f"{' and '.join(missing)}.",

@@ -141,3 +141,38 @@ def test_schema_only_change_has_no_history_findings():
     head = dict(base)
     head["prisma/schema.prisma"] = base["prisma/schema.prisma"].replace("name      String?", "name      String? // x")
     assert history.check(context_for(base, head)) == []
+
+
+def test_lock_provider_edited_to_disagree_with_schema():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/migration_lock.toml"] = base[f"{MIG}/migration_lock.toml"].replace("postgresql", "mysql")
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/provider-mismatch"]
+    assert findings[0].path == f"{MIG}/migration_lock.toml" and findings[0].line == 3 and "P3019" in findings[0].message
+
+
+def test_schema_provider_switched_without_new_history():
+    base = base_tree()
+    head = dict(base)
+    head["prisma/schema.prisma"] = base["prisma/schema.prisma"].replace('provider = "postgresql"', 'provider = "mysql"')
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/provider-mismatch"]
+    assert findings[0].path == "prisma/schema.prisma" and findings[0].line == 6
+
+
+def test_lock_and_schema_switched_together_but_old_migrations_kept():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/migration_lock.toml"] = base[f"{MIG}/migration_lock.toml"].replace("postgresql", "mysql")
+    head["prisma/schema.prisma"] = base["prisma/schema.prisma"].replace('provider = "postgresql"', 'provider = "mysql"')
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/provider-mismatch"] and "keeps 2 migration(s)" in findings[0].message
+
+
+def test_postgres_alias_matches_postgresql():
+    base = base_tree()
+    head = dict(base)
+    schema = base["prisma/schema.prisma"]
+    head["prisma/schema.prisma"] = schema.replace('provider = "postgresql"', 'provider = "postgres"')
+    assert history.check(context_for(base, head)) == []

@@ -44,6 +44,13 @@ OUT_OF_ORDER = define(
     "A new migration directory sorts before the newest migration on the base branch",
 )
 
+PROVIDER = define(
+    "migration/provider-mismatch",
+    Severity.ERROR,
+    Surface.MIGRATION,
+    "migration_lock.toml and the schema's datasource name different databases, or the history was written for another",
+)
+
 _TIMESTAMP = re.compile(r"^(\d{14})_(.+)$")
 _TOUCHED_TABLE = re.compile(
     r'\b(?:TABLE|ON|INTO|UPDATE|DELETE\s+FROM)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?'
@@ -79,6 +86,7 @@ def check(ctx: ReviewContext) -> list[Finding]:
         findings.append(_squash(ctx, index, root))
 
     findings.extend(_out_of_order(ctx, index, entries, renamed_files, squashed))
+    findings.extend(_provider(ctx, index))
     return findings
 
 
@@ -274,3 +282,65 @@ def _shared_tables(ctx: ReviewContext, new: MigrationScript, later: list[Migrati
         if other:
             shared |= mine & _tables(other)
     return sorted(shared)
+
+
+# -- provider -----------------------------------------------------------------------------------------------------
+
+_LOCK_PROVIDER = re.compile(r'^\s*provider\s*=\s*"([^"]+)"', re.M)
+_DATASOURCE_PROVIDER = re.compile(r'datasource\s+\w+\s*\{[^}]*?\bprovider\s*=\s*"([^"]+)"', re.S)
+
+
+def _normalise_provider(provider: str) -> str:
+    return "postgresql" if provider == "postgres" else provider
+
+
+def _provider(ctx: ReviewContext, index: MigrationIndex) -> list[Finding]:
+    touched = {c.path for c in ctx.change.files} | {c.old_path for c in ctx.change.files if c.old_path}
+    findings: list[Finding] = []
+    for root in index.roots:
+        lock_path = f"{root}/migration_lock.toml"
+        head_lock = ctx.change.head_text(lock_path)
+        if head_lock is None:
+            continue
+        lock_match = _LOCK_PROVIDER.search(head_lock)
+        if lock_match is None:
+            continue
+        lock_provider = _normalise_provider(lock_match.group(1))
+        lock_line = head_lock[: lock_match.start(1)].count("\n") + 1
+        schema_path, schema_provider, schema_line = _schema_provider(ctx, root)
+        if schema_provider is not None and schema_provider != lock_provider and (
+                lock_path in touched or schema_path in touched):
+            on_lock = lock_path in touched
+            findings.append(PROVIDER.finding(
+                lock_path if on_lock else schema_path, lock_line if on_lock else schema_line, (
+                    f"`{lock_path}` records provider `{lock_provider}` but the schema's datasource says "
+                    f"`{schema_provider}`: every `prisma migrate` command stops with P3019 (\"The datasource provider "
+                    "… does not match the one specified in the migration_lock.toml\"). Make them agree; a real "
+                    "database switch needs a new migration history (move the old folder away, run "
+                    "`prisma migrate dev --name init`, then `prisma migrate resolve --applied <init>` on existing "
+                    "databases)."), key=f"{root}:provider", caused_by_change=True))
+            continue
+        base_lock = ctx.change.base_text(lock_path)
+        base_match = _LOCK_PROVIDER.search(base_lock or "")
+        kept = index.base.get(root, set()) & index.head.get(root, set())
+        if base_match and _normalise_provider(base_match.group(1)) != lock_provider and kept:
+            findings.append(PROVIDER.finding(lock_path, lock_line, (
+                f"This change switches `{lock_path}` from `{_normalise_provider(base_match.group(1))}` to "
+                f"`{lock_provider}` but keeps {len(kept)} migration(s) written in the old database's SQL dialect: "
+                f"`migrate deploy` on a fresh {lock_provider} database runs them and fails. Start a new history for "
+                f"{lock_provider} (move the old migrations away, `prisma migrate dev --name init`)."),
+                key=f"{root}:provider-switch", caused_by_change=True))
+    return findings
+
+
+def _schema_provider(ctx: ReviewContext, root: str) -> tuple[str, str | None, int]:
+    """(path, provider, line) of the datasource of the schema next to the migrations folder."""
+    layout = ctx.surfaces.head_layout
+    parent = root.rsplit("/", 1)[0] if "/" in root else ""
+    candidates = [p for p in layout.schema_files if p.startswith(parent + "/") or not parent] or layout.schema_files
+    for path in candidates:
+        text = ctx.change.head_text(path) or ""
+        match = _DATASOURCE_PROVIDER.search(text)
+        if match:
+            return path, _normalise_provider(match.group(1)), text[: match.start(1)].count("\n") + 1
+    return "", None, 1

@@ -48,6 +48,8 @@ def _read(name: str) -> list[dict]:
 
 def fake_review(request: ReviewRequest) -> ReviewOutcome:
     pause = float(os.environ.get("FAKE_JOB_SECONDS", "0"))
+    if request.repo == os.environ.get("FAKE_SLOW_REPO"):
+        pause = 30.0  # long enough for a test to kill the process in the middle
     base = {"review_id": request.review_id, "repo": request.repo, "number": request.number,
             "head": request.head_sha, "attempt": request.attempt, "trigger": request.trigger, "pid": os.getpid()}
     _append("jobs.jsonl", {"event": "start", **base})
@@ -65,6 +67,7 @@ def fake_review(request: ReviewRequest) -> ReviewOutcome:
         # crash between posting and recording in the store must not lead to a second comment.
         on_github = {r["fingerprint"] for r in _read("posted.jsonl") if r["repo"] == request.repo}
         if fp in on_github:
+            _append("jobs.jsonl", {"event": "skipped", "fingerprint": fp, **base})
             continue
         _append("posted.jsonl", {"fingerprint": fp, **base})
         store.record_comment(request.repo, request.number, fp, 1000 + request.review_id, None, request.review_id)

@@ -54,6 +54,9 @@ class AnthropicReviewer:
         self.prompts = prompts or load_prompts()
         self._clock = clock
         self._windows: dict[str, int] = {}
+        # Models that think on every turn refuse a forced tool; for those we fall back to `auto` (the prompt still
+        # says to answer only through the tool, and an answer without it is retried, then reported).
+        self._auto_tool_models: set[str] = set()
 
     # -- the LlmReviewer protocol ------------------------------------------------------------------------------
 
@@ -173,30 +176,41 @@ class AnthropicReviewer:
     # -- API calls -----------------------------------------------------------------------------------------------
 
     def _count(self, model: str, system: list[dict[str, Any]], tools: list[dict[str, Any]], text: str) -> int:
-        try:
-            with _quiet_deprecations():
-                counted = self.client.messages.count_tokens(
-                    model=model, system=system, tools=tools,  # type: ignore[arg-type]
-                    tool_choice={"type": "tool", "name": TOOL_NAME},
-                    messages=[{"role": "user", "content": text}],
-                )
-        except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
-            raise LlmUnavailable(_describe(exc)) from exc
-        return int(counted.input_tokens)
+        for _attempt in range(2):
+            try:
+                with _quiet_deprecations():
+                    counted = self.client.messages.count_tokens(
+                        model=model, system=system, tools=tools,  # type: ignore[arg-type]
+                        tool_choice=self._tool_choice(model),  # type: ignore[arg-type]
+                        messages=[{"role": "user", "content": text}],
+                    )
+                return int(counted.input_tokens)
+            except anthropic.BadRequestError as exc:
+                if not self._refuses_forced_tool(model, exc):
+                    raise LlmUnavailable(_describe(exc)) from exc
+            except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
+                raise LlmUnavailable(_describe(exc)) from exc
+        raise LlmUnavailable("Anthropic API refused the request (HTTP 400) after retries")
 
     def _create(self, model: str, max_tokens: int, system: list[dict[str, Any]], tools: list[dict[str, Any]],
                 text: str, usage: LlmUsage) -> ParsedOutput:
         last_error: OutputError | None = None
-        for _attempt in range(2):  # one more try when the answer breaks the output contract
+        attempts = 0
+        while attempts < 2:  # one more try when the answer breaks the output contract
             try:
                 with _quiet_deprecations():
                     message = self.client.messages.create(
                         model=model, max_tokens=max_tokens, system=system, tools=tools,  # type: ignore[arg-type]
-                        tool_choice={"type": "tool", "name": TOOL_NAME},
+                        tool_choice=self._tool_choice(model),  # type: ignore[arg-type]
                         messages=[{"role": "user", "content": text}],
                     )
+            except anthropic.BadRequestError as exc:
+                if self._refuses_forced_tool(model, exc):
+                    continue
+                raise LlmUnavailable(_describe(exc)) from exc
             except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
                 raise LlmUnavailable(_describe(exc)) from exc
+            attempts += 1
             _account(usage, model, message)
             block = next((b for b in message.content if getattr(b, "type", None) == "tool_use"
                           and getattr(b, "name", None) == TOOL_NAME), None)
@@ -208,6 +222,18 @@ class AnthropicReviewer:
                 last_error = exc
         assert last_error is not None
         raise last_error
+
+    def _tool_choice(self, model: str) -> dict[str, str]:
+        if model in self._auto_tool_models:
+            return {"type": "auto"}
+        return {"type": "tool", "name": TOOL_NAME}
+
+    def _refuses_forced_tool(self, model: str, exc: anthropic.BadRequestError) -> bool:
+        """True (and remember it) when the API refused the forced tool choice for this model."""
+        if model in self._auto_tool_models or "tool_choice" not in str(exc):
+            return False
+        self._auto_tool_models.add(model)
+        return True
 
     def _context_window(self, model: str) -> int:
         if model not in self._windows:

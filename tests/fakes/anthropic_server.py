@@ -122,6 +122,8 @@ class FakeAnthropic:
     count_script: deque[Failure] = field(default_factory=deque)
     responder: Callable[[dict[str, Any]], Any] | None = None
     cache: dict[str, int] = field(default_factory=dict)
+    # Models that think on every turn: the API refuses a forced tool choice for them.
+    always_thinking: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -148,6 +150,7 @@ class FakeAnthropic:
             self.outage = None
             self.responder = None
             self.context_windows.clear()
+            self.always_thinking.clear()
 
     def calls(self, route: str = "/v1/messages") -> list[Recorded]:
         return [r for r in self.requests if r.route == route]
@@ -234,11 +237,13 @@ class FakeAnthropic:
         if self.count_script:
             raise self.count_script.popleft().error()
         _validate(body, _COUNT_KEYS, needs_max_tokens=False)
+        self._check_thinking(body)
         total, _ = _segments(body)
         return {"input_tokens": total}
 
     def _messages(self, body: Any) -> dict[str, Any]:
         _validate(body, _MESSAGES_KEYS, needs_max_tokens=True)
+        self._check_thinking(body)
         step: Any = self.script.popleft() if self.script else None
         total, segments = _segments(body)
         if total > self._window(body["model"]):
@@ -278,6 +283,12 @@ class FakeAnthropic:
                 "cache_read_input_tokens": read,
             },
         }
+
+    def _check_thinking(self, body: dict[str, Any]) -> None:
+        choice = body.get("tool_choice")
+        if body["model"] in self.always_thinking and isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+            raise _invalid("tool_choice: forcing tool use is not supported with thinking; use tool_choice "
+                           "{\"type\": \"auto\"}")
 
     def _cache_usage(self, segments: list[tuple[str, int, bool]]) -> tuple[int, int]:
         """(read, write) for a request given its segments (prefix hash, tokens so far, is a breakpoint)."""

@@ -85,8 +85,7 @@ def parse_postgres(text: str) -> tuple[list[Statement], SqlError | None]:
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        if not text.isascii():  # the JSON path reports byte offsets
-            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        # the error offset is in characters on both paths (unlike the JSON statement spans)
         return [], SqlError(message, lines.line(min(offset, len(text))))
     statements: list[Statement] = []
     for index, (start, end, node) in enumerate(spans):

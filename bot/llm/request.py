@@ -131,6 +131,17 @@ def migration_summary(facts: dict[str, Any], paths: set[str] | None = None) -> s
         if isinstance(item, dict):
             if paths and item.get("path") and item["path"] not in paths:
                 continue
+            if {"path", "line", "statement", "lock"} <= set(item):
+                # the migration analyzer's rows: {path, line, statement, lock, blocks, table, held_until}
+                text = f"- {item['path']}:{item['line']} `{_short(item['statement'])}` takes {item['lock']}"
+                if item.get("table"):
+                    text += f" on {item['table']}"
+                if item.get("blocks"):
+                    text += f", blocking {_short(item['blocks'])}"
+                if item.get("held_until"):
+                    text += f", held until {_short(item['held_until'])}"
+                lines.append(text)
+                continue
             lines.append("- " + "; ".join(f"{k}: {_short(v)}" for k, v in item.items()))
         else:
             lines.append(f"- {_short(item)}")

@@ -19,7 +19,11 @@ def prompts_dir() -> Path:
     configured = os.environ.get("DBREVIEW_PROMPTS_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "prompts"
+    checkout = Path(__file__).resolve().parents[2] / "prompts"
+    if checkout.is_dir():
+        return checkout
+    # An installed wheel: the build copies prompts/ into the package data.
+    return Path(__file__).resolve().parents[1] / "data" / "prompts"
 
 
 @dataclass(frozen=True)

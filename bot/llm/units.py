@@ -64,8 +64,8 @@ def collect_units(ctx: ReviewContext) -> list[Unit]:
                 text = ctx.head_text(changed.path)
                 head_lines = text.splitlines() if text is not None else []
             for index, hunk in enumerate(changed.hunks):
-                if not any(ln.kind == "+" for ln in hunk.lines):
-                    continue  # deletion-only hunks have no new line the model could cite
+                if not any(ln.kind != " " for ln in hunk.lines):
+                    continue
                 if head_lines is not None and not _query_hunk_relevant(hunk, head_lines):
                     continue
                 units.extend(_slices(changed, kind, index, hunk))

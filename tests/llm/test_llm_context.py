@@ -65,3 +65,14 @@ def test_migration_summary_renders_the_lock_rows() -> None:
     assert text == (f'- {MIGRATION_PATH}:13 `ALTER TABLE "Payout" ADD CONSTRAINT` takes SHARE ROW EXCLUSIVE on '
                     "Vendor, blocking writes, held until end of migration")
     assert migration_summary({}) == ""
+
+
+def test_a_deletion_only_hunk_is_sent_with_its_context_lines_citable() -> None:
+    schema = "model Order {\n  id        Int      @id\n  vendorId  Int\n  total     Int\n  note      String\n\n" \
+             "  @@index([vendorId])\n}\n"
+    base = {"prisma/schema.prisma": schema}
+    head = {"prisma/schema.prisma": schema.replace("  @@index([vendorId])\n", "")}
+    units = collect_units(_ctx(base, head))
+    assert len(units) == 1
+    assert "       -   @@index([vendorId])" in units[0].body
+    assert units[0].shown_lines  # the context lines around the removal can be cited

@@ -88,6 +88,13 @@ class _ReadOnly(Exception):
     pass
 
 
+class _Refused(Exception):
+    """One kind of write is not permitted (e.g. check runs without `checks: write`); the others go on."""
+
+
+_ESSENTIAL_WRITES = {"post the review", "post the summary comment", "edit the summary comment"}
+
+
 def _priority(f: Finding) -> tuple[Any, ...]:
     return (-f.severity.rank, f.source is Source.LLM, f.path, f.line)
 
@@ -130,38 +137,52 @@ class Publisher:
         try:
             return fn()
         except GitHubError as exc:
-            if is_permission_error(exc) and exc.status in (401, 403):
-                log.warning("GitHub refused %s (%s); the token cannot write here, falling back", what, exc.status)
+            if not (is_permission_error(exc) and exc.status in (401, 403)):
+                raise
+            if what in _ESSENTIAL_WRITES:
+                # The token cannot comment at all (a fork PR's read-only token): stop writing, the caller falls back.
+                log.warning("GitHub refused to %s (%s); the token cannot write here, falling back", what, exc.status)
                 self.result.read_only = True
                 raise _ReadOnly(what) from None
-            raise
+            hint = " (the workflow needs `checks: write`)" if "check run" in what else ""
+            self.result.errors.append(f"this token may not {what}{hint}")
+            raise _Refused(what) from None
 
-    def _step(self, what: str, fn: Callable[[], None]) -> None:
+    def _step(self, what: str, fn: Callable[[], None]) -> bool:
+        """Run one publishing step; False when it failed (the error is recorded for the summary and check)."""
         try:
             fn()
-        except _ReadOnly:
-            pass
+            return True
+        except (_ReadOnly, _Refused):
+            return False
         except GitHubRateLimited as exc:
             self.result.errors.append(f"GitHub rate limit while trying to {what}; gave up after waiting")
             log.error("%s: %s", what, exc)
         except GitHubError as exc:
             self.result.errors.append(f"GitHub answered {exc.status} while trying to {what}: {exc.message[:200]}")
             log.error("%s: %s", what, exc)
+        return False
 
     # -- the run ------------------------------------------------------------------------------------------------
 
     def run(self) -> PublishResult:
         existing = _Existing()
-        self._step("read earlier dbreview comments", lambda: self._read_existing(existing))
-        if not self.review.has_database_surface and existing.summary is None and not existing.by_fp:
+        read_ok = self._step("read earlier dbreview comments", lambda: self._read_existing(existing))
+        if read_ok and not self.review.has_database_surface and existing.summary is None and not existing.by_fp:
+            self.result.skipped = True
+            return self.result
+        if not read_ok and not self.review.has_database_surface:
             self.result.skipped = True
             return self.result
         current = {f.fingerprint: f for f in self.review.findings if f.fingerprint}
-        if self.review.has_database_surface:
-            self._step("clear a stale pending review", lambda: self._clear_pending(existing))
-            self._step("post the review", lambda: self._post_review(existing, current))
-        self._step("resolve fixed findings", lambda: self._retire_stale(existing, current))
-        self._step("update the summary comment", lambda: self._upsert_summary(existing))
+        # Without knowing what is already posted, posting would duplicate comments and the summary: only the check
+        # run (neutral, with the reason) goes out.
+        if read_ok:
+            if self.review.has_database_surface:
+                self._step("clear a stale pending review", lambda: self._clear_pending(existing))
+                self._step("post the review", lambda: self._post_review(existing, current))
+            self._step("resolve fixed findings", lambda: self._retire_stale(existing, current))
+            self._step("update the summary comment", lambda: self._upsert_summary(existing))
         if self.review.has_database_surface:
             self._step("create the check run", self._check_run)
         if not self.result.summary_markdown:

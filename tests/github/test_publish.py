@@ -311,3 +311,67 @@ def test_real_rule_findings_publish_without_a_single_422(gh: Env) -> None:
     assert "migration/drop-column" in rules  # stable anchor points of the real rule packs
     summary = _summary_comments(gh)[0]["body"]
     assert "### Migration lock impact" in summary
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_superseded_run_posts_nothing(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    result = review_pull_request(gh.client(), REPO, 1, should_continue=lambda: False)
+    assert result.superseded and _writes(gh) == []
+    assert result.review is not None and result.review.findings
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_comment_store_remembers_the_summary_comment(gh: Env) -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.data: dict[str, dict] = {}
+
+        def get(self, key: str) -> dict | None:
+            return self.data.get(key)
+
+        def set(self, key: str, value: dict) -> None:
+            self.data[key] = value
+
+    store = Store()
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    first = review_pull_request(gh.client(), REPO, 1, comment_store=store)
+    assert store.data[f"{REPO}#1"]["summary_comment_id"] == first.summary_comment_id
+    gh.fake.push(REPO, 1, trees.PUSH2)
+    before = len(gh.fake.requests)
+    second = review_pull_request(gh.client(), REPO, 1, comment_store=store)
+    assert second.summary_comment_id == first.summary_comment_id
+    assert not any(r["path"].endswith("/issues/1/comments") for r in gh.fake.requests[before:])  # no listing
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_pr_that_no_longer_touches_the_database_retires_its_comments(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    first = review_pull_request(gh.client(), REPO, 1)
+    gh.fake.push(REPO, 1, trees.DOCS_ONLY)
+    second = review_pull_request(gh.client(), REPO, 1)
+    assert not second.skipped and len(second.deleted_comments) == 4
+    assert gh.fake.posted_comments(REPO, 1) == []
+    body = gh.fake.issue_comments[first.summary_comment_id]["body"]
+    assert "no longer changes the Prisma schema" in body
+    assert len(gh.fake.check_runs) == 1  # no check run for a change without database surface
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_unreadable_earlier_state_never_duplicates(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    review_pull_request(gh.client(), REPO, 1)
+    gh.fake.inject("GET", r"/pulls/1/comments$", 502, times=10)
+    again = review_pull_request(gh.client(), REPO, 1)
+    assert len(gh.fake.posted_comments(REPO, 1)) == 4 and len(_summary_comments(gh)) == 1
+    assert again.errors and "502" in again.errors[0]
+    assert gh.fake.check_runs[again.check_run_id]["conclusion"] == "failure"  # the rule error still stands
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_missing_checks_permission_keeps_the_review(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    gh.fake.inject("POST", r"/check-runs$", 403, message="Resource not accessible by integration")
+    result = review_pull_request(gh.client(), REPO, 1)
+    assert not result.read_only and len(result.posted) == 4 and result.summary_comment_id
+    assert result.errors == ["this token may not create the check run (the workflow needs `checks: write`)"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +23,8 @@ def prompts_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2] / "prompts"
     if checkout.is_dir():
         return checkout
-    # An installed wheel: the build copies prompts/ into the package data.
-    return Path(__file__).resolve().parents[1] / "data" / "prompts"
+    # `pip install .`: pyproject installs prompts/ as data files under <prefix>/share/dbreview/prompts.
+    return Path(sys.prefix) / "share" / "dbreview" / "prompts"
 
 
 @dataclass(frozen=True)

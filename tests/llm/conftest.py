@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ on the path: `fakes` is importable
+# pytest runs with --import-mode=importlib, which puts no test folder on sys.path: add tests/ (for `fakes`) and
+# this folder (for `llm_samples`).
+for folder in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parent):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from fakes.anthropic_server import FakeAnthropic
 

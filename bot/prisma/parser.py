@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MAX_DEPTH = 64  # nesting of arrays/calls; deeper input is hostile or broken, never a real schema
 
@@ -204,18 +205,21 @@ class SchemaFile:
 # --------------------------------------------------------------------------------------------------------------------
 # Tokenizer
 
-# Token kinds: NL, DOC, COMMENT, STRING, NUMBER, IDENT, PUNCT, EOF
+# Token kinds: NL, DOC, COMMENT, STRING, NUMBER, IDENT, EOF, and each punctuation mark as its own kind
 _TOKEN_RE = re.compile(
     r"""
-    (?P<WS>[ \t\f\v\u00a0\ufeff]+)
-  | (?P<NL>\r\n|\r|\n)
-  | (?P<DOC>///[^\r\n]*)
-  | (?P<COMMENT>//[^\r\n]*)
-  | (?P<BLOCK>/\*.*?\*/)
-  | (?P<STRING>"(?:[^"\\\r\n]|\\[^\r\n])*")
-  | (?P<NUMBER>-?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_\-]))
-  | (?P<IDENT>[A-Za-z0-9_][A-Za-z0-9_\-]*)
-  | (?P<PUNCT>@@|[@{}()\[\],:=?!.])
+    [ \t\f\v\u00a0\ufeff]*
+    (?:
+      (?P<NL>\r\n|\r|\n)
+    | (?P<DOC>///[^\r\n]*)
+    | (?P<COMMENT>//[^\r\n]*)
+    | (?P<BLOCK>/\*.*?\*/)
+    | (?P<STRING>"(?:[^"\\\r\n]|\\[^\r\n])*")
+    | (?P<NUMBER>-?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_\-]))
+    | (?P<IDENT>[A-Za-z0-9_][A-Za-z0-9_\-]*)
+    | (?P<PUNCT>@@|[@{}()\[\],:=?!.])
+    | (?P<END>$)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -223,15 +227,18 @@ _TOKEN_RE = re.compile(
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-@dataclass(slots=True)
-class Token:
+class Token(NamedTuple):
     kind: str
     text: str
     line: int
     column: int
 
 
+_new_token = tuple.__new__  # builds a Token without NamedTuple's Python-level __new__ (the tokenizer's hot path)
+
+
 def tokenize(text: str) -> list[Token]:
+    """Tokens with 1-based line/column. Punctuation tokens use their text as kind (`(`, `@@`, ...)."""
     tokens: list[Token] = []
     append = tokens.append
     line = 1
@@ -239,39 +246,50 @@ def tokenize(text: str) -> list[Token]:
     pos = 0
     n = len(text)
     match = _TOKEN_RE.match
-    while pos < n:
+    while True:
         m = match(text, pos)
-        if m is None:
-            ch = text[pos]
-            col = pos - line_start + 1
+        kind = m.lastgroup if m is not None else None
+        if m is None or kind is None:
+            # Only whitespace matched, or nothing: an illegal character right after it.
+            bad = pos
+            while bad < n and text[bad] in " \t\f\v\u00a0\ufeff":
+                bad += 1
+            col = bad - line_start + 1
+            ch = text[bad]
             if ch == '"':
                 raise PrismaParseError("unterminated string literal (a string must close on the same line)", line, col)
-            if text.startswith("/*", pos):
+            if text.startswith("/*", bad):
                 raise PrismaParseError("unterminated block comment: missing `*/`", line, col)
             raise PrismaParseError(f"unexpected character {ch!r}", line, col)
-        kind = m.lastgroup or ""
+        start = m.start(kind)
         end = m.end()
-        if kind == "WS":
-            pos = end
-            continue
-        col = pos - line_start + 1
-        if kind == "NL":
-            append(Token("NL", "\n", line, col))
+        col = start - line_start + 1
+        if kind == "IDENT" or kind == "STRING" or kind == "NUMBER" or kind == "DOC" or kind == "COMMENT":
+            append(_new_token(Token, (kind, m.group(kind), line, col)))
+        elif kind == "PUNCT":
+            punct = m.group(kind)
+            append(_new_token(Token, (punct, punct, line, col)))
+        elif kind == "NL":
+            append(_new_token(Token, ("NL", "\n", line, col)))
             line += 1
             line_start = end
         elif kind == "BLOCK":
-            body = m.group()
+            body = m.group(kind)
             breaks = body.count("\n") + body.count("\r") - body.count("\r\n")
             if breaks:
                 # A multi-line block comment ends the line it starts on, like a newline would.
-                append(Token("NL", "\n", line, col))
+                append(_new_token(Token, ("NL", "\n", line, col)))
                 line += breaks
-                line_start = pos + max(body.rfind("\n"), body.rfind("\r")) + 1
-        else:
-            append(Token(kind, m.group(), line, col))
+                line_start = start + max(body.rfind("\n"), body.rfind("\r")) + 1
+        else:  # END
+            append(_new_token(Token, ("EOF", "", line, col)))
+            return tokens
+        if end == pos:  # cannot happen (every alternative but END consumes); guards against a loop
+            raise PrismaParseError("internal tokenizer error", line, col)
         pos = end
-    append(Token("EOF", "", line, pos - line_start + 1))
-    return tokens
+        if pos >= n:
+            append(_new_token(Token, ("EOF", "", line, pos - line_start + 1)))
+            return tokens
 
 
 def _unescape(raw: str, line: int, column: int) -> str:
@@ -308,27 +326,24 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.toks = tokens
         self.i = 0
+        self.tok = tokens[0]  # the current token (kept in step by advance())
         self.comments: list[tuple[int, str]] = []
 
     # -- token helpers -----------------------------------------------------------------------------------------------
-
-    @property
-    def tok(self) -> Token:
-        return self.toks[self.i]
 
     def peek(self, ahead: int = 1) -> Token:
         j = min(self.i + ahead, len(self.toks) - 1)
         return self.toks[j]
 
     def advance(self) -> Token:
-        t = self.toks[self.i]
+        t = self.tok
         if t.kind != "EOF":
             self.i += 1
+            self.tok = self.toks[self.i]
         return t
 
     def is_punct(self, text: str, tok: Token | None = None) -> bool:
-        t = tok or self.tok
-        return t.kind == "PUNCT" and t.text == text
+        return (tok or self.tok).kind == text
 
     def error(self, message: str, tok: Token | None = None) -> PrismaParseError:
         t = tok or self.tok
@@ -369,7 +384,7 @@ class _Parser:
             comment = t.text
         if self.tok.kind == "NL":
             self.advance()
-        elif not (self.is_punct("}") or self.tok.kind == "EOF"):
+        elif not (self.tok.kind == "}" or self.tok.kind == "EOF"):
             raise self.error(f"unexpected {self.describe(self.tok)} after {what}; put one declaration per line")
         return comment
 
@@ -398,7 +413,7 @@ class _Parser:
                 raise self.error(f"unexpected {self.describe(t)}; expected a `model`, `enum`, `view`, `type`, "
                                  "`datasource` or `generator` block")
             keyword = t.text
-            if keyword == "type" and self.peek().kind == "IDENT" and self.is_punct("=", self.peek(2)):
+            if keyword == "type" and self.peek().kind == "IDENT" and (self.peek(2).kind == "="):
                 blocks.append(self.parse_type_alias())
             elif keyword in _MODEL_KEYWORDS:
                 blocks.append(self.parse_model(docs))
@@ -406,7 +421,7 @@ class _Parser:
                 blocks.append(self.parse_enum(docs))
             elif keyword in _CONFIG_KEYWORDS:
                 blocks.append(self.parse_config(docs))
-            elif self.peek().kind == "IDENT" and self.is_punct("{", self.peek(2)):
+            elif self.peek().kind == "IDENT" and (self.peek(2).kind == "{"):
                 raise self.error(f"unknown block type `{keyword}`; expected model, enum, view, type, datasource "
                                  "or generator")
             else:
@@ -439,7 +454,7 @@ class _Parser:
             t = self.tok
             if t.kind == "EOF":
                 raise self.unclosed(keyword, name, kw)
-            if self.is_punct("}"):
+            if self.tok.kind == "}":
                 end = self.advance()
                 break
             if t.kind == "NL":
@@ -451,7 +466,7 @@ class _Parser:
                 if t.kind == "DOC":
                     pending.append(t.text[3:].strip())
                 continue
-            if self.is_punct("@@"):
+            if self.tok.kind == "@@":
                 attrs.append(self.parse_attribute())
                 self.end_of_line("a block attribute")
                 pending = []
@@ -460,7 +475,7 @@ class _Parser:
                 fields.append(self.parse_field(pending, keyword))
                 pending = []
                 continue
-            if self.is_punct("@"):
+            if self.tok.kind == "@":
                 raise self.error("a field attribute must follow a field on the same line (block attributes use `@@`)")
             raise self.error(f"unexpected {self.describe(t)} in {keyword} `{name.text}`; expected a field, "
                              "a `@@` attribute or `}`")
@@ -469,14 +484,14 @@ class _Parser:
 
     def parse_field(self, docs: list[str], keyword: str) -> FieldDecl:
         name = self.advance()
-        if self.is_punct(":"):  # legacy `name: Type`
+        if self.tok.kind == ":":  # legacy `name: Type`
             self.advance()
-        if self.tok.kind == "NL" or self.tok.kind == "EOF" or self.is_punct("}") or self.is_punct("@") or \
+        if self.tok.kind == "NL" or self.tok.kind == "EOF" or self.tok.kind == "}" or self.tok.kind == "@" or \
                 self.tok.kind in ("COMMENT", "DOC"):
             raise self.error(f"field `{name.text}` has no type", name)
         ftype = self.parse_field_type(name)
         attrs: list[Attribute] = []
-        while self.is_punct("@"):
+        while self.tok.kind == "@":
             attrs.append(self.parse_attribute())
         doc = list(docs)
         comment = self.end_of_line(f"field `{name.text}`")
@@ -486,7 +501,7 @@ class _Parser:
 
     def parse_field_type(self, field_name: Token) -> FieldType:
         start = self.tok
-        if self.is_punct("["):  # legacy `[Type]`
+        if self.tok.kind == "[":  # legacy `[Type]`
             self.advance()
             base = self.parse_base_type(field_name)
             self.expect_punct("]", "to close the legacy list type")
@@ -494,14 +509,14 @@ class _Parser:
             base.legacy = True
             return base
         base = self.parse_base_type(field_name)
-        if self.is_punct("[") and self.is_punct("]", self.peek()):
+        if self.tok.kind == "[" and (self.peek().kind == "]"):
             self.advance()
             self.advance()
             base.list = True
-        if self.is_punct("?"):
+        if self.tok.kind == "?":
             self.advance()
             base.optional = True
-        elif self.is_punct("!"):
+        elif self.tok.kind == "!":
             self.advance()
             base.legacy = True
         base.line, base.column = start.line, start.column
@@ -512,7 +527,7 @@ class _Parser:
         if t.kind != "IDENT":
             raise self.error(f"expected a type for field `{field_name.text}`, found {self.describe(t)}")
         self.advance()
-        if t.text == "Unsupported" and self.is_punct("("):
+        if t.text == "Unsupported" and self.tok.kind == "(":
             self.advance()
             if self.tok.kind != "STRING":
                 raise self.error("Unsupported(...) takes one string, such as Unsupported(\"tsvector\")")
@@ -532,7 +547,7 @@ class _Parser:
             t = self.tok
             if t.kind == "EOF":
                 raise self.unclosed("enum", name, kw)
-            if self.is_punct("}"):
+            if self.tok.kind == "}":
                 end = self.advance()
                 break
             if t.kind == "NL":
@@ -544,14 +559,14 @@ class _Parser:
                 if t.kind == "DOC":
                     pending.append(t.text[3:].strip())
                 continue
-            if self.is_punct("@@"):
+            if self.tok.kind == "@@":
                 attrs.append(self.parse_attribute())
                 self.end_of_line("a block attribute")
                 continue
             if t.kind == "IDENT" or t.kind == "NUMBER":
                 self.advance()
                 vattrs: list[Attribute] = []
-                while self.is_punct("@"):
+                while self.tok.kind == "@":
                     vattrs.append(self.parse_attribute())
                 doc = list(pending)
                 comment = self.end_of_line(f"enum value `{t.text}`")
@@ -572,7 +587,7 @@ class _Parser:
             t = self.tok
             if t.kind == "EOF":
                 raise self.unclosed(keyword, name, kw)
-            if self.is_punct("}"):
+            if self.tok.kind == "}":
                 end = self.advance()
                 break
             if t.kind == "NL":
@@ -597,7 +612,7 @@ class _Parser:
         self.advance()  # =
         base = self.parse_base_type(name)
         attrs: list[Attribute] = []
-        while self.is_punct("@"):
+        while self.tok.kind == "@":
             attrs.append(self.parse_attribute())
         self.end_of_line(f"type alias `{name.text}`")
         return TypeAlias(name.text, base, attrs, kw.line, kw.column)
@@ -607,7 +622,7 @@ class _Parser:
     def parse_path(self, context: str) -> tuple[str, Token]:
         first = self.expect_ident(context)
         parts = [first.text]
-        while self.is_punct("."):
+        while self.tok.kind == ".":
             self.advance()
             if self.tok.kind != "IDENT":
                 raise self.error(f"expected a name after `.` in `{'.'.join(parts)}.`")
@@ -620,7 +635,7 @@ class _Parser:
         name, _ = self.parse_path(f"an attribute name after `{at.text}`")
         args: list[Argument] = []
         has_parens = False
-        if self.is_punct("("):
+        if self.tok.kind == "(":
             has_parens = True
             args = self.parse_arguments(0)
         return Attribute(name, args, block, at.line, at.column, has_parens)
@@ -629,27 +644,27 @@ class _Parser:
         open_tok = self.advance()  # (
         args: list[Argument] = []
         self.skip_layout()
-        while not self.is_punct(")"):
+        while self.tok.kind != ")":
             t = self.tok
-            if t.kind == "EOF" or self.is_punct("}") or (t.kind == "PUNCT" and t.text in ("@", "@@")):
+            if t.kind == "EOF" or self.tok.kind == "}" or t.kind in ("@", "@@"):
                 raise PrismaParseError("unclosed `(`: missing `)`", open_tok.line, open_tok.column)
-            if t.kind == "IDENT" and self.is_punct(":", self.peek()):
+            if t.kind == "IDENT" and (self.peek().kind == ":"):
                 self.advance()
                 self.advance()
                 self.skip_layout()
-                if self.is_punct(",") or self.is_punct(")"):
+                if self.tok.kind == "," or self.tok.kind == ")":
                     args.append(Argument(t.text, None, t.line, t.column))
                 else:
                     args.append(Argument(t.text, self.parse_expression(depth + 1), t.line, t.column))
             else:
                 args.append(Argument(None, self.parse_expression(depth + 1), t.line, t.column))
             self.skip_layout()
-            if self.is_punct(","):
+            if self.tok.kind == ",":
                 self.advance()
                 self.skip_layout()
-            elif not self.is_punct(")"):
+            elif self.tok.kind != ")":
                 bad = self.tok
-                if (bad.line != open_tok.line and bad.kind in ("IDENT", "EOF")) or self.is_punct("}", bad):
+                if (bad.line != open_tok.line and bad.kind in ("IDENT", "EOF")) or (bad.kind == "}"):
                     raise PrismaParseError("unclosed `(`: missing `)`", open_tok.line, open_tok.column)
                 raise self.error(f"expected `,` or `)` in the argument list, found {self.describe(bad)}")
         self.advance()
@@ -665,25 +680,25 @@ class _Parser:
         if t.kind == "NUMBER":
             self.advance()
             return NumberLit(t.text, t.line, t.column)
-        if self.is_punct("["):
+        if self.tok.kind == "[":
             self.advance()
             items: list[Expr] = []
             self.skip_layout()
-            while not self.is_punct("]"):
-                if self.tok.kind == "EOF" or self.is_punct("}"):
+            while self.tok.kind != "]":
+                if self.tok.kind == "EOF" or self.tok.kind == "}":
                     raise PrismaParseError("unclosed `[`: missing `]`", t.line, t.column)
                 items.append(self.parse_expression(depth + 1))
                 self.skip_layout()
-                if self.is_punct(","):
+                if self.tok.kind == ",":
                     self.advance()
                     self.skip_layout()
-                elif not self.is_punct("]"):
+                elif self.tok.kind != "]":
                     raise self.error(f"expected `,` or `]` in the array, found {self.describe(self.tok)}")
             self.advance()
             return ArrayExpr(items, t.line, t.column)
         if t.kind == "IDENT":
             name, first = self.parse_path("a value")
-            if self.is_punct("("):
+            if self.tok.kind == "(":
                 return FuncCall(name, self.parse_arguments(depth + 1), first.line, first.column)
             return PathExpr(name, first.line, first.column)
         raise self.error(f"expected a value, found {self.describe(t)}")

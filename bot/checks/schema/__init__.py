@@ -27,30 +27,33 @@ from bot.checks.schema import (
 from bot.checks.schema._common import SchemaInput
 from bot.findings import Finding
 from bot.prisma.load import schema_at, schema_diff
+from bot.registry import Rule
 
 if TYPE_CHECKING:
     from bot.context import ReviewContext
 
-CHECKS: list[Callable[[SchemaInput], list[Finding]]] = [
-    fk_index.check,
-    relation_types.check,
-    money.check,
-    timestamps.check,
-    ids.check,
-    indexes.check,
-    sensitive.check,
-    column_types.check,
-    field_rules.check,
-    cascade.check,
-    enums.check,
-    naming.check,
+# Each check with the rules it can report (a check runs when at least one of them is enabled).
+CHECKS: list[tuple[Callable[[SchemaInput], list[Finding]], tuple[Rule, ...]]] = [
+    (fk_index.check, (fk_index.RULE,)),
+    (relation_types.check, (relation_types.RULE,)),
+    (money.check, (money.FLOAT_MONEY, money.MONEY_TYPE, money.DECIMAL_DEFAULT)),
+    (timestamps.check, (timestamps.NO_TZ, timestamps.MISSING)),
+    (ids.check, (ids.AUTOINCREMENT, ids.UUID_TEXT, ids.MIXED)),
+    (indexes.check, (indexes.REDUNDANT, indexes.TOO_MANY)),
+    (sensitive.check, (sensitive.RULE,)),
+    (column_types.check, (column_types.VARCHAR, column_types.CHAR, column_types.JSON)),
+    (field_rules.check, (field_rules.LIST_DEFAULT, field_rules.IGNORED_REQUIRED)),
+    (cascade.check, (cascade.RULE,)),
+    (enums.check, (enums.RULE,)),
+    (naming.check, (naming.MODEL_PASCAL, naming.FIELD_CAMEL, naming.TABLE_SNAKE, naming.COLUMN_SNAKE)),
 ]
 
 
 def run_checks(inp: SchemaInput) -> list[Finding]:
     findings: list[Finding] = []
-    for check in CHECKS:
-        findings.extend(check(inp))
+    for check, rules in CHECKS:
+        if any(inp.enabled(rule) for rule in rules):
+            findings.extend(check(inp))
     return findings
 
 
@@ -73,7 +76,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             findings.extend(parse_error.finding(e, e.path in changed) for e in load.errors)
             continue
         diff = schema_diff(ctx, group)
-        inp = SchemaInput(load.schema, diff, ctx.options)
+        inp = SchemaInput(load.schema, diff, ctx.options, ctx.config.is_enabled)
         findings.extend(run_checks(inp))
         ctx.facts.setdefault("schema", {})[group[0]] = {
             "models": len(load.schema.models),

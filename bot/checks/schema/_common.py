@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from bot.findings import Finding, Severity
@@ -20,6 +21,8 @@ class SchemaInput:
     schema: Schema
     diff: SchemaDiff | None = None  # base → head; None when the base does not parse
     options_for: Callable[[Rule], dict[str, Any]] = field(default=lambda rule: dict(rule.options))
+    # Rules the repo config turned off are not computed at all (the pipeline would drop their findings anyway).
+    enabled: Callable[[Rule], bool] = field(default=lambda rule: True)
 
     def options(self, rule: Rule) -> dict[str, Any]:
         return self.options_for(rule)
@@ -42,9 +45,10 @@ class SchemaInput:
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9]|$|_|\d)|[A-Z]?[a-z]+|[0-9]+|[A-Z]+")
 
 
-def words(name: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def words(name: str) -> tuple[str, ...]:
     """`refreshTokenHash` -> [refresh, token, hash]; `access_token` -> [access, token]; `APIKey` -> [api, key]."""
-    return [w.lower() for part in re.split(r"[_\-\s]+", name) for w in _WORD.findall(part)]
+    return tuple(w.lower() for part in re.split(r"[_\-\s]+", name) for w in _WORD.findall(part))
 
 
 def entity_models(schema: Schema) -> list[Model]:

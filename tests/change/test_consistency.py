@@ -201,3 +201,34 @@ def test_dropping_a_declared_index_with_unchanged_schema():
     findings = run(None, {NEW_MIG: 'DROP INDEX "orders_user_id_idx";\n'})
     assert [f.rule for f in findings] == ["migration/migration-without-schema-change"]
     assert "recreates it" in findings[0].message
+
+
+def test_hand_written_not_null_for_an_optional_field_without_default():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  note   String?\n")
+    findings = run(schema, {NEW_MIG: 'ALTER TABLE "orders" ADD COLUMN "note" TEXT NOT NULL;\n'})
+    assert summary(findings) == [("migration/schema-drift", "error", "nullability:orders.note")]
+
+
+def test_required_field_added_as_nullable_column():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  note   String @default(\"\")\n")
+    findings = run(schema, {NEW_MIG: 'ALTER TABLE "orders" ADD COLUMN "note" TEXT DEFAULT \'\';\n'})
+    assert summary(findings) == [("migration/schema-drift", "warning", "nullability:orders.note")]
+
+
+def test_expand_then_set_not_null_in_the_same_migration_matches():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  note   String\n")
+    sql = ('ALTER TABLE "orders" ADD COLUMN "note" TEXT;\n'
+           'UPDATE "orders" SET "note" = \'\' WHERE "note" IS NULL;\n'
+           'ALTER TABLE "orders" ALTER COLUMN "note" SET NOT NULL;\n')
+    assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_drop_not_null_on_a_field_made_optional_matches():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int?\n")
+    assert run(schema, {NEW_MIG: 'ALTER TABLE "orders" ALTER COLUMN "total" DROP NOT NULL;\n'}) == []
+
+
+def test_not_null_array_column_for_a_list_field_matches():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  tags   String[] @default([])\n")
+    sql = 'ALTER TABLE "orders" ADD COLUMN "tags" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[];\n'
+    assert run(schema, {NEW_MIG: sql}) == []

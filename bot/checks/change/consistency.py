@@ -24,7 +24,7 @@ from bot.context import ReviewContext
 from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import define
 
-from .dbshape import DbShape, IndexSig, SqlEffects, Table, Touch, project
+from .dbshape import Column, DbShape, IndexSig, SqlEffects, Table, Touch, project
 from .migration_dirs import MigrationScript, changed_scripts, migration_index
 
 NO_MIGRATION = define(
@@ -69,6 +69,8 @@ def check(ctx: ReviewContext) -> list[Finding]:
         from bot.sql.load import parsed_migration
     except ImportError:
         return []
+    if not ctx.surfaces.schema and not any(c.status is FileStatus.ADDED for c in ctx.surfaces.migrations):
+        return []  # nothing that could make schema and migrations disagree
     head_load = schema_at(ctx, "head")
     if head_load is None or head_load.schema is None:
         return []
@@ -310,6 +312,10 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
                 f"`ALTER TABLE \"{name}\" ADD COLUMN \"{col_name}\" …` (regenerate with "
                 "`npx prisma migrate dev --create-only`)."), f"column:{name}.{col_name}", False, path=f.path,
                 line=f.line))
+    for col_name, col in head.columns.items():
+        mismatch = _nullability(name, col, sim.columns.get(col_name), effects.columns.get((name, col_name)))
+        if mismatch is not None:
+            out.append(mismatch)
     for col_name in sim.columns:
         if col_name in head.columns:
             continue
@@ -337,6 +343,31 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
                     "fine as the first step of a removal, but the next `prisma migrate dev` generates the "
                     "`DROP COLUMN`."), f"column:{name}.{col_name}", False, path=f.path, line=f.line, side=Side.OLD))
     return out
+
+
+def _nullability(table: str, head: Column, sim: Column | None, touch: Touch | None) -> Mismatch | None:
+    """A column the SQL defines (or SET/DROP NOT NULL) with a nullability the schema field does not have."""
+    f = head.field
+    if sim is None or touch is None or not sim.sql_defined or f is None or sim.nullable == head.nullable:
+        return None
+    if f.list:
+        return None  # Prisma treats an array column as a list whether or not it is NOT NULL
+    key = f"nullability:{table}.{head.name}"
+    if not head.nullable:
+        return Mismatch(Severity.WARNING, (
+            f"Field `{f.key}` is required in the schema but this migration leaves column `{table}.{head.name}` "
+            "nullable: Prisma Client fails to read any row where it is NULL (P2032), and the next "
+            f"`prisma migrate dev` generates `ALTER COLUMN \"{head.name}\" SET NOT NULL`. Make the field optional "
+            f"(`{f.type}?`) or the column NOT NULL."), key, True, touch=touch)
+    if sim.default is None:
+        return Mismatch(Severity.ERROR, (
+            f"Field `{f.key}` is optional in the schema but this migration makes column `{table}.{head.name}` NOT "
+            "NULL without a default: every `create` that leaves the field out fails with a not-null violation. "
+            f"Make the field required (`{f.type}`), or drop the NOT NULL."), key, True, touch=touch)
+    return Mismatch(Severity.WARNING, (
+        f"Field `{f.key}` is optional in the schema but this migration makes column `{table}.{head.name}` NOT NULL: "
+        "writing `null` to it fails, and the next `prisma migrate dev` generates `DROP NOT NULL`. Make the two agree."),
+        key, True, touch=touch)
 
 
 def _fields_of(table: Table, sig: IndexSig) -> str:

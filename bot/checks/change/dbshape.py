@@ -8,7 +8,7 @@ change touches, so drift that was already there before the change is never blame
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pglast import ast, enums
@@ -26,7 +26,8 @@ class Column:
     field: Field | None = None  # the schema field it comes from (None when it only exists in SQL)
     type: str = ""
     nullable: bool = True
-    default: str | None = None  # a database-level default, as written in the schema
+    default: str | None = None  # a database-level default, as written in the schema ("sql" when from SQL)
+    sql_defined: bool = False  # nullability/default come from migration SQL, not from the schema
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class DbShape:
     def copy(self) -> DbShape:
         out = DbShape()
         for name, t in self.tables.items():
-            out.tables[name] = Table(t.name, t.model, dict(t.columns), dict(t.indexes), dict(t.index_sources),
-                                     t.primary_key)
+            columns = {c: replace(col) for c, col in t.columns.items()}
+            out.tables[name] = Table(t.name, t.model, columns, dict(t.indexes), dict(t.index_sources), t.primary_key)
         for name, e in self.enums.items():
             out.enums[name] = EnumType(e.name, list(e.values), e.source)
         return out
@@ -174,7 +175,7 @@ class SqlEffects:
             table = Table(name)
             for elt in node.tableElts or ():
                 if isinstance(elt, ast.ColumnDef):
-                    table.columns[elt.colname] = Column(elt.colname)
+                    table.columns[elt.colname] = _sql_column(elt)
                     for c in elt.constraints or ():
                         if isinstance(c, ast.Constraint) and c.contype == enums.ConstrType.CONSTR_UNIQUE:
                             sig = IndexSig(True, (elt.colname,))
@@ -199,8 +200,18 @@ class SqlEffects:
                 if cmd.subtype == enums.AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
                     col = cmd.def_.colname
                     if table is not None and col not in table.columns:
-                        table.columns[col] = Column(col)
+                        table.columns[col] = _sql_column(cmd.def_)
                     self.columns[(name, col)] = touch("add")
+                elif cmd.subtype in (enums.AlterTableType.AT_SetNotNull, enums.AlterTableType.AT_DropNotNull):
+                    column = table.columns.get(cmd.name) if table is not None else None
+                    if column is not None:
+                        column.nullable = cmd.subtype == enums.AlterTableType.AT_DropNotNull
+                        column.sql_defined = True
+                        self.columns.setdefault((name, cmd.name), touch("alter"))
+                elif cmd.subtype == enums.AlterTableType.AT_ColumnDefault:
+                    column = table.columns.get(cmd.name) if table is not None else None
+                    if column is not None and column.sql_defined:
+                        column.default = "sql" if cmd.def_ is not None else None
                 elif cmd.subtype == enums.AlterTableType.AT_DropColumn:
                     if table is not None:
                         table.columns.pop(cmd.name, None)
@@ -324,6 +335,19 @@ class SqlEffects:
                 name = _str(names[-1])
                 shape.enums.pop(name, None)
                 self.enums[name] = touch("drop")
+
+
+def _sql_column(definition: ast.ColumnDef) -> Column:
+    """A column as the SQL defines it: NOT NULL from the column's constraints, serial/identity, or PRIMARY KEY."""
+    kinds = {c.contype for c in definition.constraints or () if isinstance(c, ast.Constraint)}
+    type_names = [_str(n).lower() for n in (definition.typeName.names if definition.typeName else ())]
+    serial = any(t in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2") for t in type_names)
+    not_null = bool(definition.is_not_null) or serial or bool(
+        kinds & {enums.ConstrType.CONSTR_NOTNULL, enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_IDENTITY})
+    has_default = serial or bool(kinds & {enums.ConstrType.CONSTR_DEFAULT, enums.ConstrType.CONSTR_IDENTITY,
+                                          enums.ConstrType.CONSTR_GENERATED})
+    return Column(definition.colname, nullable=not not_null, default="sql" if has_default else None,
+                  sql_defined=True)
 
 
 def _str(node: Any) -> str:

@@ -60,6 +60,8 @@ _TOUCHED_TABLE = re.compile(
 
 
 def check(ctx: ReviewContext) -> list[Finding]:
+    if not ctx.surfaces.migrations and not ctx.surfaces.schema:
+        return []  # history and provider findings need a changed migration, lock file or schema
     index = migration_index(ctx)
     if not index.roots:
         return []

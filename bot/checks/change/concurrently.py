@@ -23,7 +23,7 @@ from bot.context import ReviewContext
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 
-from .migration_dirs import SCRIPT
+from .migration_dirs import SCRIPT, guarded
 from .prisma_version import PrismaVersion, parse_range, prisma_version
 
 RULE = define(
@@ -84,7 +84,7 @@ def _scan(statements: list) -> list[_NoTx]:  # type: ignore[type-arg]
     return found
 
 
-def check(ctx: ReviewContext) -> list[Finding]:
+def _check(ctx: ReviewContext) -> list[Finding]:
     try:
         from bot.sql.load import parsed_migration
     except ImportError:  # the SQL layer is missing: nothing to analyse
@@ -168,3 +168,6 @@ def _judge(ctx: ReviewContext, path: str, count: int, no_tx: list[_NoTx]) -> Fin
 
 def _version_text(version: PrismaVersion | None) -> str:
     return f" (the project uses {version.describe()})" if version is not None else ""
+
+
+check = guarded("concurrently", _check)

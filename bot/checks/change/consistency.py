@@ -25,7 +25,7 @@ from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import define
 
 from .dbshape import Column, DbShape, IndexSig, SqlEffects, Table, Touch, project
-from .migration_dirs import MigrationScript, changed_scripts, migration_index
+from .migration_dirs import MigrationScript, changed_scripts, guarded, migration_index
 
 NO_MIGRATION = define(
     "migration/schema-without-migration",
@@ -63,7 +63,7 @@ class Mismatch:
     side: Side = Side.NEW
 
 
-def check(ctx: ReviewContext) -> list[Finding]:
+def _check(ctx: ReviewContext) -> list[Finding]:
     try:
         from bot.prisma.load import schema_at
         from bot.sql.load import parsed_migration
@@ -495,3 +495,6 @@ def _without_schema_change(scripts: list[MigrationScript], mismatches: list[Mism
                                           scope=(first.touch.line, first.touch.end_line), caused_by_change=True,
                                           extra={"objects": [m.key for m in items]}))
     return findings
+
+
+check = guarded("consistency", _check)

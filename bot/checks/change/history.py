@@ -17,7 +17,14 @@ from bot.context import ReviewContext
 from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import define
 
-from .migration_dirs import MigrationIndex, MigrationScript, changed_scripts, migration_index, normalise_newlines
+from .migration_dirs import (
+    MigrationIndex,
+    MigrationScript,
+    changed_scripts,
+    guarded,
+    migration_index,
+    normalise_newlines,
+)
 
 EDITED = define(
     "migration/edited-applied-migration",
@@ -59,7 +66,7 @@ _TOUCHED_TABLE = re.compile(
 )
 
 
-def check(ctx: ReviewContext) -> list[Finding]:
+def _check(ctx: ReviewContext) -> list[Finding]:
     if not ctx.surfaces.migrations and not ctx.surfaces.schema:
         return []  # history and provider findings need a changed migration, lock file or schema
     index = migration_index(ctx)
@@ -346,3 +353,6 @@ def _schema_provider(ctx: ReviewContext, root: str) -> tuple[str, str | None, in
         if match:
             return path, _normalise_provider(match.group(1)), text[: match.start(1)].count("\n") + 1
     return "", None, 1
+
+
+check = guarded("history", _check)

@@ -7,12 +7,16 @@ are computed here once per review (through `ctx.memo`) from the snapshots' file 
 
 from __future__ import annotations
 
+import logging
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.change import ChangedFile, FileStatus
 from bot.context import ReviewContext
+from bot.findings import Finding
+
+log = logging.getLogger("dbreview.checks.change")
 
 SCRIPT = "migration.sql"
 
@@ -116,3 +120,18 @@ def changed_scripts(ctx: ReviewContext) -> list[tuple[ChangedFile, MigrationScri
 def normalise_newlines(text: str) -> str:
     """Prisma accepts a script whose only difference from the applied one is CRLF vs LF (git autocrlf)."""
     return text.replace("\r\n", "\n")
+
+
+def guarded(name: str, check: Callable[[ReviewContext], list[Finding]]) -> Callable[[ReviewContext], list[Finding]]:
+    """Run a change check so that its own bug costs only its findings, never the other change checks'."""
+
+    def run(ctx: ReviewContext) -> list[Finding]:
+        try:
+            return check(ctx)
+        except Exception as exc:  # one check's bug must not lose the other checks' findings
+            log.exception("change check %s failed", name)
+            ctx.note(f"internal error in the {name} check ({type(exc).__name__}); its findings are missing")
+            return []
+
+    run.__doc__ = check.__doc__
+    return run

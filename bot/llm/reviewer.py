@@ -109,12 +109,7 @@ class AnthropicReviewer:
         if invalid:
             result.notes.append(f"{invalid} LLM findings did not match the output contract and were dropped")
         result.assessment = _assessment(assessments)
-        if usage.not_reviewed:
-            more = len(usage.not_reviewed) - 20
-            result.notes.append("not reviewed by the LLM: " + "; ".join(usage.not_reviewed[:20])
-                                + (f"; and {more} more" if more > 0 else ""))
-        if usage.error:
-            result.notes.append(f"LLM review incomplete: {usage.error}; the deterministic review is complete")
+        # usage.not_reviewed and usage.error are rendered by every reporter; no note repeats them.
 
     def _call_model(self, ctx: ReviewContext, rule_findings: list[Finding], units: list[Unit], pending: list[Unit],
                     raw: list[LlmFindingOut], assessments: list[str], reviewed: list[Unit], usage: LlmUsage) -> int:
@@ -152,9 +147,21 @@ class AnthropicReviewer:
         usage.not_reviewed.extend(f"{u.label} (too large for one call)" for u in plan.too_big)
         usage.not_reviewed.extend(f"{u.label} (over the review budget)" for u in plan.over_budget)
         invalid = 0
+        planned_tokens = sum(plan.batch_tokens)
+        worst_cost = cost_usd(llm.model, input_tokens=planned_tokens,
+                              output_tokens=llm.max_output_tokens * len(plan.batches))
         for index, batch in enumerate(plan.batches):
+            tokens = plan.batch_tokens[index]
+
+            def retry_fits(tokens: int = tokens, planned: int = planned_tokens, worst: float = worst_cost) -> bool:
+                """A repeat call for a broken answer must still fit the review budget (retries count)."""
+                extra_cost = cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
+                return (planned + tokens <= llm.max_input_tokens_per_review
+                        and worst + extra_cost <= llm.max_cost_usd_per_review)
+
             try:
-                parsed = self._create(llm.model, llm.max_output_tokens, system, tools, message(batch), usage)
+                parsed = self._create(llm.model, llm.max_output_tokens, system, tools, message(batch), usage,
+                                      retry_fits)
             except LlmUnavailable as exc:
                 usage.error = str(exc)
                 for rest in plan.batches[index:]:
@@ -165,6 +172,9 @@ class AnthropicReviewer:
                 usage.not_reviewed.extend(f"{u.label} (the model's answer did not follow the output contract)"
                                           for u in batch)
                 continue
+            if parsed.retried:
+                planned_tokens += tokens
+                worst_cost += cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
             invalid += parsed.invalid
             raw.extend(parsed.findings)
             if parsed.assessment:
@@ -193,10 +203,11 @@ class AnthropicReviewer:
         raise LlmUnavailable("Anthropic API refused the request (HTTP 400) after retries")
 
     def _create(self, model: str, max_tokens: int, system: list[dict[str, Any]], tools: list[dict[str, Any]],
-                text: str, usage: LlmUsage) -> ParsedOutput:
+                text: str, usage: LlmUsage, retry_fits: Callable[[], bool] = lambda: True) -> ParsedOutput:
         last_error: OutputError | None = None
         attempts = 0
-        while attempts < 2:  # one more try when the answer breaks the output contract
+        # One more try when the answer breaks the output contract, if the budget has room for it.
+        while attempts < 1 or (attempts < 2 and retry_fits()):
             try:
                 with _quiet_deprecations():
                     message = self.client.messages.create(
@@ -217,7 +228,9 @@ class AnthropicReviewer:
             try:
                 if block is None:
                     raise OutputError(f"no {TOOL_NAME} call in the answer (stop_reason {message.stop_reason})")
-                return parse_tool_input(block.input)
+                parsed = parse_tool_input(block.input)
+                parsed.retried = attempts > 1
+                return parsed
             except OutputError as exc:
                 last_error = exc
         assert last_error is not None

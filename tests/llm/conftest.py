@@ -12,7 +12,7 @@ for folder in (Path(__file__).resolve().parents[1], Path(__file__).resolve().par
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from fakes.anthropic_server import FakeAnthropic
+from fakes.anthropic_server import FakeAnthropic  # noqa: E402
 
 
 @pytest.fixture(scope="session")

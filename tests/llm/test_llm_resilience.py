@@ -9,6 +9,7 @@ from bot.config import Config
 from bot.findings import Source
 from bot.llm import MemoryResultCache, reviewer_from_env
 from bot.pipeline import review
+from bot.report.summary import render_summary
 from bot.testing import change_from_trees
 
 
@@ -38,7 +39,7 @@ def test_an_outage_still_produces_the_deterministic_review(fake_anthropic, llm_e
     assert result.llm.calls == 0
     assert [f.fingerprint for f in result.findings] == [f.fingerprint for f in deterministic.findings]
     assert all(f.source is Source.RULE for f in result.findings)
-    assert any("LLM review incomplete" in n for n in result.notes)
+    assert "failed (Anthropic API overloaded" in render_summary(result)  # the summary footer says so
     assert result.llm.not_reviewed  # every database hunk is listed: the partial review is not silent
     assert len(fake_anthropic.requests) == 3  # one request + 2 SDK retries, then it gave up
 

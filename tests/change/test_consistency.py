@@ -232,3 +232,74 @@ def test_not_null_array_column_for_a_list_field_matches():
     schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  tags   String[] @default([])\n")
     sql = 'ALTER TABLE "orders" ADD COLUMN "tags" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[];\n'
     assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_prisma_enum_value_removal_dance_matches():
+    base = base_tree()
+    base["prisma/schema.prisma"] = SCHEMA_WITH_STATUS.replace("  PAID\n", "  PAID\n  VOID\n")
+    head = dict(base)
+    head["prisma/schema.prisma"] = SCHEMA_WITH_STATUS
+    head[NEW_MIG] = """\
+/*
+  Warnings:
+
+  - The values [VOID] on the enum `OrderStatus` will be removed. If these variants are still used in the database, \
+this will fail.
+
+*/
+-- AlterEnum
+BEGIN;
+CREATE TYPE "OrderStatus_new" AS ENUM ('PENDING', 'PAID');
+ALTER TABLE "orders" ALTER COLUMN "status" DROP DEFAULT;
+ALTER TABLE "orders" ALTER COLUMN "status" TYPE "OrderStatus_new" USING ("status"::text::"OrderStatus_new");
+ALTER TYPE "OrderStatus" RENAME TO "OrderStatus_old";
+ALTER TYPE "OrderStatus_new" RENAME TO "OrderStatus";
+DROP TYPE "OrderStatus_old";
+ALTER TABLE "orders" ALTER COLUMN "status" SET DEFAULT 'PENDING';
+COMMIT;
+"""
+    assert consistency.check(context_for(base, head)) == []
+
+
+def test_new_models_with_implicit_many_to_many_match_generated_sql():
+    schema = SCHEMA.replace("  orders    Order[]\n", "  orders    Order[]\n  tags      Tag[]\n") + """
+model Tag {
+  id    Int    @id @default(autoincrement())
+  label String
+  users User[]
+
+  @@unique([label])
+  @@map("tags")
+}
+"""
+    sql = """\
+-- CreateTable
+CREATE TABLE "tags" (
+    "id" SERIAL NOT NULL,
+    "label" TEXT NOT NULL,
+
+    CONSTRAINT "tags_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "_TagToUser" (
+    "A" INTEGER NOT NULL,
+    "B" TEXT NOT NULL,
+
+    CONSTRAINT "_TagToUser_AB_pkey" PRIMARY KEY ("A","B")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "tags_label_key" ON "tags"("label");
+
+-- CreateIndex
+CREATE INDEX "_TagToUser_B_index" ON "_TagToUser"("B");
+
+-- AddForeignKey
+ALTER TABLE "_TagToUser" ADD CONSTRAINT "_TagToUser_A_fkey" FOREIGN KEY ("A") REFERENCES "tags"("id") \
+ON DELETE CASCADE ON UPDATE CASCADE;
+"""
+    assert run(schema, {NEW_MIG: sql}) == []
+    findings = run(schema, {NEW_MIG: sql.replace('CREATE UNIQUE INDEX "tags_label_key" ON "tags"("label");', "")})
+    assert summary(findings) == [
+        ("migration/schema-drift", "error", "index:tags:IndexSig(unique=True, columns=('label',))")]

@@ -64,7 +64,7 @@ def _parse_ops(parsed: ParsedMigration) -> None:
             parsed.error = SqlError(error.message, line)
             return
         for s in stmts:
-            parsed.statements.append(Statement(index, s.text, line, line, s.kind, s.node))
+            parsed.statements.append(Statement(index, s.text, line, line, s.kind, s.raw, s.json))
             index += 1
     if not parsed.statements:
         parsed.skipped = f"{parsed.path} holds no SQL statement"

@@ -13,7 +13,20 @@ class Statement:
     line: int  # 1-based first line
     end_line: int  # 1-based last line
     kind: str  # parser node class: "AlterTableStmt", "IndexStmt", ... ("Command" for opaque sqlglot statements)
-    node: Any = None  # pglast AST node (PostgreSQL) or sqlglot Expression (other providers)
+    raw: Any = field(default=None, repr=False, compare=False)  # sqlglot Expression, or a pglast node once built
+    # PostgreSQL: libpg_query's JSON parse tree of the statement ({"AlterTableStmt": {...}}), which the rules read;
+    # building pglast's Python AST for every statement of a long history costs more than everything else together.
+    json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def node(self) -> Any:
+        """pglast AST node (PostgreSQL, built on first use from the statement text) or sqlglot Expression."""
+        if self.raw is None and self.json is not None:
+            import pglast
+
+            raws = pglast.parse_sql(self.text)
+            object.__setattr__(self, "raw", raws[0].stmt if raws else None)
+        return self.raw
 
     @property
     def scope(self) -> tuple[int, int]:

@@ -1,18 +1,20 @@
 """Normalise parsed statements into flat operations (Op) that rules and the state model read.
 
+Works on libpg_query's JSON parse tree (Statement.json): typed members are plain dicts ({"relname": ...}),
+polymorphic ones are wrapped in their node name ({"ColumnDef": {...}}), enums are their C names ("AT_AddColumn").
 One statement can hold several operations (`ALTER TABLE t DROP COLUMN a, ADD COLUMN b ...`); every Op keeps its
 statement, so findings point at the statement's lines. Table names drop the `public.` schema and quotes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, ObjectType, TransactionStmtKind
-
 from bot.sql.model import Statement
+
+J = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class ColumnInfo:
     name: str
     type: str  # normalised: "text", "int4", "timestamp(3)", "varchar(255)", "serial", "jsonb", "Role" (enum)
     not_null: bool = False
-    default: str | None = None  # the default expression's SQL-ish text, None when there is none
+    default: str | None = None  # the default expression, rendered compactly; None when there is none
     default_volatile: bool = False
     identity: bool = False
     generated_stored: bool = False
@@ -52,365 +54,397 @@ class Op:
 VOLATILE_FUNCS = {"gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "uuid_generate_v1mc", "random",
                   "clock_timestamp", "timeofday", "nextval", "gen_random_bytes", "uuid_generate_v7", "uuidv4",
                   "uuidv7", "txid_current", "statement_timestamp", "cuid", "nanoid", "ulid"}
-_TYPE_ALIASES = {"int4": "int4", "integer": "int4", "int": "int4", "int8": "int8", "bigint": "int8",
-                 "int2": "int2", "smallint": "int2", "float8": "float8", "float4": "float4", "bool": "bool",
-                 "bpchar": "char", "timestamptz": "timestamptz", "timestamp": "timestamp", "numeric": "numeric",
-                 "varchar": "varchar", "text": "text", "jsonb": "jsonb", "json": "json", "uuid": "uuid"}
+_TYPE_ALIASES = {"integer": "int4", "int": "int4", "bigint": "int8", "smallint": "int2", "bpchar": "char",
+                 "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial"}
+_SERIALS = ("serial", "bigserial", "smallserial")
+_CONTYPES = {"CONSTR_FOREIGN": "fk", "CONSTR_CHECK": "check", "CONSTR_UNIQUE": "unique", "CONSTR_PRIMARY": "pk",
+             "CONSTR_EXCLUSION": "exclude", "CONSTR_NOTNULL": "notnull"}
 
 
-def rel_name(rv: Any) -> str:
-    if rv is None:
-        return "?"
-    schema = getattr(rv, "schemaname", None)
-    name = getattr(rv, "relname", None) or "?"
-    return name if not schema or schema == "public" else f"{schema}.{name}"
+def unwrap(node: Any) -> tuple[str, J]:
+    """{"ColumnDef": {...}} -> ("ColumnDef", {...})."""
+    if isinstance(node, dict) and len(node) == 1:
+        key = next(iter(node))
+        value = node[key]
+        if isinstance(value, dict):
+            return key, value
+    return "", node if isinstance(node, dict) else {}
 
 
-def names_of(items: Any) -> list[str]:
+def strs(items: Any) -> list[str]:
     out: list[str] = []
     for item in items or ():
-        sval = getattr(item, "sval", None)
-        if sval is not None:
-            out.append(sval)
+        kind, body = unwrap(item)
+        if kind == "String":
+            out.append(body.get("sval", ""))
     return out
 
 
-def type_name(tn: Any) -> tuple[str, bool]:
-    """Normalised type of a TypeName node and whether it is an array."""
-    if tn is None:
+def rel_name(rv: J | None) -> str:
+    if not rv:
+        return "?"
+    if "RangeVar" in rv:
+        rv = rv["RangeVar"]
+    schema = rv.get("schemaname")
+    name = rv.get("relname") or "?"
+    return name if not schema or schema == "public" else f"{schema}.{name}"
+
+
+def type_name(tn: J | None) -> tuple[str, bool]:
+    """Normalised type of a TypeName and whether it is an array."""
+    if not tn:
         return "?", False
-    parts = [n for n in names_of(tn.names) if n != "pg_catalog"]
+    parts = [n for n in strs(tn.get("names")) if n != "pg_catalog"]
     base = parts[-1] if parts else "?"
     if len(parts) > 1 and parts[0] != "public":
         base = f"{parts[0]}.{base}"
     base = _TYPE_ALIASES.get(base, base)
-    mods: list[str] = []
-    for m in tn.typmods or ():
-        val = getattr(m, "val", None)
-        ival = getattr(val, "ival", None)
-        if ival is not None:
-            mods.append(str(ival))
-    if base == "timestamptz" or base == "timestamp":
-        # `TIMESTAMP(3) WITH TIME ZONE` arrives as timestamptz with typmods
-        pass
-    text = f"{base}({','.join(mods)})" if mods else base
-    return text, bool(tn.arrayBounds)
+    mods = [str(c["A_Const"]["ival"].get("ival", 0)) for c in tn.get("typmods") or ()
+            if "A_Const" in c and "ival" in c["A_Const"]]
+    return (f"{base}({','.join(mods)})" if mods else base), bool(tn.get("arrayBounds"))
 
 
-def expr_text(node: Any) -> str:
-    """A compact rendering of a default/USING expression, enough for messages and volatility checks."""
-    try:
-        from pglast.stream import RawStream
+def nodes(tree: Any) -> Iterator[tuple[str, J]]:
+    """Every wrapped node under `tree` (depth first) as (kind, body)."""
+    stack = [tree]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, list):
+            stack.extend(cur)
+        elif isinstance(cur, dict):
+            if len(cur) == 1:
+                key = next(iter(cur))
+                value = cur[key]
+                if isinstance(value, dict) and key[:1].isupper():
+                    yield key, value
+            stack.extend(v for v in cur.values() if isinstance(v, dict | list))
 
-        return RawStream()(node)
-    except Exception:  # some expression nodes cannot be printed stand-alone
-        return type(node).__name__
 
-
-def func_names(node: Any) -> set[str]:
+def func_names(tree: Any) -> set[str]:
     found: set[str] = set()
-    for n in walk(node):
-        if isinstance(n, ast.FuncCall):
-            names = names_of(n.funcname)
+    for kind, body in nodes(tree):
+        if kind == "FuncCall":
+            names = strs(body.get("funcname"))
             if names:
                 found.add(names[-1].lower())
-        elif isinstance(n, ast.SQLValueFunction):
-            found.add("now")
     return found
 
 
-def walk(node: Any) -> Any:
-    """Every AST node under `node` (depth first), including itself."""
-    stack = [node]
-    while stack:
-        cur = stack.pop()
-        if cur is None:
-            continue
-        if isinstance(cur, tuple | list):
-            stack.extend(cur)
-            continue
-        if not isinstance(cur, ast.Node):
-            continue
-        yield cur
-        for attr in cur.__slots__:
-            value = getattr(cur, attr, None)
-            if isinstance(value, ast.Node | tuple | list):
-                stack.append(value)
+def string_literals(tree: Any) -> set[str]:
+    return {body["sval"]["sval"] for kind, body in nodes(tree) if kind == "A_Const" and "sval" in body}
 
 
-def string_literals(node: Any) -> set[str]:
-    out: set[str] = set()
-    for n in walk(node):
-        if isinstance(n, ast.A_Const):
-            sval = getattr(getattr(n, "val", None), "sval", None)
-            if sval is not None:
-                out.add(sval)
-    return out
+def expr_text(tree: Any) -> str:
+    """A compact rendering of a default / SET value for messages: 'new', 0, now(), CURRENT_TIMESTAMP, x::text."""
+    kind, body = unwrap(tree)
+    if kind == "A_Const":
+        if "sval" in body:
+            return f"'{body['sval']['sval']}'"
+        for key in ("ival", "fval", "boolval"):
+            if key in body:
+                value = body[key].get(key, 0 if key != "boolval" else False)
+                return str(value).lower() if key == "boolval" else str(value)
+        return "NULL" if body.get("isnull") else "constant"
+    if kind == "FuncCall":
+        return f"{'.'.join(strs(body.get('funcname')))}()"
+    if kind == "SQLValueFunction":
+        return str(body.get("op", "")).removeprefix("SVFOP_")
+    if kind == "TypeCast":
+        return f"{expr_text(body.get('arg'))}::{type_name(body.get('typeName'))[0]}"
+    if kind == "ColumnRef":
+        return ".".join(strs(body.get("fields")))
+    if kind == "A_ArrayExpr":
+        return "ARRAY[...]"
+    return "an expression"
 
 
-def column_info(cd: Any) -> ColumnInfo:
-    typ, is_array = type_name(cd.typeName)
-    not_null = bool(cd.is_not_null)
+def column_info(cd: J) -> ColumnInfo:
+    typ, is_array = type_name(cd.get("typeName"))
+    not_null = bool(cd.get("is_not_null"))
     default = None
     volatile = identity = stored = pk = unique = False
     references = None
-    if typ in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"):
+    if typ in _SERIALS:
         default, volatile = "nextval(...)", True
-    for c in cd.constraints or ():
-        ct = c.contype
-        if ct == ConstrType.CONSTR_NOTNULL:
+    for c in cd.get("constraints") or ():
+        _k, con = unwrap(c)
+        ct = con.get("contype")
+        if ct == "CONSTR_NOTNULL":
             not_null = True
-        elif ct == ConstrType.CONSTR_DEFAULT and c.raw_expr is not None:
-            default = expr_text(c.raw_expr)
-            volatile = volatile or bool(func_names(c.raw_expr) & VOLATILE_FUNCS)
-        elif ct == ConstrType.CONSTR_IDENTITY:
+        elif ct == "CONSTR_DEFAULT" and con.get("raw_expr") is not None:
+            default = expr_text(con["raw_expr"])
+            volatile = volatile or bool(func_names(con["raw_expr"]) & VOLATILE_FUNCS)
+        elif ct == "CONSTR_IDENTITY":
             identity, not_null = True, True
-        elif ct == ConstrType.CONSTR_GENERATED:
-            stored = getattr(c, "generated_kind", "s") != "v"
-        elif ct == ConstrType.CONSTR_PRIMARY:
+        elif ct == "CONSTR_GENERATED":
+            stored = con.get("generated_kind", "s") != "v"
+        elif ct == "CONSTR_PRIMARY":
             pk, not_null = True, True
-        elif ct == ConstrType.CONSTR_UNIQUE:
+        elif ct == "CONSTR_UNIQUE":
             unique = True
-        elif ct == ConstrType.CONSTR_FOREIGN:
-            references = rel_name(c.pktable)
-    return ColumnInfo(cd.colname or "?", typ, not_null, default, volatile, identity, stored, pk, unique, is_array,
-                      references)
+        elif ct == "CONSTR_FOREIGN":
+            references = rel_name(con.get("pktable"))
+    return ColumnInfo(cd.get("colname") or "?", typ, not_null, default, volatile, identity, stored, pk, unique,
+                      is_array, references)
 
 
-def constraint_data(c: Any) -> dict[str, Any]:
-    kinds = {ConstrType.CONSTR_FOREIGN: "fk", ConstrType.CONSTR_CHECK: "check", ConstrType.CONSTR_UNIQUE: "unique",
-             ConstrType.CONSTR_PRIMARY: "pk", ConstrType.CONSTR_EXCLUSION: "exclude",
-             ConstrType.CONSTR_NOTNULL: "notnull"}
+def constraint_data(c: J) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "contype": kinds.get(c.contype, str(c.contype)),
-        "not_valid": bool(c.skip_validation),
-        "using_index": c.indexname,
-        "columns": names_of(c.keys) or names_of(c.fk_attrs),
+        "contype": _CONTYPES.get(c.get("contype", ""), c.get("contype", "")),
+        "not_valid": bool(c.get("skip_validation")),
+        "using_index": c.get("indexname"),
+        "columns": strs(c.get("keys")) or strs(c.get("fk_attrs")),
     }
-    if c.contype == ConstrType.CONSTR_FOREIGN:
-        data["ref_table"] = rel_name(c.pktable)
-        data["ref_columns"] = names_of(c.pk_attrs)
-    if c.contype == ConstrType.CONSTR_CHECK and c.raw_expr is not None:
-        data["expr"] = expr_text(c.raw_expr)
+    if data["contype"] == "fk":
+        data["ref_table"] = rel_name(c.get("pktable"))
+        data["ref_columns"] = strs(c.get("pk_attrs"))
+    if data["contype"] == "check" and c.get("raw_expr") is not None:
+        data["not_null_of"] = _is_not_null_column(c["raw_expr"])
     return data
+
+
+def _is_not_null_column(tree: Any) -> str | None:
+    kind, body = unwrap(tree)
+    if kind == "NullTest" and body.get("nulltesttype") == "IS_NOT_NULL":
+        k2, arg = unwrap(body.get("arg"))
+        if k2 == "ColumnRef":
+            names = strs(arg.get("fields"))
+            return names[-1] if names else None
+    return None
 
 
 def ops_of(stmt: Statement) -> list[Op]:
     """The operations of one PostgreSQL statement; unknown statements give one Op of kind "other"."""
-    node = stmt.node
-    handler = _HANDLERS.get(type(node).__name__)
+    kind, body = unwrap(stmt.json or {})
+    handler = _HANDLERS.get(kind)
     if handler is None:
         return [Op(stmt, "other", data={"node": stmt.kind})]
-    return handler(stmt, node)
+    return handler(stmt, body)
 
 
-def _create_table(stmt: Statement, n: Any) -> list[Op]:
-    table = rel_name(n.relation)
+def _create_table(stmt: Statement, n: J) -> list[Op]:
+    table = rel_name(n.get("relation"))
     columns: list[ColumnInfo] = []
     constraints: list[dict[str, Any]] = []
-    for elt in n.tableElts or ():
-        if isinstance(elt, ast.ColumnDef):
-            columns.append(column_info(elt))
-            for c in elt.constraints or ():
-                if c.contype == ConstrType.CONSTR_FOREIGN:
-                    d = constraint_data(c)
-                    d["columns"] = [elt.colname]
+    for elt in n.get("tableElts") or ():
+        kind, body = unwrap(elt)
+        if kind == "ColumnDef":
+            columns.append(column_info(body))
+            for c in body.get("constraints") or ():
+                _k, con = unwrap(c)
+                if con.get("contype") == "CONSTR_FOREIGN":
+                    d = constraint_data(con)
+                    d["columns"] = [body.get("colname")]
                     constraints.append(d)
-        elif isinstance(elt, ast.Constraint):
-            d = constraint_data(elt)
-            d["name"] = elt.conname
+        elif kind == "Constraint":
+            d = constraint_data(body)
+            d["name"] = body.get("conname")
             constraints.append(d)
+    inh = n.get("inhRelations") or []
     return [Op(stmt, "create_table", table=table, data={
-        "columns": columns, "constraints": constraints, "partitioned": n.partspec is not None,
-        "partition_of": rel_name(n.inhRelations[0]) if n.partbound is not None and n.inhRelations else None,
-        "if_not_exists": bool(n.if_not_exists),
+        "columns": columns, "constraints": constraints, "partitioned": n.get("partspec") is not None,
+        "partition_of": rel_name(inh[0]) if n.get("partbound") is not None and inh else None,
+        "if_not_exists": bool(n.get("if_not_exists")),
     })]
 
 
-def _create_table_as(stmt: Statement, n: Any) -> list[Op]:
-    into = getattr(n, "into", None)
-    return [Op(stmt, "create_table", table=rel_name(getattr(into, "rel", None)),
+def _create_table_as(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "create_table", table=rel_name((n.get("into") or {}).get("rel")),
                data={"columns": [], "constraints": [], "as_select": True})]
 
 
-def _index(stmt: Statement, n: Any) -> list[Op]:
-    cols: list[str | None] = [p.name for p in n.indexParams or ()]
-    return [Op(stmt, "create_index", table=rel_name(n.relation), name=n.idxname, data={
-        "unique": bool(n.unique), "concurrent": bool(n.concurrent), "columns": cols,
-        "partial": n.whereClause is not None, "if_not_exists": bool(n.if_not_exists),
-        "method": n.accessMethod,
+def _index(stmt: Statement, n: J) -> list[Op]:
+    cols = [unwrap(p)[1].get("name") for p in n.get("indexParams") or ()]
+    return [Op(stmt, "create_index", table=rel_name(n.get("relation")), name=n.get("idxname"), data={
+        "unique": bool(n.get("unique")), "concurrent": bool(n.get("concurrent")), "columns": cols,
+        "partial": n.get("whereClause") is not None, "if_not_exists": bool(n.get("if_not_exists")),
+        "method": n.get("accessMethod"),
     })]
 
 
-def _alter_table(stmt: Statement, n: Any) -> list[Op]:
-    table = rel_name(n.relation)
+def _alter_table(stmt: Statement, n: J) -> list[Op]:
+    table = rel_name(n.get("relation"))
+    if n.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+        return [Op(stmt, "other", table=table, data={"node": "AlterTableStmt", "objtype": n.get("objtype")})]
     out: list[Op] = []
-    objtype = n.objtype
-    if objtype not in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_FOREIGN_TABLE):
-        return [Op(stmt, "other", table=table, data={"node": "AlterTableStmt", "objtype": str(objtype)})]
-    for cmd in n.cmds or ():
-        st = cmd.subtype
-        if st == AlterTableType.AT_AddColumn:
-            col = column_info(cmd.def_)
+    for raw in n.get("cmds") or ():
+        _k, cmd = unwrap(raw)
+        st = cmd.get("subtype", "")
+        name = cmd.get("name")
+        dkind, d = unwrap(cmd.get("def"))
+        if st == "AT_AddColumn":
+            col = column_info(d)
             out.append(Op(stmt, "add_column", table=table, column=col.name,
-                          data={"col": col, "if_not_exists": bool(cmd.missing_ok)}))
-            for c in cmd.def_.constraints or ():
-                if c.contype == ConstrType.CONSTR_FOREIGN:
-                    d = constraint_data(c)
-                    d["columns"] = [col.name]
-                    out.append(Op(stmt, "add_constraint", table=table, name=c.conname, data=d))
-        elif st == AlterTableType.AT_DropColumn:
-            out.append(Op(stmt, "drop_column", table=table, column=cmd.name, data={"if_exists": bool(cmd.missing_ok)}))
-        elif st == AlterTableType.AT_AlterColumnType:
-            typ, is_array = type_name(cmd.def_.typeName)
-            using = cmd.def_.raw_default
-            out.append(Op(stmt, "alter_type", table=table, column=cmd.name, data={
+                          data={"col": col, "if_not_exists": bool(cmd.get("missing_ok"))}))
+            for c in d.get("constraints") or ():
+                _k2, con = unwrap(c)
+                if con.get("contype") == "CONSTR_FOREIGN":
+                    cd = constraint_data(con)
+                    cd["columns"] = [col.name]
+                    out.append(Op(stmt, "add_constraint", table=table, name=con.get("conname"), data=cd))
+        elif st == "AT_DropColumn":
+            out.append(Op(stmt, "drop_column", table=table, column=name,
+                          data={"if_exists": bool(cmd.get("missing_ok"))}))
+        elif st == "AT_AlterColumnType":
+            typ, is_array = type_name(d.get("typeName"))
+            using = d.get("raw_default")
+            out.append(Op(stmt, "alter_type", table=table, column=name, data={
                 "new_type": typ, "is_array": is_array, "using": expr_text(using) if using is not None else None}))
-        elif st == AlterTableType.AT_SetNotNull:
-            out.append(Op(stmt, "set_not_null", table=table, column=cmd.name))
-        elif st == AlterTableType.AT_DropNotNull:
-            out.append(Op(stmt, "drop_not_null", table=table, column=cmd.name))
-        elif st == AlterTableType.AT_ColumnDefault:
-            if cmd.def_ is None:
-                out.append(Op(stmt, "drop_default", table=table, column=cmd.name))
+        elif st == "AT_SetNotNull":
+            out.append(Op(stmt, "set_not_null", table=table, column=name))
+        elif st == "AT_DropNotNull":
+            out.append(Op(stmt, "drop_not_null", table=table, column=name))
+        elif st == "AT_ColumnDefault":
+            if cmd.get("def") is None:
+                out.append(Op(stmt, "drop_default", table=table, column=name))
             else:
-                out.append(Op(stmt, "set_default", table=table, column=cmd.name, data={
-                    "expr": expr_text(cmd.def_), "volatile": bool(func_names(cmd.def_) & VOLATILE_FUNCS),
-                    "literals": sorted(string_literals(cmd.def_))}))
-        elif st == AlterTableType.AT_AddConstraint:
-            c = cmd.def_
-            out.append(Op(stmt, "add_constraint", table=table, name=c.conname, data=constraint_data(c)))
-        elif st == AlterTableType.AT_ValidateConstraint:
-            out.append(Op(stmt, "validate_constraint", table=table, name=cmd.name))
-        elif st == AlterTableType.AT_DropConstraint:
-            out.append(Op(stmt, "drop_constraint", table=table, name=cmd.name))
-        elif st in (AlterTableType.AT_EnableRowSecurity, AlterTableType.AT_ForceRowSecurity):
+                expr = cmd["def"]
+                out.append(Op(stmt, "set_default", table=table, column=name, data={
+                    "expr": expr_text(expr), "volatile": bool(func_names(expr) & VOLATILE_FUNCS),
+                    "literals": sorted(string_literals(expr))}))
+        elif st == "AT_AddConstraint":
+            out.append(Op(stmt, "add_constraint", table=table, name=d.get("conname"), data=constraint_data(d)))
+        elif st == "AT_ValidateConstraint":
+            out.append(Op(stmt, "validate_constraint", table=table, name=name))
+        elif st == "AT_DropConstraint":
+            out.append(Op(stmt, "drop_constraint", table=table, name=name))
+        elif st in ("AT_EnableRowSecurity", "AT_ForceRowSecurity"):
             out.append(Op(stmt, "enable_rls", table=table))
-        elif st == AlterTableType.AT_DetachPartition:
-            out.append(Op(stmt, "detach_partition", table=table,
-                          data={"concurrent": bool(getattr(cmd.def_, "concurrent", False))}))
-        elif st == AlterTableType.AT_AttachPartition:
+        elif st == "AT_DetachPartition":
+            out.append(Op(stmt, "detach_partition", table=table, data={"concurrent": bool(d.get("concurrent"))}))
+        elif st == "AT_AttachPartition":
             out.append(Op(stmt, "attach_partition", table=table))
         else:
-            out.append(Op(stmt, "alter_other", table=table, data={"subtype": st.name}))
+            out.append(Op(stmt, "alter_other", table=table, data={"subtype": st, "def": dkind}))
     return out
 
 
-def _rename(stmt: Statement, n: Any) -> list[Op]:
-    rt = n.renameType
-    if rt == ObjectType.OBJECT_COLUMN:
-        return [Op(stmt, "rename_column", table=rel_name(n.relation), column=n.subname, data={"new": n.newname})]
-    if rt == ObjectType.OBJECT_TABLE:
-        return [Op(stmt, "rename_table", table=rel_name(n.relation), data={"new": n.newname})]
-    if rt == ObjectType.OBJECT_TYPE:
-        obj = n.object
-        old = names_of(getattr(obj, "names", None) or obj)[-1:] if obj is not None else []
-        return [Op(stmt, "rename_type", name=old[0] if old else "?", data={"new": n.newname})]
-    if rt == ObjectType.OBJECT_INDEX:
-        return [Op(stmt, "rename_index", name=rel_name(n.relation), data={"new": n.newname})]
-    if rt == ObjectType.OBJECT_TABCONSTRAINT:
-        return [Op(stmt, "rename_constraint", table=rel_name(n.relation), name=n.subname, data={"new": n.newname})]
-    return [Op(stmt, "rename_other", data={"objtype": rt.name, "new": n.newname})]
+def _rename(stmt: Statement, n: J) -> list[Op]:
+    rt = n.get("renameType")
+    new = n.get("newname")
+    if rt == "OBJECT_COLUMN":
+        return [Op(stmt, "rename_column", table=rel_name(n.get("relation")), column=n.get("subname"),
+                   data={"new": new})]
+    if rt == "OBJECT_TABLE":
+        return [Op(stmt, "rename_table", table=rel_name(n.get("relation")), data={"new": new})]
+    if rt == "OBJECT_TYPE":
+        kind, obj = unwrap(n.get("object"))
+        names = [x for x in strs(obj.get("items") if kind == "List" else obj.get("names")) if x != "public"]
+        return [Op(stmt, "rename_type", name=".".join(names) or "?", data={"new": new})]
+    if rt == "OBJECT_INDEX":
+        return [Op(stmt, "rename_index", name=rel_name(n.get("relation")), data={"new": new})]
+    if rt == "OBJECT_TABCONSTRAINT":
+        return [Op(stmt, "rename_constraint", table=rel_name(n.get("relation")), name=n.get("subname"),
+                   data={"new": new})]
+    return [Op(stmt, "rename_other", data={"objtype": rt, "new": new})]
 
 
-def _drop(stmt: Statement, n: Any) -> list[Op]:
-    rt = n.removeType
-    cascade = n.behavior is not None and n.behavior.name == "DROP_CASCADE"
+def _drop(stmt: Statement, n: J) -> list[Op]:
+    rt = n.get("removeType")
+    cascade = n.get("behavior") == "DROP_CASCADE"
     out: list[Op] = []
-    for obj in n.objects or ():
-        parts = names_of(obj if isinstance(obj, tuple | list) else getattr(obj, "names", None) or (obj,))
-        if not parts and isinstance(obj, ast.TypeName):
-            parts = names_of(obj.names)
+    for obj in n.get("objects") or ():
+        kind, body = unwrap(obj)
+        if kind == "List":
+            parts = strs(body.get("items"))
+        elif kind == "TypeName":
+            parts = strs(body.get("names"))
+        elif kind == "String":
+            parts = [body.get("sval", "")]
+        else:
+            parts = []
         name = ".".join(p for p in parts if p != "public") or "?"
-        if rt == ObjectType.OBJECT_TABLE:
-            out.append(Op(stmt, "drop_table", table=name, data={"cascade": cascade, "if_exists": bool(n.missing_ok)}))
-        elif rt == ObjectType.OBJECT_INDEX:
-            out.append(Op(stmt, "drop_index", name=name, data={"concurrent": bool(n.concurrent),
-                                                               "if_exists": bool(n.missing_ok)}))
-        elif rt == ObjectType.OBJECT_SCHEMA:
+        if rt == "OBJECT_TABLE":
+            out.append(Op(stmt, "drop_table", table=name, data={"cascade": cascade,
+                                                               "if_exists": bool(n.get("missing_ok"))}))
+        elif rt == "OBJECT_INDEX":
+            out.append(Op(stmt, "drop_index", name=name, data={"concurrent": bool(n.get("concurrent")),
+                                                               "if_exists": bool(n.get("missing_ok"))}))
+        elif rt == "OBJECT_SCHEMA":
             out.append(Op(stmt, "drop_schema", name=name, data={"cascade": cascade}))
-        elif rt == ObjectType.OBJECT_TYPE:
+        elif rt == "OBJECT_TYPE":
             out.append(Op(stmt, "drop_type", name=name, data={"cascade": cascade}))
         else:
-            out.append(Op(stmt, "drop_other", name=name, data={"objtype": rt.name}))
+            out.append(Op(stmt, "drop_other", name=name, data={"objtype": rt}))
     return out
 
 
-def _create_enum(stmt: Statement, n: Any) -> list[Op]:
-    name = [p for p in names_of(n.typeName) if p != "public"]
-    vals = [v.sval for v in n.vals or () if getattr(v, "sval", None) is not None]
-    return [Op(stmt, "create_enum", name=".".join(name), data={"values": vals})]
+def _create_enum(stmt: Statement, n: J) -> list[Op]:
+    name = ".".join(p for p in strs(n.get("typeName")) if p != "public")
+    return [Op(stmt, "create_enum", name=name, data={"values": strs(n.get("vals"))})]
 
 
-def _alter_enum(stmt: Statement, n: Any) -> list[Op]:
-    name = ".".join(p for p in names_of(n.typeName) if p != "public")
-    if n.oldVal:
-        return [Op(stmt, "rename_enum_value", name=name, data={"old": n.oldVal, "new": n.newVal})]
-    return [Op(stmt, "add_enum_value", name=name, data={"value": n.newVal, "neighbor": n.newValNeighbor})]
+def _alter_enum(stmt: Statement, n: J) -> list[Op]:
+    name = ".".join(p for p in strs(n.get("typeName")) if p != "public")
+    if n.get("oldVal"):
+        return [Op(stmt, "rename_enum_value", name=name, data={"old": n["oldVal"], "new": n.get("newVal")})]
+    return [Op(stmt, "add_enum_value", name=name, data={"value": n.get("newVal"),
+                                                         "neighbor": n.get("newValNeighbor")})]
 
 
-def _truncate(stmt: Statement, n: Any) -> list[Op]:
-    cascade = n.behavior is not None and n.behavior.name == "DROP_CASCADE"
-    return [Op(stmt, "truncate", table=rel_name(r), data={"cascade": cascade}) for r in n.relations or ()]
+def _truncate(stmt: Statement, n: J) -> list[Op]:
+    cascade = n.get("behavior") == "DROP_CASCADE"
+    return [Op(stmt, "truncate", table=rel_name(r), data={"cascade": cascade}) for r in n.get("relations") or ()]
 
 
-def _update(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "update", table=rel_name(n.relation), data={"where": n.whereClause is not None,
-                                                                  "literals": sorted(string_literals(n))})]
+def _update(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "update", table=rel_name(n.get("relation")), data={"where": n.get("whereClause") is not None})]
 
 
-def _delete(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "delete", table=rel_name(n.relation), data={"where": n.whereClause is not None})]
+def _delete(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "delete", table=rel_name(n.get("relation")), data={"where": n.get("whereClause") is not None})]
 
 
-def _insert(stmt: Statement, n: Any) -> list[Op]:
-    sel = n.selectStmt
-    from_select = sel is not None and not getattr(sel, "valuesLists", None)
-    return [Op(stmt, "insert", table=rel_name(n.relation), data={"select": from_select,
-                                                                  "literals": sorted(string_literals(n))})]
+def _insert(stmt: Statement, n: J) -> list[Op]:
+    _k, sel = unwrap(n.get("selectStmt"))
+    from_select = bool(sel) and not sel.get("valuesLists")
+    return [Op(stmt, "insert", table=rel_name(n.get("relation")), data={"select": from_select})]
 
 
-def _set(stmt: Statement, n: Any) -> list[Op]:
-    value = " ".join(expr_text(a) for a in n.args or ())
-    return [Op(stmt, "set", name=(n.name or "").lower(), data={"value": value, "local": bool(n.is_local)})]
+def _set(stmt: Statement, n: J) -> list[Op]:
+    value = " ".join(expr_text(a) for a in n.get("args") or ())
+    return [Op(stmt, "set", name=(n.get("name") or "").lower(), data={"value": value,
+                                                                       "local": bool(n.get("is_local"))})]
 
 
-def _transaction(stmt: Statement, n: Any) -> list[Op]:
-    k = n.kind
-    kind = {TransactionStmtKind.TRANS_STMT_BEGIN: "begin", TransactionStmtKind.TRANS_STMT_START: "begin",
-            TransactionStmtKind.TRANS_STMT_COMMIT: "commit", TransactionStmtKind.TRANS_STMT_ROLLBACK: "rollback"}
-    return [Op(stmt, "transaction", data={"kind": kind.get(k, k.name.lower())})]
+def _transaction(stmt: Statement, n: J) -> list[Op]:
+    kinds = {"TRANS_STMT_BEGIN": "begin", "TRANS_STMT_START": "begin", "TRANS_STMT_COMMIT": "commit",
+             "TRANS_STMT_ROLLBACK": "rollback"}
+    k = n.get("kind", "")
+    return [Op(stmt, "transaction", data={"kind": kinds.get(k, k.lower())})]
 
 
-def _vacuum(stmt: Statement, n: Any) -> list[Op]:
-    opts = {getattr(o, "defname", "") for o in n.options or ()}
-    tables = [rel_name(r.relation) for r in n.rels or ()]
-    kind = "vacuum_full" if "full" in opts and n.is_vacuumcmd else ("vacuum" if n.is_vacuumcmd else "analyze")
+def _vacuum(stmt: Statement, n: J) -> list[Op]:
+    opts = {unwrap(o)[1].get("defname", "") for o in n.get("options") or ()}
+    tables = [rel_name(unwrap(r)[1].get("relation")) for r in n.get("rels") or ()]
+    vacuum = bool(n.get("is_vacuumcmd"))
+    kind = "vacuum_full" if "full" in opts and vacuum else ("vacuum" if vacuum else "analyze")
     return [Op(stmt, kind, table=t) for t in tables] or [Op(stmt, kind)]
 
 
-def _cluster(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "cluster", table=rel_name(n.relation) if n.relation is not None else None)]
+def _cluster(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "cluster", table=rel_name(n["relation"]) if n.get("relation") else None)]
 
 
-def _reindex(stmt: Statement, n: Any) -> list[Op]:
-    concurrent = any(getattr(p, "defname", "") == "concurrently" for p in n.params or ())
-    kind = n.kind.name.replace("REINDEX_OBJECT_", "").lower()
-    target = rel_name(n.relation) if n.relation is not None else n.name
+def _reindex(stmt: Statement, n: J) -> list[Op]:
+    concurrent = any(unwrap(p)[1].get("defname") == "concurrently" for p in n.get("params") or ())
+    kind = str(n.get("kind", "")).replace("REINDEX_OBJECT_", "").lower()
+    target = rel_name(n["relation"]) if n.get("relation") else n.get("name")
     return [Op(stmt, "reindex", table=target if kind == "table" else None, name=target,
                data={"concurrent": concurrent, "object": kind})]
 
 
-def _policy(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "create_policy", table=rel_name(n.table), name=n.policy_name)]
+def _policy(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "create_policy", table=rel_name(n.get("table")), name=n.get("policy_name"))]
 
 
-def _trigger(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "create_trigger", table=rel_name(n.relation), name=n.trigname)]
+def _trigger(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "create_trigger", table=rel_name(n.get("relation")), name=n.get("trigname"))]
 
 
-def _refresh(stmt: Statement, n: Any) -> list[Op]:
-    return [Op(stmt, "refresh_matview", name=rel_name(n.relation), data={"concurrent": bool(n.concurrent)})]
+def _refresh(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "refresh_matview", name=rel_name(n.get("relation")),
+               data={"concurrent": bool(n.get("concurrent"))})]
 
 
 _HANDLERS = {

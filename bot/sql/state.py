@@ -11,7 +11,6 @@ it was before the statement. The catalog is updated as it goes, so the next file
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from bot.sql import locks as L
@@ -173,7 +172,8 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
          ) -> MigrationModel:
     statements = [s for s in parsed.statements if s.kind != "TransactionStmt"]
     multi = len(statements) > 1
-    model = MigrationModel(parsed, [], multi, set(), catalog.uses_rls, copy.deepcopy(catalog.enums), {}, set())
+    enums = {k: list(v) for k, v in catalog.enums.items()}
+    model = MigrationModel(parsed, [], multi, set(), catalog.uses_rls, enums, {}, set())
     created: set[str] = set()
     explicit_tx = False
     lock_timeout = False

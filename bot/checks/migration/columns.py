@@ -198,9 +198,9 @@ def _validated_not_null_checks(model: MigrationModel) -> set[tuple[str, str]]:
     for st in model.ops:
         op = st.op
         if op.kind == "add_constraint" and op.data.get("contype") == "check":
-            m = re.search(r'"?(\w+)"?\s+IS\s+NOT\s+NULL', op.data.get("expr") or "", re.I)
-            if m:
-                pair = (op.table or "", m.group(1))
+            column = op.data.get("not_null_of")
+            if column:
+                pair = (op.table or "", column)
                 if op.data.get("not_valid"):
                     pending[op.name or ""] = pair
                 else:

@@ -108,7 +108,7 @@ def _same_tx(model: MigrationModel) -> list[Hit]:
             continue
         if not added or op.kind in ("create_enum", "add_enum_value", "rename_enum_value") or not st.in_transaction:
             continue
-        used = string_literals(op.stmt.node) & set(added)
+        used = string_literals(op.stmt.json) & set(added)
         for value in sorted(used):
             enum, line = added[value]
             hits.append(Hit(

@@ -225,7 +225,8 @@ def adjust_severity(findings: list[Finding], stats: Stats | None, config: Config
     for f in findings:
         work = _work_of(f)
         tables = _tables_of(f, stats) if work else []
-        if not work or not tables or (config is not None and config.has_severity_override(f.rule)):
+        already = "table_rows" in f.extra  # adjusted once already (the pipeline and the trace may both call this)
+        if already or not work or not tables or (config is not None and config.has_severity_override(f.rule)):
             out.append(f)
             continue
         name, table = max(tables, key=lambda item: (item[1].total_bytes, item[1].rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from conftest import MIGRATIONS, change_adding, requires_pg
+from trace_helpers import MIGRATIONS, requires_pg, scenario_path
 
 from bot.change import MemorySnapshot
 from bot.config import parse_config
@@ -35,27 +35,23 @@ def test_claims_of_the_migration_analyzer_rules() -> None:
 
 
 @requires_pg
-def test_measurement_withdraws_a_rewrite_claim_it_disproves(trace: Trace) -> None:
-    path = f"{MIGRATIONS}/20240201000000_name/migration.sql"
-    result = trace(change_adding({"20240201000000_name": (
-        '-- AlterTable\nALTER TABLE "User" ALTER COLUMN "name" SET DATA TYPE VARCHAR(200);\n')}))
+def test_measurement_withdraws_a_rewrite_claim_it_disproves(scenario: TraceResult) -> None:
+    path = scenario_path("widen")  # VARCHAR(50) -> VARCHAR(200)
     static = _static("migration/column-type-change", path, 2, 'Changing "User"."name" rewrites the table.')
     unrelated = _static("migration/rename", path, 2, "unrelated")
-    kept, notes = reconcile([static, unrelated, *measured_findings(result)], result)
+    kept, notes = reconcile([static, unrelated, *measured_findings(scenario)], scenario)
     assert static not in kept and unrelated in kept
     assert len(notes) == 1 and "migration/column-type-change" in notes[0] and "relfilenodes unchanged" in notes[0]
 
 
 @requires_pg
-def test_agreeing_claims_keep_one_finding_with_the_evidence(trace: Trace) -> None:
-    path = f"{MIGRATIONS}/20240201000000_idx/migration.sql"
-    result = trace(change_adding({"20240201000000_idx": (
-        '-- CreateIndex\nCREATE INDEX "Post_title_idx" ON "Post"("title");\n')}))
-    measured = measured_findings(result)
+def test_agreeing_claims_keep_one_finding_with_the_evidence(scenario: TraceResult) -> None:
+    path = scenario_path("idx")
+    measured = [f for f in measured_findings(scenario) if f.path == path]
     assert [f.rule for f in measured] == ["migration/measured-write-lock"]
     static = _static("migration/index-not-concurrent", path, 2, "Use CREATE INDEX CONCURRENTLY.",
-                     key="create index Post_title_idx on Post")
-    kept, notes = reconcile([static, *measured], result)
+                     key="create index Post_authorId_idx on Post")
+    kept, notes = reconcile([static, *measured], scenario)
     assert notes == []
     [only] = kept
     assert only.rule == "migration/index-not-concurrent" and only.source is Source.RULE
@@ -63,24 +59,26 @@ def test_agreeing_claims_keep_one_finding_with_the_evidence(trace: Trace) -> Non
 
 
 @requires_pg
-def test_lock_claim_on_a_table_created_by_the_change_is_withdrawn(trace: Trace) -> None:
-    result = trace(change_adding({
-        "20240201000000_comment": 'CREATE TABLE "Comment" ("id" TEXT NOT NULL, "postId" INTEGER NOT NULL);\n',
-        "20240202000000_idx": 'CREATE INDEX "Comment_postId_idx" ON "Comment"("postId");\n',
-    }))
-    static = _static("migration/index-not-concurrent", f"{MIGRATIONS}/20240202000000_idx/migration.sql", 1,
-                     "Use CONCURRENTLY.")
-    kept, notes = reconcile([static], result)
+def test_a_rewrite_claim_confirmed_keeps_the_static_finding(scenario: TraceResult) -> None:
+    path = scenario_path("bigint")
+    static = _static("migration/column-type-change", path, 2, "INT -> BIGINT rewrites.")
+    kept, _ = reconcile([static, *[f for f in measured_findings(scenario) if f.path == path]], scenario)
+    assert [f.rule for f in kept] == ["migration/column-type-change"]
+    assert "rewrote table Post" in kept[0].message
+
+
+@requires_pg
+def test_lock_claim_on_a_table_created_by_the_change_is_withdrawn(scenario: TraceResult) -> None:
+    static = _static("migration/index-not-concurrent", scenario_path("comment"), 9, "Use CONCURRENTLY.")
+    kept, notes = reconcile([static], scenario)
     assert kept == [] and "not in use yet" in notes[0]
 
 
 @requires_pg
-def test_failure_claim_confirmed_by_seeded_rows(trace: Trace) -> None:
+def test_failure_claim_confirmed_by_seeded_rows(failing: TraceResult) -> None:
     path = f"{MIGRATIONS}/20240201000000_slug/migration.sql"
-    result = trace(change_adding({"20240201000000_slug": 'ALTER TABLE "Post" ADD COLUMN "slug" TEXT NOT NULL;\n'}),
-                   rows=5)
-    static = _static("migration/add-required-column", path, 1, "Add a default.")
-    kept, notes = reconcile([static, *measured_findings(result)], result)
+    static = _static("migration/add-required-column", path, 2, "Add a default.")
+    kept, notes = reconcile([static, *measured_findings(failing)], failing)
     assert [f.rule for f in kept] == ["migration/add-required-column"] and notes == []
     assert "contains null values" in kept[0].message
 
@@ -104,6 +102,7 @@ def test_small_tables_go_down_to_info_and_large_ones_up_to_error() -> None:
     assert large.severity is Severity.ERROR and "estimated" in large.message and "blocked writes" in large.message
     assert large.extra["estimated_block_s"] > 60
     assert medium.severity is Severity.WARNING and medium.message == _lock_finding("Order").message
+    assert adjust_severity([small, large], STATS) == [small, large]  # idempotent
 
 
 def test_measured_time_is_extrapolated_from_seeded_rows() -> None:

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DATABASE_URL, MIGRATIONS, base_tree, change_adding, leftover_databases, requires_pg
+from trace_helpers import (
+    DATABASE_URL,
+    MIGRATIONS,
+    base_tree,
+    change_adding,
+    leftover_databases,
+    requires_pg,
+    scenario_path,
+)
 
 from bot.config import Config
 from bot.testing import change_from_trees
@@ -80,7 +88,7 @@ def test_unreachable_server_is_a_trace_error() -> None:
 _CHILD = """
 import sys
 sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
-from conftest import change_adding, DATABASE_URL
+from trace_helpers import change_adding, DATABASE_URL
 from bot.config import Config
 from bot.trace.runner import trace_change
 trace_change(change_adding({{"20240201000000_slow": "SELECT pg_sleep(30);\\n"}}), Config(), DATABASE_URL)
@@ -92,8 +100,9 @@ def _scratch_names(conn: psycopg.Connection) -> set[str]:
     return {r[0] for r in rows}
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_trace_drops_its_databases(signum: int) -> None:
+def test_interrupted_trace_drops_its_databases() -> None:
+    # SIGINT and SIGTERM go through the same handler; SIGINT (Ctrl-C) is the one people send.
+    signum = signal.SIGINT
     code = _CHILD.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent))
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         before = _scratch_names(conn)
@@ -119,7 +128,7 @@ def test_interrupted_trace_drops_its_databases(signum: int) -> None:
         assert seen and leftover_databases(sorted(seen)) == []
 
 
-def test_run_stats_and_size_aware_severity(tmp_path: Path) -> None:
+def test_run_stats_and_size_aware_severity(tmp_path: Path, scenario: TraceResult) -> None:
     from bot.trace.cli import run_stats
     from bot.trace.stats import adjust_severity, load_stats
     from bot.trace.tempdb import scratch_server, url_for
@@ -137,9 +146,7 @@ def test_run_stats_and_size_aware_severity(tmp_path: Path) -> None:
     stats = load_stats(tmp_path)
     assert stats is not None and stats.lookup('"Post"') is not None
 
-    result = trace_change(change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'}),
-                          Config(), DATABASE_URL)
-    [finding] = adjust_severity(measured_findings(result), stats)
+    [finding] = adjust_severity([f for f in measured_findings(scenario) if f.path == scenario_path("idx")], stats)
     assert finding.severity.value == "info" and "5,000 rows" in finding.message
 
 

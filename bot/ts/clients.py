@@ -17,7 +17,7 @@ DEFAULT_CLIENT_NAMES = frozenset({"prisma", "db", "prismaClient", "prismaService
                                   "dbClient", "prismaRead", "prismaWrite", "readReplica", "primary"})
 TX_NAMES = frozenset({"tx", "trx", "txn", "transaction", "txClient", "prismaTx", "tx_", "transactionClient", "t"})
 
-_IMPORT = re.compile(r"""import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""")
+_IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""", re.M)
 _REQUIRE = re.compile(r"""(?:const|let|var)\s+(\{[^}]*\}|\w+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)""")
 _NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[^;\n]{0,200}?\bnew\s+PrismaClient\b""")
 _EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")
@@ -89,18 +89,22 @@ def collect_client_names(path: str, text: str,
     (the caller resolves it in the repository); module names such as `@/lib/prisma` or `~/server/db` count anyway.
     """
     names = ClientNames()
-    for clause, spec in [*_IMPORT.findall(text), *_REQUIRE.findall(text)]:
+    # Regexes run on the few lines that can match, not on the whole file (most lines are plain code).
+    typed_text = "\n".join(line for line in text.splitlines()
+                           if "Prisma" in line or "TransactionClient" in line or "DbClient" in line)
+    requires = _REQUIRE.findall(text) if "require(" in text else []
+    for clause, spec in [*_IMPORT.findall(text), *requires]:
         imported = _import_names(clause)
         if spec == "@prisma/client" or spec.startswith(("@prisma/client/", "@prisma/adapter")):
             names.imports_prisma = True
             continue
         if _DB_MODULE.search(spec) or (module_is_client is not None and module_is_client(path, spec)):
             names.clients.update(n for n in imported if n and n[0].islower())
-    names.clients.update(_NEW_CLIENT_BINDING.findall(text))
-    for new_name, base in _EXTENDS_BINDING.findall(text):
+    names.clients.update(_NEW_CLIENT_BINDING.findall(typed_text))
+    for new_name, base in _EXTENDS_BINDING.findall(text) if "$extends" in text else ():
         if base in names.clients or base in DEFAULT_CLIENT_NAMES:
             names.clients.add(new_name)
-    for name, type_text in _TYPED_NAME.findall(text):
+    for name, type_text in _TYPED_NAME.findall(typed_text):
         if "TransactionClient" in type_text:
             names.transactions.add(name)
         elif re.search(r"PrismaClient|PrismaService|Prisma\w*Client|DbClient|ExtendedPrisma", type_text):

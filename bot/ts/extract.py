@@ -28,9 +28,11 @@ _OPS = sorted(MODEL_OPS | CLIENT_OPS)
 _CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \
               f"(#any-of? @op {' '.join(chr(34) + o + chr(34) for o in _OPS)}))"
 _NEW_CLIENT = '((new_expression constructor: (_) @ctor) @new (#match? @ctor "PrismaClient$"))'
-_PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @ns '
-                   'property: (property_identifier) @fn) arguments: (arguments) @args) @call '
-                   '(#eq? @ns "Prisma") (#any-of? @fn "raw" "sql"))')
+_PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @hns '
+                   'property: (property_identifier) @hfn) arguments: (arguments)) @hcall '
+                   '(#eq? @hns "Prisma") (#any-of? @hfn "raw" "sql"))')
+# One query, one walk of the tree: a query cursor's cost is mostly the traversal.
+_ALL = f"{_CALL_QUERY}\n{_NEW_CLIENT}\n{_PRISMA_HELPERS}"
 _FACTORY_NAME = re.compile(r"singleton|getPrisma|createPrisma|getClient|createClient|getDb|makePrisma|"
                            r"^get\w*Client$|^create\w*Client$", re.I)
 _AWAITS = "(await_expression) @await"
@@ -98,7 +100,7 @@ class _Extractor:
     def run(self) -> None:
         root = self.src.root
         kind = self.src.kind
-        caps = captures(kind, _CALL_QUERY, root)
+        caps = captures(kind, _ALL, root)
         call_nodes = caps.get("call", [])
         call_nodes.sort(key=lambda n: n.start_byte)
         tx_nodes: list[tuple[Node, PrismaCall]] = []
@@ -113,8 +115,8 @@ class _Extractor:
             info = self._transaction(node, call)
             if info is not None:
                 self.result.transactions.append(info)
-        self._new_clients()
-        self._raw_helpers()
+        self._new_clients(caps.get("new", []))
+        self._raw_helpers(caps.get("hcall", []))
 
     # -- calls ----------------------------------------------------------------------------------------------
 
@@ -167,7 +169,8 @@ class _Extractor:
                 arguments = [to_value(args_node)]
             else:
                 arg_children = [c for c in args_node.named_children if c.type != "comment"]
-                arguments = [to_value(c) for c in arg_children[:4]]
+                # model operations take one argument object; raw SQL calls take the SQL and its parameters
+                arguments = [to_value(c) for c in arg_children[:1 if op in MODEL_OPS else 4]]
                 if arg_children and op in MODEL_OPS:
                     first = unwrap(arg_children[0])
                     if first.type == "object":
@@ -320,10 +323,8 @@ class _Extractor:
 
     # -- new PrismaClient, Prisma.raw -----------------------------------------------------------------------
 
-    def _new_clients(self) -> None:
-        if b"PrismaClient" not in self.src.source:
-            return
-        for node in captures(self.src.kind, _NEW_CLIENT, self.src.root).get("new", []):
+    def _new_clients(self, nodes: list[Node]) -> None:
+        for node in nodes:
             frames = self.scopes.frames(node)
             in_function = any(f.kind in (FrameKind.FUNCTION, FrameKind.ITERATION, FrameKind.TRANSACTION)
                               for f in frames)
@@ -332,19 +333,20 @@ class _Extractor:
             self.result.new_clients.append(NewClient(node.start_point.row + 1, node.end_point.row + 1, owner,
                                                      in_function, in_loop, _is_cached(node, frames)))
 
-    def _raw_helpers(self) -> None:
-        src = self.src.source
-        if b"Prisma." in src:
-            for _, caps in _matches(self.src.kind, _PRISMA_HELPERS, self.src.root):
-                node = caps["call"][0]
-                fn = text_of(caps["fn"][0])
-                args = caps["args"][0]
-                first = args.named_children[0] if args.named_children else None
-                value = to_value(first) if first is not None else None
-                owner = self.scopes.owner(self.scopes.frames(node), node)
-                self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
-                                                         "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
-                                                         owner))
+    def _raw_helpers(self, nodes: list[Node]) -> None:
+        for node in sorted(nodes, key=lambda n: n.start_byte):
+            callee = node.child_by_field_name("function")
+            prop = callee.child_by_field_name("property") if callee is not None else None
+            args = node.child_by_field_name("arguments")
+            if prop is None or args is None:
+                continue
+            fn = text_of(prop)
+            first = args.named_children[0] if args.named_children else None
+            value = to_value(first) if first is not None else None
+            owner = self.scopes.owner(self.scopes.frames(node), node)
+            self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
+                                                     "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
+                                                     owner))
         for call in self.result.calls:
             if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and \
                     not call.text.lstrip().endswith("`") and "(" in call.text.split("`", 1)[0]:

@@ -46,6 +46,7 @@ class Frame:
     batch_into: str = ""
     is_async: bool = False
     tx_param: str = ""  # the interactive transaction's client parameter (`tx`)
+    function: FunctionInfo | None = None  # for FUNCTION frames: the function's name and handler kind
 
 
 @dataclass(frozen=True)

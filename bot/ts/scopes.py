@@ -40,11 +40,15 @@ class ScopeResolver:
         # Module- and function-level `const X = [a, b, c]`: name -> item count, for "loop over a small constant".
         self.module_consts = module_consts
         self._functions: dict[int, FunctionInfo] = {}
+        self._frames: dict[int, Frame | None] = {}
+        self._chains: dict[int, tuple[Frame, ...]] = {}
         self.module = FunctionInfo("<module>", 1, root.end_point.row + 1)
 
     # -- frames ---------------------------------------------------------------------------------------------
 
     def frames(self, node: Node) -> tuple[Frame, ...]:
+        """Frames around `node`, innermost first. Everything above the nearest loop or function is shared by
+        all nodes inside it, so that part is cached per scope node."""
         out: list[Frame] = []
         prev = node
         n = node.parent
@@ -54,20 +58,44 @@ class ScopeResolver:
                 frame = self._loop_frame(n, prev)
                 if frame is not None:
                     out.append(frame)
-            elif t in FUNCTION_TYPES:
-                out.append(self._function_frame(n))
-            elif t == "array" and _is_transaction_batch_array(n):
+                out.extend(self._above(n))
+                return tuple(out)
+            if t in FUNCTION_TYPES:
+                cached = self._frames.get(n.id)
+                if cached is None:
+                    cached = self._function_frame(n)
+                    self._frames[n.id] = cached
+                out.append(cached)
+                out.extend(self._above(n))
+                return tuple(out)
+            if t == "array" and _is_transaction_batch_array(n):
                 out.append(Frame(FrameKind.TRANSACTION, n.start_point.row + 1, n.end_point.row + 1, n.start_byte,
                                  n.end_byte, detail="batch"))
             prev = n
             n = n.parent
         return tuple(out)
 
+    def _above(self, scope: Node) -> tuple[Frame, ...]:
+        cached = self._chains.get(scope.id)
+        if cached is None:
+            cached = self.frames(scope)
+            self._chains[scope.id] = cached
+        return cached
+
     def _loop_frame(self, loop: Node, child: Node) -> Frame | None:
         # Only the loop body (and a while condition) runs per item: `for (const x of await prisma...)` runs once.
-        body = loop.child_by_field_name("body")
-        if loop.type in ("for_in_statement", "for_statement") and (body is None or body.id != child.id):
-            return None
+        if loop.type in ("for_in_statement", "for_statement"):
+            body = loop.child_by_field_name("body")
+            if body is None or body.id != child.id:
+                return None
+        cached = self._frames.get(loop.id)
+        if cached is not None:
+            return cached
+        frame = self._describe_loop(loop)
+        self._frames[loop.id] = frame
+        return frame
+
+    def _describe_loop(self, loop: Node) -> Frame:
         detail = LOOP_TYPES[loop.type]
         collection = variable = ""
         constant: int | None = None
@@ -141,19 +169,15 @@ class ScopeResolver:
                              is_async=is_async, tx_param=tx)
         info = self.function_info(fn)
         return Frame(FrameKind.FUNCTION, line, end, fn.start_byte, fn.end_byte, detail=info.name,
-                     is_async=is_async)
+                     is_async=is_async, function=info)
 
     # -- owning function ------------------------------------------------------------------------------------
 
     def owner(self, frames: tuple[Frame, ...], node: Node) -> FunctionInfo:
         """The nearest named function: anonymous callbacks, iterations and transactions belong to it."""
-        n = node.parent
-        while n is not None:
-            if n.type in FUNCTION_TYPES:
-                info = self.function_info(n)
-                if info.name:
-                    return info
-            n = n.parent
+        for frame in frames:
+            if frame.kind is FrameKind.FUNCTION and frame.function is not None and frame.function.name:
+                return frame.function
         return self.module
 
     def function_info(self, fn: Node) -> FunctionInfo:

@@ -7,12 +7,14 @@ rules can follow values (`order.id` flows from `const order = await prisma.order
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Union
 
 from tree_sitter import Node
 
 _MAX_DEPTH = 12
+_SIMPLE_CHAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+")
 _WRAPPERS = {"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
              "type_assertion"}
 
@@ -158,7 +160,8 @@ def to_value(node: Node, depth: int = 0) -> JsValue:
             items.append(to_value(child, depth + 1))
         return JsArray(items, line, has_spread)
     if t == "string":
-        return JsLiteral(text_of(node)[1:-1], text_of(node), line)
+        text = text_of(node)
+        return JsLiteral(text[1:-1], text, line)
     if t == "template_string":
         subst = any(c.type == "template_substitution" for c in node.named_children)
         if not subst:
@@ -179,8 +182,13 @@ def to_value(node: Node, depth: int = 0) -> JsValue:
         inner = to_value(node.named_children[0], depth + 1) if node.named_children else None
         if isinstance(inner, JsLiteral) and isinstance(inner.value, (int, float)):
             return JsLiteral(-inner.value, text_of(node), line)
+    text = text_of(node)
+    if t == "identifier":
+        return JsExpr(text, t, line, frozenset((text,)))
+    if t == "member_expression" and _SIMPLE_CHAIN.fullmatch(text):
+        return JsExpr(text, t, line, frozenset((text.split(".", 1)[0],)))
     interpolated = t == "binary_expression" and _is_string_concat(node)
-    return JsExpr(text_of(node)[:2000], t, line, identifiers_in(node), interpolated=interpolated)
+    return JsExpr(text[:2000], t, line, identifiers_in(node), interpolated=interpolated)
 
 
 def _is_string_concat(node: Node) -> bool:

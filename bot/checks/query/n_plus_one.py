@@ -36,7 +36,7 @@ def check(inp: QueryInput) -> list[Finding]:
     small = int(inp.options(RULE).get("small_constant_list", 5))
     calls = inp.analysis.calls
     out: list[Finding] = []
-    for call in calls:
+    for index, call in enumerate(calls):
         if call.accessor is None:
             continue
         frame = per_item_frame(call)
@@ -56,16 +56,22 @@ def check(inp: QueryInput) -> list[Finding]:
         severity = None
         same_tick = False
         if call.operation in _UNIQUE_READS and frame.kind is FrameKind.ITERATION and \
-                frame.batch_into == "Promise.all" and _first_in_frame(call, calls, frame):
+                frame.batch_into == "Promise.all" and _first_in_frame(index, calls, frame):
             severity, same_tick = Severity.INFO, True
         out.append(call_finding(RULE, call, _message(call, frame, same_tick), severity=severity))
     return out
 
 
-def _first_in_frame(call: PrismaCall, calls: list[PrismaCall], frame: Frame) -> bool:
-    """No awaited Prisma call runs before it in the same callback, so every item's call starts in the same tick."""
-    return not any(other is not call and other.awaited and frame.start_byte <= other.start_byte < call.start_byte
-                   for other in calls)
+def _first_in_frame(index: int, calls: list[PrismaCall], frame: Frame) -> bool:
+    """No awaited Prisma call runs before it in the same callback, so every item's call starts in the same tick.
+
+    `calls` are in source order, so only the calls just before this one can sit in the same callback."""
+    for other in reversed(calls[:index]):
+        if other.start_byte < frame.start_byte:
+            return True
+        if other.awaited:
+            return False
+    return True
 
 
 def _where_rewrite(call: PrismaCall, frame: Frame) -> str | None:

@@ -23,6 +23,8 @@ DISABLED_NOTE = "LLM review off (llm.enabled: false in the config): this review 
 # SDK retries with exponential backoff on 408/409/429/5xx/529, connection errors and timeouts, honouring retry-after.
 MAX_RETRIES = 4
 TIMEOUT_S = 120.0
+# The SDK waits as long as retry-after says (it could say an hour); a review waits at most this long per retry.
+MAX_RETRY_WAIT_S = 30.0
 
 
 def reviewer_from_env(
@@ -32,21 +34,21 @@ def reviewer_from_env(
     cache: ResultCache | None = None,
     max_retries: int = MAX_RETRIES,
     timeout_s: float = TIMEOUT_S,
+    max_retry_wait_s: float = MAX_RETRY_WAIT_S,
 ) -> LlmReviewer | None:
     """An LLM reviewer when a key is set and the config allows it, else None (see `llm_off_note`)."""
     env = os.environ if env is None else env
     key = env.get("ANTHROPIC_API_KEY", "").strip()
     if not key or not config.llm.enabled:
         return None
-    import anthropic
+    from bot.llm.reviewer import AnthropicReviewer, bounded_client
 
-    from bot.llm.reviewer import AnthropicReviewer
-
-    client = anthropic.Anthropic(
+    client = bounded_client(
         api_key=key,
         base_url=env.get("ANTHROPIC_BASE_URL") or None,
         max_retries=max_retries,
         timeout=timeout_s,
+        max_retry_wait_s=max_retry_wait_s,
     )
     return AnthropicReviewer(client, cache=cache if cache is not None else default_cache())
 

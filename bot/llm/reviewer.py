@@ -36,6 +36,16 @@ log = logging.getLogger("dbreview.llm")
 MAX_ASSESSMENT_CHARS = 1500
 
 
+def bounded_client(*, max_retry_wait_s: float, **kwargs: Any) -> anthropic.Anthropic:
+    """An Anthropic client whose retry waits are capped: the SDK otherwise sleeps as long as retry-after asks."""
+
+    class _BoundedAnthropic(anthropic.Anthropic):
+        def _calculate_retry_timeout(self, *args: Any, **kw: Any) -> float:
+            return min(super()._calculate_retry_timeout(*args, **kw), max_retry_wait_s)
+
+    return _BoundedAnthropic(**kwargs)
+
+
 class LlmUnavailable(Exception):
     """The API failed after the SDK's retries (rate limit, overload, 5xx, timeout, connection)."""
 

@@ -67,3 +67,17 @@ def test_an_unreachable_api_is_an_error_not_a_crash(llm_env) -> None:
     result = review(_change(), Config(), llm=reviewer)
     assert result.llm is not None and result.llm.error is not None
     assert "unreachable" in result.llm.error
+
+
+def test_a_huge_retry_after_does_not_stall_the_review(fake_anthropic, llm_env) -> None:
+    import httpx2
+    from anthropic._models import FinalRequestOptions
+
+    reviewer = reviewer_from_env(Config(), llm_env, cache=MemoryResultCache(), max_retries=2, max_retry_wait_s=0.05)
+    wait = reviewer.client._calculate_retry_timeout(  # type: ignore[attr-defined]
+        1, FinalRequestOptions(method="post", url="/v1/messages"), httpx2.Headers({"retry-after": "3600"}))
+    assert wait == 0.05
+    # and over HTTP: without the cap this review would sleep for an hour (and hit the test timeout)
+    fake_anthropic.push(Failure(529, retry_after=3600))
+    result = review(_change(), Config(), llm=reviewer)
+    assert result.llm is not None and result.llm.error is None and result.llm.calls == 1

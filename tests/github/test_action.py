@@ -6,9 +6,9 @@ import io
 import json
 from pathlib import Path
 
+import gh_trees as trees
 import pytest
-import trees
-from conftest import BOT_TOKEN, HUMAN_TOKEN, READ_ONLY_TOKEN, Env
+from gh_support import BOT_TOKEN, HUMAN_TOKEN, READ_ONLY_TOKEN, Env
 
 from bot.action import fallback_annotations, run_action, target_of, workflow_annotation
 from bot.findings import Finding, Severity, Side

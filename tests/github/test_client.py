@@ -6,13 +6,13 @@ import logging
 import random
 import time
 
+import gh_trees as trees
 import httpx
 import pytest
-import trees
-from conftest import BOT_TOKEN, Env
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.github_server import SECONDARY_MESSAGE
+from gh_support import BOT_TOKEN, Env
 
 from bot.github.auth import AppAuth, StaticToken
 from bot.github.client import GitHubClient, GitHubError, GitHubRateLimited, graphql_url_for, rate_limit_delay
@@ -103,7 +103,7 @@ def test_server_errors_exhaust_into_a_github_error(gh: Env) -> None:
 
 def test_permission_403_is_not_retried(gh: Env) -> None:
     gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
-    from conftest import READ_ONLY_TOKEN
+    from gh_support import READ_ONLY_TOKEN
 
     with pytest.raises(GitHubError) as info:
         gh.client(READ_ONLY_TOKEN).create_issue_comment(REPO, 1, "hello")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import gh_trees as trees
 import pytest
-import trees
 
 from bot.change import ChangedFile, FileStatus, parse_diff
 from bot.findings import Finding, Severity, Side, Source, Suggestion

@@ -176,3 +176,30 @@ def test_postgres_alias_matches_postgresql():
     schema = base["prisma/schema.prisma"]
     head["prisma/schema.prisma"] = schema.replace('provider = "postgresql"', 'provider = "postgres"')
     assert history.check(context_for(base, head)) == []
+
+
+def test_new_folder_without_migration_sql_blocks_deploy():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240301120000_add_partial_indexes/up.sql"] = 'CREATE INDEX "x" ON "orders"("total");\n'
+    head[f"{MIG}/20240301120000_add_partial_indexes/README.md"] = "Run by hand.\n"
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/incomplete-migration-directory"]
+    assert "P3015" in findings[0].message and findings[0].severity is Severity.ERROR
+
+
+def test_stray_sql_in_the_migrations_root_is_never_run():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/enable_rls.sql"] = 'ALTER TABLE "orders" ENABLE ROW LEVEL SECURITY;\n'
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/incomplete-migration-directory"]
+    assert findings[0].severity is Severity.WARNING
+
+
+def test_extra_file_next_to_migration_sql_is_fine():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240301120000_order_note/migration.sql"] = NEW_SQL
+    head[f"{MIG}/20240301120000_order_note/down.sql"] = 'ALTER TABLE "orders" DROP COLUMN "note";\n'
+    assert history.check(context_for(base, head)) == []

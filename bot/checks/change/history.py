@@ -51,6 +51,12 @@ OUT_OF_ORDER = define(
     "A new migration directory sorts before the newest migration on the base branch",
 )
 
+INCOMPLETE = define(
+    "migration/incomplete-migration-directory",
+    Severity.ERROR,
+    Surface.MIGRATION,
+    "A new folder in the migrations folder without a migration.sql, or SQL Prisma never runs",
+)
 PROVIDER = define(
     "migration/provider-mismatch",
     Severity.ERROR,
@@ -67,7 +73,7 @@ _TOUCHED_TABLE = re.compile(
 
 
 def _check(ctx: ReviewContext) -> list[Finding]:
-    if not ctx.surfaces.migrations and not ctx.surfaces.schema:
+    if not ctx.surfaces.migrations and not ctx.surfaces.schema and not _under_roots(ctx):
         return []  # history and provider findings need a changed migration, lock file or schema
     index = migration_index(ctx)
     if not index.roots:
@@ -96,6 +102,7 @@ def _check(ctx: ReviewContext) -> list[Finding]:
 
     findings.extend(_out_of_order(ctx, index, entries, renamed_files, squashed))
     findings.extend(_provider(ctx, index))
+    findings.extend(_incomplete(ctx, index))
     return findings
 
 
@@ -291,6 +298,57 @@ def _shared_tables(ctx: ReviewContext, new: MigrationScript, later: list[Migrati
         if other:
             shared |= mine & _tables(other)
     return sorted(shared)
+
+
+# -- incomplete directories / stray SQL -----------------------------------------------------------------------------
+
+
+def _under_roots(ctx: ReviewContext) -> bool:
+    roots = set(ctx.surfaces.head_layout.migration_dirs) | set(ctx.surfaces.base_layout.migration_dirs)
+    return any(c.path.startswith(f"{r}/") for c in ctx.change.files for r in roots)
+
+
+def _incomplete(ctx: ReviewContext, index: MigrationIndex) -> list[Finding]:
+    findings: list[Finding] = []
+    reported: set[str] = set()
+    for changed in ctx.change.files:
+        if changed.status not in (FileStatus.ADDED, FileStatus.RENAMED):
+            continue
+        root = next((r for r in index.roots if changed.path.startswith(f"{r}/")), None)
+        if root is None:
+            continue
+        parts = changed.path[len(root) + 1:].split("/")
+        if len(parts) == 1:
+            if parts[0].lower().endswith(".sql"):
+                findings.append(INCOMPLETE.finding(changed.path, 1, (
+                    f"`{parts[0]}` sits directly in `{root}`, where Prisma only looks at folders: `migrate deploy` "
+                    "never runs it. Put it in a migration folder of its own as "
+                    f"`{root}/<timestamp>_<name>/migration.sql` (`npx prisma migrate dev --create-only` makes one), "
+                    "or move it out of the migrations folder."), severity=Severity.WARNING,
+                    key=f"{changed.path}:stray", caused_by_change=True))
+            continue
+        name = parts[0]
+        if name in index.head.get(root, set()) or name in reported:
+            continue
+        if any(n.startswith(f"{root}/{name}/") for n in _base_paths(ctx, root)):
+            continue
+        reported.add(name)
+        findings.append(INCOMPLETE.finding(changed.path, 1, (
+            f"`{root}/{name}/` is a new folder without a `migration.sql`. Prisma treats every folder in `{root}` "
+            "as a migration, so `migrate deploy` stops with P3015 (\"Could not find the migration file at "
+            "migration.sql\") and nothing after it is applied. Name the SQL file `migration.sql`, or keep other "
+            "files outside the migrations folder."), key=f"{root}/{name}:incomplete", caused_by_change=True))
+    return findings
+
+
+def _base_paths(ctx: ReviewContext, root: str) -> list[str]:
+    def build() -> list[str]:
+        try:
+            return [p for p in ctx.change.base.list_files() if p.startswith(f"{root}/")]
+        except Exception:
+            return []
+
+    return ctx.memo(("change", "base-paths", root), build)
 
 
 # -- provider -----------------------------------------------------------------------------------------------------

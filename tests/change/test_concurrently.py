@@ -120,3 +120,13 @@ def test_split_since_option_is_configurable():
     config = "rules:\n  migration/concurrently-deploy-failure:\n    split_since: 7.5.0\n"
     findings = concurrently.check(context_for(base, head, config_text=config))
     assert len(findings) == 1 and findings[0].severity is Severity.ERROR
+
+
+def test_runner_facts_are_recorded():
+    base = base_tree()
+    head = dict(base)
+    head[NEW] = ONLY_CONCURRENT
+    ctx = context_for(base, head)
+    concurrently.check(ctx)
+    assert ctx.facts["prisma_version"]["spec"] == "5.22.0"
+    assert "one transaction" in ctx.facts["migration_transactions"]

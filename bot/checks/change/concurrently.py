@@ -90,6 +90,8 @@ def _check(ctx: ReviewContext) -> list[Finding]:
     except ImportError:  # the SQL layer is missing: nothing to analyse
         return []
     findings: list[Finding] = []
+    if any(c.path.endswith("/" + SCRIPT) and c.status is not FileStatus.DELETED for c in ctx.surfaces.migrations):
+        _record_runner(ctx)
     for changed in ctx.surfaces.migrations:
         if changed.status is FileStatus.DELETED or not changed.path.endswith("/" + SCRIPT):
             continue
@@ -103,6 +105,19 @@ def _check(ctx: ReviewContext) -> list[Finding]:
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def _record_runner(ctx: ReviewContext) -> None:
+    """Facts for the summary and the LLM: how `migrate deploy` will run this project's migration files."""
+    version = prisma_version(ctx)
+    since = _split_since(ctx)
+    split = None if version is None else version.at_least(since)
+    since_text = ".".join(map(str, since))
+    ctx.facts["migration_transactions"] = {
+        True: f"each statement commits on its own (Prisma >= {since_text})",
+        False: f"each multi-statement migration.sql runs as one transaction (Prisma < {since_text})",
+        None: f"unknown: one transaction per file before Prisma {since_text}, statement by statement from it",
+    }[split]
 
 
 def _split_since(ctx: ReviewContext) -> tuple[int, int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import gh_trees as trees
@@ -169,3 +170,23 @@ def test_workflow_annotations_escape_and_respect_per_level_limits() -> None:
     lines = fallback_annotations(many)
     assert sum(ln.startswith("::warning") for ln in lines) == 10 and sum(ln.startswith("::error") for ln in lines) == 3
     assert lines[0].startswith("::error")
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_action_with_llm_review_shows_model_tokens_and_cost(gh: Env, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakes.anthropic_server import FakeAnthropic
+
+    monkeypatch.setenv("DBREVIEW_DATA_DIR", str(tmp_path / "cache"))
+    anthropic = FakeAnthropic().start()
+    try:
+        gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+        env = _env(gh, "pull_request", _pr_event(gh, tmp_path), tmp_path)
+        env.update({"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": anthropic.base_url})
+        code, _ = _run(env, gh)
+        assert code == 1 and anthropic.calls()
+    finally:
+        anthropic.stop()
+    summary = next(c["body"] for c in gh.fake.issue_comments.values() if SUMMARY_MARKER in c["body"])
+    assert re.search(r"AI review: `[\w.-]+` · \d+ calls? · [\d,]+ in / [\d,]+ out tokens · \$\d+\.\d{4}", summary)
+    assert "ANTHROPIC" not in summary and "sk-ant-test" not in summary

@@ -49,7 +49,7 @@ def findings(text: str, rule: str | None = None, *, base: str | None = None, new
     def options_for(r: Any) -> dict[str, Any]:
         return {**r.options, **((options or {}).get(r.id, {}))}
 
-    out = run_checks(SchemaInput(load.schema, diff, options_for))
+    out = run_checks(SchemaInput(load.schema, diff, options_for, sources={"prisma/schema.prisma": text.splitlines()}))
     return [f for f in out if rule is None or f.rule == rule]
 
 

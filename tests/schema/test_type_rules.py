@@ -278,3 +278,32 @@ model User {
     [j] = findings(text, "prisma/json-not-jsonb")
     assert j.key == "User.settings" and j.line == line_of(text, "@db.Json") and j.severity is Severity.WARNING
     assert "`settings Json`" in j.message
+
+
+# -- one-line fix suggestions ------------------------------------------------------------------------------------------
+
+def test_suggestions_keep_alignment_and_trailing_comments() -> None:
+    text = PG + '''
+model Post {
+  id        Int      @id
+  tags      String[] // free-form labels
+  createdAt DateTime @default(now()) // set by the app
+  editedAt  DateTime? @db.Timestamp(6)
+  meta      Json     @db.Json
+  seenAt    DateTime @default(dbgenerated("'2020-01-01 // x'::timestamp")) // first seen
+}
+'''
+    got = {f.key: f.suggestion for f in findings(text) if f.suggestion is not None}
+    assert got["Post.tags"] is not None and got["Post.tags"].replacement == \
+        "  tags      String[] @default([]) // free-form labels"
+    assert got["Post.createdAt"].replacement == \
+        "  createdAt DateTime @default(now()) @db.Timestamptz(3) // set by the app"  # type: ignore[union-attr]
+    assert got["Post.editedAt"].replacement == "  editedAt  DateTime? @db.Timestamptz(6)"  # type: ignore[union-attr]
+    assert got["Post.meta"].replacement == "  meta      Json"  # type: ignore[union-attr]
+    assert got["Post.seenAt"].replacement == (  # type: ignore[union-attr]
+        "  seenAt    DateTime @default(dbgenerated(\"'2020-01-01 // x'::timestamp\")) @db.Timestamptz(3) // first seen")
+    line = line_of(text, "tags      String[]")
+    assert got["Post.tags"].line == line and got["Post.tags"].end_line == line
+    # Fixes that need edits elsewhere (uuid ids and their foreign keys) get no suggestion.
+    assert all(f.suggestion is None for f in findings(PG + "model T {\n  id String @id @default(uuid())\n}\n",
+                                                       "prisma/uuid-as-text"))

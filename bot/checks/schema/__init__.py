@@ -76,7 +76,8 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             findings.extend(parse_error.finding(e, e.path in changed) for e in load.errors)
             continue
         diff = schema_diff(ctx, group)
-        inp = SchemaInput(load.schema, diff, ctx.options, ctx.config.is_enabled)
+        inp = SchemaInput(load.schema, diff, ctx.options, ctx.config.is_enabled,
+                          {p: t.splitlines() for p, t in load.texts.items()})
         findings.extend(run_checks(inp))
         ctx.facts.setdefault("schema", {})[group[0]] = {
             "models": len(load.schema.models),

@@ -23,6 +23,8 @@ class SchemaInput:
     options_for: Callable[[Rule], dict[str, Any]] = field(default=lambda rule: dict(rule.options))
     # Rules the repo config turned off are not computed at all (the pipeline would drop their findings anyway).
     enabled: Callable[[Rule], bool] = field(default=lambda rule: True)
+    # Source lines by path, for mechanical fix suggestions (empty: no suggestions).
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     def options(self, rule: Rule) -> dict[str, Any]:
         return self.options_for(rule)

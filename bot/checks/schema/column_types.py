@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checks.schema import _suggest
 from bot.checks.schema._common import SchemaInput, entity_models, field_finding
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
@@ -61,5 +62,5 @@ def check(inp: SchemaInput) -> list[Finding]:
                     f"`{f.key}` is `@db.Json`: PostgreSQL's `json` keeps the raw text, re-parses it on every access, "
                     "has no equality operator (so no DISTINCT, GROUP BY or unique index) and no GIN index for "
                     f"`path`/`array_contains` filters. Remove `@db.Json` so Prisma uses `jsonb`: `{f.name} Json{opt}`.",
-                    line=f.attr_line("db.Json")))
+                    line=f.attr_line("db.Json")).with_(suggestion=_suggest.drop_json(inp, f)))
     return findings

@@ -6,6 +6,7 @@ require-default-empty-arrays flags them anyway; this rule looks at scalar and en
 
 from __future__ import annotations
 
+from bot.checks.schema import _suggest
 from bot.checks.schema._common import SchemaInput, entity_models, field_finding
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
@@ -41,7 +42,7 @@ def check(inp: SchemaInput) -> list[Finding]:
                     "default, so rows inserted by SQL or a backfill hold NULL, which `{ isEmpty: true }`, `has` and "
                     "`hasEvery` filters do not match and which your code then sees as `[]` or null depending on the "
                     f"path. Add `@default([])`: `{f.name} {f.type}[] @default([])`.",
-                ))
+                ).with_(suggestion=_suggest.list_default(inp, f)))
             if f.is_ignored and f.required and f.default is None and f.is_scalar and not f.is_updated_at:
                 findings.append(field_finding(
                     IGNORED_REQUIRED, f,

@@ -7,6 +7,7 @@ writes local time, and `AT TIME ZONE` arithmetic goes the wrong way. `timestampt
 
 from __future__ import annotations
 
+from bot.checks.schema import _suggest
 from bot.checks.schema._common import (
     SchemaInput,
     entity_models,
@@ -46,7 +47,7 @@ MISSING = define(
 )
 
 
-def _no_tz_finding(f: Field) -> Finding:
+def _no_tz_finding(inp: SchemaInput, f: Field) -> Finding:
     native = f.native
     assert native is not None
     precision = native.args[0] if native.args else "3"
@@ -64,7 +65,7 @@ def _no_tz_finding(f: Field) -> Finding:
         f"`{f.name} DateTime{opt} @db.Timestamptz({precision})`; the migration "
         f"`ALTER COLUMN ... TYPE timestamptz USING {f.db_name} AT TIME ZONE 'UTC'` keeps existing values.",
         line=line,
-    )
+    ).with_(suggestion=_suggest.timestamptz(inp, f, precision) if line == f.line else None)
 
 
 def _has(m: Model, names: list[str]) -> bool:
@@ -81,7 +82,7 @@ def check(inp: SchemaInput) -> list[Finding]:
                 if f.type != "DateTime" or f.kind != "scalar" or f.native is None:
                     continue
                 if f.native.name == "Timestamp":
-                    findings.append(_no_tz_finding(f))
+                    findings.append(_no_tz_finding(inp, f))
     opts = inp.options(MISSING)
     exempt = set(opts.get("exempt_models") or [])
     for m in inp.new_models():

@@ -122,7 +122,6 @@ class ParsedOutput(BaseModel):
     assessment: str = ""
     findings: list[LlmFindingOut] = Field(default_factory=list)
     invalid: int = 0
-    retried: bool = False  # the answer came from a second call (the first broke the output contract)
 
 
 class OutputError(Exception):

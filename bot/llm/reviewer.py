@@ -169,6 +169,7 @@ class AnthropicReviewer:
                 return (planned + tokens <= llm.max_input_tokens_per_review
                         and worst + extra_cost <= llm.max_cost_usd_per_review)
 
+            calls_before = usage.calls
             try:
                 parsed = self._create(llm.model, llm.max_output_tokens, system, tools, message(batch), usage,
                                       retry_fits)
@@ -182,9 +183,10 @@ class AnthropicReviewer:
                 usage.not_reviewed.extend(f"{u.label} (the model's answer did not follow the output contract)"
                                           for u in batch)
                 continue
-            if parsed.retried:
-                planned_tokens += tokens
-                worst_cost += cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
+            finally:
+                for _repeat in range(usage.calls - calls_before - 1):  # repeats spend budget too
+                    planned_tokens += tokens
+                    worst_cost += cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
             invalid += parsed.invalid
             raw.extend(parsed.findings)
             if parsed.assessment:
@@ -238,9 +240,7 @@ class AnthropicReviewer:
             try:
                 if block is None:
                     raise OutputError(f"no {TOOL_NAME} call in the answer (stop_reason {message.stop_reason})")
-                parsed = parse_tool_input(block.input)
-                parsed.retried = attempts > 1
-                return parsed
+                return parse_tool_input(block.input)
             except OutputError as exc:
                 last_error = exc
         assert last_error is not None

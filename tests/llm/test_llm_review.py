@@ -66,7 +66,9 @@ def test_normal_review_sends_a_valid_request_and_returns_anchored_llm_findings(f
     assert result.llm.prompt_version.startswith((repo_root / "prompts" / "VERSION").read_text().strip())
     assert result.llm.input_tokens > 0 and result.llm.output_tokens > 0
     assert result.llm.cache_write_tokens > 0  # persona + schema context written to the prompt cache
-    assert result.llm.cost_usd > 0
+    u = result.llm
+    expected = (u.input_tokens * 3 + u.cache_write_tokens * 3.75 + u.cache_read_tokens * 0.3 + u.output_tokens * 15)
+    assert u.cost_usd == pytest.approx(expected / 1e6)  # claude-sonnet-4-5 list prices per million tokens
     assert result.llm_assessment == "The payout write path is not atomic."
     assert result.to_dict()["summary"]["llm"]["calls"] == 1
 

@@ -23,14 +23,22 @@ Public interface (helper modules build on these names; keep them stable):
     - `change_for_pull_request(client, repo, pr, files, notes=None) -> Change` (base/head `MemorySnapshot`s that load
       file contents by SHA on demand)
     - `load_review_input(client, repo, number) -> ReviewInput` (pr, files, change, config from the BASE branch, notes)
+- `bot.github.anchors`: `anchor_for(finding, change) -> (Anchor | None, reason)`; `Anchor.to_api()`.
+- `bot.github.comments`: `comment_body(finding)`, `sanitize(text)`, `fingerprint_marker(fp)` /
+  `fingerprint_of(body)` (`<!-- dbreview:fp=<fingerprint> -->`), `SUMMARY_MARKER` (`<!-- dbreview:summary -->`).
 - `bot.github.publish`
-    - `publish_review(client, repo, pr, review, config, *, change=None, notes=(), trigger="push") -> PublishResult`
-    - `PublishResult`: what was posted, skipped, resolved, deleted; `read_only` when the token could not write.
-    - markers: `fingerprint_marker(fp)`, `SUMMARY_MARKER`.
+    - `publish_review(client, pr, review, config, *, change=None, notes=(), trigger="push", store=None,
+      bot_logins=()) -> PublishResult`
+    - `PublishResult`: posted / already_posted (fingerprints), not_inlined [(Finding, reason)], resolved_threads,
+      deleted_comments, review_ids, review_event, summary_comment_id, check_run_id, conclusion, read_only (the
+      token could not post: fork PR), skipped (no database surface), superseded, errors (dbreview's own
+      failures), summary_markdown, review, config.
+    - `CommentStore` protocol: `get(key) -> dict | None`, `set(key, dict)`; key "owner/repo#number", value
+      {"summary_comment_id", "head_sha"}.
 - `bot.github.run`
     - `review_pull_request(client, repo_full_name, number, *, trigger="push", llm=None, should_continue=None,
       comment_store=None) -> PublishResult`: read the PR, build the change, `bot.pipeline.review`, publish.
       `should_continue()` is called after the review and before anything is posted: return False to stop a
       superseded run (the result then has `superseded=True`). `comment_store` (optional `CommentStore`) remembers the
-      summary comment id and check run id per PR so a later run skips a listing call.
+      summary comment id per PR so a later run skips listing the PR's comments.
 """

@@ -59,3 +59,26 @@ def test_no_finding_when_code_no_longer_uses_the_field(query_findings):
     base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
     head = {"prisma/schema.prisma": DROPPED, "src/services/legacy.ts": clean}
     assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+
+
+def test_column_dropped_by_a_hand_written_migration(query_findings):
+    migration = """\
+-- Drop the legacy code column
+ALTER TABLE "Order" DROP COLUMN "legacyCode";
+"""
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/migrations/20240101000000_drop_legacy/migration.sql": migration}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    assert [(f.path, f.line) for f in found] == [("src/services/legacy.ts", 4)]
+    assert "drop_legacy/migration.sql:2" in found[0].message
+
+
+def test_dropped_field_and_migration_report_once(query_findings):
+    migration = 'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": DROPPED, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/20240101000000_drop_legacy/migration.sql": migration}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    assert len(found) == 1

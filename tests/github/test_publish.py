@@ -375,3 +375,20 @@ def test_missing_checks_permission_keeps_the_review(gh: Env) -> None:
     result = review_pull_request(gh.client(), REPO, 1)
     assert not result.read_only and len(result.posted) == 4 and result.summary_comment_id
     assert result.errors == ["this token may not create the check run (the workflow needs `checks: write`)"]
+
+
+def test_oversized_finding_text_is_truncated_under_the_body_limit(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    huge = _finding(line, "Order.tax").with_(message="Use Decimal. " + "x" * 80_000)
+    result = publish_review(client, pr, Review(findings=[huge], has_database_surface=True), Config(),
+                            change=change_from_trees(trees.BASE, trees.PUSH1))
+    assert result.posted == [huge.fingerprint] and not result.errors
+    body = gh.fake.posted_comments(REPO, 1)[0]["body"]
+    assert len(body) <= 65_536 and body.rstrip().endswith(f"<!-- dbreview:fp={huge.fingerprint} -->")
+    run = gh.fake.check_runs[result.check_run_id]
+    assert len(run["output"]["summary"]) <= 65_535

@@ -303,3 +303,36 @@ ON DELETE CASCADE ON UPDATE CASCADE;
     findings = run(schema, {NEW_MIG: sql.replace('CREATE UNIQUE INDEX "tags_label_key" ON "tags"("label");', "")})
     assert summary(findings) == [
         ("migration/schema-drift", "error", "index:tags:IndexSig(unique=True, columns=('label',))")]
+
+
+def test_map_changed_without_rename_column_is_one_error():
+    schema = SCHEMA.replace('  userId String @map("user_id")', '  userId String @map("customer_id")')
+    schema = schema.replace("  @@index([userId])\n", "")
+    sql = 'DROP INDEX "orders_user_id_idx";\n'
+    findings = run(schema, {NEW_MIG: sql})
+    assert summary(findings) == [("migration/schema-drift", "error", "column:orders.customer_id")]
+    assert 'RENAME COLUMN "user_id" TO "customer_id"' in findings[0].message
+
+
+def test_table_map_changed_without_rename_is_one_error():
+    schema = SCHEMA.replace('@@map("orders")', '@@map("purchase_orders")')
+    findings = run(schema, {NEW_MIG: 'UPDATE "orders" SET "total" = 0 WHERE "total" < 0;\n'})
+    assert summary(findings) == [("migration/schema-drift", "error", "table:purchase_orders")]
+    assert 'ALTER TABLE "orders" RENAME TO "purchase_orders"' in findings[0].message
+
+
+def test_table_map_change_with_rename_matches():
+    schema = SCHEMA.replace('@@map("orders")', '@@map("purchase_orders")')
+    assert run(schema, {NEW_MIG: 'ALTER TABLE "orders" RENAME TO "purchase_orders";\n'}) == []
+
+
+def test_gin_index_declared_in_schema_matches_sql():
+    schema = SCHEMA.replace("  @@index([userId])\n", "  @@index([userId])\n  @@index([total], type: Gin)\n")
+    sql = 'CREATE INDEX "orders_total_idx" ON "orders" USING GIN ("total");\n'
+    assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_map_change_of_an_indexed_column_is_reported_once():
+    schema = SCHEMA.replace('  userId String @map("user_id")', '  userId String @map("customer_id")')
+    findings = run(schema, {NEW_MIG: 'UPDATE "orders" SET "total" = 0 WHERE "total" < 0;\n'})
+    assert summary(findings) == [("migration/schema-drift", "error", "column:orders.customer_id")]

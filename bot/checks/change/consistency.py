@@ -253,8 +253,17 @@ def _model_name(table: Table | None, fallback: str) -> str:
 def _compare(base: DbShape, effects: SqlEffects, head: DbShape) -> list[Mismatch]:
     sim = effects.shape
     out: list[Mismatch] = []
+    remapped = _remapped_tables(base, head, sim)
     for name, table in head.tables.items():
         model = table.model
+        if name in remapped:
+            old_name = remapped[name]
+            out.append(Mismatch(Severity.ERROR, (
+                f"Model `{_model_name(table, name)}` now maps to table `{name}` (its `@@map` changed from "
+                f"`{old_name}`) but no migration renames the table: its queries fail with P2021 after deploy. Add "
+                f"`ALTER TABLE \"{old_name}\" RENAME TO \"{name}\";`, or keep `@@map(\"{old_name}\")`."),
+                f"table:{name}", False, path=model.path if model else None, line=model.line if model else None))
+            continue
         if name not in sim.tables:
             touch = effects.tables.get(name)
             if touch is not None and touch.action in ("drop", "rename"):
@@ -272,7 +281,7 @@ def _compare(base: DbShape, effects: SqlEffects, head: DbShape) -> list[Mismatch
         out.extend(_compare_columns(name, base.tables.get(name), sim.tables[name], table, effects))
         out.extend(_compare_indexes(name, base.tables.get(name), sim.tables[name], table, effects))
     for name in sim.tables:
-        if name in head.tables or name.startswith("_"):
+        if name in head.tables or name.startswith("_") or name in remapped.values():
             continue
         touch = effects.tables.get(name)
         if touch is not None and touch.action in ("create", "rename"):
@@ -294,8 +303,17 @@ def _compare(base: DbShape, effects: SqlEffects, head: DbShape) -> list[Mismatch
 def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, effects: SqlEffects) -> list[Mismatch]:
     out: list[Mismatch] = []
     created_here = effects.tables.get(name) is not None and effects.tables[name].action == "create"
+    remapped = _remapped_columns(base, sim, head)
+    for new_col, old_col in remapped.items():
+        f = head.columns[new_col].field
+        assert f is not None
+        out.append(Mismatch(Severity.ERROR, (
+            f"Field `{f.key}` now maps to column `{new_col}` (its `@map` changed from `{old_col}`) but no migration "
+            f"renames the column: queries of the model fail with P2022 after deploy. Add `ALTER TABLE \"{name}\" "
+            f"RENAME COLUMN \"{old_col}\" TO \"{new_col}\";`, or keep `@map(\"{old_col}\")`."),
+            f"column:{name}.{new_col}", False, path=f.path, line=f.line))
     for col_name, col in head.columns.items():
-        if col_name in sim.columns:
+        if col_name in sim.columns or col_name in remapped:
             continue
         f = col.field
         touch = effects.columns.get((name, col_name))
@@ -317,7 +335,7 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
         if mismatch is not None:
             out.append(mismatch)
     for col_name in sim.columns:
-        if col_name in head.columns:
+        if col_name in head.columns or col_name in remapped.values():
             continue
         touch = effects.columns.get((name, col_name))
         if touch is not None and touch.action in ("add", "create", "rename"):
@@ -342,6 +360,34 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
                     f"Field `{f.key}` is removed from the schema but no migration drops column `{name}.{col_name}`: "
                     "fine as the first step of a removal, but the next `prisma migrate dev` generates the "
                     "`DROP COLUMN`."), f"column:{name}.{col_name}", False, path=f.path, line=f.line, side=Side.OLD))
+    return out
+
+
+def _remapped_columns(base: Table | None, sim: Table, head: Table) -> dict[str, str]:
+    """new column -> old column, for fields whose `@map` changed while the SQL left the old column in place."""
+    if base is None:
+        return {}
+    old_by_field = {c.field.name: n for n, c in base.columns.items() if c.field is not None}
+    out: dict[str, str] = {}
+    for new_col, col in head.columns.items():
+        if col.field is None or new_col in sim.columns:
+            continue
+        old_col = old_by_field.get(col.field.name)
+        if old_col and old_col != new_col and old_col in sim.columns and old_col not in head.columns:
+            out[new_col] = old_col
+    return out
+
+
+def _remapped_tables(base: DbShape, head: DbShape, sim: DbShape) -> dict[str, str]:
+    """new table -> old table, for models whose `@@map` changed while the SQL left the old table in place."""
+    old_by_model = {t.model.name: n for n, t in base.tables.items() if t.model is not None}
+    out: dict[str, str] = {}
+    for new_name, table in head.tables.items():
+        if table.model is None or new_name in sim.tables:
+            continue
+        old_name = old_by_model.get(table.model.name)
+        if old_name and old_name != new_name and old_name in sim.tables and old_name not in head.tables:
+            out[new_name] = old_name
     return out
 
 
@@ -385,7 +431,11 @@ def _compare_indexes(name: str, base: Table | None, sim: Table, head: Table, eff
     out: list[Mismatch] = []
     created_here = effects.tables.get(name) is not None and effects.tables[name].action == "create"
     base_sigs = base.sigs() if base is not None else set()
+    remapped = _remapped_columns(base, sim, head)  # reported once, as the column
+    moved = set(remapped) | set(remapped.values())
     for sig in head.sigs() - sim.sigs():
+        if moved & set(sig.columns):
+            continue
         touch = effects.indexes.get((name, sig))
         idx = head.index_sources.get(sig)
         attr = "@@unique" if sig.unique else "@@index"
@@ -404,6 +454,8 @@ def _compare_indexes(name: str, base: Table | None, sim: Table, head: Table, eff
                 "`CREATE INDEX` (CONCURRENTLY, alone in its own migration, for a large table)."),
                 f"index:{name}:{sig}", False, path=idx.path, line=idx.line))
     for sig in sim.sigs() - head.sigs():
+        if moved & set(sig.columns):
+            continue
         touch = effects.indexes.get((name, sig))
         attr = "@@unique" if sig.unique else "@@index"
         if touch is not None and touch.action == "create":

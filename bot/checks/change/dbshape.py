@@ -118,8 +118,8 @@ def project(schema: Schema | None) -> DbShape:
         if model.primary_key is not None:
             table.primary_key = tuple(model.column(c) for c in model.primary_key.columns)
         for idx in [*model.uniques, *model.indexes]:
-            if idx.kind not in ("unique", "index"):
-                continue
+            if idx.kind not in ("unique", "index") or not idx.is_btree or idx.where:
+                continue  # GIN/GiST/hash and partial indexes: the SQL replay does not model them either
             cols = tuple(model.column(c) for c in idx.columns)
             sig = IndexSig(idx.kind == "unique", cols)
             name = idx.map or constraint_name(table.name, cols, "key" if sig.unique else "idx")

@@ -3,10 +3,11 @@
     python bench/llm_prompt_bench.py
 
 For each change: the first push (empty result cache, cold prompt cache) and the second push of the same change
-(every hunk cached). Printed per push: LLM calls, count_tokens requests, the prompt size sent (characters, and
-tokens as the fake server counts them: ceil(chars / 3.5) per text plus 313 tokens of tool prompt and 3 per message,
-a documented estimate, not Anthropic's tokenizer), the usage the fake reported (uncached input, cache writes, cache
-reads, output), the cost at the model's list price, and how many hunks were left out by the budget.
+(every hunk cached); for the large change also a push that edits one of its 41 files ("edit 1"). Printed per push:
+LLM calls, count_tokens requests, the prompt size sent (characters, and tokens as the fake server counts them:
+ceil(chars / 3.5) per text plus 313 tokens of tool prompt and 3 per message, a documented estimate, not Anthropic's
+tokenizer), the usage the fake reported (uncached input, cache writes, cache reads, output), the cost at the model's
+list price, and how many hunks were left out by the budget.
 
 Changes: the sample change (examples/vendor-payouts.patch on examples/marketplace); a generated large change (40
 Prisma-calling services and a 1,500-line migration); the same large change on a model with a 32k context window
@@ -42,7 +43,7 @@ def sample_change() -> Change:
     return diff_file_change(ROOT / "examples" / "marketplace", patch)
 
 
-def large_change() -> Change:
+def large_change(edit: bool = False) -> Change:
     schema = (ROOT / "examples" / "marketplace" / "prisma" / "schema.prisma").read_text()
     base = {"prisma/schema.prisma": schema, "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n'}
     head = dict(base)
@@ -52,6 +53,8 @@ def large_change() -> Change:
             lines.append(f"  const r{j} = await prisma.order.findMany({{ where: {{ vendorId, status: 's{j}' }}, "
                          f"take: 100 }})")
         lines.append("}")
+        if edit and i == 0:
+            lines.insert(4, "  // edited on the second push")
         head[f"src/jobs/job{i:02}.ts"] = "\n".join(lines) + "\n"
     sql = []
     for i in range(300):
@@ -122,8 +125,11 @@ def main() -> None:
                 fake.context_windows[config.llm.model] = window
             cache = MemoryResultCache()
             change = build()
-            for name in ("first", "second"):
-                r = push(fake, change, config, cache)
+            pushes = [("first", change), ("second", change)]
+            if build is large_change:
+                pushes.append(("edit 1", large_change(edit=True)))
+            for name, pushed in pushes:
+                r = push(fake, pushed, config, cache)
                 print(f"{label:<33} {name:<6} {r['calls']:>5} {r['counts']:>6} {r['chars']:>9,} "
                       f"{r['fake_tokens']:>8,} {r['input']:>7,} {r['cache_write']:>7,} {r['cache_read']:>7,} "
                       f"{r['output']:>6,} {r['cost']:>8.4f} {r['not_reviewed']:>4}"

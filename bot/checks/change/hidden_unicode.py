@@ -4,7 +4,7 @@ A bidi control (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C) makes the co
 that runs ("Trojan Source", CVE-2021-42574): in a migration it can hide a `DROP` inside what looks like a comment.
 Zero-width characters, fillers and Unicode tag characters hide text from people (and can carry instructions to an
 LLM reviewer). Only the database files of the change are scanned; a zero-width joiner inside an emoji sequence
-(👩‍💻) is legitimate text and is not reported.
+(woman, ZWJ, laptop) is legitimate text and is not reported.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _is_emoji(ch: str) -> bool:
 def _reportable(line: str, index: int) -> bool:
     ch = line[index]
     if ch == "\u200d" and 0 < index < len(line) - 1:
-        # ZWJ between emoji (or emoji + variation selector) builds one glyph: 👩‍💻
+        # ZWJ between emoji (or emoji + variation selector) builds one glyph
         before, after = line[index - 1], line[index + 1]
         if (_is_emoji(before) or before == "\ufe0f") and _is_emoji(after):
             return False

@@ -85,5 +85,13 @@ class ParsedMigration:
     def directory(self) -> str:
         return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
 
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line (split once per file)."""
+        lines = self.__dict__.get("_lines")
+        if lines is None:
+            lines = self.text.splitlines()
+            self.__dict__["_lines"] = lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
     def statement_at(self, line: int) -> Statement | None:
         return next((s for s in self.statements if s.line <= line <= s.end_line), None)

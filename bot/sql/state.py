@@ -179,6 +179,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     lock_timeout = False
     held: dict[str, str] = {}
     touched: set[str] = set()
+    emptied: set[str] = set()
     if not (parsed.ok and parsed.is_postgres):
         return model
     for stmt in parsed.statements:
@@ -196,11 +197,11 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             table = op.table or ""
             if op.kind in ("drop_index", "reindex") and op.name in catalog.index_table:
                 table = catalog.index_table[op.name or ""]
-            is_new = table in created or table in fresh_tables
+            is_new = table in created or table in fresh_tables or table in emptied
             known = table in catalog.tables
             in_tx = multi or explicit_tx
             op_locks = [(t, m) for t, m in L.locks_of(op, catalog.index_table)
-                        if t not in created and t not in fresh_tables and t != "?"]
+                        if t not in created and t not in fresh_tables and t not in emptied and t != "?"]
             state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),
                             catalog.column(table, op.column), explicit_tx)
             model.ops.append(state)
@@ -210,6 +211,9 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                         held[t] = L.stronger(held.get(t), mode) or mode
             if op.kind == "create_table" and op.table:
                 created.add(op.table)
+            if in_tx and op.table and (op.kind == "truncate" or (op.kind == "delete" and not op.data.get("where"))):
+                # emptied earlier in the same transaction: later DDL on it scans nothing and fails on no row
+                emptied.add(op.table)
             if table:
                 touched.add(table)
             catalog.apply(op)

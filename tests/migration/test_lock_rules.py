@@ -214,3 +214,12 @@ def test_table_created_by_an_earlier_migration_of_the_same_change_is_new() -> No
     found = run('CREATE INDEX "Coupon_code_idx" ON "Coupon"("code");\n', extra_head=earlier)
     assert not [f for f in found if f.path.endswith("20240301000000_change/migration.sql")
                 and f.rule == "migration/index-not-concurrent"]
+
+
+def test_table_emptied_earlier_in_the_transaction_is_treated_as_empty() -> None:
+    sql = ('-- Delete all orders, migrated elsewhere above\nDELETE FROM "Order";\n\n'
+           '-- ok to be not null on a now empty table\nALTER TABLE "Order" ADD COLUMN "shop_id" TEXT NOT NULL;\n')
+    assert not of(run(sql), "migration/add-required-column")
+    # with a WHERE the table keeps rows: still reported
+    kept = sql.replace('DELETE FROM "Order";', 'DELETE FROM "Order" WHERE "status" = \'void\';')
+    assert of(run(kept), "migration/add-required-column")

@@ -54,8 +54,7 @@ def prisma_tx_note(state: OpState) -> str:
 
 
 def first_line_text(model: MigrationModel, line: int) -> str:
-    lines = model.parsed.text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    return model.parsed.line_text(line)
 
 
 def single_line_suggestion(model: MigrationModel, stmt: Statement, old: str, new: str) -> Suggestion | None:

@@ -48,7 +48,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
-                    f"{L.describe(L.SHARE_ROW_EXCLUSIVE)} on both {t} and {ref}. Add it with NOT VALID here "
+                    f"{L.describe(L.SHARE_ROW_EXCLUSIVE)} on "
+                    + (f"both {t} and {ref}" if ref != t else t) + ". Add it with NOT VALID here "
                     "(only new rows are checked, the lock is brief), then validate in the next migration, which "
                     "takes SHARE UPDATE EXCLUSIVE (reads and writes go on): "
                     f"`ALTER TABLE {t} VALIDATE CONSTRAINT {name};`.",

@@ -73,22 +73,23 @@ def _types(op, env: Env) -> Hit | None:  # type: ignore[no-untyped-def]
     money = [c.name for c in columns if c.type in ("float8", "float4") and MONEY.search(c.name)]
     if money:
         severity = Severity.WARNING
-        problems.append(f"{cols(money)} hold money as a binary float (Float), which cannot represent 0.10 exactly: "
+        problems.append(f"{cols(money)} {_v(money, 'holds', 'hold')} money as a binary float (Float), which "
+                        "cannot represent 0.10 exactly: "
                         "use `Decimal @db.Decimal(12, 2)` (NUMERIC) or integer cents")
     js = [c.name for c in columns if c.type == "json"]
     if js:
         severity = Severity.WARNING
-        problems.append(f"{cols(js)} use json, which cannot be compared, indexed with GIN or used in SELECT "
-                        "DISTINCT: use jsonb (drop `@db.Json`)")
+        problems.append(f"{cols(js)} {_v(js, 'uses', 'use')} json, which cannot be compared, indexed with GIN "
+                        "or used in SELECT DISTINCT: use jsonb (drop `@db.Json`)")
     ts = [c.name for c in columns if c.type.startswith("timestamp(") or c.type == "timestamp"]
     if ts and env_option(env, "timestamp"):
-        problems.append(f"{cols(ts)} are TIMESTAMP without time zone (Prisma's DateTime default): fine while only "
-                        "Prisma writes UTC, wrong as soon as SQL uses now() in a non-UTC session; "
-                        "`@db.Timestamptz(3)` avoids it")
+        problems.append(f"{cols(ts)} {_v(ts, 'is', 'are')} TIMESTAMP without time zone (Prisma's DateTime "
+                        "default): fine while only Prisma writes UTC, wrong as soon as SQL uses now() in a "
+                        "non-UTC session; `@db.Timestamptz(3)` avoids it")
     vc = [f"{c.name} {c.type}" for c in columns if c.type.startswith(("varchar(", "char("))]
     if vc and env_option(env, "varchar"):
-        problems.append(f"{', '.join(vc)} have a length limit; raising it later is cheap for varchar but not for "
-                        "char, and text with a CHECK is easier to change")
+        problems.append(f"{', '.join(vc)} {_v(vc, 'has', 'have')} a length limit; raising it later is cheap "
+                        "for varchar but not for char, and text with a CHECK is easier to change")
     keys = [c for c in columns if (c.name in pk_cols or c.primary_key) and c.type in ("int4", "serial", "int2",
                                                                                       "smallserial")]
     if keys and env_option(env, "int_keys"):
@@ -103,6 +104,10 @@ def _types(op, env: Env) -> Hit | None:  # type: ignore[no-untyped-def]
         severity=severity,
         key=f"types {op.table}",
     )
+
+
+def _v(items: list, one: str, many: str) -> str:  # type: ignore[type-arg]
+    return one if len(items) == 1 else many
 
 
 def env_option(env: Env, name: str) -> bool:

@@ -51,8 +51,11 @@ IGNORE_FIRST = ("Deploy the code change first: mark the field `@ignore` (Prisma 
                 "migration needed), release that, then ship the migration that drops it.")
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+
+
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return _NON_ALNUM.sub("", name.lower())
 
 
 def _base_type(t: str | None) -> str:
@@ -154,19 +157,32 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
     drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and st.column_before]
-    adds = [st for st in model.ops if st.op.kind == "add_column"]
+    if not drops:
+        return out
+    # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
+    adds: dict[tuple[str, str, bool], list[tuple[OpState, str]]] = {}
+    for st in model.ops:
+        if st.op.kind == "add_column":
+            col = st.op.data["col"]
+            adds.setdefault((st.op.table or "", _base_type(col.type), col.is_array), []).append(
+                (st, _norm(st.op.column or "")))
+    drops_per_table: dict[str, int] = {}
+    for d in drops:
+        drops_per_table[d.op.table or ""] = drops_per_table.get(d.op.table or "", 0) + 1
     used: set[int] = set()
     for d in drops:
         old = d.column_before
         assert old is not None
-        same = [a for a in adds if a.op.table == d.op.table and id(a.op) not in used and a.op.column != d.op.column
-                and _base_type(a.op.data["col"].type) == _base_type(old.type)
-                and a.op.data["col"].is_array == old.is_array]
+        candidates = adds.get((d.op.table or "", _base_type(old.type), old.is_array), [])
+        if not candidates:
+            continue
         pick = None
-        if len(same) == 1 and len([x for x in drops if x.op.table == d.op.table]) == 1:
-            pick = same[0]
-        else:
-            named = [a for a in same if _norm(a.op.column or "") == _norm(d.op.column or "")]
+        if drops_per_table[d.op.table or ""] == 1:
+            same = [a for a, _n in candidates if id(a.op) not in used and a.op.column != d.op.column]
+            pick = same[0] if len(same) == 1 else None
+        if pick is None:
+            wanted = _norm(d.op.column or "")
+            named = [a for a, n in candidates if n == wanted and id(a.op) not in used and a.op.column != d.op.column]
             pick = named[0] if len(named) == 1 else None
         if pick is not None:
             used.add(id(pick.op))

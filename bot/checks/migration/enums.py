@@ -25,14 +25,23 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
 
 
 def _removals(model: MigrationModel) -> list[Hit]:
-    """CREATE TYPE "E_new" ...; ALTER COLUMN ... TYPE "E_new"; RENAME "E" TO "E_old"; RENAME "E_new" TO "E"; DROP."""
+    """Prisma's dance: CREATE TYPE "E_new"; ALTER COLUMN ... TYPE "E_new" USING; RENAME "E" TO "E_old"; RENAME
+    "E_new" TO "E"; DROP TYPE "E_old". Hand-written variant: RENAME "E" TO "E_old"; CREATE TYPE "E"; ALTER
+    COLUMN ... TYPE "E"; DROP TYPE "E_old"."""
     hits: list[Hit] = []
     ops = [st.op for st in model.ops]
+    renamed_old = {o.name: i for i, o in enumerate(ops)
+                   if o.kind == "rename_type" and o.data.get("new") == f"{o.name}_old"}
     for i, op in enumerate(ops):
-        if op.kind != "create_enum" or not (op.name or "").endswith("_new"):
+        if op.kind != "create_enum":
             continue
-        enum = (op.name or "")[: -len("_new")]
-        dance = [op]
+        if (op.name or "").endswith("_new"):
+            enum, start = (op.name or "")[: -len("_new")], i
+        elif op.name in renamed_old and renamed_old[op.name] < i:
+            enum, start = op.name or "", renamed_old[op.name]
+        else:
+            continue
+        dance = [ops[start], op] if start != i else [op]
         tables: list[str] = []
         for later in ops[i + 1:]:
             if later.kind == "alter_type" and later.data.get("new_type") == op.name:
@@ -86,10 +95,11 @@ def _recreate_hit(op, enum: str, tables: list[str], dance: list) -> Hit:  # type
     where = ", ".join(tables) or "no column"
     return Hit(
         ENUM_VALUE_REMOVAL, stmts[0], f"enum {enum}",
-        f"Enum {q(enum)} is recreated ({q(op.name)}) without removing a value (values reordered or renamed): every "
+        f"Enum {q(enum)} is recreated without removing a value (values added, reordered or renamed): every "
         f"column that uses it ({where}) is converted with ALTER COLUMN TYPE ... USING, which rewrites each table "
-        f"under {L.a_lock(L.ACCESS_EXCLUSIVE)}. To rename a value, `ALTER TYPE {q(enum)} RENAME VALUE 'old' TO "
-        "'new';` is metadata-only; a new order is rarely worth a rewrite.",
+        f"under {L.a_lock(L.ACCESS_EXCLUSIVE)}. Metadata-only alternatives: `ALTER TYPE {q(enum)} ADD VALUE 'new' "
+        f"BEFORE 'existing';` (use the value from the next migration on) and `ALTER TYPE {q(enum)} RENAME VALUE "
+        "'old' TO 'new';`.",
         "the enum is recreated, rewriting its tables",
         end_stmt=stmts[-1] if len(stmts) > 1 else None,
         key=f"enum recreate {enum}",

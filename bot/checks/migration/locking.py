@@ -111,8 +111,9 @@ def _lock_timeout(model: MigrationModel) -> list[Hit]:
     return [Hit(
         MISSING_LOCK_TIMEOUT, first.op.stmt, "lock_timeout",
         f"Line {first.op.stmt.line} waits for {L.a_lock(mode)} on {q(t)} with no lock_timeout: if a long query "
-        f"or an open transaction holds {q(t)}, this statement queues, and every later query on {q(t)} queues "
-        f"behind it, an outage for as long as the long query runs.{several} Add `SET lock_timeout = '5s';` as the "
+        f"or an open transaction holds {q(t)}, this statement queues, and every later "
+        f"{'query' if mode == L.ACCESS_EXCLUSIVE else 'write'} on {q(t)} queues behind it, an outage for as long "
+        f"as the long query runs.{several} Add `SET lock_timeout = '5s';` as the "
         "first statement of this migration and retry the deploy if it times out.",
         "no lock_timeout is set before it: add `SET lock_timeout = '5s';` as the first statement of the "
         "migration, so a blocked lock request fails fast instead of queueing all traffic",

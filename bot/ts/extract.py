@@ -43,10 +43,10 @@ _CONST_STRING = re.compile(r"""^(?:export\s+)?const\s+(\w+)\s*(?::\s*string\s*)?
 _SMALL_CONST = re.compile(r"(?:const|let)\s+(\w+)\s*(?::[^=\n]+)?=\s*\[([^\[\]]{0,2000}?)\]\s*(?:as\s+const)?")
 _IO_CALLEE = re.compile(
     r"(^|\.)(fetch|axios|got|ky|request|post|put|sendMail|sendEmail|sendMessage|sendNotification|send|publish|"
-    r"enqueue|emit|dispatch|notify|upload|putObject|invoke|charge|capture|refund|sleep|wait|delay|setTimeout)$"
+    r"enqueue|notify|upload|putObject|invoke|charge|capture|refund|sleep|delay|setTimeout)$"
     r"|^(axios|stripe|resend|sendgrid|mailer|transporter|twilio|sqs|sns|s3|kafka|producer|queue|\w+Queue|"
-    r"inngest|pusher|openai|anthropic|slack|webhook|http|https|ky|got|redis|cache|storage|this\.\w*(Queue|Client|"
-    r"Service|Mailer|Gateway|Api))\b", re.I)
+    r"inngest|pusher|openai|anthropic|slack|webhook|http|https|ky|got|storage|this\.\w*(Queue|Mailer|Gateway|"
+    r"Api|Http\w*))\b", re.I)
 _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|argon2|crypto|z|this\.prisma)\b")
 
 
@@ -146,6 +146,8 @@ class _Extractor:
             client_node = receiver
         client = re.sub(r"\s+", "", text_of(client_node))
         segments = re.findall(r"[\w$]+", client)
+        if accessor is not None and segments and segments[-1] == "query":
+            return None  # Drizzle's relational API: db.query.users.findMany()
         frames = self.scopes.frames(node)
         tx_params = {f.tx_param for f in frames if f.kind is FrameKind.TRANSACTION and f.tx_param}
         kind = "transaction" if tx_params.intersection(segments) else self.names.kind_of(segments)

@@ -163,3 +163,18 @@ export async function reprice(ids: string[]) {
 """
     found = query_findings({"src/services/reprice.ts": code}, rule=RULE)
     assert [f.line for f in found] == [6]
+
+
+def test_scripts_get_info_and_tests_nothing(query_findings):
+    code = """\
+import { PrismaClient } from "@prisma/client";
+const prisma = new PrismaClient();
+export async function backfill(ids: string[]) {
+  for (const id of ids) {
+    await prisma.order.update({ where: { id }, data: { status: "PAID" } });
+  }
+}
+"""
+    found = query_findings({"scripts/backfill-status.ts": code, "tests/orders.spec.ts": code}, rule=RULE)
+    assert [(f.path, f.severity) for f in found] == [("scripts/backfill-status.ts", Severity.INFO)]
+    assert "updateMany({ where: { id: { in: ids } }, data: { status: \"PAID\" } })" in found[0].message

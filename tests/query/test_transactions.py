@@ -152,3 +152,14 @@ def test_outer_client_and_network_io_inside_interactive_transaction(query_findin
     assert "`tx.payment.create`" in escape[0].message
     assert [f.line for f in io] == [8]
     assert "stripe.paymentIntents.capture" in io[0].message and "10000 ms" in io[0].message
+
+
+def test_update_then_dependent_write_is_not_reported(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function login(userId: string) {
+  const user = await prisma.user.update({ where: { id: userId }, data: { name: "seen" } });
+  await prisma.session.create({ data: { userId: user.id, token: "t", expiresAt: new Date() } });
+}
+"""
+    assert query_findings({"src/services/auth.ts": code}, rule="query/missing-transaction") == []

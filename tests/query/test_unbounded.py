@@ -117,3 +117,28 @@ export async function GET() {
 """
     found = query_findings({"app/api/stats/route.ts": code}, rule="query/count-whole-table")
     assert [(f.line, f.severity) for f in found] == [(3, Severity.INFO)]
+
+
+def test_ignore_models_option_skips_reference_tables(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET() {
+  const products = await prisma.product.findMany({ select: { id: true, name: true } });
+  const posts = await prisma.post.findMany({ select: { id: true } });
+  return Response.json({ products, posts });
+}
+"""
+    config = "rules:\n  query/unbounded-find-many:\n    ignore_models: [Product]\n"
+    found = query_findings({"app/api/catalog/route.ts": code}, rule="query/unbounded-find-many", config=config)
+    assert [f.line for f in found] == [4]
+
+
+def test_drizzle_relational_queries_are_not_prisma(query_findings):
+    code = """\
+import { db } from "@/server/db";
+export async function GET() {
+  const users = await db.query.users.findMany({ with: { posts: true } });
+  return Response.json(users);
+}
+"""
+    assert query_findings({"app/api/users/route.ts": code}) == []

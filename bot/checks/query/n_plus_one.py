@@ -9,7 +9,7 @@ from bot.registry import define
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
 from bot.ts.values import JsExpr, JsObject
 
-from .common import QueryInput, call_finding, render
+from .common import QueryInput, call_finding, is_script_path, is_test_path, render
 
 RULE = define(
     "query/n-plus-one", Severity.WARNING, Surface.QUERY,
@@ -34,6 +34,9 @@ def per_item_frame(call: PrismaCall) -> Frame | None:
 
 def check(inp: QueryInput) -> list[Finding]:
     small = int(inp.options(RULE).get("small_constant_list", 5))
+    if is_test_path(inp.path):
+        return []
+    script = is_script_path(inp.path)
     calls = inp.analysis.calls
     out: list[Finding] = []
     for index, call in enumerate(calls):
@@ -58,6 +61,8 @@ def check(inp: QueryInput) -> list[Finding]:
         if call.operation in _UNIQUE_READS and frame.kind is FrameKind.ITERATION and \
                 frame.batch_into == "Promise.all" and _first_in_frame(index, calls, frame):
             severity, same_tick = Severity.INFO, True
+        elif script:
+            severity = Severity.INFO  # a one-off script or seed: slow, but nobody waits on it per request
         out.append(call_finding(RULE, call, _message(call, frame, same_tick), severity=severity))
     return out
 

@@ -29,6 +29,9 @@ IO_IN_TX = define(
 )
 
 
+_CREATES_OR_DELETES = frozenset({"create", "createManyAndReturn", "upsert", "delete"})
+
+
 def _outside_transaction_writes(calls: list[PrismaCall]) -> dict[tuple[str, int], list[PrismaCall]]:
     groups: dict[tuple[str, int], list[PrismaCall]] = defaultdict(list)
     for call in calls:
@@ -46,7 +49,9 @@ def _increments(call: PrismaCall) -> bool:
 
 
 def _pair_reason(first: PrismaCall, second: PrismaCall) -> str | None:
-    used = set(first.result_names) & call_idents(second)
+    # A value that flows from a created/deleted row: the later write depends on a row that exists only if the
+    # first committed. (After an update, the flowing value is usually an id that existed before.)
+    used = set(first.result_names) & call_idents(second) if first.operation in _CREATES_OR_DELETES else set()
     if used:
         name = sorted(used)[0]
         return f"it uses `{name}` from the earlier `{first.target}`"

@@ -14,7 +14,7 @@ from .schema_view import SchemaView, unique_sets
 UNBOUNDED = define(
     "query/unbounded-find-many", Severity.WARNING, Surface.QUERY,
     "findMany without `take` in request-handling code returns every matching row",
-    options={"suggested_take": 50},
+    options={"suggested_take": 50, "ignore_models": []},
     aliases=("prisma-next:lint-build-call",),
 )
 PAGINATION = define(
@@ -59,9 +59,12 @@ def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool
 
 def check_unbounded(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
-    take_n = int(inp.options(UNBOUNDED).get("suggested_take", 50))
+    options = inp.options(UNBOUNDED)
+    take_n = int(options.get("suggested_take", 50))
+    # Small reference tables (countries, currencies, plans) are fine to list whole; the config names them.
+    ignored = {str(m)[:1].lower() + str(m)[1:] for m in options.get("ignore_models") or []}
     for call in inp.analysis.calls:
-        if call.operation != "findMany" or call.has_arg("take") is not False:
+        if call.operation != "findMany" or call.has_arg("take") is not False or call.accessor in ignored:
             continue
         context = request_context(call, inp.path, inp.analysis.use_server)
         if context is None:

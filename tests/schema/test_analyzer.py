@@ -51,8 +51,8 @@ model Invoice {
     # Unchanged pre-existing problems (Order.id autoincrement) are not re-reported.
     assert not any(f.key.startswith("Order") for f in result.findings)
     fk = next(f for f in result.findings if f.rule == "prisma/fk-missing-index")
-    last_relation = max(i for i, ln in enumerate(head.splitlines(), 1) if "@relation(fields: [userId]" in ln)
-    assert fk.path == "prisma/schema.prisma" and fk.line == last_relation
+    invoice_fk = max(i for i, ln in enumerate(head.splitlines(), 1) if "userId    String   @db.Uuid" in ln)
+    assert fk.path == "prisma/schema.prisma" and fk.line == invoice_fk
 
 
 def test_editing_a_model_brings_back_its_structural_findings_only() -> None:
@@ -71,6 +71,16 @@ def test_prisma_lint_ignore_comment_suppresses_the_fk_rule() -> None:
     result = review(change_from_trees({"prisma/schema.prisma": base}, {"prisma/schema.prisma": head}))
     assert ("prisma/fk-missing-index", "Order.userId") not in _rules(result.findings)
     assert any(f.rule == "prisma/fk-missing-index" for f in result.suppressed)
+
+
+def test_prisma_lint_ignore_field_above_the_fk_field() -> None:
+    base = BASE.replace("\n  @@index([userId])\n", "\n")
+    head = base.replace("  userId    String   @db.Uuid\n",
+                        "  /// prisma-lint-ignore-field require-field-index\n  userId    String   @db.Uuid\n").replace(
+        "  total     Int\n", "  total     Int\n  note      String?\n")
+    result = review(change_from_trees({"prisma/schema.prisma": base}, {"prisma/schema.prisma": head}))
+    assert ("prisma/fk-missing-index", "Order.userId") not in _rules(result.findings)
+    assert [f.rule for f in result.suppressed] == ["prisma/fk-missing-index"]
 
 
 def test_parse_error_is_one_finding_at_the_line_and_review_goes_on() -> None:

@@ -28,7 +28,7 @@ model Order {
 '''
     [f] = findings(text, RULE)
     assert f.severity is Severity.WARNING
-    assert f.line == line_of(text, "user      User     @relation")
+    assert f.line == line_of(text, "userId    String   @db.Uuid")  # the FK field, where prisma-lint reports
     assert f.key == "Order.userId"
     assert f.scope == (line_of(text, "model Order"), line_of(text, "model Order") + 5)
     assert "`@@index([userId])`" in f.message and "model Order" in f.message

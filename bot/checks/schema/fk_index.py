@@ -97,8 +97,10 @@ def check(inp: SchemaInput) -> list[Finding]:
             continue  # a field name that does not exist: Prisma itself reports it
         if covering_key(rel.model, rel.fields) is not None:
             continue
+        # On the (first) foreign key field, where prisma-lint reports it too: a `/// prisma-lint-ignore-field
+        # require-field-index` written above that field keeps working.
         findings.append(field_finding(
-            RULE, rel.field, _message(rel, emulated), line=rel.field.attr_line("relation"),
+            RULE, rel.fk_fields[0], _message(rel, emulated),
             severity=Severity.ERROR if emulated else None, key=f"{rel.model.name}.{'+'.join(rel.fields)}",
             model_scope=True,
             extra={"fix": index_text(rel.fields), "fields": rel.fields, "target": rel.target.name},

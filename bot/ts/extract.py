@@ -62,6 +62,7 @@ def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = fr
         result.parse_failed = True
         return result
     text = source.source.decode("utf-8", "replace")
+    result.lines = data.decode("utf-8", "replace").splitlines()
     result.use_server = _starts_with_use_server(source.root)
     names = collect_client_names(path, text, module_is_client)
     result.const_strings = set(_CONST_STRING.findall(text))

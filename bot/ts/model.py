@@ -179,3 +179,7 @@ class FileAnalysis:
     use_server: bool = False  # the file starts with the "use server" directive
     # Module-level `const NAME = "literal"` names: interpolating them into SQL is not an injection.
     const_strings: set[str] = field(default_factory=set)
+    lines: list[str] = field(default_factory=list)  # the file's text by line (index 0 = line 1), for suggestions
+
+    def line_text(self, line: int) -> str | None:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else None

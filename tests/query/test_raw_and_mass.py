@@ -106,3 +106,10 @@ async function main() {
 main();
 """
     assert query_findings({"scripts/backfill.ts": script}, rule="query/client-per-request") == []
+
+
+def test_parenthesised_raw_template_gets_a_suggestion(query_findings):
+    found = query_findings({"src/services/search.ts": RAW}, rule="query/raw-sql-injection")
+    (paren,) = [f for f in found if f.line == 15]
+    assert paren.suggestion is not None
+    assert paren.suggestion.replacement == '  const h = await prisma.$queryRaw`SELECT * FROM "User" WHERE id = ${id}`;'

@@ -163,3 +163,22 @@ export async function login(userId: string) {
 }
 """
     assert query_findings({"src/services/auth.ts": code}, rule="query/missing-transaction") == []
+
+
+def test_escape_and_awaited_batch_carry_one_line_suggestions(query_findings):
+    found = query_findings({"src/services/pay.ts": ESCAPE_AND_IO}, rule="query/transaction-escape")
+    assert found[0].suggestion is not None
+    assert found[0].suggestion.replacement == \
+        '    await tx.payment.create({ data: { orderId, amount: order.total, provider: "stripe" } });'
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function cancel(orderId: string) {
+  await prisma.$transaction([
+    await prisma.payment.deleteMany({ where: { orderId } }),
+    prisma.order.delete({ where: { id: orderId } }),
+  ]);
+}
+"""
+    (batch,) = query_findings({"src/services/cancel.ts": code}, rule="query/transaction-awaited-batch")
+    assert batch.line == 4 and batch.suggestion is not None
+    assert batch.suggestion.replacement == "    prisma.payment.deleteMany({ where: { orderId } }),"

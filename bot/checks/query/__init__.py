@@ -47,6 +47,8 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
     except Exception:  # a schema that cannot be read only disables the schema-joined rules
         schema = None
         ctx.note("query analyzer: the head schema could not be read; index, over-fetching and delete rules skipped")
+    files = calls = transactions_seen = 0
+    models: set[str] = set()
     for changed in ctx.surfaces.query:
         analysis = file_analysis(ctx, changed.path)
         if analysis.skipped:
@@ -65,10 +67,18 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             shown = ", ".join(str(n) for n in sorted(set(analysis.error_lines))[:5])
             ctx.note(f"{changed.path}: syntax errors at line(s) {shown}; the query rules checked the code that "
                      "parsed")
+        files += 1
+        calls += len(analysis.calls)
+        transactions_seen += len(analysis.transactions)
+        models.update(c.accessor for c in analysis.calls if c.accessor)
         inp = QueryInput(analysis, schema, ctx.options)
         for check in FILE_CHECKS:
             findings.extend(check(inp))
     findings.extend(dropped_columns.analyze(ctx))
+    if files:
+        # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.
+        ctx.facts["query"] = {"files": files, "calls": calls, "transactions": transactions_seen,
+                              "models": sorted(models)}
     return findings
 
 

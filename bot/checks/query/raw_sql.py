@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.findings import Finding, Severity, Surface
+from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
 from bot.ts.model import UNSAFE_RAW_OPS
 from bot.ts.values import JsExpr, JsLiteral, JsValue
@@ -74,5 +74,12 @@ def check(inp: QueryInput) -> list[Finding]:
             message = (f"`{op}(`...`)` is called with parentheses around a template string: the values are "
                        f"interpolated into the SQL text before Prisma sees them (injection, and the call fails "
                        f"type checks). Drop the parentheses: `prisma.{op.lstrip('.')}`SELECT ... ${{value}}``.")
-        out.append(RULE.finding(inp.path, helper.line, message, end_line=helper.end_line, key=key, scope=scope))
+        suggestion = None
+        if helper.helper.endswith("()") and helper.helper.startswith("$") and helper.line == helper.end_line:
+            text = inp.analysis.line_text(helper.line) or ""
+            op = helper.helper[:-2]
+            if text.count(f"{op}(`") == 1 and text.count("`)") == 1:
+                suggestion = Suggestion(helper.line, helper.line, text.replace(f"{op}(`", f"{op}`").replace("`)", "`"))
+        out.append(RULE.finding(inp.path, helper.line, message, end_line=helper.end_line, key=key, scope=scope,
+                                suggestion=suggestion))
     return out

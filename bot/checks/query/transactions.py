@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bot.findings import Finding, Severity, Surface
+from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
 from bot.ts.model import FrameKind, PrismaCall
 from bot.ts.values import JsObject
@@ -120,9 +120,15 @@ def check_awaited_batch(inp: QueryInput) -> list[Finding]:
         message = (f"`{tx.client}.$transaction([...])` receives `{text[:80]}`{more}: an awaited query already ran "
                    "before the transaction started, so it is not rolled back when another item fails. Pass the "
                    f"un-awaited query instead: `{tx.client}.$transaction([{shown[:80]}, ...])`.")
+        suggestion = None
+        text = inp.analysis.line_text(line)
+        if text is not None and text.count("await ") == 1 and text.strip().startswith("await ") and \
+                len(tx.awaited_items) == 1:
+            suggestion = Suggestion(line, line, text.replace("await ", "", 1))
         out.append(AWAITED_BATCH.finding(
-            inp.path, line, message, end_line=max(line, tx.line), key=f"{tx.function.name}:{tx.client}.$transaction",
-            scope=None if tx.function.is_module else (tx.function.line, tx.function.end_line)))
+            inp.path, line, message, end_line=line, key=f"{tx.function.name}:{tx.client}.$transaction",
+            scope=None if tx.function.is_module else (tx.function.line, tx.function.end_line),
+            suggestion=suggestion))
     return out
 
 
@@ -138,7 +144,13 @@ def check_escape(inp: QueryInput) -> list[Finding]:
         message = (f"`{call.target}` inside `$transaction(async ({frame.tx_param}) => ...)` (line {frame.line}) "
                    f"uses the outer client: it runs on another connection outside the transaction, is not rolled "
                    f"back, and can deadlock on rows the transaction holds. Use `{fixed}`.")
-        out.append(call_finding(ESCAPE, call, message))
+        finding = call_finding(ESCAPE, call, message)
+        text = inp.analysis.line_text(call.line)
+        written = f"{call.client}.{call.accessor or call.operation}"
+        if text is not None and text.count(written) == 1:
+            replacement = text.replace(written, f"{frame.tx_param}.{call.accessor or call.operation}")
+            finding = finding.with_(suggestion=Suggestion(call.line, call.line, replacement))
+        out.append(finding)
     return out
 
 

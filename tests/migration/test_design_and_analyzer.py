@@ -9,6 +9,7 @@ import pytest
 from mig_fixtures import MIG, NEW_PATH, SCHEMA, of, run
 
 from bot.checks.migration import file_findings
+from bot.checks.migration._common import Env
 from bot.sql.load import parse_migration_text
 from bot.sql.state import Catalog, walk
 
@@ -37,10 +38,13 @@ def test_new_table_types_once_per_table() -> None:
         assert needle in f.message, needle
 
 
-def test_prisma_default_table_is_info_and_clean_table_is_quiet() -> None:
-    (f,) = of(run('CREATE TABLE "Tag" ("id" TEXT NOT NULL, "at" TIMESTAMP(3) NOT NULL, '
-                  'CONSTRAINT "Tag_pkey" PRIMARY KEY ("id"));\n'), "migration/new-table-types")
-    assert f.severity.value == "info"
+def test_prisma_default_timestamp_alone_is_quiet_unless_enabled() -> None:
+    tag = ('CREATE TABLE "Tag" ("id" TEXT NOT NULL, "at" TIMESTAMP(3) NOT NULL, '
+           'CONSTRAINT "Tag_pkey" PRIMARY KEY ("id"));\n')
+    assert not of(run(tag), "migration/new-table-types")
+    model = walk(parse_migration_text(tag), Catalog())
+    (f,) = of(file_findings(model, Env(type_options={"timestamp": True})), "migration/new-table-types")
+    assert f.severity.value == "info" and "Timestamptz" in f.message
     clean = run('CREATE TABLE "Tag" ("id" BIGSERIAL NOT NULL, "name" TEXT NOT NULL, "price" DECIMAL(12,2), '
                 '"at" TIMESTAMPTZ(3) NOT NULL, CONSTRAINT "Tag_pkey" PRIMARY KEY ("id"));\n')
     assert not of(clean, "migration/new-table-types")

@@ -32,7 +32,7 @@ def test_new_prisma_table_with_indexes_and_fk_is_quiet_about_locks() -> None:
                   "migration/unique-on-existing-data", "migration/fk-without-index"}
     assert not [f for f in found if f.rule in lock_rules]
     # the FK still locks "Order" (SHARE ROW EXCLUSIVE), briefly: only the lock_timeout advice remains
-    assert rules(found) == ["migration/missing-lock-timeout", "migration/new-table-types"]
+    assert rules(found) == ["migration/missing-lock-timeout"]
 
 
 def test_index_on_existing_table_is_flagged_with_lock_and_fix() -> None:

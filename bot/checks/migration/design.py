@@ -17,7 +17,9 @@ NEW_TABLE_TYPES = define(
     "Column types in a new table that are hard to change later (one finding per table)",
     aliases=("squawk:prefer-timestamp-tz", "squawk:prefer-text-field", "squawk:ban-char-field",
              "squawk:prefer-bigint-over-int", "squawk:prefer-identity", "squawk:prefer-bigint-over-smallint"),
-    options={"timestamp": True, "varchar": True, "int_keys": True},
+    # timestamp: also report a table whose only problem is Prisma's default TIMESTAMP(3) (off: a Prisma project
+    # writes UTC through the client, and the schema analyzer reports it on the model)
+    options={"timestamp": False, "varchar": True, "int_keys": True},
 )
 FK_WITHOUT_INDEX = define(
     "migration/fk-without-index", Severity.WARNING, Surface.MIGRATION,
@@ -81,11 +83,6 @@ def _types(op, env: Env) -> Hit | None:  # type: ignore[no-untyped-def]
         severity = Severity.WARNING
         problems.append(f"{cols(js)} {_v(js, 'uses', 'use')} json, which cannot be compared, indexed with GIN "
                         "or used in SELECT DISTINCT: use jsonb (drop `@db.Json`)")
-    ts = [c.name for c in columns if c.type.startswith("timestamp(") or c.type == "timestamp"]
-    if ts and env_option(env, "timestamp"):
-        problems.append(f"{cols(ts)} {_v(ts, 'is', 'are')} TIMESTAMP without time zone (Prisma's DateTime "
-                        "default): fine while only Prisma writes UTC, wrong as soon as SQL uses now() in a "
-                        "non-UTC session; `@db.Timestamptz(3)` avoids it")
     vc = [f"{c.name} {c.type}" for c in columns if c.type.startswith(("varchar(", "char("))]
     if vc and env_option(env, "varchar"):
         problems.append(f"{', '.join(vc)} {_v(vc, 'has', 'have')} a length limit; raising it later is cheap "
@@ -95,6 +92,11 @@ def _types(op, env: Env) -> Hit | None:  # type: ignore[no-untyped-def]
     if keys and env_option(env, "int_keys"):
         problems.append(f"the key {cols([k.name for k in keys])} is a 32-bit integer, which runs out at 2.1 billion "
                         "rows: `BigInt @default(autoincrement())` costs 4 bytes more")
+    ts = [c.name for c in columns if c.type.startswith("timestamp(") or c.type == "timestamp"]
+    if ts and (problems or env_option(env, "timestamp")):
+        problems.append(f"{cols(ts)} {_v(ts, 'is', 'are')} TIMESTAMP without time zone (Prisma's DateTime "
+                        "default): fine while only Prisma writes UTC, wrong as soon as SQL uses now() in a "
+                        "non-UTC session; `@db.Timestamptz(3)` avoids it")
     if not problems:
         return None
     return Hit(
@@ -111,7 +113,7 @@ def _v(items: list, one: str, many: str) -> str:  # type: ignore[type-arg]
 
 
 def env_option(env: Env, name: str) -> bool:
-    return bool(env.type_options.get(name, True))
+    return bool(env.type_options.get(name, NEW_TABLE_TYPES.options.get(name, True)))
 
 
 def _fk_indexes(model: MigrationModel) -> list[Hit]:

@@ -17,6 +17,7 @@ Public API (everything goes through `ctx.memo`, so each file is parsed once, whi
         call.accessor, call.operation                    # "order", "findMany"  (accessor None for $transaction...)
         call.args                                        # JsObject of the first argument (None when not a literal)
         call.arg("where"), call.has_arg("take")          # has_arg: True / False / None (unknown: spread or variable)
+        call.where_fields(), call.include_depth          # {"userId": {"equals"}, "total": {"gte"}}, 2
         call.awaited, call.returned, call.result_names   # `const order = await ...` -> ("order",)
         call.frames                                      # loops, iteration callbacks, $transaction, functions
         call.function                                    # FunctionInfo: "OrderService.list", line range, handler kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.ts.values import JsObject, JsValue
+from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 # Prisma Client model operations (Prisma 4 to 7).
 READ_OPS = frozenset({"findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "count",
@@ -118,6 +118,47 @@ class PrismaCall:
 
     def arg(self, key: str) -> JsValue | None:
         return self.args.get(key) if self.args is not None else None
+
+    def where_fields(self) -> dict[str, set[str]]:
+        """Fields the top-level `where` (and its AND) filters on, with their operators: a plain value is "equals".
+
+        `{ userId, total: { gte: 10 }, status: { in: [...] } }` -> {userId: {equals}, total: {gte}, status: {in}}.
+        Relation filters and OR/NOT branches are left out."""
+        out: dict[str, set[str]] = {}
+        stack: list[JsValue | None] = [self.arg("where")]
+        while stack:
+            where = stack.pop()
+            if not isinstance(where, JsObject):
+                continue
+            for name, value in where.entries.items():
+                if name == "AND":
+                    stack.extend(value.items if isinstance(value, JsArray) else [value])
+                elif name in ("OR", "NOT"):
+                    continue
+                elif isinstance(value, JsObject):
+                    out.setdefault(name, set()).update(value.entries)
+                else:
+                    out.setdefault(name, set()).add("equals")
+        return out
+
+    @property
+    def include_depth(self) -> int:
+        """How many relation levels `include`/`select` nest (`include: { a: { include: { b: true } } }` -> 2)."""
+
+        def depth(obj: JsObject, level: int) -> int:
+            best = level
+            for key in ("include", "select"):
+                nested = obj.obj(key)
+                if nested is None:
+                    continue
+                for value in nested.entries.values():
+                    if isinstance(value, JsObject):
+                        best = max(best, depth(value, level + 1))
+                    elif key == "include" and isinstance(value, JsLiteral) and value.value is True:
+                        best = max(best, level + 1)
+            return best
+
+        return depth(self.args, 0) if self.args is not None else 0
 
     def has_arg(self, key: str) -> bool | None:
         """True/False when known; None when the arguments are opaque or spread so the key may hide in them."""

@@ -171,3 +171,28 @@ def test_interpolated_template_is_marked():
     (call,) = analysis_from_text("a.ts", "prisma.$executeRawUnsafe(`DELETE FROM t WHERE id = ${id}`);\n").calls
     sql = call.arguments[0]
     assert isinstance(sql, JsExpr) and sql.interpolated and sql.idents == {"id"}
+
+def test_facts_summarise_the_prisma_code_in_the_change():
+    from bot.checks.query import analyze
+    from bot.testing import context_for
+
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const a = () => prisma.order.findMany({ take: 1 });
+export const b = () => prisma.$transaction([prisma.user.count()]);
+"""
+    ctx = context_for({}, {"src/services/a.ts": code})
+    analyze(ctx)
+    assert ctx.facts["query"] == {"files": 1, "calls": 3, "transactions": 1, "models": ["order", "user"]}
+
+
+def test_where_fields_and_include_depth():
+    code = """\
+export const q = (userId: string) => prisma.order.findMany({
+  where: { userId, AND: [{ total: { gte: 10 } }], status: { in: ["PAID"] }, OR: [{ reference: "x" }] },
+  include: { items: { include: { product: true } }, user: { select: { id: true } } },
+});
+"""
+    (call,) = analysis_from_text("src/q.ts", code).calls
+    assert call.where_fields() == {"userId": {"equals"}, "total": {"gte"}, "status": {"in"}}
+    assert call.include_depth == 2

@@ -117,27 +117,13 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
     return out
 
 
-def _depth(value: JsObject, level: int = 0) -> int:
-    best = level
-    for key in ("include", "select"):
-        nested = value.obj(key)
-        if nested is None:
-            continue
-        for v in nested.entries.values():
-            if isinstance(v, JsObject):
-                best = max(best, _depth(v, level + 1))
-            elif isinstance(v, JsLiteral) and v.value is True and key == "include":
-                best = max(best, level + 1)
-    return best
-
-
 def check_depth(inp: QueryInput) -> list[Finding]:
     max_depth = int(inp.options(DEPTH).get("max_depth", 3))
     out: list[Finding] = []
     for call in inp.analysis.calls:
         if not call.is_read or call.args is None or "include" not in call.args.entries:
             continue
-        depth = _depth(call.args)
+        depth = call.include_depth
         if depth <= max_depth:
             continue
         message = (f"`{call.target}` nests `include`/`select` {depth} levels deep (limit {max_depth}): every level "

@@ -7,14 +7,17 @@ Public API (reuse these; do not parse migration files yourself):
   pglast (libpg_query), MySQL/SQLite/SQL Server through sqlglot, by `migration_lock.toml`'s provider (default
   postgresql). Prisma 8 `migrations/app/<dir>/ops.json` is read too (each SQL string, at its line in ops.json).
   `ParsedMigration`: `.statements` (`Statement`: index, text, 1-based `line`/`end_line`, `kind` = parser node
-  class, `node` = pglast AST node or sqlglot Expression, `.short`, `.scope`), `.error` (`SqlError(message, line)`
+  class, `json` = libpg_query's JSON parse tree (PostgreSQL; what the migration rules read, fast), `node` =
+  pglast AST node (built lazily on first access, per statement) or sqlglot Expression, `.short`, `.scope`),
+  `.error` (`SqlError(message, line)`
   when the file does not parse), `.skipped` (a note: empty, comments only, not UTF-8, over 2 MB), `.warnings`
   (`PrismaWarning`: kind, text, line, table, column, values, from_type, to_type from the `/* Warnings: */` header),
   `.provider`, `.is_postgres`, `.ok`, `statement_at(line)`.
 - `bot.sql.load.parse_migration_text(text, path, provider)`: the same without a context.
-- `bot.sql.ops.ops_of(statement) -> list[Op]`: flat operations of a PostgreSQL statement (create_table, add_column,
-  drop_column, alter_type, set_not_null, add_constraint, create_index, drop_index, rename_column, add_enum_value,
-  update, set, transaction, ...) with `table`, `column`, `name`, `data`.
+- `bot.sql.ops.ops_of(statement, provider="postgresql") -> list[Op]`: flat operations of a statement
+  (create_table, add_column, drop_column, alter_type, set_not_null, add_constraint, create_index, drop_index,
+  rename_column, add_enum_value, update, set, transaction, ...) with `table`, `column`, `name`, `data`. For
+  MySQL/SQLite/SQL Server (sqlglot) only the destructive subset: create/drop/rename table, add/drop/rename column.
 - `bot.sql.history.migration_models(ctx) -> {path: MigrationModel}` for the changed migration files, memoised:
   each folder's history is replayed in order (`bot.sql.state.Catalog`: tables, column types, indexes, enums, RLS),
   and each changed file is walked with the state model (`OpState` per op: new_table, in_transaction,

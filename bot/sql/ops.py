@@ -213,9 +213,15 @@ def _is_not_null_column(tree: Any) -> str | None:
     return None
 
 
-def ops_of(stmt: Statement) -> list[Op]:
-    """The operations of one PostgreSQL statement; unknown statements give one Op of kind "other"."""
-    kind, body = unwrap(stmt.json or {})
+def ops_of(stmt: Statement, provider: str = "postgresql") -> list[Op]:
+    """The operations of one statement; unknown statements give one Op of kind "other"."""
+    if stmt.json is None:
+        if stmt.raw is None:
+            return [Op(stmt, "other", data={"node": stmt.kind})]
+        from bot.sql.ops_other import ops_of_other
+
+        return ops_of_other(stmt, provider)
+    kind, body = unwrap(stmt.json)
     handler = _HANDLERS.get(kind)
     if handler is None:
         return [Op(stmt, "other", data={"node": stmt.kind})]

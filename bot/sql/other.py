@@ -6,12 +6,17 @@ statements it cannot type come back as `Command` (kind "Command") and only text-
 
 from __future__ import annotations
 
+import logging
+
 import sqlglot
 from sqlglot.errors import ParseError as GlotParseError
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from bot.sql.model import SqlError, Statement
+
+# sqlglot logs every statement it cannot type; the kind "Command" already says so
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 DIALECTS = {"mysql": "mysql", "sqlite": "sqlite", "sqlserver": "tsql", "postgresql": "postgres"}
 

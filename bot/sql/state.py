@@ -161,10 +161,10 @@ class MigrationModel:
 
 def apply_file(parsed: ParsedMigration, catalog: Catalog) -> None:
     """Replay a file into the catalog without recording anything (earlier history)."""
-    if not parsed.ok or not parsed.is_postgres:
+    if not parsed.ok:
         return
     for stmt in parsed.statements:
-        for op in ops_of(stmt):
+        for op in ops_of(stmt, parsed.provider):
             catalog.apply(op)
 
 
@@ -180,10 +180,11 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     held: dict[str, str] = {}
     touched: set[str] = set()
     emptied: set[str] = set()
-    if not (parsed.ok and parsed.is_postgres):
+    if not parsed.ok:
         return model
+    pg = parsed.is_postgres  # lock modes are PostgreSQL's; other providers get the destructive rules only
     for stmt in parsed.statements:
-        for op in ops_of(stmt):
+        for op in ops_of(stmt, parsed.provider):
             if op.kind == "transaction":
                 kind = op.data.get("kind")
                 if kind == "begin":
@@ -200,7 +201,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             is_new = table in created or table in fresh_tables or table in emptied
             known = table in catalog.tables
             in_tx = multi or explicit_tx
-            op_locks = [(t, m) for t, m in L.locks_of(op, catalog.index_table)
+            op_locks = [(t, m) for t, m in (L.locks_of(op, catalog.index_table) if pg else [])
                         if t not in created and t not in fresh_tables and t not in emptied and t != "?"]
             state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),
                             catalog.column(table, op.column), explicit_tx)

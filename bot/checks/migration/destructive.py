@@ -69,13 +69,19 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     for drop, add in renames:
         hits.append(_rename_hit(drop, add))
     readded = {(st.op.table, st.op.column) for st in model.ops if st.op.kind == "add_column"}
+    pg = model.parsed.is_postgres
+    # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
+    renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
     for st in model.ops:
         op = st.op
         t = q(op.table)
+        if op.kind == "drop_table" and renamed_to.get(op.table, 0) > op.stmt.line:
+            continue
         if op.kind == "drop_table" and st.existing:
             hits.append(Hit(
                 DROP_TABLE, op.stmt, f"table {op.table}",
-                f"DROP TABLE {t} deletes the table and every row in it, under {L.a_lock(L.ACCESS_EXCLUSIVE)}; "
+                f"DROP TABLE {t} deletes the table and every row in it"
+                + (f", under {L.a_lock(L.ACCESS_EXCLUSIVE)}; " if pg else "; ") +
                 f"pods still running the old code fail on every query of the model until they are replaced. "
                 f"{IGNORE_FIRST.replace('mark the field `@ignore`', 'mark the model `@@ignore`')} If the data may "
                 f"be needed, rename the table aside (`ALTER TABLE {t} RENAME TO {q('_old_' + (op.table or ''))};`) "
@@ -103,7 +109,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                            "and contract through a new column so the data can be copied over.")
                 short = "the column is dropped and recreated, deleting its data"
             else:
-                message = (f"DROP COLUMN {c} deletes every value of {t}.{c} (ACCESS EXCLUSIVE, briefly). Prisma "
+                message = (f"DROP COLUMN {c} deletes every value of {t}.{c}" + (" (ACCESS EXCLUSIVE, briefly)" if pg
+                                                                               else "") + ". Prisma "
                            "Client selects every scalar field by default, so pods still on the old client fail "
                            f"with 'column does not exist' (P2022) on every query of the model until they are "
                            f"replaced. {IGNORE_FIRST}")

@@ -64,8 +64,7 @@ def _trace_at(result: TraceResult, path: str, line: int) -> StatementTrace | Non
 
 
 def _ran(trace: StatementTrace, result: TraceResult) -> bool:
-    mig = next((m for m in result.migrations if trace in m.statements), None)
-    if mig is not None and mig.not_run:
+    if trace.cascade:
         return False
     return trace.skipped is None and (trace.error is not None or trace.locks or trace.duration_ms > 0
                                       or trace.created or trace.rewritten or trace.rewritten_new)

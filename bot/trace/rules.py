@@ -131,7 +131,19 @@ def _finding(rule: Any, trace: StatementTrace, message: str, key: str, severity:
 
 def _statement_findings(trace: StatementTrace, result: TraceResult,
                         options: dict[str, dict[str, Any]]) -> list[Finding]:
+    out = _measurements(trace, result, options)
+    if trace.after_failure:
+        note = (" (Measured after an earlier statement of this change failed; `prisma migrate deploy` stops at "
+                "that failure, so fix it first.)")
+        out = [f.with_(message=f.message + note, extra={**f.extra, "after_failure": True}) for f in out]
+    return out
+
+
+def _measurements(trace: StatementTrace, result: TraceResult,
+                  options: dict[str, dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
+    if trace.cascade:
+        return out  # "column does not exist" because the failed statement did not add it: not a problem of its own
     if trace.error or trace.replay_error:
         out.append(_failure(trace, result))
     rewritten_tables = [r for r in trace.rewritten if r.startswith(("table ", "materialized view "))]
@@ -249,7 +261,7 @@ def trace_facts(result: TraceResult) -> dict[str, Any]:
         "seeded": dict(result.seeded),
         "migrations": [
             {"path": m.path, "replay_mode": m.replay_mode,
-             "replay_ms": round(m.replay_ms, 2) if m.replay_ms is not None else None, "not_run": m.not_run}
+             "replay_ms": round(m.replay_ms, 2) if m.replay_ms is not None else None}
             for m in result.migrations
         ],
         "base_error": result.base_error,

@@ -79,6 +79,8 @@ class StatementTrace:
     replay_ms: float | None = None
     replay_error: str | None = None
     replay_sqlstate: str | None = None
+    after_failure: bool = False  # an earlier statement of the change failed (production would have stopped)
+    cascade: bool = False  # its error only follows from that earlier failure
 
     @property
     def line(self) -> int:
@@ -95,7 +97,6 @@ class MigrationTrace:
     statements: list[StatementTrace] = field(default_factory=list)
     replay_mode: str = ""  # "transaction", "autocommit" or "split"
     replay_ms: float | None = None
-    not_run: str | None = None  # why the file was not traced (an earlier failure)
 
     @property
     def name(self) -> str:
@@ -312,8 +313,20 @@ def _waits_for_observer(observer: psycopg.Connection[Any], pid: int) -> bool:
     return row is not None
 
 
+# Errors that a statement gets because an earlier failed statement did not create what it needs.
+CASCADE_STATES = {"42703", "42P01", "42704", "42883", "3F000", "42P10"}
+
+
+def _record_error(trace: StatementTrace, exc: psycopg.Error, failed_before: bool) -> None:
+    trace.error, trace.sqlstate = _first_line(exc), exc.sqlstate
+    trace.cascade = failed_before and exc.sqlstate in CASCADE_STATES
+
+
 def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[int],
                statement_timeout_s: int) -> list[MigrationTrace]:
+    """Every statement in its own transaction. After a failure the pass goes on (production would stop, but the
+    later statements still deserve a measurement); their results are marked `after_failure`, and errors that
+    only follow from the failure (a column the failed statement should have added) are marked `cascade`."""
     out: list[MigrationTrace] = []
     conn = connect(db_url)
     failed = False
@@ -323,16 +336,9 @@ def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[in
         for path, text in migrations:
             mig = MigrationTrace(path)
             out.append(mig)
-            statements = split_statements(text)
-            if failed:
-                mig.statements = [StatementTrace(path, s) for s in statements]
-                mig.not_run = "an earlier statement of this change failed"
-                continue
-            for stmt in statements:
-                trace = StatementTrace(path, stmt)
+            for stmt in split_statements(text):
+                trace = StatementTrace(path, stmt, after_failure=failed)
                 mig.statements.append(trace)
-                if failed:
-                    continue
                 if stmt.kind == "TransactionStmt":
                     trace.skipped = "transaction control; each statement runs in its own transaction here"
                     continue
@@ -353,13 +359,13 @@ def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[in
                     trace.duration_ms = (time.perf_counter() - started) * 1000
                     conn.execute("ROLLBACK")
                     if exc.sqlstate != NEEDS_AUTOCOMMIT:
-                        trace.error, trace.sqlstate = _first_line(exc), exc.sqlstate
+                        _record_error(trace, exc, failed)
                         failed = True
                         continue
                 trace.autocommit = True
                 locks, trace.duration_ms, error = _run_gated(conn, db_url, stmt, before)
                 if isinstance(error, psycopg.Error):
-                    trace.error, trace.sqlstate = _first_line(error), error.sqlstate
+                    _record_error(trace, error, failed)
                     failed = True
                     continue
                 if error is not None:
@@ -395,8 +401,6 @@ def _replay(db_url: str, traces: list[MigrationTrace], base_oids: set[int], stat
         _prepare_session(conn, statement_timeout_s)
         pid = conn.info.backend_pid
         for mig in traces:
-            if mig.not_run:
-                continue
             runnable = [t for t in mig.statements if t.statement.kind != "TransactionStmt"]
             mig.replay_mode = replay_mode([t.statement for t in mig.statements])
             if mig.replay_mode == "transaction":

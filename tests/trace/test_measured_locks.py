@@ -159,14 +159,18 @@ def test_enum_value_used_in_the_same_file_fails_only_under_prisma_semantics(scen
     assert "later migration" in failures[0].message
 
 
-def test_not_null_column_without_default_fails_on_rows_and_stops_the_trace(failing: TraceResult) -> None:
-    first, second = failing.statements()
+def test_not_null_column_without_default_fails_on_rows(failing: TraceResult) -> None:
+    first, second, third = failing.statements()
     assert first.sqlstate == "23502" and "contains null values" in (first.error or "")
-    assert second.error is None and second.duration_ms == 0
-    assert failing.migrations[1].not_run  # nothing runs after a failure, as with `prisma migrate deploy`
-    [finding] = measured_findings(failing)
+    # The trace goes on after a failure; the index on the column that was never added fails as a consequence,
+    # which is not reported as a problem of its own.
+    assert second.after_failure and second.sqlstate == "42703" and second.cascade
+    finding, later = measured_findings(failing)
     assert finding.rule == "migration/measured-failure" and finding.severity is Severity.ERROR
     assert finding.line == 2 and "23502" in finding.message and "DEFAULT" in finding.message
+    # An independent later statement is still measured, and says that production would have stopped earlier.
+    assert third.error is None and later.rule == "migration/measured-write-lock"
+    assert later.extra["after_failure"] and "fix it first" in later.message
     # run_scenario has already checked that every scratch database was dropped
 
 

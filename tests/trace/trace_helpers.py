@@ -137,6 +137,7 @@ SCENARIO = {
 FAILING = {
     "20240201000000_slug": '-- AlterTable\nALTER TABLE "Post" ADD COLUMN "slug" TEXT NOT NULL;\n',
     "20240202000000_after": 'CREATE INDEX "Post_slug_idx" ON "Post"("slug");\n',
+    "20240203000000_title": 'CREATE INDEX "Post_title_idx" ON "Post"("title");\n',
 }
 SCENARIO_ROWS = 200
 

@@ -24,8 +24,10 @@ class ResultCache(Protocol):
     def put(self, key: str, value: dict[str, Any]) -> None: ...
 
 
-def cache_key(prompt_version: str, model: str, content_hash: str) -> str:
-    return hashlib.sha256(f"{prompt_version}\x1f{model}\x1f{content_hash}".encode()).hexdigest()
+def cache_key(prompt_version: str, model: str, content_hash: str, instructions: str = "") -> str:
+    """`instructions`: the maintainers' config `context` and path instructions, which are part of the prompt."""
+    raw = f"{prompt_version}\x1f{model}\x1f{content_hash}\x1f{instructions}"
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class MemoryResultCache:

@@ -94,7 +94,7 @@ class AnthropicReviewer:
         reviewed: list[Unit] = []
         pending: list[Unit] = []
         for unit in units:
-            cached = self.cache.get(self._key(llm.model, unit)) if self.cache is not None else None
+            cached = self.cache.get(self._key(ctx, unit)) if self.cache is not None else None
             if cached is None:
                 pending.append(unit)
                 continue
@@ -192,7 +192,7 @@ class AnthropicReviewer:
             if parsed.assessment:
                 assessments.append(parsed.assessment)
             reviewed.extend(batch)
-            self._store(llm.model, batch, parsed)
+            self._store(ctx, batch, parsed)
         return invalid
 
     # -- API calls -----------------------------------------------------------------------------------------------
@@ -274,10 +274,13 @@ class AnthropicReviewer:
 
     # -- result cache --------------------------------------------------------------------------------------------
 
-    def _key(self, model: str, unit: Unit) -> str:
-        return cache_key(self.prompts.version, model, unit.content_hash)
+    def _key(self, ctx: ReviewContext, unit: Unit) -> str:
+        config = ctx.config
+        instructions = "\x1e".join([config.context, *(f"{pi.path}\x1d{pi.instructions}"
+                                                       for pi in config.path_instructions)])
+        return cache_key(self.prompts.version, config.llm.model, unit.content_hash, instructions)
 
-    def _store(self, model: str, batch: list[Unit], parsed: ParsedOutput) -> None:
+    def _store(self, ctx: ReviewContext, batch: list[Unit], parsed: ParsedOutput) -> None:
         if self.cache is None:
             return
         per_unit: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(batch))}
@@ -291,7 +294,7 @@ class AnthropicReviewer:
                     per_unit[i].append(data)
                     break
         for i, unit in enumerate(batch):
-            self.cache.put(self._key(model, unit), {"findings": per_unit[i], "assessment": parsed.assessment})
+            self.cache.put(self._key(ctx, unit), {"findings": per_unit[i], "assessment": parsed.assessment})
 
 
 def _rebase(items: list[dict[str, Any]], unit: Unit) -> list[LlmFindingOut]:

@@ -96,3 +96,16 @@ def test_a_new_prompt_version_or_model_misses_the_cache(fake_anthropic, llm_env)
     bumped = AnthropicReviewer(reviewer.client, cache=cache, prompts=replace(load_prompts(), version="next"))
     again = review(change_from_trees(base_tree(), head_tree()), Config(), llm=bumped)
     assert again.llm is not None and again.llm.calls == 1
+
+
+def test_changed_maintainer_instructions_miss_the_cache(fake_anthropic, llm_env) -> None:
+    from bot.config import parse_config
+
+    fake_anthropic.reply(_answer)
+    cache = MemoryResultCache()
+    review(change_from_trees(base_tree(), head_tree()), Config(), llm=reviewer_from_env(Config(), llm_env,
+                                                                                        cache=cache))
+    config = parse_config("context: Payouts are reconciled nightly against the bank ledger.\n")
+    again = review(change_from_trees(base_tree(), head_tree()), config,
+                   llm=reviewer_from_env(config, llm_env, cache=cache))
+    assert again.llm is not None and again.llm.calls == 1

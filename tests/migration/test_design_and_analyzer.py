@@ -136,3 +136,41 @@ def test_full_history_runs_and_findings_stay_prisma_aware(corpus_dir: Path, proj
     assert len(seen) == len(set(seen))
     # squawk reports several findings per Prisma statement; we stay below one
     assert len(findings) < statements
+
+
+def test_prisma_level_default_read_from_the_schema() -> None:
+    schema = SCHEMA.replace("  userId    String\n", "  userId    String\n  publicId  String   @default(uuid())\n")
+    found = run('ALTER TABLE "Order" ADD COLUMN "publicId" TEXT NOT NULL;\n', extra_head={"prisma/schema.prisma": schema})
+    (f,) = of(found, "migration/add-required-column")
+    assert "applied by Prisma Client" in f.message
+    (plain,) = of(run('ALTER TABLE "Order" ADD COLUMN "publicId" TEXT NOT NULL;\n'), "migration/add-required-column")
+    assert "Prisma Client" not in plain.message
+
+
+def test_prisma8_ops_json_migrations_are_analysed_with_their_history() -> None:
+    import json
+
+    init = json.dumps({"operations": [{"sql": 'CREATE TABLE "User" ("id" TEXT NOT NULL, "name" TEXT, "email" TEXT)'}]})
+    doc = json.dumps({"operations": [{"sql": 'ALTER TABLE "User" DROP COLUMN "name"'},
+                                     {"sql": 'CREATE INDEX "User_email_idx" ON "User"("email")'}]}, indent=2)
+    found = run(doc, path=f"{MIG}/app/20240301000000_change/ops.json",
+                base_extra={f"{MIG}/app/20240101000000_init/ops.json": init})
+    assert sorted((f.rule, f.line) for f in found) == [("migration/drop-column", 4),
+                                                       ("migration/index-not-concurrent", 7)]
+
+
+def test_whole_pipeline_review_keeps_one_finding_per_problem() -> None:
+    from mig_fixtures import base_tree
+
+    from bot.pipeline import review
+    from bot.testing import change_from_trees
+
+    head = base_tree()
+    head[NEW_PATH] = ('-- AddForeignKey\nALTER TABLE "Order" ADD CONSTRAINT "Order_u2_fkey" FOREIGN KEY ("userId") '
+                      'REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n')
+    result = review(change_from_trees(base_tree(), head))
+    mine = [f for f in result.findings if f.path == NEW_PATH and f.rule.startswith("migration/")
+            and f.source.value == "rule"]
+    assert [f.rule for f in mine] == ["migration/constraint-not-valid"]
+    assert mine[0].fingerprint
+    assert result.facts["locks"][0]["lock"] == "SHARE ROW EXCLUSIVE"

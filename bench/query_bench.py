@@ -23,7 +23,7 @@ from bot.ts.parser import parse
 
 MODELS = ["user", "order", "orderItem", "payment", "product", "post", "session", "account"]
 
-SCHEMA = (Path(__file__).resolve().parents[1] / "tests" / "query" / "conftest.py").read_text()
+SCHEMA = (Path(__file__).resolve().parents[1] / "tests" / "query" / "query_testkit.py").read_text()
 SCHEMA = SCHEMA.split('SCHEMA = """\\\n', 1)[1].split('"""', 1)[0]
 
 SERVICE_METHOD = """\

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import SCHEMA
+from query_testkit import SCHEMA
 
 from bot.config import Config
 from bot.findings import Severity

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import run_query
+from query_testkit import run_query
 
 from bot.ts.extract import analysis_from_text
 from bot.ts.model import FrameKind

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SCHEMA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from query_testkit import SCHEMA
 
 from bot.checks.query import FILE_CHECKS
 from bot.checks.query.common import QueryInput

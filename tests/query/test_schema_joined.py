@@ -112,7 +112,7 @@ def test_index_advisor_proposes_exact_composite_index(query_findings):
 
 
 def test_index_added_in_the_same_change_serves_the_query(query_findings):
-    from conftest import SCHEMA
+    from query_testkit import SCHEMA
 
     head_schema = SCHEMA.replace("  provider String\n}", "  provider String\n\n  @@index([provider])\n}")
     assert head_schema != SCHEMA

@@ -336,3 +336,44 @@ def test_map_change_of_an_indexed_column_is_reported_once():
     schema = SCHEMA.replace('  userId String @map("user_id")', '  userId String @map("customer_id")')
     findings = run(schema, {NEW_MIG: 'UPDATE "orders" SET "total" = 0 WHERE "total" < 0;\n'})
     assert summary(findings) == [("migration/schema-drift", "error", "column:orders.customer_id")]
+
+
+def test_sql_type_other_than_the_fields_type():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  paidAt DateTime? @db.Timestamptz(3)\n")
+    findings = run(schema, {NEW_MIG: 'ALTER TABLE "orders" ADD COLUMN "paidAt" TIMESTAMP(3);\n'})
+    assert summary(findings) == [("migration/schema-drift", "warning", "type:orders.paidAt")]
+    assert "`timestamp`" in findings[0].message and "@db.Timestamptz(3)" in findings[0].message
+
+
+def test_sql_type_spellings_that_agree_with_the_schema():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  paidAt DateTime? @db.Timestamptz(6)\n"
+                            "  ref    String?  @db.VarChar(40)\n  ratio  Float?\n  tags   String[]\n")
+    sql = ('ALTER TABLE "orders" ADD COLUMN "paidAt" TIMESTAMP WITH TIME ZONE, ADD COLUMN "ref" VARCHAR(64),\n'
+           '  ADD COLUMN "ratio" DOUBLE PRECISION, ADD COLUMN "tags" TEXT[];\n')
+    assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_alter_column_type_to_match_a_changed_field():
+    schema = SCHEMA.replace("  total  Int\n", "  total  BigInt\n")
+    assert run(schema, {NEW_MIG: 'ALTER TABLE "orders" ALTER COLUMN "total" SET DATA TYPE BIGINT;\n'}) == []
+    findings = run(schema, {NEW_MIG: 'ALTER TABLE "orders" ALTER COLUMN "total" TYPE NUMERIC(20,0);\n'})
+    assert summary(findings) == [("migration/schema-drift", "warning", "type:orders.total")]
+
+
+def test_field_made_optional_without_drop_not_null():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int?\n")
+    findings = run(schema, {NEW_MIG: 'CREATE INDEX "orders_id_idx" ON "orders"("id");\n'})
+    assert ("migration/schema-drift", "error", "nullability:orders.total") in summary(findings)
+
+
+def test_field_type_changed_without_alter():
+    schema = SCHEMA.replace("  total  Int\n", "  total  Decimal\n")
+    findings = run(schema, {NEW_MIG: 'ALTER TABLE "users" ADD COLUMN "nick" TEXT;\n'})
+    assert ("migration/schema-drift", "warning", "type:orders.total") in summary(findings)
+
+
+def test_drop_not_null_alone_does_not_question_the_type():
+    schema = SCHEMA.replace('  createdAt DateTime @default(now()) @map("created_at")',
+                            '  createdAt DateTime? @default(now()) @map("created_at")')
+    sql = 'ALTER TABLE "users" ALTER COLUMN "created_at" DROP NOT NULL;\n'
+    assert run(schema, {NEW_MIG: sql}) == []

@@ -24,7 +24,7 @@ from bot.context import ReviewContext
 from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import define
 
-from .dbshape import Column, DbShape, IndexSig, SqlEffects, Table, Touch, project
+from .dbshape import Column, DbShape, IndexSig, SqlEffects, Table, Touch, project, schema_type
 from .migration_dirs import MigrationScript, changed_scripts, guarded, migration_index
 
 NO_MIGRATION = define(
@@ -331,9 +331,15 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
                 "`npx prisma migrate dev --create-only`)."), f"column:{name}.{col_name}", False, path=f.path,
                 line=f.line))
     for col_name, col in head.columns.items():
-        mismatch = _nullability(name, col, sim.columns.get(col_name), effects.columns.get((name, col_name)))
-        if mismatch is not None:
-            out.append(mismatch)
+        touch = effects.columns.get((name, col_name))
+        before = base.columns.get(col_name) if base is not None else None
+        if touch is None and before is not None and col_name in sim.columns:
+            out.extend(_unmigrated_field_change(name, before, col))
+            continue
+        for check in (_nullability, _column_type):
+            mismatch = check(name, col, sim.columns.get(col_name), touch)
+            if mismatch is not None:
+                out.append(mismatch)
     for col_name in sim.columns:
         if col_name in head.columns or col_name in remapped.values():
             continue
@@ -389,6 +395,52 @@ def _remapped_tables(base: DbShape, head: DbShape, sim: DbShape) -> dict[str, st
         if old_name and old_name != new_name and old_name in sim.tables and old_name not in head.tables:
             out[new_name] = old_name
     return out
+
+
+def _unmigrated_field_change(table: str, before: Column, after: Column) -> list[Mismatch]:
+    """A field whose type or optionality changed in the schema while no statement of the migrations touches it."""
+    f = after.field
+    if f is None or f.kind == "unsupported":
+        return []
+    out: list[Mismatch] = []
+    key = f"{table}.{after.name}"
+    if schema_type(before.type) != schema_type(after.type):
+        out.append(Mismatch(Severity.WARNING, (
+            f"Field `{f.key}` changes type ({schema_type(before.type)} → {schema_type(after.type)}) but no migration "
+            f"in this change alters column `{key}`: Prisma Client now expects the new type, and the next "
+            f"`prisma migrate dev` generates the `ALTER COLUMN \"{after.name}\" SET DATA TYPE`. Add it to this "
+            "change's migration."), f"type:{key}", False, path=f.path, line=f.line))
+    if before.nullable and not after.nullable and not f.list:
+        out.append(Mismatch(Severity.WARNING, (
+            f"Field `{f.key}` becomes required but no migration in this change sets column `{key}` NOT NULL: "
+            "Prisma Client fails to read rows where it is NULL (P2032). Backfill and add `ALTER COLUMN "
+            f"\"{after.name}\" SET NOT NULL` (with a default for new rows)."), f"nullability:{key}", False,
+            path=f.path, line=f.line))
+    elif not before.nullable and after.nullable and not f.list:
+        out.append(Mismatch(Severity.ERROR, (
+            f"Field `{f.key}` becomes optional but no migration in this change drops NOT NULL on column `{key}`: "
+            "every write that sets it to null, or a `create` that leaves it out, fails with a not-null violation. "
+            f"Add `ALTER TABLE \"{table}\" ALTER COLUMN \"{after.name}\" DROP NOT NULL;`."), f"nullability:{key}",
+            False, path=f.path, line=f.line))
+    return out
+
+
+def _column_type(table: str, head: Column, sim: Column | None, touch: Touch | None) -> Mismatch | None:
+    """A column the SQL creates (or retypes) with another type than the schema field's, modifiers aside."""
+    f = head.field
+    if sim is None or touch is None or f is None or not sim.type_from_sql:
+        return None
+    if not sim.type or f.kind == "unsupported":
+        return None
+    wanted = schema_type(head.type)
+    if not wanted or wanted == schema_type(sim.type):
+        return None
+    native = f.native.prisma if f.native is not None and f.native.explicit else f.type_text()
+    return Mismatch(Severity.WARNING, (
+        f"This migration makes column `{table}.{head.name}` `{sim.type}` but field `{f.key}` ({native}) is "
+        f"`{wanted}`: the next `prisma migrate dev` generates an `ALTER COLUMN \"{head.name}\" SET DATA TYPE` to "
+        "reconcile them (a table rewrite for most type changes). Make the SQL type and the field's type (or its "
+        "`@db.*` attribute) agree."), f"type:{table}.{head.name}", True, touch=touch)
 
 
 def _nullability(table: str, head: Column, sim: Column | None, touch: Touch | None) -> Mismatch | None:

@@ -28,6 +28,7 @@ class Column:
     nullable: bool = True
     default: str | None = None  # a database-level default, as written in the schema ("sql" when from SQL)
     sql_defined: bool = False  # nullability/default come from migration SQL, not from the schema
+    type_from_sql: bool = False  # `type` was set by an ALTER COLUMN TYPE in the SQL
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,12 @@ class SqlEffects:
                         column.nullable = cmd.subtype == enums.AlterTableType.AT_DropNotNull
                         column.sql_defined = True
                         self.columns.setdefault((name, cmd.name), touch("alter"))
+                elif cmd.subtype == enums.AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
+                    column = table.columns.get(cmd.name) if table is not None else None
+                    if column is not None:
+                        column.type = sql_type(cmd.def_.typeName)
+                        column.type_from_sql = True
+                        self.columns.setdefault((name, cmd.name), touch("alter"))
                 elif cmd.subtype == enums.AlterTableType.AT_ColumnDefault:
                     column = table.columns.get(cmd.name) if table is not None else None
                     if column is not None and column.sql_defined:
@@ -312,6 +319,11 @@ class SqlEffects:
                 e.name = node.newname
                 shape.enums[node.newname] = e
             if old:
+                for table in shape.tables.values():  # columns of the type follow its new name
+                    for column in table.columns.values():
+                        if column.type in (old, f"{old}[]"):
+                            column.type = column.type.replace(old, node.newname, 1)
+            if old:
                 self.enums[old] = touch("rename")
                 self.enums[node.newname] = touch("rename")
 
@@ -337,6 +349,40 @@ class SqlEffects:
                 self.enums[name] = touch("drop")
 
 
+# PostgreSQL's internal type names -> the spelling `NativeType.sql` uses (without length/precision).
+_PG_TYPES = {
+    "int4": "integer", "integer": "integer", "int": "integer", "serial": "integer", "serial4": "integer",
+    "int8": "bigint", "bigint": "bigint", "bigserial": "bigint", "serial8": "bigint",
+    "int2": "smallint", "smallint": "smallint", "smallserial": "smallint", "serial2": "smallint",
+    "text": "text", "varchar": "varchar", "bpchar": "char", "char": "char", "citext": "citext",
+    "timestamp": "timestamp", "timestamptz": "timestamptz", "date": "date", "time": "time", "timetz": "timetz",
+    "bool": "boolean", "boolean": "boolean", "float8": "double precision", "float4": "real", "numeric": "decimal",
+    "decimal": "decimal", "money": "money", "jsonb": "jsonb", "json": "json", "bytea": "bytea", "uuid": "uuid",
+    "inet": "inet", "xml": "xml", "oid": "oid", "bit": "bit", "varbit": "varbit",
+}
+
+
+def sql_type(type_name: Any) -> str:
+    """`integer`, `timestamptz`, `OrderStatus`, `text[]`: the SQL column type without modifiers; "" if unknown."""
+    if type_name is None:
+        return ""
+    names = [_str(n) for n in type_name.names or ()]
+    if not names:
+        return ""
+    last = names[-1]
+    base = _PG_TYPES.get(last.lower(), "" if last.lower() == last and len(names) > 1 else last)
+    if not base:
+        return ""
+    return base + ("[]" if type_name.arrayBounds is not None else "")
+
+
+def schema_type(column_type: str) -> str:
+    """A projected column type (`timestamp(3)`, `varchar(255)[]`) without its modifiers, as `sql_type` spells it."""
+    array = column_type.endswith("[]")
+    base = column_type.removesuffix("[]").split("(")[0]
+    return base + ("[]" if array else "")
+
+
 def _sql_column(definition: ast.ColumnDef) -> Column:
     """A column as the SQL defines it: NOT NULL from the column's constraints, serial/identity, or PRIMARY KEY."""
     kinds = {c.contype for c in definition.constraints or () if isinstance(c, ast.Constraint)}
@@ -346,8 +392,8 @@ def _sql_column(definition: ast.ColumnDef) -> Column:
         kinds & {enums.ConstrType.CONSTR_NOTNULL, enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_IDENTITY})
     has_default = serial or bool(kinds & {enums.ConstrType.CONSTR_DEFAULT, enums.ConstrType.CONSTR_IDENTITY,
                                           enums.ConstrType.CONSTR_GENERATED})
-    return Column(definition.colname, nullable=not not_null, default="sql" if has_default else None,
-                  sql_defined=True)
+    return Column(definition.colname, type=sql_type(definition.typeName), nullable=not not_null,
+                  default="sql" if has_default else None, sql_defined=True, type_from_sql=True)
 
 
 def _str(node: Any) -> str:

@@ -148,7 +148,7 @@ class AnthropicReviewer:
                 per_call_limit=per_call,
                 review_token_budget=llm.max_input_tokens_per_review,
                 review_cost_budget=llm.max_cost_usd_per_review,
-                call_cost=lambda tokens: cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens),
+                call_cost=lambda tokens: _worst_cost(llm.model, tokens, llm.max_output_tokens),
             )
         except LlmUnavailable as exc:
             usage.error = str(exc)
@@ -158,14 +158,13 @@ class AnthropicReviewer:
         usage.not_reviewed.extend(f"{u.label} (over the review budget)" for u in plan.over_budget)
         invalid = 0
         planned_tokens = sum(plan.batch_tokens)
-        worst_cost = cost_usd(llm.model, input_tokens=planned_tokens,
-                              output_tokens=llm.max_output_tokens * len(plan.batches))
+        worst_cost = sum(_worst_cost(llm.model, t, llm.max_output_tokens) for t in plan.batch_tokens)
         for index, batch in enumerate(plan.batches):
             tokens = plan.batch_tokens[index]
 
             def retry_fits(tokens: int = tokens, planned: int = planned_tokens, worst: float = worst_cost) -> bool:
                 """A repeat call for a broken answer must still fit the review budget (retries count)."""
-                extra_cost = cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
+                extra_cost = _worst_cost(llm.model, tokens, llm.max_output_tokens)
                 return (planned + tokens <= llm.max_input_tokens_per_review
                         and worst + extra_cost <= llm.max_cost_usd_per_review)
 
@@ -186,7 +185,7 @@ class AnthropicReviewer:
             finally:
                 for _repeat in range(usage.calls - calls_before - 1):  # repeats spend budget too
                     planned_tokens += tokens
-                    worst_cost += cost_usd(llm.model, input_tokens=tokens, output_tokens=llm.max_output_tokens)
+                    worst_cost += _worst_cost(llm.model, tokens, llm.max_output_tokens)
             invalid += parsed.invalid
             raw.extend(parsed.findings)
             if parsed.assessment:
@@ -295,6 +294,12 @@ class AnthropicReviewer:
                     break
         for i, unit in enumerate(batch):
             self.cache.put(self._key(ctx, unit), {"findings": per_unit[i], "assessment": parsed.assessment})
+
+
+def _worst_cost(model: str, input_tokens: int, max_output_tokens: int) -> float:
+    """The most a call can cost: every input token billed as a cache write (the dearest input rate) and the full
+    output allowance. Budgets are checked against this, so the real cost never exceeds them."""
+    return cost_usd(model, input_tokens=0, cache_write=input_tokens, output_tokens=max_output_tokens)
 
 
 def _rebase(items: list[dict[str, Any]], unit: Unit) -> list[LlmFindingOut]:

@@ -84,7 +84,7 @@ def test_what_does_not_fit_the_review_budget_is_listed_not_silently_dropped(fake
 
 def test_the_dollar_budget_bounds_the_calls_too(fake_anthropic, llm_env) -> None:
     fake_anthropic.context_windows[MODEL] = WINDOW
-    # one worst-case call on this model costs about 7.6k input x $3/M + 4096 output x $15/M = $0.084
+    # a worst-case call here: 7.6k input x $3.75/M (cache-write rate) + 4096 output x $15/M = about $0.09
     config = parse_config("llm:\n  max_cost_usd_per_review: 0.1\n")
     reviewer = reviewer_from_env(config, llm_env, cache=MemoryResultCache(), max_retries=1)
     result = reviewer.review(_ctx(_big_change(), config), [])

@@ -224,7 +224,8 @@ def _rules_loaded() -> None:
 
 
 def test_no_retry_for_a_broken_answer_when_the_budget_has_no_room(fake_anthropic, llm_env) -> None:
-    config = parse_config("llm:\n  max_cost_usd_per_review: 0.09\n")  # one worst-case call is about $0.08
+    # one worst-case call is about $0.08, so a repeat would not fit
+    config = parse_config("llm:\n  max_cost_usd_per_review: 0.09\n")
     fake_anthropic.push(Text("no tool call"), Text("no tool call"))
     result = _reviewer(llm_env, config).review(_ctx(_change(), config), [])
     assert result.usage.calls == 1

@@ -2,9 +2,16 @@
 
     reviewer = reviewer_from_env(config)          # None without ANTHROPIC_API_KEY or with llm.enabled: false
     review = bot.pipeline.review(change, config, llm=reviewer)
+    note = llm_off_note(config)                   # the one summary line when the reviewer is None
 
-`ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` come from the environment (the SDK reads both). Results are cached per
-hunk in SQLite under `$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`).
+`ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` come from the environment. Results are cached per hunk in SQLite under
+`$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`). PR commit messages and comments, when a front door has them, go
+in `ctx.facts["commit_messages"]` / `ctx.facts["pr_comments"]` (lists of str); title and body come from the Change.
+
+Modules: prompts (versioned files in prompts/), units (numbered database hunks), schema_context (touched and related
+models), request (system blocks with cache_control, user message with fenced untrusted text), budget (count_tokens
+and splitting), output (tool schema, pydantic validation), anchoring (diff anchoring, dedupe, limits), sanitize
+(what may be posted), cache (per-hunk results), pricing (cost and context window), reviewer (the LlmReviewer).
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ def llm_off_note(config: Config, env: Mapping[str, str] | None = None) -> str | 
 
 __all__ = [
     "DETERMINISTIC_ONLY_NOTE",
+    "DISABLED_NOTE",
     "MemoryResultCache",
     "ResultCache",
     "SqliteResultCache",

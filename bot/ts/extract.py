@@ -42,8 +42,8 @@ _CONST_STRING = re.compile(r"""^(?:export\s+)?const\s+(\w+)\s*(?::\s*string\s*)?
                            re.M)
 _SMALL_CONST = re.compile(r"(?:const|let)\s+(\w+)\s*(?::[^=\n]+)?=\s*\[([^\[\]]{0,2000}?)\]\s*(?:as\s+const)?")
 _IO_CALLEE = re.compile(
-    r"(^|\.)(fetch|axios|got|ky|request|post|put|sendMail|sendEmail|sendMessage|sendNotification|send|publish|"
-    r"enqueue|notify|upload|putObject|invoke|charge|capture|refund|sleep|delay|setTimeout)$"
+    r"(^|\.)(fetch|axios|got|ky|request|post|put|putObject|invoke|capture|refund|sleep|delay|setTimeout)$"
+    r"|(^|\.)(send|notify|publish|enqueue|upload|charge|email|mail|trigger|dispatchWebhook)([A-Z_]\w*)?$"
     r"|^(axios|stripe|resend|sendgrid|mailer|transporter|twilio|sqs|sns|s3|kafka|producer|queue|\w+Queue|"
     r"inngest|pusher|openai|anthropic|slack|webhook|http|https|ky|got|storage|this\.\w*(Queue|Mailer|Gateway|"
     r"Api|Http\w*))\b", re.I)

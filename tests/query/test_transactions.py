@@ -182,3 +182,20 @@ export async function cancel(orderId: string) {
     (batch,) = query_findings({"src/services/cancel.ts": code}, rule="query/transaction-awaited-batch")
     assert batch.line == 4 and batch.suggestion is not None
     assert batch.suggestion.replacement == "    prisma.payment.deleteMany({ where: { orderId } }),"
+
+
+def test_io_helpers_by_name_inside_transaction(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function register(email: string) {
+  await prisma.$transaction(async (tx) => {
+    const user = await tx.user.create({ data: { email, passwordHash: "x" } });
+    await sendWelcomeEmail(user.email);
+    await this.emailQueue.add("welcome", { id: user.id });
+    await recalculateTotals(tx, user.id);
+    await bcrypt.hash(email, 10);
+  });
+}
+"""
+    found = query_findings({"src/services/register.ts": code}, rule="query/transaction-io")
+    assert [f.line for f in found] == [5, 6]

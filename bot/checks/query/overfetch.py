@@ -51,7 +51,9 @@ def check_overfetch(inp: QueryInput) -> list[Finding]:
         scalars = [f.name for f in model.scalar_fields]
         if large:
             detail = f"large column(s) {', '.join(f'`{n}`' for n in large[:4])}"
-            severity = Severity.WARNING if call.operation == "findMany" else None
+            # Json and Bytes values are routinely kilobytes to megabytes; @db.Text is usually a paragraph.
+            heavy = any(model.field(n) is not None and model.field(n).type in ("Json", "Bytes") for n in large)
+            severity = Severity.WARNING if call.operation == "findMany" and heavy else None
         elif len(scalars) > max_fields:
             detail = f"{len(scalars)} columns"
             severity = None

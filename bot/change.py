@@ -146,6 +146,10 @@ class Change:
     head_label: str = "head"
     title: str = ""
     body: str = ""
+    # PR text the author wrote besides the code (front doors that have them fill these); the LLM review shows them
+    # to the model as untrusted data.
+    commit_messages: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
 
     def file(self, path: str) -> ChangedFile | None:
         return next((f for f in self.files if f.path == path), None)

@@ -5,8 +5,8 @@
     note = llm_off_note(config)                   # the one summary line when the reviewer is None
 
 `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` come from the environment. Results are cached per hunk in SQLite under
-`$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`). PR commit messages and comments, when a front door has them, go
-in `ctx.facts["commit_messages"]` / `ctx.facts["pr_comments"]` (lists of str); title and body come from the Change.
+`$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`). The PR's title, body, commit messages and comments come from the
+Change (`title`, `body`, `commit_messages`, `comments`; front doors fill what they have).
 
 Modules: prompts (versioned files in prompts/), units (numbered database hunks), schema_context (touched and related
 models), request (system blocks with cache_control, user message with fenced untrusted text), budget (count_tokens

@@ -351,8 +351,8 @@ def _assessment(parts: list[str]) -> str:
 
 def _pr_text(ctx: ReviewContext) -> PrText:
     change = ctx.change
-    commits = ctx.facts.get("commit_messages") or getattr(change, "commit_messages", None) or []
-    comments = ctx.facts.get("pr_comments") or getattr(change, "comments", None) or []
+    commits = change.commit_messages or ctx.facts.get("commit_messages") or []
+    comments = change.comments or ctx.facts.get("pr_comments") or []
     return PrText(title=change.title or "", body=change.body or "",
                   commit_messages=[str(c) for c in commits], comments=[str(c) for c in comments])
 

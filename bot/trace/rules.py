@@ -87,18 +87,30 @@ def _held_text(trace: StatementTrace, lock: LockTaken, mode: str) -> str:
     return f"held {_ms(held if held is not None else trace.duration_ms)}"
 
 
-def _severity(rule_default: Severity, trace: StatementTrace, lock: LockTaken, slow_ms: float,
-              scans: bool) -> Severity:
-    """Warning when the work is proportional to the table (a scan or build) or the lock was held long;
-    info for a quick catalog-only change (still listed, since it queues behind running queries)."""
+def _worth_reporting(trace: StatementTrace, lock: LockTaken, slow_ms: float, scans: bool) -> bool:
+    """Report when the work grows with the table (a scan or a build) or the lock was held at least `slow_ms`.
+    A quick catalog-only lock (ADD COLUMN without a default, a NOT VALID constraint, a new table's foreign key)
+    is only listed in the lock table: it is brief, and missing-lock-timeout rules already cover its queueing."""
     held = max(lock.held_ms or 0.0, trace.duration_ms)
-    if scans or held >= slow_ms:
-        return rule_default
-    return Severity.INFO
+    return scans or held >= slow_ms
+
+
+def _target_is_existing(trace: StatementTrace) -> bool:
+    """Whether the statement's own table (ALTER TABLE's, the index's) existed on the base branch. A table created
+    by the change is empty: validating or indexing it scans nothing, whatever it references."""
+    if not trace.statement.relations:
+        return True
+    target = trace.statement.relations[0].removeprefix("public.")
+    for lock in trace.locks:
+        if lock.relation == target or lock.table == target:
+            return lock.existing if lock.relation == target else True
+    return True
 
 
 def _scans(trace: StatementTrace) -> bool:
     """Statements whose work grows with the table: index builds, validations, NOT NULL checks, type changes."""
+    if not _target_is_existing(trace):
+        return False
     text = " ".join(trace.statement.text.upper().split())
     if trace.statement.kind in ("IndexStmt", "ClusterStmt", "VacuumStmt", "ReindexStmt"):
         return True
@@ -173,7 +185,8 @@ def _measurements(trace: StatementTrace, result: TraceResult,
         else:
             continue
         slow_ms = float(options.get(rule.id, {}).get("slow_ms", _OPTIONS["slow_ms"]))
-        severity = _severity(rule.severity, trace, lock, slow_ms, scans)
+        if not _worth_reporting(trace, lock, slow_ms, scans):
+            break
         verb = "waited for" if lock.waited else "took"
         same = [lk.relation for lk in strong if lk.mode == lock.mode]
         on = " and ".join(f'"{name}"' for name in same)
@@ -182,7 +195,7 @@ def _measurements(trace: StatementTrace, result: TraceResult,
             f"Measured: this statement {verb} {lock.mode_name} on {on} "
             f"({_held_text(trace, lock, lock.mode)}); while held it blocks {lock.blocks}."
             f"{_seeded_text(result, [lock.relation])} {_fix_for(trace)}",
-            _key(trace, f"{lock.mode_name} {lock.relation}"), severity=severity,
+            _key(trace, f"{lock.mode_name} {lock.relation}"),
             extra={"table": lock.relation, "tables": same, "lock": lock.mode_name, "held_ms": lock.held_ms,
                    "scans": scans},
         ))

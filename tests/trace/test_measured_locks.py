@@ -68,9 +68,9 @@ def test_constant_default_does_not_rewrite(scenario: TraceResult) -> None:
     stmt = _only(scenario, "flag")
     assert stmt.rewritten == []
     assert _table_lock(stmt, "User") == "AccessExclusiveLock"
-    # A catalog-only change: listed, but as info (brief; it still queues behind long queries).
-    assert [(f.rule, f.severity) for f in _findings(scenario, "flag")] == [
-        ("migration/measured-access-exclusive", Severity.INFO)]
+    # A catalog-only change: brief, so only listed in the lock table, not reported as a finding.
+    assert _findings(scenario, "flag") == []
+    assert any(r["path"] == scenario_path("flag") and r["lock"] == "ACCESS EXCLUSIVE" for r in lock_table(scenario))
 
 
 def test_set_not_null_takes_access_exclusive_and_scans(scenario: TraceResult) -> None:
@@ -94,10 +94,9 @@ def test_foreign_key_without_not_valid_blocks_writes_on_both_tables(scenario: Tr
 
 def test_foreign_key_not_valid_then_validate(scenario: TraceResult) -> None:
     add, validate = _only(scenario, "fk_not_valid"), _only(scenario, "validate")
-    # NOT VALID takes the same mode, but only for a catalog change: no scan, so it is only info.
+    # NOT VALID takes the same mode, but only for a catalog change: no scan, nothing to report.
     assert _table_lock(add, "Post") == "ShareRowExclusiveLock"
-    assert [(f.rule, f.severity) for f in _findings(scenario, "fk_not_valid")] == [
-        ("migration/measured-write-lock", Severity.INFO)]
+    assert _findings(scenario, "fk_not_valid") == []
     assert _table_lock(validate, "Post") == "ShareUpdateExclusiveLock"
     assert _table_lock(validate, "User") == "RowShareLock"
     assert _findings(scenario, "validate") == []
@@ -145,8 +144,11 @@ def test_replay_modes_follow_prisma() -> None:
 
 
 def test_new_tables_are_not_reported(scenario: TraceResult) -> None:
-    create, index = _statements(scenario, "comment")
+    create, index, fk = _statements(scenario, "comment")
     assert "table Comment" in create.created and "index Comment_postId_idx" in index.created
+    # The new table's foreign key locks the existing parent (SHARE ROW EXCLUSIVE on "Post") but scans only the
+    # new, empty table: brief, so it is not reported.
+    assert _table_lock(fk, "Post") == "ShareRowExclusiveLock"
     assert _findings(scenario, "comment") == []
 
 
@@ -181,3 +183,13 @@ def test_not_null_on_an_empty_new_table_is_fine_and_a_syntax_error_fails(scenari
     assert bad.sqlstate == "42601"
     [finding] = _findings(scenario, "bad")
     assert finding.rule == "migration/measured-failure" and "42601" in finding.message
+
+
+def test_a_brief_lock_held_until_a_slow_file_ends_is_reported(scenario: TraceResult) -> None:
+    # "bio" is a catalog-only ADD COLUMN, but its ACCESS EXCLUSIVE lasts until the file's transaction commits,
+    # after the index build. With slow_ms at 0 every such hold counts as slow.
+    assert _findings(scenario, "multi") == [f for f in _findings(scenario, "multi") if f.line != 2]
+    options = {"migration/measured-access-exclusive": {"slow_ms": 0}}
+    [bio] = [f for f in measured_findings(scenario, options) if f.path == scenario_path("multi") and f.line == 2]
+    assert bio.rule == "migration/measured-access-exclusive" and bio.severity is Severity.WARNING
+    assert "until the migration's transaction committed" in bio.message

@@ -126,7 +126,9 @@ SCENARIO = {
     "20240201000014_comment": (
         '-- CreateTable\nCREATE TABLE "Comment" (\n    "id" TEXT NOT NULL,\n    "postId" INTEGER NOT NULL,\n'
         '    CONSTRAINT "Comment_pkey" PRIMARY KEY ("id")\n);\n\n'
-        '-- CreateIndex\nCREATE INDEX "Comment_postId_idx" ON "Comment"("postId");\n'),
+        '-- CreateIndex\nCREATE INDEX "Comment_postId_idx" ON "Comment"("postId");\n\n'
+        '-- AddForeignKey\nALTER TABLE "Comment" ADD CONSTRAINT "Comment_postId_fkey" FOREIGN KEY ("postId") '
+        'REFERENCES "Post"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n'),
     "20240201000015_enum": (
         "-- AlterEnum\nALTER TYPE \"Role\" ADD VALUE 'MODERATOR';\n\n"
         "-- AlterTable\nALTER TABLE \"User\" ALTER COLUMN \"role\" SET DEFAULT 'MODERATOR';\n"),

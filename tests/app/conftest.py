@@ -21,9 +21,19 @@ def _pg_admin():  # type: ignore[no-untyped-def]
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
 
 
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """One scratch database per test module (dropped afterwards); tests empty its tables themselves."""
+    yield from _scratch_database()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh scratch database (dropped afterwards), as a postgresql:// URL."""
+    yield from _scratch_database()
+
+
+def _scratch_database() -> Iterator[str]:
     name = f"dbreview_app_{uuid.uuid4().hex[:10]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -125,6 +125,7 @@ def test_sigkill_during_publishing_then_restart_posts_nothing_twice(tmp_path: Pa
         posted_before = len(_inline(fake, 2))
         assert posted_before > 0 and len(_summaries(fake, 2)) == 1
         first.kill(signal.SIGKILL)
+        fake.faults.clear()
     finally:
         first.stop()
     store = Store(f"sqlite:///{tmp_path / 'state.db'}", migrate=False)

@@ -21,8 +21,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'state.db'}"
     else:
-        url = sqlalchemy_url(request.getfixturevalue("pg_url"))
+        url = sqlalchemy_url(request.getfixturevalue("pg_module_url"))
     s = Store(url)
+    if request.param == "postgresql":  # a database shared by the module's tests: start from empty tables
+        with s.engine.begin() as conn:
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     yield s
     s.close()
 

@@ -7,12 +7,15 @@ Review lifecycle: `queued` (asked for) -> `running` (claimed by a worker, which 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import JSON, Boolean, Connection, Engine, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +29,7 @@ from bot.app.store.models import (
     PostedComment,
     PrState,
     Review,
+    UtcDateTime,
     utcnow,
 )
 
@@ -74,6 +78,12 @@ class Store:
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and its busy handler waits by sleeping (up to 100 ms a try): threads of
+        # one process queue on a lock instead, which is fair and immediate. PostgreSQL needs no such thing.
+        self._sql = _HotSql(self.engine.dialect.name)
+        self._lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,7 +94,7 @@ class Store:
         """Run `fn` in a transaction; a unique-key race (two deliveries creating one PR's state) is retried."""
         for attempt in range(retries):
             try:
-                with self._sessions.begin() as session:
+                with self._lock, self._sessions.begin() as session:
                     return fn(session)
             except (IntegrityError, OperationalError) as exc:
                 if attempt == retries - 1 or not _retryable(exc):
@@ -92,8 +102,13 @@ class Store:
         raise AssertionError("unreachable")
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self._lock, self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._lock, self._sessions() as session:
+            yield session
 
     @staticmethod
     def _pr_state(session: Session, repo: str, number: int, *, lock: bool = True) -> PrState:
@@ -142,6 +157,16 @@ class Store:
 
     # -- webhooks ------------------------------------------------------------------------------------------
 
+    def _core_tx(self, fn: Callable[[Connection], T], retries: int = 5) -> T:
+        for attempt in range(retries):
+            try:
+                with self._lock, self.engine.begin() as conn:
+                    return fn(conn)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == retries - 1 or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
     def accept_pull_request(
         self,
         delivery_id: str,
@@ -153,39 +178,37 @@ class Store:
         head_sha: str,
     ) -> Accepted:
         """Record the delivery and ask for a review of `head_sha`, unless it is a redelivery, the PR is paused,
-        or that head is already queued, running or reviewed (two events for one push)."""
+        or that head is already queued, running or reviewed (two events for one push).
 
-        def run(session: Session) -> Accepted:
-            if session.get(Delivery, delivery_id) is not None:
+        This is the webhook's hot path: prepared SQL text, no ORM and no per-call statement building (which
+        cost ~10 ms a delivery on this machine)."""
+        sql = self._sql
+        key = {"repo": repo, "pr": number, "now": utcnow()}
+
+        def run(conn: Connection) -> Accepted:
+            inserted = conn.execute(sql.insert_delivery, {
+                **key, "id": delivery_id, "event": event, "action": action, "inst": installation_id,
+                "result": "queued"})
+            if inserted.first() is None:
                 return Accepted(True, "duplicate")
-            delivery = Delivery(
-                id=delivery_id, event=event, action=action, repo=repo, pr_number=number,
-                installation_id=installation_id, result="queued", received_at=utcnow(),
-            )
-            session.add(delivery)
-            state = self._pr_state(session, repo, number)
-            if state.paused:
-                state.head_sha = head_sha
-                delivery.result = "paused"
+            conn.execute(sql.insert_state, key)
+            if conn.execute(sql.lock_state, key).scalar():
+                conn.execute(sql.state_head, {**key, "head": head_sha})
+                conn.execute(sql.delivery_result, {"id": delivery_id, "result": "paused", "rid": None})
                 return Accepted(False, "paused")
-            same_head = session.scalars(
-                select(Review.id).where(
-                    Review.repo == repo, Review.pr_number == number, Review.head_sha == head_sha,
-                    Review.status.in_(("queued", "running", "done")),
-                ).limit(1)
-            ).first()
+            same_head = conn.execute(sql.same_head, {**key, "head": head_sha}).scalar()
             if same_head is not None:
-                delivery.result = "coalesced"
-                delivery.review_id = same_head
+                conn.execute(sql.delivery_result, {"id": delivery_id, "result": "coalesced", "rid": same_head})
                 return Accepted(False, "coalesced", same_head)
-            review = self._new_review(
-                session, state, installation_id=installation_id, head_sha=head_sha, trigger=action, full=False,
-                requested_by=None, delivery_id=delivery_id,
-            )
-            delivery.review_id = review.id
-            return Accepted(False, "queued", review.id)
+            conn.execute(sql.supersede_queued, key)
+            review_id = conn.execute(sql.insert_review, {
+                **key, "inst": installation_id, "head": head_sha, "trigger": action, "delivery": delivery_id,
+            }).scalar_one()
+            conn.execute(sql.state_latest, {**key, "rid": review_id, "head": head_sha})
+            conn.execute(sql.delivery_result, {"id": delivery_id, "result": "queued", "rid": review_id})
+            return Accepted(False, "queued", review_id)
 
-        return self._tx(run)
+        return self._core_tx(run)
 
     def record_delivery(
         self,
@@ -200,16 +223,13 @@ class Store:
     ) -> bool:
         """Record a delivery that needs no review; False when it was seen before (a redelivery)."""
 
-        def run(session: Session) -> bool:
-            if session.get(Delivery, delivery_id) is not None:
-                return False
-            session.add(Delivery(
-                id=delivery_id, event=event, action=action, repo=repo, pr_number=number,
-                installation_id=installation_id, result=result, received_at=utcnow(),
-            ))
-            return True
+        def run(conn: Connection) -> bool:
+            inserted = conn.execute(self._sql.insert_delivery, {
+                "id": delivery_id, "event": event, "action": action, "repo": repo, "pr": number,
+                "inst": installation_id, "result": result, "now": utcnow()})
+            return inserted.first() is not None
 
-        return self._tx(run)
+        return self._core_tx(run)
 
     def set_delivery_result(self, delivery_id: str, result: str, review_id: int | None = None) -> None:
         def run(session: Session) -> None:
@@ -221,7 +241,7 @@ class Store:
         self._tx(run)
 
     def delivery(self, delivery_id: str) -> Delivery | None:
-        with self._sessions() as session:
+        with self._read() as session:
             return session.get(Delivery, delivery_id)
 
     # -- commands ------------------------------------------------------------------------------------------
@@ -284,7 +304,7 @@ class Store:
         return self._tx(run)
 
     def pr_state(self, repo: str, number: int) -> PrState | None:
-        with self._sessions() as session:
+        with self._read() as session:
             return session.get(PrState, (repo, number))
 
     # -- installations -------------------------------------------------------------------------------------
@@ -332,7 +352,7 @@ class Store:
         self._tx(run)
 
     def installation(self, installation_id: int) -> tuple[Installation | None, list[str]]:
-        with self._sessions() as session:
+        with self._read() as session:
             inst = session.get(Installation, installation_id)
             repos = session.scalars(
                 select(InstallationRepo.repo).where(InstallationRepo.installation_id == installation_id)
@@ -342,58 +362,53 @@ class Store:
     # -- workers -------------------------------------------------------------------------------------------
 
     def claim(self, review_id: int, worker: str, lease_s: float, max_attempts: int) -> ClaimResult:
-        def run(session: Session) -> ClaimResult:
-            review = session.get(Review, review_id, with_for_update=True)
-            if review is None or review.status in FINAL:
+        """Take a review for this worker with a lease, or say why not. Prepared SQL: it runs once per job."""
+        sql = self._sql
+
+        def run(conn: Connection) -> ClaimResult:
+            row = conn.execute(sql.claim_read, {"id": review_id}).first()
+            if row is None or row.status in FINAL:
                 return ClaimResult("gone")
             now = utcnow()
-            held = review.lease_until is not None and review.lease_until > now and review.worker != RECOVERING
-            if review.status == "running" and held:
+            held = row.lease_until is not None and row.lease_until > now and row.worker != RECOVERING
+            if row.status == "running" and held:
                 return ClaimResult("busy")
-            state = self._pr_state(session, review.repo, review.pr_number)
-            if state.latest_review_id != review.id:
-                self._finish(review, "superseded", "superseded by a newer request")
+            job = ReviewJob(
+                id=review_id, repo=row.repo, pr_number=row.pr_number, installation_id=row.installation_id,
+                head_sha=row.head_sha, trigger=row.trigger, full=bool(row.full), attempts=row.attempts,
+                last_reviewed_sha=row.last_reviewed_sha,
+            )
+            if row.latest_review_id != review_id:
+                conn.execute(sql.close_review, {"id": review_id, "status": "superseded", "now": now,
+                                                "error": "superseded by a newer request"})
                 return ClaimResult("superseded")
-            other = session.scalars(
-                select(Review.id).where(
-                    Review.repo == review.repo, Review.pr_number == review.pr_number, Review.id != review.id,
-                    Review.status == "running", Review.lease_until > now,
-                ).limit(1)
-            ).first()
+            other = conn.execute(sql.other_running, {"id": review_id, "repo": row.repo, "pr": row.pr_number,
+                                                     "now": now}).first()
             if other is not None:
                 return ClaimResult("wait")
-            if review.attempts >= max_attempts:
-                self._finish(review, "failed", _gave_up(review))
-                return ClaimResult("failed", _job(review, state))
-            review.status = "running"
-            review.attempts += 1
-            review.worker = worker
-            review.lease_until = now + dt.timedelta(seconds=lease_s)
-            review.started_at = review.started_at or now
-            return ClaimResult("claimed", _job(review, state))
+            if row.attempts >= max_attempts:
+                reason = row.error or "the worker stopped (killed or crashed) during the review"
+                conn.execute(sql.close_review, {"id": review_id, "status": "failed", "now": now,
+                                                "error": f"gave up after {row.attempts} attempts: {reason}"[:4000]})
+                return ClaimResult("failed", job)
+            conn.execute(sql.take_review, {"id": review_id, "worker": worker, "now": now,
+                                           "lease": now + dt.timedelta(seconds=lease_s)})
+            return ClaimResult("claimed", dataclasses.replace(job, attempts=row.attempts + 1))
 
-        return self._tx(run)
+        return self._core_tx(run)
 
     def renew(self, review_id: int, worker: str, lease_s: float) -> bool:
-        def run(session: Session) -> bool:
-            result = session.execute(
-                update(Review)
-                .where(Review.id == review_id, Review.worker == worker, Review.status == "running")
-                .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s))
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        def run(conn: Connection) -> bool:
+            lease = utcnow() + dt.timedelta(seconds=lease_s)
+            renewed = conn.execute(self._sql.renew, {"id": review_id, "worker": worker, "lease": lease}).first()
+            return renewed is not None
 
-        return self._tx(run)
+        return self._core_tx(run)
 
     def is_current(self, review_id: int) -> bool:
         """Whether this review is still the newest one asked for on its PR (else it must not post)."""
-        with self._sessions() as session:
-            row = session.execute(
-                select(PrState.latest_review_id)
-                .join(Review, (Review.repo == PrState.repo) & (Review.pr_number == PrState.pr_number))
-                .where(Review.id == review_id)
-            ).first()
-            return row is not None and row[0] == review_id
+        with self._lock, self.engine.connect() as conn:
+            return conn.execute(self._sql.is_current, {"id": review_id}).scalar() == review_id
 
     def set_head(self, review_id: int, head_sha: str) -> None:
         """The head a command-triggered review actually saw (commands carry no SHA)."""
@@ -429,27 +444,22 @@ class Store:
     ) -> bool:
         """Close a review this worker holds; False when it lost the lease meanwhile (another worker owns it)."""
 
-        def run(session: Session) -> bool:
-            review = session.get(Review, review_id, with_for_update=True)
-            if review is None or review.worker != worker or review.status != "running":
+        def run(conn: Connection) -> bool:
+            now = utcnow()
+            row = conn.execute(self._sql.finish, {
+                "id": review_id, "worker": worker, "status": status, "now": now,
+                "error": error[:4000] if error else None, "head": head_sha, "findings": findings_total,
+                "counts": counts, "comments": comments_posted, "model": llm_model, "tin": llm_input_tokens,
+                "tout": llm_output_tokens, "cost": llm_cost_usd,
+            }).first()
+            if row is None:
                 return False
-            self._finish(review, status, error)
-            if head_sha:
-                review.head_sha = head_sha
-            review.findings_total = findings_total
-            review.counts = counts
-            review.comments_posted = comments_posted
-            review.llm_model = llm_model
-            review.llm_input_tokens = llm_input_tokens
-            review.llm_output_tokens = llm_output_tokens
-            review.llm_cost_usd = llm_cost_usd
-            if status == "done" and review.head_sha:
-                state = self._pr_state(session, review.repo, review.pr_number)
-                state.last_reviewed_sha = review.head_sha
-                state.updated_at = utcnow()
+            if status == "done" and row.head_sha:
+                conn.execute(self._sql.reviewed_head, {"repo": row.repo, "pr": row.pr_number, "head": row.head_sha,
+                                                       "now": now})
             return True
 
-        return self._tx(run)
+        return self._core_tx(run)
 
     def release(self, review_id: int, worker: str, error: str) -> bool:
         """Give a failed attempt back to the queue (the caller re-enqueues it after a delay)."""
@@ -503,11 +513,11 @@ class Store:
         return self._tx(run)
 
     def review(self, review_id: int) -> Review | None:
-        with self._sessions() as session:
+        with self._read() as session:
             return session.get(Review, review_id)
 
     def reviews_for(self, repo: str, number: int) -> list[Review]:
-        with self._sessions() as session:
+        with self._read() as session:
             return list(session.scalars(
                 select(Review).where(Review.repo == repo, Review.pr_number == number).order_by(Review.id)
             ).all())
@@ -515,7 +525,7 @@ class Store:
     # -- posted comments (fingerprint -> ids) --------------------------------------------------------------
 
     def posted_comments(self, repo: str, number: int) -> dict[str, tuple[int | None, str | None]]:
-        with self._sessions() as session:
+        with self._read() as session:
             rows = session.execute(
                 select(PostedComment.fingerprint, PostedComment.comment_id, PostedComment.thread_id).where(
                     PostedComment.repo == repo, PostedComment.pr_number == number
@@ -553,7 +563,7 @@ class Store:
     # -- key/value memory for the publisher ------------------------------------------------------------------
 
     def kv_get(self, key: str) -> dict[str, Any] | None:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.get(KeyValue, key)
             return dict(row.value) if row is not None else None
 
@@ -571,7 +581,7 @@ class Store:
     # -- metrics -------------------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        with self._sessions() as session:
+        with self._read() as session:
             by_status = dict(session.execute(select(Review.status, func.count()).group_by(Review.status)).all())
             deliveries = dict(session.execute(select(Delivery.result, func.count()).group_by(Delivery.result)).all())
             llm = session.execute(
@@ -600,16 +610,80 @@ class Store:
         }
 
 
+class _HotSql:
+    """The webhook path's statements, built once per store. Same SQL on SQLite (>= 3.35, for RETURNING) and
+    PostgreSQL; `full` and `trigger` are quoted because they are keywords."""
+
+    def __init__(self, dialect: str) -> None:
+        ts = {"now": UtcDateTime()}
+
+        def sql(statement: str, **types: Any) -> Any:
+            return text(statement).bindparams(*(bindparam(k, type_=t) for k, t in types.items()))
+
+        self.insert_delivery = sql(
+            "INSERT INTO deliveries (id, event, action, repo, pr_number, installation_id, result, received_at) "
+            "VALUES (:id, :event, :action, :repo, :pr, :inst, :result, :now) ON CONFLICT DO NOTHING RETURNING 1",
+            **ts)
+        self.insert_state = sql(
+            "INSERT INTO pr_states (repo, pr_number, paused, command_count, updated_at) "
+            "VALUES (:repo, :pr, :no, 0, :now) ON CONFLICT DO NOTHING", **ts, no=Boolean()
+        ).bindparams(no=False)
+        self.lock_state = sql("SELECT paused FROM pr_states WHERE repo = :repo AND pr_number = :pr"
+                              + (" FOR UPDATE" if dialect == "postgresql" else ""))
+        self.state_head = sql("UPDATE pr_states SET head_sha = :head, updated_at = :now "
+                              "WHERE repo = :repo AND pr_number = :pr", **ts)
+        self.state_latest = sql("UPDATE pr_states SET latest_review_id = :rid, head_sha = :head, updated_at = :now "
+                                "WHERE repo = :repo AND pr_number = :pr", **ts)
+        self.delivery_result = sql("UPDATE deliveries SET result = :result, review_id = :rid WHERE id = :id")
+        self.same_head = sql(
+            "SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND head_sha = :head "
+            "AND status IN ('queued', 'running', 'done') LIMIT 1")
+        self.supersede_queued = sql(
+            "UPDATE reviews SET status = 'superseded', finished_at = :now, error = 'superseded by a newer request' "
+            "WHERE repo = :repo AND pr_number = :pr AND status = 'queued'", **ts)
+        self.insert_review = sql(
+            'INSERT INTO reviews (repo, pr_number, installation_id, head_sha, "trigger", "full", delivery_id, status, '
+            "attempts, created_at, enqueued_at, llm_input_tokens, llm_output_tokens, llm_cost_usd) "
+            "VALUES (:repo, :pr, :inst, :head, :trigger, :no, :delivery, 'queued', 0, :now, :now, 0, 0, 0) "
+            "RETURNING id", **ts, no=Boolean()
+        ).bindparams(no=False)
+        _worker_sql(self, dialect, ts, sql)
+
+
+def _worker_sql(self: _HotSql, dialect: str, ts: dict[str, Any], sql: Callable[..., Any]) -> None:
+    lock = " FOR UPDATE OF r" if dialect == "postgresql" else ""
+    self.claim_read = sql(
+        'SELECT r.status, r.lease_until, r.worker, r.attempts, r.repo, r.pr_number, r.installation_id, r.head_sha, '
+        'r."trigger", r."full", r.error, s.latest_review_id, s.last_reviewed_sha FROM reviews r '
+        "JOIN pr_states s ON s.repo = r.repo AND s.pr_number = r.pr_number WHERE r.id = :id" + lock
+    ).columns(lease_until=UtcDateTime(), full=Boolean())
+    self.close_review = sql("UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
+                            "error = :error WHERE id = :id", **ts)
+    self.other_running = sql("SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND id <> :id "
+                             "AND status = 'running' AND lease_until > :now LIMIT 1", **ts)
+    self.take_review = sql(
+        "UPDATE reviews SET status = 'running', attempts = attempts + 1, worker = :worker, lease_until = :lease, "
+        "started_at = COALESCE(started_at, :now) WHERE id = :id", **ts, lease=UtcDateTime())
+    self.renew = sql("UPDATE reviews SET lease_until = :lease WHERE id = :id AND worker = :worker "
+                     "AND status = 'running' RETURNING id", lease=UtcDateTime())
+    self.is_current = sql("SELECT s.latest_review_id FROM reviews r JOIN pr_states s ON s.repo = r.repo "
+                          "AND s.pr_number = r.pr_number WHERE r.id = :id")
+    self.finish = sql(
+        "UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
+        "error = COALESCE(:error, error), head_sha = COALESCE(:head, head_sha), findings_total = :findings, "
+        "counts = :counts, comments_posted = :comments, llm_model = :model, llm_input_tokens = :tin, "
+        "llm_output_tokens = :tout, llm_cost_usd = :cost "
+        "WHERE id = :id AND worker = :worker AND status = 'running' RETURNING head_sha, repo, pr_number",
+        **ts, counts=JSON())
+    self.reviewed_head = sql("UPDATE pr_states SET last_reviewed_sha = :head, updated_at = :now "
+                             "WHERE repo = :repo AND pr_number = :pr", **ts)
+
+
 def _retryable(exc: Exception) -> bool:
     message = str(exc).lower()
     if isinstance(exc, IntegrityError):
         return any(name in message for name in ("pr_states", "installation", "app_kv", "posted_comments"))
     return "locked" in message or "deadlock" in message or "could not serialize" in message
-
-
-def _gave_up(review: Review) -> str:
-    reason = review.error or "the worker stopped (killed or crashed) during the review"
-    return f"gave up after {review.attempts} attempts: {reason}"
 
 
 def _job(review: Review, state: PrState) -> ReviewJob:

@@ -321,7 +321,7 @@ class _Extractor:
                 if _IO_CALLEE.search(callee):
                     io.append((aw.start_point.row + 1, callee))
             return TransactionInfo(line, end, "interactive", call.client, tx_param, call.function,
-                                   io_calls=tuple(io), timeout_ms=timeout)
+                                   io_calls=tuple(sorted(io)), timeout_ms=timeout)
         return None
 
     # -- new PrismaClient, Prisma.raw -----------------------------------------------------------------------

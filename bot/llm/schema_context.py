@@ -71,15 +71,45 @@ def parse_blocks(path: str, text: str) -> list[Block]:
 
 
 def head_blocks(ctx: ReviewContext) -> list[Block]:
-    paths: list[str] = list(ctx.surfaces.head_layout.schema_files)
-    for changed in ctx.surfaces.schema:
-        if changed.head_path and changed.head_path not in paths:
-            paths.append(changed.head_path)
+    groups: list[list[str]] = [list(g) for g in ctx.surfaces.head_layout.schemas]
+    known = {p for g in groups for p in g}
+    extra = [f.head_path for f in ctx.surfaces.schema if f.head_path and f.head_path not in known]
+    if extra:
+        groups.append(extra)
     blocks: list[Block] = []
-    for path in paths:
-        text = ctx.memo(("llm-schema-text", path), lambda p=path: ctx.head_text(p))
-        if text:
-            blocks.extend(parse_blocks(path, text))
+    for group in groups:
+        parsed = _parsed_blocks(ctx, group)
+        if parsed is not None:
+            blocks.extend(parsed)
+            continue
+        for path in group:  # the schema does not parse: cut blocks from the text
+            text = ctx.head_text(path)
+            if text:
+                blocks.extend(parse_blocks(path, text))
+    return blocks
+
+
+def _parsed_blocks(ctx: ReviewContext, group: list[str]) -> list[Block] | None:
+    """Blocks from the shared Prisma parser (parsed once per review), or None when it cannot give them."""
+    try:
+        from bot.prisma.load import schema_at
+
+        loaded = schema_at(ctx, "head", group)
+    except Exception:  # the parser is another analyzer's concern; the prompt falls back to text
+        return None
+    if loaded is None or loaded.schema is None:
+        return None
+    schema = loaded.schema
+    blocks: list[Block] = []
+    items = [*schema.models.values(), *schema.views.values(), *schema.types.values(), *schema.enums.values()]
+    for item in items:
+        text = loaded.texts.get(item.path)
+        if text is None:
+            continue
+        lines = text.splitlines()[item.line - 1:item.end_line]
+        kind = getattr(item, "kind", "enum")
+        blocks.append(Block(kind=kind, name=item.name, path=item.path, start=item.line, end=item.end_line,
+                            text="\n".join(lines), table=item.db_name or item.name))
     return blocks
 
 

@@ -76,3 +76,14 @@ def test_a_deletion_only_hunk_is_sent_with_its_context_lines_citable() -> None:
     assert len(units) == 1
     assert "       -   @@index([vendorId])" in units[0].body
     assert units[0].shown_lines  # the context lines around the removal can be cited
+
+
+def test_schema_context_falls_back_to_text_blocks_when_the_schema_does_not_parse() -> None:
+    from bot.llm.schema_context import schema_context
+
+    schema = ("model User {\n  id    Int     @id\n  posts Post[]\n}\n\nmodel Post {\n  id     Int  @id\n"
+              "  userId Int\n  user   User @relation(fields: [userId], references: [id])\n}\n")
+    broken = schema.replace("  userId Int\n", "  userId Int\n  title String @default(\n")
+    ctx = _ctx({"prisma/schema.prisma": schema}, {"prisma/schema.prisma": broken})
+    text, _ = schema_context(ctx, collect_units(ctx))
+    assert "model Post {" in text and "model User {" in text  # touched, and related through Post.user

@@ -228,9 +228,9 @@ class _Extractor:
         found = self._declarators.get(scope.id)
         if found is None:
             found = {}
-            for _, caps in _matches(self.src.kind, _DECLARATORS, scope):
-                name = text_of(caps["name"][0])
-                found.setdefault(name, caps["value"][0])
+            pairs = [(caps["name"][0], caps["value"][0]) for _, caps in _matches(self.src.kind, _DECLARATORS, scope)]
+            for name_node, value in sorted(pairs, key=lambda p: p[0].start_byte):
+                found.setdefault(text_of(name_node), value)
             self._declarators[scope.id] = found
         return found
 
@@ -327,7 +327,7 @@ class _Extractor:
     # -- new PrismaClient, Prisma.raw -----------------------------------------------------------------------
 
     def _new_clients(self, nodes: list[Node]) -> None:
-        for node in nodes:
+        for node in sorted(nodes, key=lambda n: n.start_byte):
             frames = self.scopes.frames(node)
             in_function = any(f.kind in (FrameKind.FUNCTION, FrameKind.ITERATION, FrameKind.TRANSACTION)
                               for f in frames)

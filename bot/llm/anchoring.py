@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.change import Change
+from bot.change import Change, ChangedFile
 from bot.config import LlmConfig
 from bot.findings import Finding, Severity, Source, Suggestion
 from bot.llm.output import LlmFindingOut
@@ -92,7 +92,7 @@ def finalize(
     return out
 
 
-def _end_line(item: LlmFindingOut, hunk: int | None, changed, commentable: set[int]) -> int | None:  # type: ignore[no-untyped-def]
+def _end_line(item: LlmFindingOut, hunk: int | None, changed: ChangedFile, commentable: set[int]) -> int | None:
     if item.end_line is None or item.end_line <= item.line:
         return None
     if item.end_line not in commentable or changed.hunk_index(item.end_line) != hunk:
@@ -115,7 +115,7 @@ def _duplicates_rule(item: LlmFindingOut, last: int, rule_findings: list[Finding
 
 
 def _to_finding(item: LlmFindingOut, end_line: int | None, commentable: set[int], hunk: int | None,
-                changed, prompt_version: str) -> Finding:  # type: ignore[no-untyped-def]
+                changed: ChangedFile, prompt_version: str) -> Finding:
     title = sanitize_line(item.title) or "Database review remark"
     body = sanitize_markdown(item.body)
     suggestion = None

@@ -125,6 +125,21 @@ def test_sensitive_plaintext_names_and_signs_of_hashing() -> None:
     assert got == {"User.password", "User.apiKey", "User.resetToken", "User.ssn"}
 
 
+def test_oauth_and_session_tokens_are_info() -> None:
+    text = PG + '''
+model Account {
+  id            String  @id
+  refresh_token String? @db.Text
+  access_token  String? @db.Text
+  sessionToken  String  @unique
+  inviteToken   String  @unique
+}
+'''
+    got = {f.key: f.severity for f in findings(text, "prisma/sensitive-plaintext")}
+    assert got == {"Account.refresh_token": Severity.INFO, "Account.access_token": Severity.INFO,
+                   "Account.sessionToken": Severity.INFO, "Account.inviteToken": Severity.WARNING}
+
+
 def test_sensitive_patterns_are_configurable() -> None:
     opts = {"prisma/sensitive-plaintext": {"sensitive_words": ["password"], "sensitive_phrases": []}}
     got = {f.key for f in findings(SENSITIVE, "prisma/sensitive-plaintext", options=opts)}

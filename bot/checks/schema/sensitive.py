@@ -77,9 +77,14 @@ def check(inp: SchemaInput) -> list[Finding]:
                 advice = (f"if the app only compares it, store a SHA-256 of it (`{f.name}Hash`) and look rows up by "
                           "the hash; if it must be read back (OAuth tokens), encrypt it and mark the field with a "
                           "`/// encrypted` comment")
+            ws = words(f.name)
+            # OAuth access/refresh/id tokens and auth-library session tokens (NextAuth's adapter schema) are stored
+            # in plaintext by design of those libraries: worth knowing, rarely the author's choice.
+            library_token = reason == "token" and len(ws) >= 2 and ws[-2] in ("access", "refresh", "id", "session")
             findings.append(field_finding(
                 RULE, f,
                 f"`{f.key}` looks like a sensitive value ({reason}) stored as a plain `String`: anyone with read "
                 f"access to the database, a backup or a replica can use it. {advice[0].upper()}{advice[1:]}.",
+                severity=Severity.INFO if library_token else None,
             ))
     return findings

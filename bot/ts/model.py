@@ -56,8 +56,8 @@ class FunctionInfo:
     name: str  # "OrderService.list", "GET", "orderRouter.list", "POST /orders", "<module>"
     line: int
     end_line: int
-    # "next-route", "next-api", "server-action", "trpc", "nest-controller", "nest-service", "express", "resolver",
-    # "loader", or "" when the function is not recognisably a request handler.
+    # "next-route", "next-api", "next-page", "server-action", "trpc", "nest-controller", "nest-service", "express",
+    # "resolver", "loader", or "" when the function is not recognisably a request handler.
     handler: str = ""
     class_name: str = ""
 

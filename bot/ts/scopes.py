@@ -252,6 +252,10 @@ class ScopeResolver:
             return "next-route"
         if re.search(r"(^|/)pages/api/", path) and (exported or name == "handler"):
             return "next-api"
+        if exported and re.search(r"(^|/)app/(.*/)?(page|layout)\.[jt]sx?$", path):
+            return "next-page"
+        if exported and name == "getServerSideProps":
+            return "loader"
         if (self.use_server and exported) or _has_use_server(fn):
             return "server-action"
         if exported and name in _LOADER_NAMES:

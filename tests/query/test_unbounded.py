@@ -142,3 +142,23 @@ export async function GET() {
 }
 """
     assert query_findings({"app/api/users/route.ts": code}) == []
+
+
+def test_next_server_component_page_is_request_code(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+
+export default async function PostsPage() {
+  const posts = await prisma.post.findMany({ where: { published: true }, orderBy: { createdAt: "desc" } });
+  return (
+    <ul>
+      {posts.map((post) => (
+        <li key={post.id}>{post.title}</li>
+      ))}
+    </ul>
+  );
+}
+"""
+    found = query_findings({"app/posts/page.tsx": code}, rule="query/unbounded-find-many")
+    assert [f.line for f in found] == [4]
+    assert "a Next.js server component" in found[0].message and found[0].key == "PostsPage:prisma.post.findMany"

@@ -52,7 +52,7 @@ def request_context(call: PrismaCall, path: str, use_server: bool = False) -> st
         "next-route": "a Next.js route handler", "next-api": "a Next.js API route", "server-action":
         "a server action", "trpc": "a tRPC procedure", "nest-controller": "a NestJS controller",
         "nest-service": "a NestJS service", "express": "an HTTP route handler", "resolver": "a GraphQL resolver",
-        "loader": "a route loader/action",
+        "loader": "a route loader/action", "next-page": "a Next.js server component",
     }
     if is_test_path(path):
         return None

@@ -211,7 +211,7 @@ class AnthropicReviewer:
                     raise LlmUnavailable(_describe(exc)) from exc
             except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
                 raise LlmUnavailable(_describe(exc)) from exc
-        raise LlmUnavailable("Anthropic API refused the request (HTTP 400) after retries")
+        raise LlmUnavailable("Anthropic API refused the request (HTTP 400)")
 
     def _create(self, model: str, max_tokens: int, system: list[dict[str, Any]], tools: list[dict[str, Any]],
                 text: str, usage: LlmUsage, retry_fits: Callable[[], bool] = lambda: True) -> ParsedOutput:
@@ -331,9 +331,11 @@ def _account(usage: LlmUsage, model: str, message: Any) -> None:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, anthropic.APIStatusError):
-        kind = {429: "rate limited", 529: "overloaded"}.get(exc.status_code)
+        kind = {401: "rejected the API key", 403: "denied access", 429: "rate limited",
+                529: "overloaded"}.get(exc.status_code)
         kind = kind or ("server error" if exc.status_code >= 500 else "refused the request")
-        return f"Anthropic API {kind} (HTTP {exc.status_code}) after retries"
+        retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        return f"Anthropic API {kind} (HTTP {exc.status_code})" + (" after retries" if retried else "")
     if isinstance(exc, anthropic.APITimeoutError):
         return "Anthropic API timed out after retries"
     return f"Anthropic API unreachable ({type(exc).__name__})"

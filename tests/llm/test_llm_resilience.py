@@ -81,3 +81,11 @@ def test_a_huge_retry_after_does_not_stall_the_review(fake_anthropic, llm_env) -
     fake_anthropic.push(Failure(529, retry_after=3600))
     result = review(_change(), Config(), llm=reviewer)
     assert result.llm is not None and result.llm.error is None and result.llm.calls == 1
+
+
+def test_a_rejected_key_is_reported_not_retried(fake_anthropic, llm_env) -> None:
+    fake_anthropic.outage = Failure(401, retry_after=None)
+    reviewer = reviewer_from_env(Config(), llm_env, cache=MemoryResultCache(), max_retries=2)
+    result = review(_change(), Config(), llm=reviewer)
+    assert result.llm is not None and result.llm.error == "Anthropic API rejected the API key (HTTP 401)"
+    assert len(fake_anthropic.calls("/v1/messages/count_tokens")) == 1  # 401 is not retried

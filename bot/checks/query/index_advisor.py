@@ -158,7 +158,7 @@ def _message(call: PrismaCall, model: Model, c: Conditions, cols: list[str]) -> 
     where = f"{model.path}:{model.line}" if model.path else f"model {model.name}"
     return (f"`{call.target}` {' and '.join(parts)}, but no index of `{model.name}` starts with "
             f"{'these columns' if len(cols) > 1 else 'this column'}: PostgreSQL reads the whole table "
-            f"(and sorts it) on every call. Add `{index}` to model `{model.name}` ({where}); equality columns "
+            f"{'and sorts it ' if c.sort else ''}on every call. Add `{index}` to model `{model.name}` ({where}); equality columns "
             f"come first, then the range or sort column. Create it with `CREATE INDEX CONCURRENTLY` on a "
             f"large table.")
 

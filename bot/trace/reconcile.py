@@ -64,7 +64,7 @@ def _trace_at(result: TraceResult, path: str, line: int) -> StatementTrace | Non
 
 
 def _ran(trace: StatementTrace, result: TraceResult) -> bool:
-    if trace.cascade:
+    if trace.cascade or trace.step_artifact:
         return False
     return trace.skipped is None and (trace.error is not None or trace.locks or trace.duration_ms > 0
                                       or trace.created or trace.rewritten or trace.rewritten_new)

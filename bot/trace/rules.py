@@ -127,8 +127,10 @@ def measured_findings(result: TraceResult, options: dict[str, dict[str, Any]] | 
     """Findings for every traced statement; `options` maps rule id -> options (from the repo config)."""
     options = options or {}
     out: list[Finding] = []
+    failed_before = False
     for trace in result.statements():
-        out.extend(_statement_findings(trace, result, options))
+        out.extend(_statement_findings(trace, result, options, failed_before))
+        failed_before = failed_before or trace.real_failure
     return out
 
 
@@ -141,10 +143,10 @@ def _finding(rule: Any, trace: StatementTrace, message: str, key: str, severity:
     )
 
 
-def _statement_findings(trace: StatementTrace, result: TraceResult,
-                        options: dict[str, dict[str, Any]]) -> list[Finding]:
+def _statement_findings(trace: StatementTrace, result: TraceResult, options: dict[str, dict[str, Any]],
+                        failed_before: bool) -> list[Finding]:
     out = _measurements(trace, result, options)
-    if trace.after_failure:
+    if failed_before:
         note = (" (Measured after an earlier statement of this change failed; `prisma migrate deploy` stops at "
                 "that failure, so fix it first.)")
         out = [f.with_(message=f.message + note, extra={**f.extra, "after_failure": True}) for f in out]
@@ -154,9 +156,11 @@ def _statement_findings(trace: StatementTrace, result: TraceResult,
 def _measurements(trace: StatementTrace, result: TraceResult,
                   options: dict[str, dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if trace.cascade:
-        return out  # "column does not exist" because the failed statement did not add it: not a problem of its own
-    if trace.error or trace.replay_error:
+    if trace.cascade or trace.step_artifact:
+        # "column does not exist" because a failed statement did not add it, or a failure that only happens when
+        # statements run in separate transactions: not a problem of this statement.
+        return out
+    if trace.real_failure:
         out.append(_failure(trace, result))
     rewritten_tables = [r for r in trace.rewritten if r.startswith(("table ", "materialized view "))]
     strong = [lk for lk in trace.locks if lk.existing and lk.kind in ("r", "p", "m")]

@@ -83,6 +83,17 @@ class StatementTrace:
     cascade: bool = False  # its error only follows from that earlier failure
 
     @property
+    def step_artifact(self) -> bool:
+        """Failed when run on its own but succeeded in the replay with Prisma's semantics (a temp table created
+        ON COMMIT DROP by the previous statement, for example): an effect of the step pass, not a real failure."""
+        return self.error is not None and self.replay_ms is not None and self.replay_error is None
+
+    @property
+    def real_failure(self) -> bool:
+        return (self.error is not None or self.replay_error is not None) and not self.cascade \
+            and not self.step_artifact
+
+    @property
     def line(self) -> int:
         return self.statement.line
 

@@ -7,6 +7,7 @@ DROP DATABASE; everything else runs in databases this module created, whose name
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import signal
 import threading
@@ -19,6 +20,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 PREFIX = "dbreview_trace_"
+log = logging.getLogger("dbreview.trace")
 
 
 class TraceError(Exception):
@@ -74,6 +76,7 @@ class Server:
             raise TraceError(f"cannot create a scratch database on {describe_server(self.url)}: "
                              f"{str(exc).strip().splitlines()[0]}") from None
         self.created.append(name)
+        log.debug("created scratch database %s", name)
         return name
 
     def drop(self, name: str) -> None:
@@ -83,6 +86,7 @@ class Server:
         force = sql.SQL(" WITH (FORCE)") if self.server_version() >= 130000 else sql.SQL("")
         self._conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
         self.created.remove(name)
+        log.debug("dropped scratch database %s", name)
 
     def exists(self, name: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()

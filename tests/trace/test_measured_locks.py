@@ -34,7 +34,8 @@ def test_the_scenario_ran_on_seeded_tables(scenario: TraceResult) -> None:
     assert scenario.base_migrations == 1 and scenario.base_error is None
     assert scenario.seeded == {"User": SCENARIO_ROWS, "Post": SCENARIO_ROWS}
     errors = [s.statement.summary for s in scenario.statements() if s.error]
-    assert errors == ['ALTER TABLE "Post" ADD COLUMN;'], errors
+    assert errors == ['UPDATE "Post" SET "views" = 1 WHERE "authorId" IN (SELECT "id" FROM "tmp_authors")',
+                      'ALTER TABLE "Post" ADD COLUMN;'], errors
 
 
 def test_create_index_takes_share_lock(scenario: TraceResult) -> None:
@@ -193,3 +194,13 @@ def test_a_brief_lock_held_until_a_slow_file_ends_is_reported(scenario: TraceRes
     [bio] = [f for f in measured_findings(scenario, options) if f.path == scenario_path("multi") and f.line == 2]
     assert bio.rule == "migration/measured-access-exclusive" and bio.severity is Severity.WARNING
     assert "until the migration's transaction committed" in bio.message
+
+
+def test_a_failure_that_only_the_step_pass_sees_is_not_reported(scenario: TraceResult) -> None:
+    create, update = _statements(scenario, "temp")
+    assert create.error is None
+    assert update.sqlstate == "42P01" and update.replay_error is None and update.step_artifact
+    assert not update.real_failure
+    assert _findings(scenario, "temp") == []
+    # and it does not mark the statements after it as "after a failure"
+    assert not any(f.extra.get("after_failure") for f in _findings(scenario, "comment_slug"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,8 +87,10 @@ def test_unreachable_server_is_a_trace_error() -> None:
 
 
 _CHILD = """
-import sys
+import logging, sys
 sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+logging.basicConfig(stream=sys.stderr, format="%(message)s")
+logging.getLogger("dbreview.trace").setLevel(logging.DEBUG)
 from trace_helpers import change_adding, DATABASE_URL
 from bot.config import Config
 from bot.trace.runner import trace_change
@@ -95,37 +98,30 @@ trace_change(change_adding({{"20240201000000_slow": "SELECT pg_sleep(30);\\n"}})
 """
 
 
-def _scratch_names(conn: psycopg.Connection) -> set[str]:
-    rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dbreview\\_trace\\_%'").fetchall()
-    return {r[0] for r in rows}
-
-
 def test_interrupted_trace_drops_its_databases() -> None:
     # SIGINT and SIGTERM go through the same handler; SIGINT (Ctrl-C) is the one people send.
-    signum = signal.SIGINT
     code = _CHILD.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent))
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        before = _scratch_names(conn)
-        child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE)
-        try:
-            seen: set[str] = set()
-            deadline = time.monotonic() + 30
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
             sleeping = None
-            while time.monotonic() < deadline and sleeping is None:
-                seen |= _scratch_names(conn) - before
+            while time.monotonic() < deadline and sleeping is None and child.poll() is None:
+                # the child's own statement, in one of its scratch databases
                 sleeping = conn.execute(
-                    "SELECT datname FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' "
-                    "AND datname LIKE 'dbreview\\_trace\\_%' LIMIT 1").fetchone()
+                    "SELECT datname FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%%' "
+                    "AND datname LIKE 'dbreview\\_trace\\_%%' LIMIT 1").fetchone()
                 time.sleep(0.05)
-            assert sleeping is not None, "the traced statement never started"
-            seen |= _scratch_names(conn) - before
-            os.kill(child.pid, signum)
-            child.wait(timeout=20)
-        finally:
-            if child.poll() is None:
-                child.kill()
-        assert child.returncode != 0
-        assert seen and leftover_databases(sorted(seen)) == []
+        assert sleeping is not None, "the traced statement never started"
+        os.kill(child.pid, signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    created = re.findall(r"created scratch database (dbreview_trace_\w+)", stderr)
+    assert child.returncode != 0
+    assert sleeping[0] in created and len(created) == 2  # the base database and the replay's copy
+    assert leftover_databases(created) == []
 
 
 def test_run_stats_and_size_aware_severity(tmp_path: Path, scenario: TraceResult) -> None:

@@ -178,3 +178,23 @@ export async function backfill(ids: string[]) {
     found = query_findings({"scripts/backfill-status.ts": code, "tests/orders.spec.ts": code}, rule=RULE)
     assert [(f.path, f.severity) for f in found] == [("scripts/backfill-status.ts", Severity.INFO)]
     assert "updateMany({ where: { id: { in: ids } }, data: { status: \"PAID\" } })" in found[0].message
+
+
+def test_create_many_rewrite_is_not_offered_when_data_uses_per_item_lookups(query_findings):
+    code = """\
+const express = require("express");
+const { PrismaClient } = require("@prisma/client");
+const prisma = new PrismaClient();
+const app = express();
+app.post("/api/orders/:id/items", async (req, res) => {
+  for (const item of req.body.items) {
+    const product = await prisma.product.findUnique({ where: { sku: item.sku } });
+    await prisma.orderItem.create({ data: { orderId: req.params.id, productId: product.id, quantity: 1 } });
+  }
+  res.status(201).end();
+});
+"""
+    found = query_findings({"server/index.js": code}, rule=RULE)
+    assert [f.line for f in found] == [7, 8]
+    assert "sku: { in: req.body.items.map((item) => item.sku) }" in found[0].message
+    assert "createMany({ data:" not in found[1].message and "createMany" in found[1].message

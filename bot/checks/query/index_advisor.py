@@ -158,9 +158,9 @@ def _message(call: PrismaCall, model: Model, c: Conditions, cols: list[str]) -> 
     where = f"{model.path}:{model.line}" if model.path else f"model {model.name}"
     return (f"`{call.target}` {' and '.join(parts)}, but no index of `{model.name}` starts with "
             f"{'these columns' if len(cols) > 1 else 'this column'}: PostgreSQL reads the whole table "
-            f"{'and sorts it ' if c.sort else ''}on every call. Add `{index}` to model `{model.name}` ({where}); equality columns "
-            f"come first, then the range or sort column. Create it with `CREATE INDEX CONCURRENTLY` on a "
-            f"large table.")
+            f"{'and sorts it ' if c.sort else ''}on every call. Add `{index}` to model `{model.name}` ({where}); "
+            f"equality columns come first, then the range or sort column. Create it with "
+            f"`CREATE INDEX CONCURRENTLY` on a large table.")
 
 
 def _has_trigram(model: Model, name: str) -> bool:

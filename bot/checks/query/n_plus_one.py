@@ -9,7 +9,7 @@ from bot.registry import define
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
 from bot.ts.values import JsExpr, JsObject
 
-from .common import QueryInput, call_finding, is_script_path, is_test_path, render
+from .common import QueryInput, call_finding, idents_of, is_script_path, is_test_path, render
 
 RULE = define(
     "query/n-plus-one", Severity.WARNING, Surface.QUERY,
@@ -63,7 +63,10 @@ def check(inp: QueryInput) -> list[Finding]:
             severity, same_tick = Severity.INFO, True
         elif script:
             severity = Severity.INFO  # a one-off script or seed: slow, but nobody waits on it per request
-        out.append(call_finding(RULE, call, _message(call, frame, same_tick), severity=severity))
+        # Values produced by other queries in the same iteration make a "one statement" rewrite wrong.
+        per_item_results = {n for other in calls if other is not call and
+                            frame.start_byte <= other.start_byte < frame.end_byte for n in other.result_names}
+        out.append(call_finding(RULE, call, _message(call, frame, same_tick, per_item_results), severity=severity))
     return out
 
 
@@ -98,7 +101,7 @@ def _where_rewrite(call: PrismaCall, frame: Frame) -> str | None:
     return f"where: {{ {inner} }}"
 
 
-def _message(call: PrismaCall, frame: Frame, same_tick: bool) -> str:
+def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: set[str]) -> str:
     where_of = f" of `{frame.collection}`" if frame.collection else ""
     if frame.kind is FrameKind.LOOP:
         how = f"inside a `{frame.detail}` loop{where_of} (line {frame.line})"
@@ -125,7 +128,8 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool) -> str:
     if call.operation == "count":
         fix = "Count all groups in one query: `groupBy({ by: [...], where: { ...: { in: ids } }, _count: true })`."
         return f"{head} {fix}"
-    if call.operation == "create" and isinstance(data, JsObject) and frame.collection:
+    if call.operation == "create" and isinstance(data, JsObject) and frame.collection and \
+            not (idents_of(data) & per_item_results):
         fix = (f"Insert all rows in one statement: `{client}.{model}.createMany({{ data: {frame.collection}.map("
                f"({variable}) => ({render(data)})) }})`.")
         return f"{head} {fix}"
@@ -146,6 +150,4 @@ def _data_reads(call: PrismaCall, frame: Frame) -> bool:
     """Whether the per-item `data` depends on the item (then updateMany cannot express it)."""
     data = call.args.get("data") if call.args is not None else None
     loop_vars = set(re.findall(r"[A-Za-z_$][\w$]*", frame.variable))
-    from .common import idents_of
-
     return bool(idents_of(data) & loop_vars)

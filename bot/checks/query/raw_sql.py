@@ -16,6 +16,10 @@ RULE = define(
 )
 
 
+_GLOBALS = frozenset({"Number", "String", "Boolean", "JSON", "Math", "Date", "Object", "Array", "parseInt",
+                      "parseFloat", "encodeURIComponent", "BigInt"})
+
+
 def _constant(value: JsValue | None, const_strings: set[str]) -> bool:
     if isinstance(value, JsLiteral):
         return True
@@ -48,7 +52,7 @@ def check(inp: QueryInput) -> list[Finding]:
         how = "an interpolated template string" if isinstance(sql, JsExpr) and sql.kind == "template_string" \
             else "string concatenation" if isinstance(sql, JsExpr) and sql.interpolated \
             else f"`{sql.text[:60]}`" if isinstance(sql, JsExpr) else "a non-constant value"
-        values = sorted(sql.idents - consts) if isinstance(sql, JsExpr) else []
+        values = sorted(sql.idents - consts - _GLOBALS) if isinstance(sql, JsExpr) else []
         shown = ", ".join(f"`{v}`" for v in values[:4])
         message = (f"`{call.target}` runs SQL built from {how}{' with ' + shown if shown else ''}: any quote in "
                    f"those values rewrites the query (SQL injection). Use the tagged template "

@@ -37,6 +37,12 @@ def run_trace(repo: Path, base: str | None, head: str | None, database_url: str,
     # The base branch's copy: a PR cannot lower its own severities by editing the stats file.
     analyzer.finish(result, stats=load_stats(change.base))
     sys.stdout.write(render(result, change, fmt))
+    if fmt == "text":
+        from bot.trace.rules import format_lock_table
+
+        table = format_lock_table(result.facts.get("measured_locks") or [])
+        if table:
+            sys.stdout.write("\n" + table)
     return EXIT_FINDINGS if result.fails(config.fail_on) else EXIT_OK
 
 

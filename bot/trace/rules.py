@@ -14,7 +14,7 @@ from bot.registry import define
 from bot.trace import probe
 from bot.trace.runner import LockTaken, StatementTrace, TraceResult
 
-_OPTIONS = {"slow_ms": 200}
+_OPTIONS = {"slow_ms": 500}
 
 ACCESS_EXCLUSIVE = define(
     "migration/measured-access-exclusive", Severity.WARNING, Surface.MIGRATION,
@@ -281,5 +281,30 @@ def trace_facts(result: TraceResult) -> dict[str, Any]:
              "replay_ms": round(m.replay_ms, 2) if m.replay_ms is not None else None}
             for m in result.migrations
         ],
+        "statements": [
+            {"path": t.path, "line": t.line, "end_line": t.end_line, "statement": t.statement.summary,
+             "statement_ms": round(t.duration_ms, 2),
+             "replay_ms": round(t.replay_ms, 2) if t.replay_ms is not None else None,
+             "autocommit": t.autocommit, "created": t.created, "dropped": t.dropped, "rewritten": t.rewritten,
+             "error": t.error or t.replay_error, "sqlstate": t.sqlstate or t.replay_sqlstate}
+            for t in result.statements() if t.skipped is None
+        ],
         "base_error": result.base_error,
     }
+
+
+def format_lock_table(rows: list[dict[str, Any]], limit: int = 60) -> str:
+    """The measured lock table as plain text, for `dbreview trace --format text`."""
+    if not rows:
+        return ""
+    lines = ["Measured locks (held = until the statement's transaction ended, in the Prisma-semantics replay):"]
+    for row in rows[:limit]:
+        migration = row["path"].rsplit("/", 2)[-2] if row["path"].count("/") >= 1 else row["path"]
+        held = f"{row['held_ms']:.1f} ms" if row["held_ms"] is not None else "? (replay stopped earlier)"
+        flags = [flag for flag, on in (("new table", not row["existing"]), ("rewrite", row["rewrite"]),
+                                       ("autocommit", row["autocommit"])) if on]
+        lines.append(f"  {migration}:{row['line']:<5} {row['lock']:<22} {row['table']:<28} "
+                     f"stmt {row['statement_ms']:.1f} ms, held {held}{' (' + ', '.join(flags) + ')' if flags else ''}")
+    if len(rows) > limit:
+        lines.append(f"  … and {len(rows) - limit} more")
+    return "\n".join(lines) + "\n"

@@ -204,3 +204,15 @@ def test_a_failure_that_only_the_step_pass_sees_is_not_reported(scenario: TraceR
     assert _findings(scenario, "temp") == []
     # and it does not mark the statements after it as "after a failure"
     assert not any(f.extra.get("after_failure") for f in _findings(scenario, "comment_slug"))
+
+
+def test_text_lock_table_and_statement_facts(scenario: TraceResult) -> None:
+    from bot.trace.rules import format_lock_table, trace_facts
+
+    text = format_lock_table(lock_table(scenario))
+    assert text.startswith("Measured locks")
+    assert any("20240201000001_idx:2" in line and "SHARE " in line and "Post" in line for line in text.splitlines())
+    facts = trace_facts(scenario)
+    created = {tuple(s["created"]) for s in facts["statements"] if s["path"] == scenario_path("idx")}
+    assert created == {("index Post_authorId_idx",)}
+    assert facts["base_migrations"] == 1 and facts["rows"] == SCENARIO_ROWS

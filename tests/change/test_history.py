@@ -203,3 +203,12 @@ def test_extra_file_next_to_migration_sql_is_fine():
     head[f"{MIG}/20240301120000_order_note/migration.sql"] = NEW_SQL
     head[f"{MIG}/20240301120000_order_note/down.sql"] = 'ALTER TABLE "orders" DROP COLUMN "note";\n'
     assert history.check(context_for(base, head)) == []
+
+
+def test_two_out_of_order_migrations_get_distinct_names_in_their_order():
+    base = base_tree()
+    head = dict(base)
+    head[f"{MIG}/20240110080000_a/migration.sql"] = 'ALTER TABLE "users" ADD COLUMN "a" TEXT;\n'
+    head[f"{MIG}/20240111080000_b/migration.sql"] = 'ALTER TABLE "users" ADD COLUMN "b" TEXT;\n'
+    findings = sorted(history.check(context_for(base, head)), key=lambda f: f.path)
+    assert [f.extra["suggested_name"] for f in findings] == ["20240215093001_a", "20240215093002_b"]

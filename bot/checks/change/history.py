@@ -241,7 +241,8 @@ def _out_of_order(ctx: ReviewContext, index: MigrationIndex,
     for changed, _, head in entries:
         if head is not None and changed.status is FileStatus.ADDED:
             new_names.setdefault(head.root, []).append(head.name)
-    for changed, _, head in entries:
+    last_name: dict[str, str] = {}
+    for changed, _, head in sorted(entries, key=lambda e: e[2].name if e[2] else ""):
         if head is None or changed.status is not FileStatus.ADDED or id(changed) in renamed_files:
             continue
         if head.root in squashed:
@@ -251,7 +252,9 @@ def _out_of_order(ctx: ReviewContext, index: MigrationIndex,
             continue
         later = sorted(n for n in index.base.get(head.root, set()) if n > head.name)
         overlap = _shared_tables(ctx, head, [MigrationScript(head.root, n) for n in later[-20:]])
-        suggestion = _suggest_name(head.name, max([newest, *new_names.get(head.root, [])]))
+        # Out-of-order migrations of one change keep their relative order after the newest name.
+        suggestion = _suggest_name(head.name, last_name.get(head.root) or max([newest, *new_names.get(head.root, [])]))
+        last_name[head.root] = suggestion
         message = (
             f"New migration `{head.name}` sorts before `{newest}`, the newest migration on the base branch "
             f"({len(later)} committed migration(s) sort after it). `migrate deploy` runs it after them on databases "

@@ -172,3 +172,21 @@ def test_schema_rules_are_quiet_without_a_schema(query_findings):
     found = query_findings({"app/api/orders/route.ts": LIST}, schema=None)
     assert not {f.rule for f in found} & {"query/over-fetching", "query/include-sensitive", "query/missing-index",
                                           "query/delete-blast-radius"}
+
+
+def test_text_search_inside_or_branches(query_findings):
+    code = """\
+"use server";
+import prisma from "@/lib/prisma";
+export async function searchPosts(q: string) {
+  return prisma.post.findMany({
+    where: { OR: [{ title: { contains: q } }, { slug: { contains: q } }] },
+    take: 10,
+  });
+}
+"""
+    found = query_findings({"app/posts/actions.ts": code}, rule="query/unindexed-text-search")
+    assert len(found) == 1 and found[0].key.endswith(":title,slug")
+    assert '@@index([title(ops: raw("gin_trgm_ops"))], type: Gin)' in found[0].message
+    assert '@@index([slug(ops: raw("gin_trgm_ops"))], type: Gin)' in found[0].message
+    assert query_findings({"app/posts/actions.ts": code}, rule="query/missing-index") == []

@@ -61,7 +61,13 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
                 _read_where(model, item, out)
             continue
         if name in ("OR", "NOT"):
-            continue  # an OR needs an index per branch; not advised here
+            # An OR needs an index per branch, so no composite is advised; its text searches still scan.
+            if name == "OR":
+                branch = Conditions()
+                for item in value.items if isinstance(value, JsArray) else [value]:
+                    _read_where(model, item, branch)
+                out.text.extend(branch.text)
+            continue
         f = model.field(name)
         if f is None:
             if "_" in name and isinstance(value, JsObject):
@@ -183,20 +189,23 @@ def check_text_search(inp: QueryInput) -> list[Finding]:
         c = conditions(model, call.arg("where"), None)
         if not c.text or served(c.equality, index_column_lists(model)):
             continue  # a selective equality filter narrows the rows first; the text match runs on few rows
-        seen: set[str] = set()
+        searched: dict[str, str] = {}
         for name, op in c.text:
             f = model.field(name)
-            if name in seen or f is None or f.type != "String" or _has_trigram(model, name):
-                continue
-            seen.add(name)
-            like = {"contains": "'%…%'", "startsWith": "'…%'", "endsWith": "'%…'", "search": "full-text"}[op]
-            index = f'@@index([{name}(ops: raw("gin_trgm_ops"))], type: Gin)'
-            message = (f"`{call.target}` uses `{op}` on `{model.name}.{name}` (SQL `LIKE {like}`), which a btree "
-                       f"index cannot serve: every call scans the table. Add a trigram index: `{index}` (needs "
-                       f"`CREATE EXTENSION pg_trgm` and `previewFeatures = [\"postgresqlExtensions\"]` or a "
-                       f"hand-written migration), or move search to a full-text column.")
-            out.append(call_finding(TEXT_SEARCH, call, message, key_suffix=f"{name}:{op}"))
+            if name not in searched and f is not None and f.type == "String" and not _has_trigram(model, name):
+                searched[name] = op
+        if not searched:
+            continue
+        uses = ", ".join(f"`{op}` on `{model.name}.{name}` (SQL `LIKE {_LIKE[op]}`)" for name, op in searched.items())
+        indexes = " and ".join(f'`@@index([{name}(ops: raw("gin_trgm_ops"))], type: Gin)`' for name in searched)
+        message = (f"`{call.target}` uses {uses}, which a btree index cannot serve: every call scans the table. "
+                   f"Add a trigram index: {indexes} (needs `CREATE EXTENSION pg_trgm` and `previewFeatures = "
+                   f"[\"postgresqlExtensions\"]` or a hand-written migration), or move search to a full-text column.")
+        out.append(call_finding(TEXT_SEARCH, call, message, key_suffix=",".join(searched)))
     return out
+
+
+_LIKE = {"contains": "'%…%'", "startsWith": "'…%'", "endsWith": "'%…'", "search": "full-text"}
 
 
 def check(inp: QueryInput) -> list[Finding]:

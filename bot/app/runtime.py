@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from bot.app import jobs
@@ -69,9 +70,13 @@ class Runtime:
 
     def _sweep(self) -> None:
         interval = min(max(self.settings.lease_seconds / 3, 0.5), 15.0)
+        next_prune = 0.0
         while True:
             try:
                 jobs.recover(self)
+                if time.monotonic() >= next_prune:
+                    self.store.prune()
+                    next_prune = time.monotonic() + 3600
             except Exception:
                 log.warning("recovery sweep failed", exc_info=True)
             if self._stop.wait(interval):

@@ -76,11 +76,25 @@ def _done(store: Store, number: int, count: int) -> bool:
     return sum(r.status == "done" for r in store.reviews_for(REPO, number)) >= count
 
 
+def _private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
 def test_review_push_and_commands_against_fake_github(tmp_path: Path,
                                                      github: tuple[FakeGitHub, RunningServer]) -> None:
+    """As a GitHub App: an installation token minted per event's installation id (JWT -> access token)."""
     fake, server = github
+    fake.app_installations["42"] = "dbreview[bot]"
     fake.open_pr(REPO, BASE, PUSH1, number=1)
-    with _app(tmp_path, server) as app:
+    key_path = tmp_path / "app.pem"
+    key_path.write_text(_private_key_pem())
+    with _app(tmp_path, server, GITHUB_TOKEN="", GITHUB_APP_ID="123456",
+              GITHUB_APP_PRIVATE_KEY_PATH=str(key_path)) as app:
         store = Store(f"sqlite:///{tmp_path / 'state.db'}", migrate=False)
         assert app.deliver("pull_request", _pr_event(fake, 1, "opened")).status_code == 202
         wait_for(lambda: _done(store, 1, 1), timeout=30)
@@ -110,6 +124,9 @@ def test_review_push_and_commands_against_fake_github(tmp_path: Path,
         assert [r.trigger for r in reviews] == ["opened", "synchronize", "command"]
         assert reviews[-1].requested_by == "carol"
         store.close()
+        minted = [r for r in fake.requests if r["path"] == "/app/installations/42/access_tokens"]
+        assert len(minted) == 1  # one installation token, cached across jobs
+        assert "BEGIN PRIVATE KEY" not in app.logs() and "ghs_" not in app.logs()
 
 
 def test_sigkill_during_publishing_then_restart_posts_nothing_twice(tmp_path: Path,

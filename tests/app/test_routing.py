@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from app_harness import comment_event, pull_request_event
 
 from bot.app.commands import Command, explain, parse
@@ -119,3 +122,11 @@ def test_settings_refuse_to_start_without_a_secret() -> None:
     assert s.store_url == "postgresql+psycopg://u@h/db" and s.queue_backend == "redis"
     assert "s3cret" not in repr(s)
     assert sqlalchemy_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_app_manifest_asks_for_what_the_app_uses(repo_root: Path) -> None:
+    manifest = yaml.safe_load((repo_root / "app.yml").read_text())
+    assert set(manifest["default_events"]) == {"pull_request", "issue_comment"}
+    assert manifest["default_permissions"] == {"metadata": "read", "contents": "read", "pull_requests": "write",
+                                               "issues": "write", "checks": "write"}
+    assert manifest["hook_attributes"]["url"].endswith("/webhook")

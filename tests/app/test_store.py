@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot.app.settings import sqlalchemy_url
 from bot.app.store import Base, Store
-from bot.app.store.models import Review
+from bot.app.store.models import Delivery, Review
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,6 +96,16 @@ def test_a_dead_workers_review_is_recovered_then_failed_after_max_attempts(store
     assert store.claim(rid, "w3", 30, 2).outcome == "failed"
     review = store.review(rid)
     assert review is not None and review.status == "failed" and "gave up after 2 attempts" in (review.error or "")
+
+
+def test_old_deliveries_are_pruned(store: Store) -> None:
+    store.record_delivery("old", "ping", "", "ignored")
+    store.record_delivery("new", "ping", "", "ignored")
+    with store.engine.begin() as conn:
+        conn.execute(update(Delivery).where(Delivery.id == "old")
+                     .values(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=15)))
+    assert store.prune(keep_days=14) == 1
+    assert store.delivery("old") is None and store.delivery("new") is not None
 
 
 def test_commands_state(store: Store) -> None:

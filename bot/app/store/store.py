@@ -512,6 +512,15 @@ class Store:
 
         return self._tx(run)
 
+    def prune(self, keep_days: float = 14.0) -> int:
+        """Forget deliveries older than `keep_days` (GitHub redelivers for at most 3 days, 7 on GHES)."""
+
+        def run(session: Session) -> int:
+            cutoff = utcnow() - dt.timedelta(days=keep_days)
+            return session.query(Delivery).filter(Delivery.received_at < cutoff).delete()
+
+        return self._tx(run)
+
     def review(self, review_id: int) -> Review | None:
         with self._read() as session:
             return session.get(Review, review_id)

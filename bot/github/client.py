@@ -332,6 +332,10 @@ class GitHubClient:
         paths = [e["path"] for e in data.get("tree", []) if e.get("type") == "blob"]
         return paths, bool(data.get("truncated"))
 
+    def list_pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
+        # GitHub lists at most 250 commits per PR here.
+        return list(self.paginate(f"{self.repo_path(repo)}/pulls/{number}/commits", max_pages=3))
+
     def list_reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         return list(self.paginate(f"{self.repo_path(repo)}/pulls/{number}/reviews"))
 

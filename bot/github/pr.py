@@ -215,6 +215,22 @@ def config_for(change: Change, files: list[PullFile]) -> tuple[Config, list[str]
         return Config(), notes, str(exc)
 
 
+MAX_PR_COMMENTS = 20
+MAX_PR_TEXT = 2000
+
+
+def pr_conversation(client: GitHubClient, repo: str, number: int) -> tuple[list[str], list[str]]:
+    """Commit messages and people's PR comments (newest 20; not bots, not dbreview's own), for the LLM review,
+    which shows them to the model as untrusted text."""
+    from bot.github.comments import SUMMARY_MARKER
+
+    commits = [str((c.get("commit") or {}).get("message") or "")[:MAX_PR_TEXT]
+               for c in client.list_pull_commits(repo, number)]
+    comments = [str(c.get("body") or "")[:MAX_PR_TEXT] for c in client.list_issue_comments(repo, number)
+                if (c.get("user") or {}).get("type") != "Bot" and SUMMARY_MARKER not in (c.get("body") or "")]
+    return [m for m in commits if m.strip()], [c for c in comments if c.strip()][-MAX_PR_COMMENTS:]
+
+
 def load_review_input(client: GitHubClient, repo: str, number: int) -> ReviewInput:
     pr = load_pull_request(client, repo, number)
     files = list_pull_files(client, repo, number)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.github.client import GitHubClient
-from bot.github.pr import load_review_input
+from bot.github.client import GitHubClient, GitHubError
+from bot.github.pr import load_review_input, pr_conversation
 from bot.github.publish import CommentStore, PublishResult, publish_review
 from bot.pipeline import LlmReviewer, review
 
@@ -32,6 +32,13 @@ def review_pull_request(
     False (a newer push superseded this run) nothing is posted and the result has `superseded=True`.
     """
     data = load_review_input(client, repo_full_name, number)
+    if llm is not None:
+        # Only the LLM review reads the conversation: two more API calls, made only when it runs.
+        try:
+            data.change.commit_messages, data.change.comments = pr_conversation(client, repo_full_name, number)
+        except GitHubError as exc:
+            log.warning("%s#%s: PR commits/comments not read (%s); the review goes on without them",
+                        repo_full_name, number, exc)
     result = review(data.change, data.config, llm=llm)
     if should_continue is not None and not should_continue():
         log.info("%s#%s: superseded before posting (head %s)", repo_full_name, number, data.pr.head_sha[:12])

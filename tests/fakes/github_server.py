@@ -84,6 +84,7 @@ class PullRequest:
 class Repo:
     full_name: str
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)  # commit sha -> message
     pulls: dict[int, PullRequest] = field(default_factory=dict)
 
 
@@ -179,10 +180,11 @@ class FakeGitHub:
     def repo(self, full_name: str) -> Repo:
         return self.repos.setdefault(full_name, Repo(full_name))
 
-    def commit(self, repo: str, files: dict[str, str | bytes]) -> str:
+    def commit(self, repo: str, files: dict[str, str | bytes], message: str = "Update") -> str:
         data = {p: (v.encode() if isinstance(v, str) else v) for p, v in files.items()}
         sha = hashlib.sha1(repr(sorted(data.items())).encode() + str(next(self._ids)).encode()).hexdigest()
         self.repo(repo).commits[sha] = data
+        self.repo(repo).messages[sha] = message
         return sha
 
     def open_pr(self, repo: str, base: dict[str, str | bytes], head: dict[str, str | bytes], *, number: int = 1,
@@ -192,8 +194,8 @@ class FakeGitHub:
                                                     head_repo or repo, self.user(author), shas=[head_sha])
         return number
 
-    def push(self, repo: str, number: int, head: dict[str, str | bytes]) -> str:
-        sha = self.commit(repo, head)
+    def push(self, repo: str, number: int, head: dict[str, str | bytes], message: str = "Update") -> str:
+        sha = self.commit(repo, head, message)
         pr = self.repo(repo).pulls[number]
         pr.head_sha = sha
         pr.shas.append(sha)
@@ -377,6 +379,17 @@ class FakeGitHub:
             if isinstance(found, JSONResponse):
                 return found
             return paginate(request, gh.pr_files(*found))
+
+        @app.get("/repos/{owner}/{name}/pulls/{number}/commits")
+        async def pull_commits(owner: str, name: str, number: int, request: Request):  # type: ignore[no-untyped-def]
+            found = repo_pr(owner, name, number)
+            if isinstance(found, JSONResponse):
+                return found
+            repo, pr = found
+            items = [{"sha": sha, "commit": {"message": repo.messages.get(sha, "Update"),
+                                             "author": {"name": pr.author.login}}, "author": pr.author.api()}
+                     for sha in pr.shas]
+            return paginate(request, items)
 
         @app.get("/repos/{owner}/{name}/contents/{path:path}")
         async def contents(owner: str, name: str, path: str, request: Request):  # type: ignore[no-untyped-def]

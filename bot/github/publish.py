@@ -128,6 +128,7 @@ class Publisher:
         self.store = store
         self.logins = set(bot_logins)
         self.result = PublishResult(review=review, config=config)
+        self._pending_retried = False
 
     # -- guarded writes -----------------------------------------------------------------------------------------
 
@@ -294,7 +295,9 @@ class Publisher:
             if exc.status != 422:
                 raise
             message = exc.message + " " + " ".join(str(e) for e in exc.errors)
-            if "pending review" in message.lower():
+            if "pending review" in message.lower() and not self._pending_retried:
+                # A pending review appeared after the first clean-up (another run of ours): clear it once more.
+                self._pending_retried = True
                 existing = _Existing()
                 self._clear_pending(existing)
                 if existing.pending_reviews:

@@ -392,3 +392,23 @@ def test_oversized_finding_text_is_truncated_under_the_body_limit(gh: Env) -> No
     assert len(body) <= 65_536 and body.rstrip().endswith(f"<!-- dbreview:fp={huge.fingerprint} -->")
     run = gh.fake.check_runs[result.check_run_id]
     assert len(run["output"]["summary"]) <= 65_535
+
+
+def test_pending_review_that_cannot_be_cleared_does_not_loop(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    # GitHub keeps answering "one pending review" and the pending review cannot be deleted.
+    gh.fake.inject("POST", r"/pulls/1/reviews$", 422, message="User can only have one pending review per pull request",
+                   times=99)
+    gh.fake.reviews[1] = {"id": 1, "user": {"login": "github-actions[bot]"}, "state": "PENDING", "body": "",
+                          "_repo": REPO, "_pr": 1}
+    gh.fake.inject("DELETE", r"/pulls/1/reviews/1$", 422, message="cannot delete", times=99)
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    result = publish_review(client, pr, Review(findings=[_finding(line, "Order.tax")], has_database_surface=True),
+                            Config(), change=change_from_trees(trees.BASE, trees.PUSH1))
+    posts = [r for r in gh.fake.requests if r["method"] == "POST" and r["path"].endswith("/pulls/1/reviews")]
+    assert len(posts) == 2  # the first try, one retry after clearing again; then the finding goes to the summary
+    assert [reason.startswith("GitHub rejected") for _, reason in result.not_inlined] == [True]

@@ -116,12 +116,28 @@ def parse_directives(path: str, text: str) -> list[Directive]:
             names = _split_rules(match.group("body"))
             if match.group("kind") == "enum":
                 names = names[:1]  # `prisma-lint-ignore-enum <rule> <Value1,Value2>`
+            if match.group("kind") in ("model", "enum"):
+                # prisma-lint documents the comment inside the block; above the block works too.
+                target = _enclosing_block(lines, index) or target
             directive = Directive(path, number, target, set(), "prisma-lint-ignore", "prisma-lint",
                                   any_rule=not names)
             for name in names:
                 directive.rules |= _resolve(name, rules, "prisma-lint")
             directives.append(directive)
     return directives
+
+
+_BLOCK_HEADER = re.compile(r"^\s*(model|view|type|enum)\s+\w+\s*\{")
+
+
+def _enclosing_block(lines: list[str], index: int) -> int | None:
+    """The line of the `model X {` header whose block contains line `index` (0-based), if any."""
+    for j in range(index - 1, -1, -1):
+        if _BLOCK_HEADER.match(lines[j]):
+            return j + 1
+        if lines[j].strip().startswith("}"):
+            return None
+    return None
 
 
 def _next_code_line(lines: list[str], index: int) -> int:

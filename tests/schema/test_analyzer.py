@@ -73,6 +73,21 @@ def test_prisma_lint_ignore_comment_suppresses_the_fk_rule() -> None:
     assert any(f.rule == "prisma/fk-missing-index" for f in result.suppressed)
 
 
+def test_prisma_lint_ignore_model_inside_the_model_as_prisma_lint_documents() -> None:
+    base = BASE.replace("\n  @@index([userId])\n", "\n")
+    inside = "model Order {\n  /// prisma-lint-ignore-model require-field-index\n"
+    edit = ("  total     Int\n", "  total     Int\n  note      String?\n")
+    head = base.replace("model Order {\n", inside).replace(*edit)
+    result = review(change_from_trees({"prisma/schema.prisma": base}, {"prisma/schema.prisma": head}))
+    assert ("prisma/fk-missing-index", "Order.userId") not in _rules(result.findings)
+    assert any(f.rule == "prisma/fk-missing-index" for f in result.suppressed)
+    # The same comment inside another model covers only that model.
+    other = base.replace("model User {\n", "model User {\n  /// prisma-lint-ignore-model require-field-index\n")
+    result = review(change_from_trees({"prisma/schema.prisma": base}, {"prisma/schema.prisma": other.replace(
+        "  total     Int\n", "  total     Int\n  note      String?\n")}))
+    assert ("prisma/fk-missing-index", "Order.userId") in _rules(result.findings)
+
+
 def test_prisma_lint_ignore_field_above_the_fk_field() -> None:
     base = BASE.replace("\n  @@index([userId])\n", "\n")
     head = base.replace("  userId    String   @db.Uuid\n",

@@ -42,6 +42,8 @@ def q(name: str | None) -> str:
     """A name the way Prisma writes it in SQL: `"User"`, `"auth"."User"`."""
     if not name:
         return '"?"'
+    if "." not in name:
+        return f'"{name}"'
     return ".".join(f'"{part}"' for part in name.split("."))
 
 

@@ -168,11 +168,14 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
     adds: dict[tuple[str, str, bool], list[tuple[OpState, str]]] = {}
+    by_name: dict[tuple[str, str, bool, str], list[OpState]] = {}
     for st in model.ops:
         if st.op.kind == "add_column":
             col = st.op.data["col"]
-            adds.setdefault((st.op.table or "", _base_type(col.type), col.is_array), []).append(
-                (st, _norm(st.op.column or "")))
+            slot = (st.op.table or "", _base_type(col.type), col.is_array)
+            norm = _norm(st.op.column or "")
+            adds.setdefault(slot, []).append((st, norm))
+            by_name.setdefault((*slot, norm), []).append(st)
     drops_per_table: dict[str, int] = {}
     for d in drops:
         drops_per_table[d.op.table or ""] = drops_per_table.get(d.op.table or "", 0) + 1
@@ -180,7 +183,8 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
     for d in drops:
         old = d.column_before
         assert old is not None
-        candidates = adds.get((d.op.table or "", _base_type(old.type), old.is_array), [])
+        slot = (d.op.table or "", _base_type(old.type), old.is_array)
+        candidates = adds.get(slot, [])
         if not candidates:
             continue
         pick = None
@@ -188,8 +192,8 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
             same = [a for a, _n in candidates if id(a.op) not in used and a.op.column != d.op.column]
             pick = same[0] if len(same) == 1 else None
         if pick is None:
-            wanted = _norm(d.op.column or "")
-            named = [a for a, n in candidates if n == wanted and id(a.op) not in used and a.op.column != d.op.column]
+            named = [a for a in by_name.get((*slot, _norm(d.op.column or "")), [])
+                     if id(a.op) not in used and a.op.column != d.op.column]
             pick = named[0] if len(named) == 1 else None
         if pick is not None:
             used.add(id(pick.op))

@@ -16,9 +16,9 @@ log = logging.getLogger("dbreview.app")
 DEFAULT_WORKERS = 2
 
 
-def _settings() -> Settings | None:
+def _settings(*, require_secret: bool = True) -> Settings | None:
     try:
-        return load_settings()
+        return load_settings(require_secret=require_secret)
     except SettingsError as exc:
         print(f"dbreview: {exc}", file=sys.stderr)
         return None
@@ -59,8 +59,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
 
 
 def worker(workers: int | None = None) -> int:
-    """Queue consumers only (any number of machines against one Redis or PostgreSQL queue and store)."""
-    settings = _settings()
+    """Queue consumers only (any number of machines against one Redis or PostgreSQL queue and store). Workers
+    never see a webhook, so they do not need the webhook secret."""
+    settings = _settings(require_secret=False)
     if settings is None:
         return 2
     configure_logging(settings.log_level, settings.secrets())

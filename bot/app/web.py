@@ -144,18 +144,29 @@ def _handle(rt: Runtime, d: Decision, delivery: str) -> tuple[int, dict[str, Any
         if accepted.result != "queued":
             return 200, {"result": accepted.result, "review_id": accepted.review_id, **where}
         assert accepted.review_id is not None
-        rt.review_task(accepted.review_id)
+        try:
+            rt.review_task(accepted.review_id)
+        except Exception as exc:
+            # The review is durable in the store; the sweeper re-queues reviews left `queued` for too long.
+            log.error("queue unavailable (%s); review %s stays queued in the store for the sweeper",
+                      type(exc).__name__, accepted.review_id)
         return 202, {"result": "queued", "review_id": accepted.review_id, **where}
     if d.kind == "command":
         assert d.command is not None
         if not store.record_delivery(delivery, d.event, d.action, "queued", repo=d.repo, number=d.number,
                                      installation_id=d.installation_id):
             return 200, {"result": "duplicate", **where}
-        rt.command_task({
-            "delivery": delivery, "repo": d.repo, "number": d.number, "installation_id": d.installation_id,
-            "comment_id": d.comment_id, "login": d.login, "association": d.association,
-            "pr_author": d.pr_author, "command": d.command.name, "arg": d.command.arg,
-        })
+        try:
+            rt.command_task({
+                "delivery": delivery, "repo": d.repo, "number": d.number, "installation_id": d.installation_id,
+                "comment_id": d.comment_id, "login": d.login, "association": d.association,
+                "pr_author": d.pr_author, "command": d.command.name, "arg": d.command.arg,
+            })
+        except Exception as exc:
+            # A command lives only in the queue: forget the delivery so GitHub's redelivery can bring it back.
+            log.error("queue unavailable (%s); command not queued", type(exc).__name__)
+            store.forget_delivery(delivery)
+            return 503, {"result": "queue-unavailable", **where}
         return 202, {"result": "queued", "command": d.command.name, **where}
     return 200, {"result": "ignored", **where}
 

@@ -130,3 +130,12 @@ def test_app_manifest_asks_for_what_the_app_uses(repo_root: Path) -> None:
     assert manifest["default_permissions"] == {"metadata": "read", "contents": "read", "pull_requests": "write",
                                                "issues": "write", "checks": "write"}
     assert manifest["hook_attributes"]["url"].endswith("/webhook")
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.app import cli
+
+    monkeypatch.delenv("DBREVIEW_WEBHOOK_SECRET", raising=False)
+    assert cli.serve("127.0.0.1", 0, 1) == 2
+    assert "DBREVIEW_WEBHOOK_SECRET is not set" in capsys.readouterr().err

@@ -231,6 +231,12 @@ class Store:
 
         return self._core_tx(run)
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        def run(session: Session) -> None:
+            session.query(Delivery).filter(Delivery.id == delivery_id).delete()
+
+        self._tx(run)
+
     def set_delivery_result(self, delivery_id: str, result: str, review_id: int | None = None) -> None:
         def run(session: Session) -> None:
             values: dict[str, Any] = {"result": result}

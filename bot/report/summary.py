@@ -81,10 +81,15 @@ def _counts_table(review: Review) -> str:
 def _findings_table(rows: list[tuple[Finding, str]], ctx: SummaryContext, limit: int | None) -> str:
     ordered = sorted(rows, key=lambda r: (-r[0].severity.rank, r[0].path, r[0].line))
     shown = ordered if limit is None else ordered[:limit]
-    out = ["| | Rule | Where | Finding | Not inline because |", "|---|---|---|---|---|"]
+    with_reason = any(reason for _, reason in rows)
+    if with_reason:
+        out = ["| | Rule | Where | Finding | Not inline because |", "|---|---|---|---|---|"]
+    else:  # outside a PR (CLI markdown) nothing is inline: no reason column
+        out = ["| | Rule | Where | Finding |", "|---|---|---|---|"]
     for f, reason in shown:
         msg = f.message if len(f.message) <= 400 else f.message[:397] + "…"
-        out.append(f"| {ICON[f.severity]} | `{f.rule}` | {_where(f, ctx)} | {_esc_cell(msg)} | {_esc_cell(reason)} |")
+        row = f"| {ICON[f.severity]} | `{f.rule}` | {_where(f, ctx)} | {_esc_cell(msg)} |"
+        out.append(row + (f" {_esc_cell(reason)} |" if with_reason else ""))
     if len(shown) < len(ordered):
         out.append(f"\n… and {len(ordered) - len(shown)} more (all are in the `dbreview` check run annotations).")
     return "\n".join(out)
@@ -213,8 +218,8 @@ def _render(review: Review, ctx: SummaryContext, *, diagram: bool, rows: int | N
     if review.llm_assessment:
         parts.append("### AI assessment\n" + review.llm_assessment.strip()[:3000])
     if ctx.not_inlined:
-        parts.append(f"### Findings not posted inline ({len(ctx.not_inlined)})\n" +
-                     _findings_table(ctx.not_inlined, ctx, rows))
+        heading = "Findings not posted inline" if any(r for _, r in ctx.not_inlined) else "Findings"
+        parts.append(f"### {heading} ({len(ctx.not_inlined)})\n" + _findings_table(ctx.not_inlined, ctx, rows))
     lock_rows = review.facts.get("locks") or []
     if lock_rows:
         table = lock_table(lock_rows, locks)

@@ -180,3 +180,12 @@ def test_anchor_on_renamed_file_uses_the_new_path_and_old_side_base_path() -> No
     assert anchor == Anchor("src/new.ts", 2, "LEFT")
     binary = Change(files=[ChangedFile("logo.png", FileStatus.MODIFIED, is_binary=True)])
     assert anchor_for(Finding("r", Severity.INFO, "logo.png", 1, "m"), binary)[0] is None
+
+
+def test_cli_markdown_has_no_inline_reason_column() -> None:
+    review = Review(findings=[_f(Severity.WARNING)], has_database_surface=True)
+    text = render_summary(review, SummaryContext(not_inlined=[(f, "") for f in review.findings], marker=False))
+    assert "### Findings (1)" in text and "Not inline because" not in text and SUMMARY_MARKER_TEXT not in text
+
+
+SUMMARY_MARKER_TEXT = "<!-- dbreview:summary -->"

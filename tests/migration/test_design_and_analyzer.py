@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mig_fixtures import MIG, NEW_PATH, SCHEMA, of, run
 
-from bot.checks.migration import file_findings
+from bot.checks.migration import analyze, file_findings
 from bot.checks.migration._common import Env
 from bot.sql.load import parse_migration_text
 from bot.sql.state import Catalog, walk
@@ -174,3 +174,22 @@ def test_whole_pipeline_review_keeps_one_finding_per_problem() -> None:
     assert [f.rule for f in mine] == ["migration/constraint-not-valid"]
     assert mine[0].fingerprint
     assert result.facts["locks"][0]["lock"] == "SHARE ROW EXCLUSIVE"
+
+
+@pytest.mark.parametrize("project", ["hoppscotch", "umami", "langfuse"])
+def test_last_migrations_of_each_history_through_analyze(corpus_dir: Path, project: str) -> None:
+    """The real entry point: the last three migrations added by a change, the rest of the history at base."""
+    from bot.testing import context_for
+
+    (root,) = [h for h in _histories(corpus_dir) if project in str(h)]
+    prefix = "prisma/migrations"
+    files = {f"{prefix}/{p.relative_to(root)}": p.read_text(encoding="utf-8")
+             for p in sorted(root.glob("*/migration.sql"))}
+    files[f"{prefix}/migration_lock.toml"] = (root / "migration_lock.toml").read_text(encoding="utf-8")
+    added = sorted(k for k in files if k.endswith("migration.sql"))[-3:]
+    base = {k: v for k, v in files.items() if k not in added}
+    ctx = context_for(base, files)
+    findings = analyze(ctx)
+    assert not [n for n in ctx.notes if "internal error" in n or "could not be replayed" in n]
+    assert {f.path for f in findings} <= set(added)
+    assert all(f.key and f.scope for f in findings)

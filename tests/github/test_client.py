@@ -161,3 +161,14 @@ def test_app_auth_mints_caches_and_refreshes_installation_tokens(gh: Env) -> Non
 
     claims = jwt.decode(auth.app_jwt(), options={"verify_signature": False})
     assert claims["iss"] == "12345" and claims["exp"] - claims["iat"] <= 600 and claims["iat"] < now[0]
+
+
+def test_revoked_installation_token_is_replaced_once(gh: Env) -> None:
+    gh.fake.app_installations["778"] = "dbreview[bot]"
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    auth = AppAuth(12345, _pem(), 778, gh.url)
+    client = GitHubClient(auth, gh.url, sleep=gh.sleeps, write_interval=0)
+    client.get_pull(REPO, 1)
+    gh.fake.tokens.pop(auth.token())  # revoked (or expired early) on GitHub's side
+    assert client.get_pull(REPO, 1)["number"] == 1
+    assert len([r for r in gh.fake.requests if r["path"] == "/app/installations/778/access_tokens"]) == 2

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from app_harness import AppProcess, comment_event, pull_request_event, wait_for
 from fakes.github_server import FakeGitHub, RunningServer
@@ -124,6 +125,8 @@ def test_review_push_and_commands_against_fake_github(tmp_path: Path,
         assert [r.trigger for r in reviews] == ["opened", "synchronize", "command"]
         assert reviews[-1].requested_by == "carol"
         store.close()
+        metrics = httpx.get(app.url + "/metrics").text
+        assert 'dbreview_github_api_calls_total{method="POST",status="2xx"}' in metrics
         minted = [r for r in fake.requests if r["path"] == "/app/installations/42/access_tokens"]
         assert len(minted) == 1  # one installation token, cached across jobs
         assert "BEGIN PRIVATE KEY" not in app.logs() and "ghs_" not in app.logs()

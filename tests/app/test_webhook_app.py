@@ -132,6 +132,34 @@ def test_help_and_unknown_commands_reply_with_the_command_list(app: AppProcess) 
     assert _jobs(app, repo) == []
 
 
+def test_explain_replies_with_the_rule_page(app: AppProcess) -> None:
+    repo = "acme/explain"
+    app.deliver("issue_comment", comment_event(repo, 3, "/dbreview explain prisma/fk-missing-index"))
+    (reply,) = wait_for(lambda: _ops(app, repo, "reply"))
+    assert reply["body"].startswith("# prisma/fk-missing-index") and "## Why it matters" in reply["body"]
+
+
+def test_installation_events_are_recorded(app: AppProcess) -> None:
+    from bot.app.store import Store
+
+    created = {"action": "created", "installation": {"id": 77, "account": {"login": "acme", "type": "Organization"},
+                                                      "repository_selection": "selected"},
+               "repositories": [{"full_name": "acme/a"}, {"full_name": "acme/b"}],
+               "sender": {"login": "owner", "type": "User"}}
+    assert app.deliver("installation", created).json()["result"] == "recorded"
+    changed = {"action": "added", "installation": {"id": 77}, "repositories_added": [{"full_name": "acme/c"}],
+               "repositories_removed": [{"full_name": "acme/a"}], "sender": {"login": "owner", "type": "User"}}
+    assert app.deliver("installation_repositories", changed, delivery="inst-77-2").status_code == 200
+    assert app.deliver("installation_repositories", changed, delivery="inst-77-2").json()["result"] == "duplicate"
+    suspended = {"action": "suspend", "installation": {"id": 77}, "sender": {"login": "owner", "type": "User"}}
+    app.deliver("installation", suspended)
+    store = Store(f"sqlite:///{app.data_dir / 'state.db'}", migrate=False)
+    installation, repos = store.installation(77)
+    store.close()
+    assert installation is not None and (installation.account, installation.status) == ("acme", "suspended")
+    assert repos == ["acme/b", "acme/c"]
+
+
 def test_outsiders_get_one_short_reply_and_no_review(app: AppProcess) -> None:
     repo = "acme/outsiders"
     for _ in range(3):

@@ -180,7 +180,9 @@ def _check(args: argparse.Namespace) -> int:
         extra.append(("trace", analyzer_for(trace_url, rows=config.trace.rows)))
     result = run_review(change, config, llm=llm, report_all=args.all, extra_analyzers=extra)
     if llm is None and not args.no_llm and result.has_database_surface:
-        result.notes.append("LLM review off: ANTHROPIC_API_KEY is not set (deterministic rules only)")
+        from bot.llm import llm_off_note
+
+        result.notes.append(llm_off_note(config))
     fail_on = args.fail_on or config.fail_on
     output = render(result, change, args.format, colour=_use_colour(args), fail_on=fail_on)
     if args.output:
@@ -191,12 +193,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _llm_from_env(config: Config):  # type: ignore[no-untyped-def]
-    if not config.llm.enabled or not os.environ.get("ANTHROPIC_API_KEY"):
-        return None
-    try:
-        from bot.llm import reviewer_from_env
-    except ImportError:
-        return None
+    from bot.llm import reviewer_from_env
+
     return reviewer_from_env(config)
 
 

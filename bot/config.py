@@ -64,7 +64,7 @@ class PathInstruction(_Strict):
 
 class LlmConfig(_Strict):
     enabled: bool = True
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     max_output_tokens: int = Field(default=4096, ge=256, le=64000)
     max_input_tokens_per_review: int = Field(default=150_000, ge=1_000)
     max_cost_usd_per_review: float = Field(default=1.0, ge=0)

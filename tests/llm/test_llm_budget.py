@@ -14,7 +14,7 @@ from bot.llm.units import collect_units
 from bot.surfaces import classify
 from bot.testing import change_from_trees
 
-MODEL = "claude-sonnet-4-5"
+MODEL = Config().llm.model  # the fake gives this model a small context window
 WINDOW = 12_000
 
 

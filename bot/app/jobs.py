@@ -92,7 +92,8 @@ def run_review(rt: Runtime, review_id: int) -> str:
     worker = f"{rt.worker_prefix}:{threading.current_thread().name}"
     claim = rt.store.claim(review_id, worker, s.lease_seconds, s.max_attempts)
     job = claim.job
-    with log_context(review=review_id, repo=job.repo if job else None, pr=job.pr_number if job else None):
+    with log_context(review=review_id, repo=job.repo if job else None, pr=job.pr_number if job else None,
+                     delivery=job.delivery_id if job else None):
         if claim.outcome == "wait":
             # Another review of this PR is running; it was superseded by this one and stops at its next check.
             rt.review_task.schedule(args=(review_id,), delay=max(min(s.lease_seconds / 4, 5.0), 0.5))

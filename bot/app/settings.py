@@ -100,6 +100,9 @@ def load_settings(env: dict[str, str] | None = None, *, require_secret: bool = T
             key = Path(key_path).read_text("utf-8")
         except OSError as exc:
             raise SettingsError(f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read the file ({exc.strerror})") from None
+    if "-----BEGIN" in key and "\\n" in key and "\n" not in key.strip():
+        # A PEM pasted into a one-line environment variable with literal \n escapes.
+        key = key.replace("\\n", "\n")
     app_id = env.get("GITHUB_APP_ID", "").strip()
     if app_id and not key:
         raise SettingsError("GITHUB_APP_ID is set but neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRIVATE_KEY_PATH")

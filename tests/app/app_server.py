@@ -55,6 +55,13 @@ def fake_review(request: ReviewRequest) -> ReviewOutcome:
     _append("jobs.jsonl", {"event": "start", **base})
     if request.repo.endswith("/always-fails"):
         raise RuntimeError("simulated failure talking to GitHub")
+    if request.repo == os.environ.get("FAKE_GATE_REPO"):
+        # Hold reviews of this repo until the test opens the gate, so a burst of pushes is fully delivered
+        # before the first review reaches its posting point (whatever the machine's load).
+        gate = Path(os.environ["DBREVIEW_DATA_DIR"]) / "gate-open"
+        deadline = time.monotonic() + 30
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
     store = request.store
     posted = 0
     for i, fp in enumerate((f"{request.head_sha}-a", f"{request.head_sha}-b")):

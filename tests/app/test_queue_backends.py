@@ -27,6 +27,7 @@ def _exercise(web: AppProcess, repo: str) -> None:
         assert again.json()["result"] == "duplicate"
         for number in range(2, 8):
             assert web.deliver("pull_request", pull_request_event(repo, number), client=client).status_code == 202
+    (web.data_dir / "gate-open").touch()  # reviews of this repo were held until everything was delivered
     wait_for(lambda: len(_jobs(web, repo, "end")) == 7, timeout=30)
     ended = _jobs(web, repo, "end")
     assert sorted(r["number"] for r in ended) == list(range(1, 8))
@@ -37,7 +38,8 @@ def _exercise(web: AppProcess, repo: str) -> None:
 
 def test_redis_queue_with_embedded_workers(tmp_path: Path, redis_queue: tuple[str, str]) -> None:
     url, name = redis_queue
-    env = {"DBREVIEW_QUEUE_URL": url, "DBREVIEW_QUEUE_NAME": name, "FAKE_JOB_SECONDS": "0.3"}
+    env = {"DBREVIEW_QUEUE_URL": url, "DBREVIEW_QUEUE_NAME": name, "FAKE_JOB_SECONDS": "0.3",
+           "FAKE_GATE_REPO": "acme/redis"}
     with AppProcess(tmp_path, workers=2, env=env) as web:
         _exercise(web, "acme/redis")
         assert httpx.get(web.url + "/readyz").json()["queue"] == "ok"
@@ -45,7 +47,7 @@ def test_redis_queue_with_embedded_workers(tmp_path: Path, redis_queue: tuple[st
 
 def test_postgresql_queue_and_store_with_separate_workers(tmp_path: Path, pg_url: str) -> None:
     env = {"DBREVIEW_QUEUE_URL": pg_url, "DATABASE_URL": pg_url, "FAKE_JOB_SECONDS": "0.3",
-           "DBREVIEW_LEASE_SECONDS": "1.5", "FAKE_SLOW_REPO": "acme/pg-kill"}
+           "DBREVIEW_LEASE_SECONDS": "1.5", "FAKE_SLOW_REPO": "acme/pg-kill", "FAKE_GATE_REPO": "acme/pg"}
     web = AppProcess(tmp_path, workers=0, env=env).start()
     workers = [AppProcess(tmp_path, workers=1, env=env, worker_only=True).start() for _ in range(2)]
     try:

@@ -139,3 +139,10 @@ def test_serve_refuses_to_start_without_a_webhook_secret(monkeypatch: pytest.Mon
     monkeypatch.delenv("DBREVIEW_WEBHOOK_SECRET", raising=False)
     assert cli.serve("127.0.0.1", 0, 1) == 2
     assert "DBREVIEW_WEBHOOK_SECRET is not set" in capsys.readouterr().err
+
+
+def test_a_private_key_with_escaped_newlines_is_unescaped() -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\\nMIIabc\\n-----END RSA PRIVATE KEY-----\\n"
+    s = load_settings({"DBREVIEW_WEBHOOK_SECRET": "s", "GITHUB_APP_ID": "1", "GITHUB_APP_PRIVATE_KEY": pem})
+    assert s.github_private_key.splitlines() == ["-----BEGIN RSA PRIVATE KEY-----", "MIIabc",
+                                                 "-----END RSA PRIVATE KEY-----"]

@@ -16,6 +16,7 @@ from bot.app.signature import sign
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
     env = {"FAKE_JOB_SECONDS": "0.8", "FAKE_ALLOW_AUTHOR": "1", "DBREVIEW_COMMAND_LIMIT": "3",
+           "FAKE_GATE_REPO": "acme/burst",
            "GITHUB_TOKEN": "ghp_thisisnotarealtoken_butkeepitsecret"}
     with AppProcess(tmp_path_factory.mktemp("app"), workers=2, env=env) as proc:
         yield proc
@@ -81,6 +82,7 @@ def test_burst_of_pushes_reviews_only_the_newest_head(app: AppProcess) -> None:
             response = app.deliver("pull_request", pull_request_event("acme/burst", 9, action, head=head),
                                    client=client)
             assert response.status_code == 202
+    (app.data_dir / "gate-open").touch()
     wait_for(lambda: _jobs(app, "acme/burst", "end"), timeout=20)
     posted = [r for r in app.records("posted.jsonl") if r["repo"] == "acme/burst"]
     # Exactly one review posted, for the newest head; any older one that had started stopped before posting.

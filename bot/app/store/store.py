@@ -61,6 +61,7 @@ class ReviewJob:
     full: bool
     attempts: int
     last_reviewed_sha: str | None
+    delivery_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -382,7 +383,7 @@ class Store:
             job = ReviewJob(
                 id=review_id, repo=row.repo, pr_number=row.pr_number, installation_id=row.installation_id,
                 head_sha=row.head_sha, trigger=row.trigger, full=bool(row.full), attempts=row.attempts,
-                last_reviewed_sha=row.last_reviewed_sha,
+                last_reviewed_sha=row.last_reviewed_sha, delivery_id=row.delivery_id,
             )
             if row.latest_review_id != review_id:
                 conn.execute(sql.close_review, {"id": review_id, "status": "superseded", "now": now,
@@ -669,7 +670,7 @@ def _worker_sql(self: _HotSql, dialect: str, ts: dict[str, Any], sql: Callable[.
     lock = " FOR UPDATE OF r" if dialect == "postgresql" else ""
     self.claim_read = sql(
         'SELECT r.status, r.lease_until, r.worker, r.attempts, r.repo, r.pr_number, r.installation_id, r.head_sha, '
-        'r."trigger", r."full", r.error, s.latest_review_id, s.last_reviewed_sha FROM reviews r '
+        'r."trigger", r."full", r.error, r.delivery_id, s.latest_review_id, s.last_reviewed_sha FROM reviews r '
         "JOIN pr_states s ON s.repo = r.repo AND s.pr_number = r.pr_number WHERE r.id = :id" + lock
     ).columns(lease_until=UtcDateTime(), full=Boolean())
     self.close_review = sql("UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
@@ -705,5 +706,5 @@ def _job(review: Review, state: PrState) -> ReviewJob:
     return ReviewJob(
         id=review.id, repo=review.repo, pr_number=review.pr_number, installation_id=review.installation_id,
         head_sha=review.head_sha, trigger=review.trigger, full=review.full, attempts=review.attempts,
-        last_reviewed_sha=state.last_reviewed_sha,
+        last_reviewed_sha=state.last_reviewed_sha, delivery_id=review.delivery_id,
     )

@@ -53,6 +53,15 @@ def words(name: str) -> tuple[str, ...]:
     return tuple(w.lower() for part in re.split(r"[_\-\s]+", name) for w in _WORD.findall(part))
 
 
+_DB_LABELS = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "cockroachdb": "CockroachDB", "mysql": "MySQL",
+              "sqlite": "SQLite", "sqlserver": "SQL Server", "mongodb": "MongoDB"}
+
+
+def db_label(schema: Schema) -> str:
+    """The database's name for messages: advice about SQLite or MySQL must not talk about PostgreSQL."""
+    return _DB_LABELS.get(schema.provider or "postgresql", "the database")
+
+
 def entity_models(schema: Schema) -> list[Model]:
     """Real tables Prisma manages: models, not views, composite types or @@ignore'd models."""
     return [m for m in schema.models.values() if not m.ignored]

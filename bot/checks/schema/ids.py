@@ -31,6 +31,9 @@ MIXED = define(
     options={"min_models": 4, "majority": 0.75},
 )
 
+# What `Int @default(autoincrement())` becomes, where it is 32-bit.
+_SERIAL_SQL = {"postgresql": "serial", "mysql": "INT AUTO_INCREMENT", "sqlserver": "INT IDENTITY"}
+
 _UUID_SQL = ("gen_random_uuid()", "uuid_generate_v4()", "uuid_generate_v7()", "uuidv7()", "uuidv4()")
 
 
@@ -62,6 +65,7 @@ def check(inp: SchemaInput) -> list[Finding]:
     schema = inp.schema
     findings: list[Finding] = []
     models = entity_models(schema)
+    provider = schema.provider or "postgresql"
     for m in models:
         pk = m.primary_key
         if pk is None or len(pk.columns) != 1:
@@ -70,10 +74,12 @@ def check(inp: SchemaInput) -> list[Finding]:
         if f is None:
             continue
         strategy = id_strategy(m)
-        if strategy == "autoincrement" and f.type == "Int":
+        # SQLite's INTEGER PRIMARY KEY is the 64-bit rowid whatever Prisma calls it: nothing overflows there.
+        if strategy == "autoincrement" and f.type == "Int" and provider in _SERIAL_SQL:
             findings.append(field_finding(
                 AUTOINCREMENT, f,
-                f"`{f.key}` is `Int @default(autoincrement())`: a 32-bit `serial` that stops at 2,147,483,647 "
+                f"`{f.key}` is `Int @default(autoincrement())`: a 32-bit `{_SERIAL_SQL[provider]}` that "
+                "stops at 2,147,483,647 "
                 "(widening a hot table's key later rewrites it and every foreign key to it), and sequential ids "
                 "let anyone who sees one guess the others. Use `BigInt @default(autoincrement())` for internal "
                 "tables, or `String @id @default(uuid(7)) @db.Uuid` for ids that leave the database.",

@@ -6,7 +6,7 @@ btree on (a) adds nothing when a btree on (a, b), a unique constraint on (a, …
 
 from __future__ import annotations
 
-from bot.checks.schema._common import SchemaInput, entity_models, model_finding
+from bot.checks.schema._common import SchemaInput, db_label, entity_models, model_finding
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.diff import describe_index
 from bot.prisma.model import Index, Model
@@ -25,6 +25,14 @@ TOO_MANY = define(
     "Model with more indexes than the configured maximum",
     options={"max_indexes": 10},
 )
+
+# Where each database shows indexes nothing reads.
+_USAGE = {
+    "postgresql": "e.g. `pg_stat_user_indexes.idx_scan = 0`",
+    "cockroachdb": "e.g. `crdb_internal.index_usage_statistics`",
+    "mysql": "e.g. `sys.schema_unused_indexes`",
+    "sqlserver": "e.g. `sys.dm_db_index_usage_stats`",
+}
 
 _KIND_TEXT = {"id": "the primary key", "unique": "the unique constraint", "index": "the index"}
 
@@ -79,6 +87,8 @@ def redundant_indexes(m: Model) -> list[tuple[Index, Index]]:
 def check(inp: SchemaInput) -> list[Finding]:
     findings: list[Finding] = []
     limit = int(inp.options(TOO_MANY).get("max_indexes", 10))
+    db = db_label(inp.schema)
+    usage = _USAGE.get(inp.schema.provider or "postgresql", "the database's index usage statistics")
     for m in entity_models(inp.schema):
         for idx, by in redundant_indexes(m):
             mine = describe_index(idx)
@@ -89,7 +99,7 @@ def check(inp: SchemaInput) -> list[Finding]:
             relation = "duplicates" if _same(idx, by) else "is a leftmost prefix of"
             findings.append(REDUNDANT.finding(
                 idx.path, idx.line,
-                f"`{mine}` on {m.name} {relation} {_KIND_TEXT[by.kind]} {theirs} (line {by.line}): PostgreSQL "
+                f"`{mine}` on {m.name} {relation} {_KIND_TEXT[by.kind]} {theirs} (line {by.line}): {db} "
                 f"can use that one for every query this index serves, so this index only costs writes and space. "
                 f"Remove `{mine}`.",
                 key=f"{m.name}:{mine}", scope=m.scope))
@@ -98,7 +108,7 @@ def check(inp: SchemaInput) -> list[Finding]:
             findings.append(model_finding(
                 TOO_MANY, m,
                 f"Model {m.name} has {count} indexes and unique constraints (limit {limit}): each one is updated on "
-                f"every insert and on updates of its columns. Check each against the queries that use it (e.g. "
-                f"pg_stat_user_indexes.idx_scan = 0), drop the unused ones and merge those sharing leading columns.",
+                f"every insert and on updates of its columns. Check each against the queries that use it ({usage}), "
+                f"drop the unused ones and merge those sharing leading columns.",
                 key_suffix=":too-many-indexes"))
     return findings

@@ -68,9 +68,17 @@ def _no_tz_finding(inp: SchemaInput, f: Field) -> Finding:
     ).with_(suggestion=_suggest.timestamptz(inp, f, precision) if line == f.line else None)
 
 
-def _has(m: Model, names: list[str]) -> bool:
+# A DateTime column whose name has one of these words plays the role whatever the word order: `date_created`,
+# `dateModified`, `creationDate`, `lastModifiedAt`.
+_CREATED_WORDS = frozenset({"created", "creation", "inserted"})
+_UPDATED_WORDS = frozenset({"updated", "modified"})
+
+
+def _has(m: Model, names: list[str], role_words: frozenset[str]) -> bool:
     wanted = {n.lower() for n in names}
-    return any(f.name.lower() in wanted or f.db_name.lower() in wanted for f in m.scalar_fields)
+    return any(f.name.lower() in wanted or f.db_name.lower() in wanted
+               or (f.type == "DateTime" and not set(words(f.name)).isdisjoint(role_words))
+               for f in m.scalar_fields)
 
 
 def check(inp: SchemaInput) -> list[Finding]:
@@ -89,11 +97,13 @@ def check(inp: SchemaInput) -> list[Finding]:
         if m.ignored or m.name in exempt or is_join_table(m):
             continue
         missing: list[str] = []
-        if opts.get("require_created_at", True) and not _has(m, opts.get("created_names") or []):
+        has_created = _has(m, opts.get("created_names") or [], _CREATED_WORDS)
+        has_updated = _has(m, opts.get("updated_names") or [], _UPDATED_WORDS)
+        if opts.get("require_created_at", True) and not has_created:
             missing.append("`createdAt DateTime @default(now())" + (" @db.Timestamptz(3)`" if schema.is_postgres
                                                                      else "`"))
         append_only = bool(set(words(m.name)) & set(opts.get("append_only_words") or []))
-        if opts.get("require_updated_at", True) and not append_only and not _has(m, opts.get("updated_names") or []):
+        if opts.get("require_updated_at", True) and not append_only and not has_updated:
             missing.append("`updatedAt DateTime @updatedAt" + (" @db.Timestamptz(3)`" if schema.is_postgres
                                                                 else "`"))
         if missing:

@@ -1,0 +1,171 @@
+"""Look-alike negatives from reviewing the schema rules on real-world schemas (fixtures written for these tests).
+
+Each test pins one false positive that was fixed: the finding a reviewer would have rejected no longer appears,
+while the nearby true positive still does.
+"""
+
+from __future__ import annotations
+
+from schema_helpers import MYSQL, PG, findings
+
+SQLITE = '''datasource db {
+  provider = "sqlite"
+  url      = env("DATABASE_URL")
+}
+'''
+
+
+def test_composite_fk_led_by_the_parents_id_is_covered_even_when_named_like_a_tenant() -> None:
+    # (accountId, userId) → Account(id, userId): `accountId` picks one account, so @@index([accountId]) serves the
+    # foreign key check although "account" is also a common tenant name.
+    text = PG + '''
+model User {
+  id       String    @id @default(uuid()) @db.Uuid
+  accounts Account[]
+}
+
+model Account {
+  id       String    @default(uuid()) @db.Uuid
+  userId   String    @db.Uuid
+  user     User      @relation(fields: [userId], references: [id])
+  balances Balance[]
+
+  @@id([id, userId])
+  @@index([userId])
+}
+
+model Balance {
+  id        String  @id @default(uuid()) @db.Uuid
+  accountId String  @db.Uuid
+  userId    String  @db.Uuid
+  account   Account @relation(fields: [accountId, userId], references: [id, userId])
+
+  @@index([accountId])
+}
+'''
+    assert findings(text, "prisma/fk-missing-index") == []
+
+
+def test_composite_fk_led_only_by_its_tenant_column_is_still_reported_with_an_accurate_reason() -> None:
+    text = PG + '''
+model Project {
+  id       String    @id @db.Uuid
+  datasets Dataset[]
+  items    Item[]
+}
+
+model Dataset {
+  id        String  @db.Uuid
+  projectId String  @db.Uuid
+  project   Project @relation(fields: [projectId], references: [id])
+  items     Item[]
+
+  @@id([id, projectId])
+}
+
+model Item {
+  id        String  @id @db.Uuid
+  datasetId String  @db.Uuid
+  projectId String  @db.Uuid
+  project   Project @relation(fields: [projectId], references: [id])
+  dataset   Dataset @relation(fields: [datasetId, projectId], references: [id, projectId])
+
+  @@index([projectId, id])
+}
+'''
+    [f] = [f for f in findings(text, "prisma/fk-missing-index") if f.key == "Item.datasetId+projectId"]
+    assert "starts with only `projectId`" in f.message
+    assert "does not start with it" not in f.message
+
+
+def test_autoincrement_int_on_sqlite_is_not_a_32_bit_serial() -> None:
+    text = SQLITE + '''
+model Tag {
+  id   Int    @id @default(autoincrement())
+  name String @unique
+}
+'''
+    assert findings(text, "prisma/autoincrement-int-id") == []
+    [f] = findings(PG + text[len(SQLITE):], "prisma/autoincrement-int-id")
+    assert "32-bit `serial`" in f.message
+
+
+def test_autoincrement_int_on_mysql_names_mysqls_column_type() -> None:
+    text = MYSQL + '''
+model Tag {
+  id   Int    @id @default(autoincrement())
+  name String @unique
+}
+'''
+    [f] = findings(text, "prisma/autoincrement-int-id")
+    assert "`INT AUTO_INCREMENT`" in f.message and "serial" not in f.message
+
+
+def test_index_messages_name_the_schemas_database() -> None:
+    body = '''
+model User {
+  id    Int    @id
+  notes Note[]
+}
+
+model Note {
+  id      Int      @id
+  ownerId Int
+  at      DateTime
+  owner   User     @relation(fields: [ownerId], references: [id])
+
+  @@index([id])
+}
+
+model Post {
+  id       Int @id
+  authorId Int
+
+  @@index([authorId])
+  @@index([authorId, id])
+}
+'''
+    sqlite = findings(SQLITE + body)
+    [fk] = [f for f in sqlite if f.rule == "prisma/fk-missing-index"]
+    assert fk.message.count("SQLite does not index") == 1 and "PostgreSQL" not in fk.message
+    redundant = [f for f in sqlite if f.rule == "prisma/redundant-index"]
+    assert redundant and all("SQLite can use" in f.message and "PostgreSQL" not in f.message for f in redundant)
+    pg = findings(PG + body)
+    assert any("PostgreSQL does not index" in f.message for f in pg if f.rule == "prisma/fk-missing-index")
+
+
+def test_too_many_indexes_on_mysql_points_at_mysqls_usage_view() -> None:
+    fields = "\n".join(f"  c{i} Int" for i in range(12))
+    indexes = "\n".join(f"  @@index([c{i}])" for i in range(12))
+    text = MYSQL + f"\nmodel Wide {{\n  id Int @id\n{fields}\n\n{indexes}\n}}\n"
+    [f] = findings(text, "prisma/too-many-indexes")
+    assert "sys.schema_unused_indexes" in f.message and "pg_stat" not in f.message
+
+
+def test_date_created_and_date_modified_count_as_timestamps() -> None:
+    text = SQLITE + '''
+model Album {
+  id            Int       @id @default(autoincrement())
+  name          String?
+  date_created  DateTime?
+  date_modified DateTime?
+}
+
+model Label {
+  id           Int       @id @default(autoincrement())
+  name         String    @unique
+  creationDate DateTime  @default(now())
+}
+
+model Folder {
+  id   Int    @id @default(autoincrement())
+  name String
+  createdBy String
+  updatedBy String
+}
+'''
+    got = {f.key: f.message for f in findings(text, "prisma/missing-timestamps", new_schema=True)}
+    assert "Album:timestamps" not in got
+    assert "no updatedAt column" in got["Label:timestamps"]  # has a creation time, lacks a modification time
+    # `createdBy`/`updatedBy` are who, not when: Folder still lacks both timestamps.
+    assert "no createdAt or updatedAt column" in got["Folder:timestamps"]

@@ -47,6 +47,14 @@ def q(name: str | None) -> str:
     return ".".join(f'"{part}"' for part in name.split("."))
 
 
+def table_ref(table: str | None) -> str:
+    """A locked table for a message: bot.sql.locks names the table of an index the history does not know
+    "table of index <name>"; say that in words instead of quoting it as a table name."""
+    if table and table.startswith("table of index "):
+        return f"the table of index {q(table.removeprefix('table of index '))}"
+    return q(table)
+
+
 def cols(columns: list[str | None] | None) -> str:
     return ", ".join(q(c) if c else "(expression)" for c in columns or [])
 

@@ -49,7 +49,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
                     f"{L.describe(L.SHARE_ROW_EXCLUSIVE)} on "
-                    + (f"both {t} and {ref}" if ref != t else t) + ". Add it with NOT VALID here "
+                    + (f"both {t} and {ref}" if ref != t else t) + "." + _held_note(st, op.table)
+                    + " Add it with NOT VALID here "
                     "(only new rows are checked, the lock is brief), then validate in the next migration, which "
                     "takes SHARE UPDATE EXCLUSIVE (reads and writes go on): "
                     f"`ALTER TABLE {t} VALIDATE CONSTRAINT {name};`.",
@@ -99,6 +100,15 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 key=f"validate {op.name} on {op.table}",
             ))
     return hits
+
+
+def _held_note(st, table: str | None) -> str:  # type: ignore[no-untyped-def]
+    """The scan happens under the stronger lock an earlier statement of the file took (Prisma's onDelete change
+    drops the foreign key first: ACCESS EXCLUSIVE), so reads wait too."""
+    if st.held_before.get(table or "") != L.ACCESS_EXCLUSIVE:
+        return ""
+    return (f" This file already holds ACCESS EXCLUSIVE on {q(table)} from an earlier statement (Prisma runs "
+            "the migration as one transaction), so reads wait for the scan too.")
 
 
 def _not_valid_suggestion(model: MigrationModel, stmt):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from bot.checks.migration._common import Env, Hit, q
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
-from bot.sql.ops import Op
+from bot.sql.ops import ColumnInfo, Op
 from bot.sql.state import MigrationModel, OpState
 
 DROP_TABLE = define(
@@ -72,6 +72,10 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     pg = model.parsed.is_postgres
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
+    at_start: dict[tuple[str | None, str | None], ColumnInfo | None] = {}
+    for st in model.ops:
+        if st.op.column and (st.op.table, st.op.column) not in at_start:
+            at_start[(st.op.table, st.op.column)] = st.column_before
     for st in model.ops:
         op = st.op
         t = q(op.table)
@@ -135,7 +139,10 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 key=f"drop not null {op.table}.{op.column}",
             ))
         elif op.kind == "drop_default" and st.existing:
-            before = st.column_before
+            # the default old pods rely on is the one before this file: a default set earlier in the same file
+            # (Prisma writes SET DEFAULT ... , DROP DEFAULT when an autoincrement id becomes a client-side uuid)
+            # was never seen by them
+            before = at_start.get((op.table, op.column), st.column_before)
             if before is None or not before.not_null or before.default is None:
                 continue
             c = q(op.column)

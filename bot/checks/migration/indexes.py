@@ -3,7 +3,7 @@ existing data."""
 
 from __future__ import annotations
 
-from bot.checks.migration._common import Env, Hit, cols, q, single_line_suggestion
+from bot.checks.migration._common import Env, Hit, cols, q, single_line_suggestion, table_ref
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -56,11 +56,11 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             held = st.held_before.get(op.table or "")
             worse = (f" This file already holds {held} on {t} from an earlier statement, so reads wait too."
                      if held == L.ACCESS_EXCLUSIVE else "")
-            where = ("edit this one-statement migration to `CREATE INDEX CONCURRENTLY`" if single else
-                     "move it to a migration of its own (create one with `prisma migrate dev --create-only`) and "
-                     "write `CREATE INDEX CONCURRENTLY` there: Prisma runs a multi-statement migration.sql as one "
-                     "transaction, where CONCURRENTLY fails")
             kind = "CREATE UNIQUE INDEX" if op.data.get("unique") else "CREATE INDEX"
+            where = (f"edit this one-statement migration to `{kind} CONCURRENTLY`" if single else
+                     "move it to a migration of its own (create one with `prisma migrate dev --create-only`) and "
+                     f"write `{kind} CONCURRENTLY` there: Prisma runs a multi-statement migration.sql as one "
+                     "transaction, where CONCURRENTLY fails")
             message = (f"{kind} {q(op.name)} on {t} takes {L.a_lock(L.SHARE)} for the whole build, and {t} "
                        f"already holds data.{worse} To build it without blocking writes, {where}."
                        + (f" Note that {dup}." if dup else ""))
@@ -77,7 +77,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 continue
             if not st.locks:
                 continue
-            t = q(table)
+            # an index the replayed history does not know (created by hand-written SQL Prisma did not parse, or
+            # outside the migrations): name its table without inventing one
+            t = table_ref(table)
             where = ("edit this one-statement migration to `DROP INDEX CONCURRENTLY`" if single else
                      "move it to a migration of its own with `DROP INDEX CONCURRENTLY` (even recent Prisma "
                      "versions fail on DROP INDEX CONCURRENTLY next to other statements, prisma-engines#5847)")

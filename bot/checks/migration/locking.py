@@ -3,7 +3,7 @@ no lock_timeout before a strong lock, and VACUUM FULL / CLUSTER / REINDEX / DETA
 
 from __future__ import annotations
 
-from bot.checks.migration._common import Env, Hit, q
+from bot.checks.migration._common import Env, Hit, q, table_ref
 from bot.checks.migration.columns import cast_verdict
 from bot.findings import Severity, Surface
 from bot.registry import define
@@ -36,8 +36,9 @@ def slow_work(st: OpState) -> str | None:
     k = op.kind
     if k == "create_index" and not op.data.get("concurrent"):
         return f"builds index {q(op.name)}"
-    if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("fk", "check",
-                                                                                              "unique", "pk"):
+    if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("unique", "pk"):
+        return f"builds the index of {q(op.name)} on {q(op.table)}"
+    if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("fk", "check"):
         return f"validates {q(op.name)} by scanning {q(op.table)}"
     if k == "validate_constraint":
         return f"scans {q(op.table)} to validate {q(op.name)}"
@@ -68,7 +69,7 @@ def _long_held(model: MigrationModel) -> list[Hit]:
         if not ae:
             continue
         later = [(o, why) for o in model.ops[i + 1:] if o.in_transaction and o.op.stmt.index != st.op.stmt.index
-                 for why in [slow_work(o)] if why]
+                 and not _reported_with_the_lock(o, ae) for why in [slow_work(o)] if why]
         if not later:
             continue
         t = q(ae[0])
@@ -88,6 +89,19 @@ def _long_held(model: MigrationModel) -> list[Hit]:
     return []
 
 
+def _reported_with_the_lock(st: OpState, locked: list[str]) -> bool:
+    """An index build, a FK/CHECK validation or a UNIQUE/PRIMARY KEY build on a table this statement locked:
+    index-not-concurrent, constraint-not-valid and unique-without-index report it and say that reads wait too,
+    and their fix (CONCURRENTLY in its own migration, NOT VALID, USING INDEX) removes the slow work. The common
+    case is Prisma's onDelete change: DROP CONSTRAINT then ADD CONSTRAINT of the same foreign key, where "put this
+    statement last" cannot apply."""
+    op = st.op
+    if op.table not in locked:
+        return False
+    return op.kind == "create_index" or (op.kind == "add_constraint" and op.data.get("contype") in ("fk", "check",
+                                                                                                  "unique", "pk"))
+
+
 def _lock_timeout(model: MigrationModel) -> list[Hit]:
     first: OpState | None = None
     tables: list[str] = []
@@ -105,15 +119,15 @@ def _lock_timeout(model: MigrationModel) -> list[Hit]:
     t, mode = next((t, m) for t, m in first.locks if m in L.STRONG)
     several = ""
     if len(tables) > 1 and model.multi_statement:
-        several = (f" This file also takes ACCESS EXCLUSIVE on {', '.join(q(x) for x in tables[:5])} in turn "
+        several = (f" This file also takes ACCESS EXCLUSIVE on {', '.join(table_ref(x) for x in tables[:5])} in turn "
                    "inside one transaction: while it waits for one table, the tables it already locked are "
                    "blocked too.")
     return [Hit(
         MISSING_LOCK_TIMEOUT, first.op.stmt, "lock_timeout",
-        f"Line {first.op.stmt.line} waits for {L.a_lock(mode)} on {q(t)} with no lock_timeout: if a long query "
-        f"or an open transaction holds {q(t)}, this statement queues, and every later "
-        f"{'query' if mode == L.ACCESS_EXCLUSIVE else 'write'} on {q(t)} queues behind it, an outage for as long "
-        f"as the long query runs.{several} Add `SET lock_timeout = '5s';` as the "
+        f"Line {first.op.stmt.line} waits for {L.a_lock(mode)} on {table_ref(t)} with no lock_timeout: if a long "
+        f"query or an open transaction holds it, this statement queues, and every later "
+        f"{'query' if mode == L.ACCESS_EXCLUSIVE else 'write'} on {table_ref(t)} queues behind it, an outage for "
+        f"as long as the long query runs.{several} Add `SET lock_timeout = '5s';` as the "
         "first statement of this migration and retry the deploy if it times out.",
         "no lock_timeout is set before it: add `SET lock_timeout = '5s';` as the first statement of the "
         "migration, so a blocked lock request fails fast instead of queueing all traffic",

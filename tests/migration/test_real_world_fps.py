@@ -1,0 +1,76 @@
+# ruff: noqa: E501  (Prisma writes long SQL lines; fixtures keep them verbatim)
+"""False positives and wrong messages found by running public Prisma migration histories through the analyzer;
+each test is a small look-alike written for this suite."""
+
+from __future__ import annotations
+
+from mig_fixtures import of, run
+
+ON_DELETE_CHANGE = """-- DropForeignKey
+ALTER TABLE "Order" DROP CONSTRAINT "Order_userId_fkey";
+
+-- AddForeignKey
+ALTER TABLE "Order" ADD CONSTRAINT "Order_userId_fkey" FOREIGN KEY ("userId") REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+"""
+
+
+def test_on_delete_change_is_not_a_long_held_lock_but_the_fk_says_reads_wait() -> None:
+    found = run(ON_DELETE_CHANGE)
+    assert not of(found, "migration/long-held-lock")
+    (fk,) = of(found, "migration/constraint-not-valid")
+    assert fk.line == 5 and "reads wait for the scan too" in fk.message
+    assert of(found, "migration/missing-lock-timeout")
+
+
+def test_fk_without_an_earlier_exclusive_lock_keeps_the_reads_go_on_message() -> None:
+    sql = ('-- AddForeignKey\nALTER TABLE "Order" ADD CONSTRAINT "Order_user2_fkey" FOREIGN KEY ("userId") '
+           'REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n')
+    (fk,) = of(run(sql), "migration/constraint-not-valid")
+    assert "reads wait" not in fk.message and "reads go on" in fk.message
+
+
+def test_exclusive_lock_held_through_work_on_another_table_is_still_reported() -> None:
+    sql = ON_DELETE_CHANGE + '\n-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n'
+    (f,) = of(run(sql), "migration/long-held-lock")
+    assert f.line == 2 and 'line 8 builds index "User_name_idx"' in f.message
+
+
+def test_primary_key_swap_on_one_table_is_reported_once_by_unique_without_index() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" DROP CONSTRAINT "User_pkey",\n'
+           'ADD CONSTRAINT "User_pkey" PRIMARY KEY ("id", "email");\n')
+    found = run(sql)
+    assert not of(found, "migration/long-held-lock")
+    (pk,) = of(found, "migration/unique-without-index")
+    assert "PRIMARY KEY USING INDEX" in pk.message
+
+
+def test_drop_default_names_the_default_from_before_the_migration() -> None:
+    # Prisma's autoincrement -> uuid() switch: SET DEFAULT and DROP DEFAULT in one ALTER TABLE
+    sql = ('-- AlterTable\nALTER TABLE "Order" ALTER COLUMN "id" SET DEFAULT gen_random_uuid(),\n'
+           'ALTER COLUMN "id" DROP DEFAULT,\nALTER COLUMN "id" SET DATA TYPE TEXT;\n')
+    (f,) = of(run(sql), "migration/drop-default")
+    assert "nextval" in f.message and "gen_random_uuid" not in f.message
+
+
+def test_default_set_and_dropped_in_the_same_file_is_not_a_lost_default() -> None:
+    # "email" had no default before this file: old pods never relied on one
+    sql = ('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET DEFAULT \'\';\n\n'
+           'UPDATE "User" SET "email" = DEFAULT WHERE "email" IS NULL;\n\n'
+           '-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" DROP DEFAULT;\n')
+    assert not of(run(sql), "migration/drop-default")
+
+
+def test_drop_of_an_index_the_history_does_not_know_names_no_fake_table() -> None:
+    found = run('-- DropIndex\nDROP INDEX "legacy_lookup_idx";\n')
+    (f,) = of(found, "migration/drop-index-not-concurrent")
+    assert 'the table of index "legacy_lookup_idx"' in f.message
+    assert '"table of index' not in f.message
+
+
+def test_unique_index_fix_keeps_unique() -> None:
+    (f,) = of(run('-- CreateIndex\nCREATE UNIQUE INDEX "User_name_key" ON "User"("name");\n'),
+              "migration/index-not-concurrent")
+    assert "`CREATE UNIQUE INDEX CONCURRENTLY`" in f.message
+    (plain,) = of(run('-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n'),
+                  "migration/index-not-concurrent")
+    assert "`CREATE INDEX CONCURRENTLY`" in plain.message

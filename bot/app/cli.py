@@ -80,10 +80,8 @@ def worker(workers: int | None = None) -> int:
         signal.signal(sig, _on_signal)
     runtime.start_workers(count, embedded=True)  # our handlers above, not huey's
     try:
-        while not stop.wait(1.0):
-            consumer = runtime.consumer
-            if consumer is not None:
-                consumer.check_worker_health()
+        while not stop.wait(1.0):  # a timed wait keeps the main thread responsive to signals
+            pass
     finally:
         runtime.close()
     return 0

@@ -70,13 +70,18 @@ class Runtime:
 
     def _sweep(self) -> None:
         interval = min(max(self.settings.lease_seconds / 3, 0.5), 15.0)
-        next_prune = 0.0
+        next_prune = next_health = 0.0
         while True:
             try:
                 jobs.recover(self)
-                if time.monotonic() >= next_prune:
+                now = time.monotonic()
+                if now >= next_health and self._consumer is not None:
+                    # huey only checks its threads from Consumer.run(), which an embedded consumer never calls.
+                    self._consumer.check_worker_health()
+                    next_health = now + 10
+                if now >= next_prune:
                     self.store.prune()
-                    next_prune = time.monotonic() + 3600
+                    next_prune = now + 3600
             except Exception:
                 log.warning("recovery sweep failed", exc_info=True)
             if self._stop.wait(interval):

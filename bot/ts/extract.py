@@ -145,8 +145,13 @@ class _Extractor:
             client_node = unwrap(client_node)
         else:
             client_node = receiver
-        client = re.sub(r"\s+", "", text_of(client_node))
-        segments = re.findall(r"[\w$]+", client)
+        client = text_of(client_node)
+        if client_node.type == "identifier":
+            segments = [client]
+        else:
+            if not client.isascii() or any(ch.isspace() for ch in client):
+                client = re.sub(r"\s+", "", client)
+            segments = re.findall(r"[\w$]+", client)
         if accessor is not None and segments and segments[-1] == "query":
             return None  # Drizzle's relational API: db.query.users.findMany()
         frames = self.scopes.frames(node)
@@ -213,7 +218,8 @@ class _Extractor:
             result_names=result_names,
             frames=frames,
             function=owner,
-            text=text_of(node)[:300],
+            text=self.src.source[node.start_byte:min(node.end_byte, node.start_byte + 1200)]
+            .decode("utf-8", "replace")[:300],
         )
 
     def _function_node(self, node: Node) -> Node:

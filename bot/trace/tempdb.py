@@ -71,7 +71,13 @@ class Server:
                 raise TraceError(f"refusing to copy {template}: dbreview did not create it")
             query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         try:
-            self._conn.execute(query)
+            try:
+                self._conn.execute(query)
+            except psycopg.errors.ObjectInUse:
+                if template is not None:
+                    raise
+                # Someone is connected to template1 (CREATE DATABASE copies it): template0 never has sessions.
+                self._conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         except psycopg.Error as exc:
             raise TraceError(f"cannot create a scratch database on {describe_server(self.url)}: "
                              f"{str(exc).strip().splitlines()[0]}") from None

@@ -169,3 +169,29 @@ model Folder {
     assert "no updatedAt column" in got["Label:timestamps"]  # has a creation time, lacks a modification time
     # `createdBy`/`updatedBy` are who, not when: Folder still lacks both timestamps.
     assert "no createdAt or updatedAt column" in got["Folder:timestamps"]
+
+
+def test_authjs_verification_token_is_hashed_by_the_library_but_a_home_made_one_is_not() -> None:
+    # Auth.js writes sha256(token + secret) into VerificationToken.token; its adapter model has exactly this shape.
+    authjs = PG + '''
+model VerificationToken {
+  identifier String
+  token      String   @unique
+  expires    DateTime
+
+  @@unique([identifier, token])
+}
+'''
+    assert findings(authjs, "prisma/sensitive-plaintext") == []
+    # Same names, written by the app itself (no compound key of the adapter schema): the app stores what it emails.
+    own = PG + '''
+model VerificationToken {
+  id         Int      @id @default(autoincrement())
+  identifier String
+  token      String   @unique
+  expires    DateTime
+  userId     Int
+}
+'''
+    [f] = findings(own, "prisma/sensitive-plaintext")
+    assert f.key == "VerificationToken.token"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
@@ -33,9 +34,9 @@ _PRISMA_HELPERS = ('((call_expression function: (member_expression object: (iden
                    '(#eq? @hns "Prisma") (#any-of? @hfn "raw" "sql"))')
 # One query, one walk of the tree: a query cursor's cost is mostly the traversal.
 _ALL = f"{_CALL_QUERY}\n{_NEW_CLIENT}\n{_PRISMA_HELPERS}"
+_ALL_WITH_AWAITS = f"{_ALL}\n(await_expression) @await"
 _FACTORY_NAME = re.compile(r"singleton|getPrisma|createPrisma|getClient|createClient|getDb|makePrisma|"
                            r"^get\w*Client$|^create\w*Client$", re.I)
-_AWAITS = "(await_expression) @await"
 _DECLARATORS = "(variable_declarator name: (identifier) @name value: (_) @value)"
 _PASS_THROUGH = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression"})
 _CONST_STRING = re.compile(r"""^(?:export\s+)?const\s+(\w+)\s*(?::\s*string\s*)?=\s*(?:"[^"\n]*"|'[^'\n]*'|`[^`$]*`)""",
@@ -97,11 +98,16 @@ class _Extractor:
         self.accessors = accessors
         self.result = result
         self._declarators: dict[int, dict[str, Node]] = {}
+        self._awaits: list[Node] = []
+        self._await_starts: list[int] = []
 
     def run(self) -> None:
         root = self.src.root
         kind = self.src.kind
-        caps = captures(kind, _ALL, root)
+        # Awaits are only needed inside interactive transactions; capture them in the same walk when there are any.
+        caps = captures(kind, _ALL_WITH_AWAITS if b"$transaction" in self.src.source else _ALL, root)
+        self._awaits = sorted(caps.get("await", []), key=lambda n: n.start_byte)
+        self._await_starts = [n.start_byte for n in self._awaits]
         call_nodes = caps.get("call", [])
         call_nodes.sort(key=lambda n: n.start_byte)
         tx_nodes: list[tuple[Node, PrismaCall]] = []
@@ -313,7 +319,9 @@ class _Extractor:
             tx_frame = next((f for f in frame if f.kind is FrameKind.TRANSACTION), None)
             tx_param = tx_frame.tx_param if tx_frame else ""
             io: list[tuple[int, str]] = []
-            for aw in captures(self.src.kind, _AWAITS, first).get("await", []):
+            lo = bisect.bisect_left(self._await_starts, first.start_byte)
+            hi = bisect.bisect_left(self._await_starts, first.end_byte)
+            for aw in self._awaits[lo:hi]:
                 inner = unwrap(aw.named_children[0]) if aw.named_children else None
                 if inner is None or inner.type != "call_expression":
                     continue

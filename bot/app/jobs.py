@@ -95,11 +95,13 @@ def run_review(rt: Runtime, review_id: int) -> str:
     with log_context(review=review_id, repo=job.repo if job else None, pr=job.pr_number if job else None,
                      delivery=job.delivery_id if job else None):
         if claim.outcome == "wait":
-            # Another review of this PR is running; it was superseded by this one and stops at its next check.
+            # Another review of this PR still holds its lease: one review per PR at a time. If it is older, it
+            # learns at its next check that this one superseded it, and stops before posting.
             rt.review_task.schedule(args=(review_id,), delay=max(min(s.lease_seconds / 4, 5.0), 0.5))
             return "wait"
         if claim.outcome == "failed" and job is not None:
             _report_failure(rt, job, rt.store.review(review_id).error or "failed")  # type: ignore[union-attr]
+            COUNTERS.inc("dbreview_jobs_total", kind="review", outcome="failed")
             return "failed"
         if claim.outcome != "claimed" or job is None:
             log.info("review %s not run: %s", review_id, claim.outcome)

@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
                 import redis
 
                 client = redis.Redis.from_url(args.queue)
-                keys = list(client.scan_iter(match=f"*{queue_name}*"))
+                keys = list(client.scan_iter(match=f"*{queue_name.replace('-', '')}*"))
                 if keys:
                     client.delete(*keys)
     lat_ms = [v * 1000 for v in out["latencies"]]

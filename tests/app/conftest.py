@@ -59,7 +59,8 @@ def redis_queue() -> Iterator[tuple[str, str]]:
     try:
         yield REDIS_URL, name
     finally:
-        keys = list(client.scan_iter(match=f"huey*{name}*"))
+        # huey strips non-alphanumerics from the queue name in its keys ("huey.redis.dbreviewtest…").
+        keys = list(client.scan_iter(match=f"huey*{name.replace('-', '')}*"))
         if keys:
             client.delete(*keys)
         client.close()

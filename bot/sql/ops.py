@@ -365,7 +365,10 @@ def _drop(stmt: Statement, n: J) -> list[Op]:
                                                                "if_exists": bool(n.get("missing_ok"))}))
         elif rt == "OBJECT_INDEX":
             out.append(Op(stmt, "drop_index", name=name, data={"concurrent": bool(n.get("concurrent")),
-                                                               "if_exists": bool(n.get("missing_ok"))}))
+                                                               "if_exists": bool(n.get("missing_ok")),
+                                                               # "auth"."idx", not Prisma 2's "User.email_unique"
+                                                               "qualified": len([p for p in parts
+                                                                                 if p != "public"]) > 1}))
         elif rt == "OBJECT_SCHEMA":
             out.append(Op(stmt, "drop_schema", name=name, data={"cascade": cascade}))
         elif rt == "OBJECT_TYPE":

@@ -74,3 +74,77 @@ def test_unique_index_fix_keeps_unique() -> None:
     (plain,) = of(run('-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n'),
                   "migration/index-not-concurrent")
     assert "`CREATE INDEX CONCURRENTLY`" in plain.message
+
+
+def test_prisma2_dotted_index_names_are_one_identifier() -> None:
+    # Prisma 2 named indexes "Model.field_unique"; they are not schema-qualified names
+    (f,) = of(run('-- CreateIndex\nCREATE UNIQUE INDEX "User.name_unique" ON "User"("name");\n'),
+              "migration/index-not-concurrent")
+    assert 'CREATE UNIQUE INDEX "User.name_unique" on "User"' in f.message
+    assert '"User"."name_unique"' not in f.message
+    (d,) = of(run('-- DropIndex\nDROP INDEX "User.email_unique";\n'), "migration/drop-index-not-concurrent")
+    assert 'DROP INDEX "User.email_unique"' in d.message
+
+
+def test_schema_qualified_drop_index_keeps_its_schema() -> None:
+    (d,) = of(run('-- DropIndex\nDROP INDEX "audit"."Event_at_idx";\n'), "migration/drop-index-not-concurrent")
+    assert 'DROP INDEX "audit"."Event_at_idx"' in d.message
+
+
+COMPOSITE_KEY_TABLE = """-- CreateTable
+CREATE TABLE "Favorite" (
+    "userIdx" INTEGER NOT NULL,
+    "orderId" INTEGER NOT NULL,
+
+    CONSTRAINT "Favorite_pkey" PRIMARY KEY ("userIdx","orderId")
+);
+
+-- CreateTable
+CREATE TABLE "OrderNote" (
+    "orderId" INTEGER NOT NULL,
+    "body" TEXT NOT NULL,
+
+    CONSTRAINT "OrderNote_pkey" PRIMARY KEY ("orderId")
+);
+"""
+
+
+def test_int_key_advice_only_for_keys_the_table_numbers_itself() -> None:
+    # composite keys and a 1:1 table keyed by its parent's id follow the parent's type
+    assert not [f for f in of(run(COMPOSITE_KEY_TABLE), "migration/new-table-types") if "32-bit" in f.message]
+    serial = ('-- CreateTable\nCREATE TABLE "Invoice" (\n    "id" SERIAL NOT NULL,\n    "total" INTEGER NOT NULL,\n\n'
+              '    CONSTRAINT "Invoice_pkey" PRIMARY KEY ("id")\n);\n')
+    (f,) = of(run(serial), "migration/new-table-types")
+    assert 'the key "id" is a 32-bit integer' in f.message
+
+
+TYPE_SWAP = """-- CreateEnum
+CREATE TYPE "OrderStatus" AS ENUM ('new', 'paid');
+
+-- AlterTable
+ALTER TABLE "Order" RENAME COLUMN "status" TO "status_old";
+ALTER TABLE "Order" ADD COLUMN "status" "OrderStatus";
+{copy}
+-- AlterTable
+ALTER TABLE "Order" DROP COLUMN "status_old";
+"""
+
+
+def test_rename_add_copy_drop_type_swap_is_neither_a_rename_nor_a_drop() -> None:
+    found = run(TYPE_SWAP.format(copy='UPDATE "Order" SET "status" = "status_old"::"OrderStatus";\n'))
+    assert not of(found, "migration/rename") and not of(found, "migration/drop-column")
+    assert of(found, "migration/backfill-in-transaction")
+
+
+def test_type_swap_without_the_copy_still_loses_the_data() -> None:
+    found = run(TYPE_SWAP.format(copy=""))
+    assert of(found, "migration/drop-column") and of(found, "migration/rename")
+
+
+def test_set_not_null_after_an_exclusive_lock_on_the_same_table_is_one_finding() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" ADD COLUMN "bio" TEXT;\n\n'
+           'UPDATE "User" SET "bio" = \'\' WHERE "bio" IS NULL;\n\n'
+           '-- AlterTable\nALTER TABLE "User" ALTER COLUMN "bio" SET NOT NULL;\n')
+    found = run(sql)
+    assert not of(found, "migration/long-held-lock")
+    assert of(found, "migration/set-not-null")

@@ -47,6 +47,11 @@ def q(name: str | None) -> str:
     return ".".join(f'"{part}"' for part in name.split("."))
 
 
+def qn(name: str | None) -> str:
+    """An index or constraint name: one identifier, dots included (Prisma 2 named indexes "User.email_unique")."""
+    return f'"{name}"' if name else '"?"'
+
+
 def table_ref(table: str | None) -> str:
     """A locked table for a message: bot.sql.locks names the table of an index the history does not know
     "table of index <name>"; say that in words instead of quoting it as a table name."""

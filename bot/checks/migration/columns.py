@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.checks.migration._common import Env, Hit, q
+from bot.checks.migration._common import Env, Hit, q, qn
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -85,15 +85,15 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
         elif op.kind == "set_not_null":
             if not st.existing or (op.table or "", op.column or "") in not_null_checks:
                 continue
-            name = f"{op.table}_{op.column}_not_null"
+            name = f"{(op.table or '').split('.')[-1]}_{op.column}_not_null"  # constraint names are unqualified
             hits.append(Hit(
                 SET_NOT_NULL, op.stmt, subject,
                 f"SET NOT NULL on {t}.{c} scans the whole table while holding {L.a_lock(L.ACCESS_EXCLUSIVE)}, "
                 "and fails (23502) if any row is NULL. Backfill the NULLs first, then: "
-                f"`ALTER TABLE {t} ADD CONSTRAINT {q(name)} CHECK ({c} IS NOT NULL) NOT VALID;` in one migration, "
-                f"`ALTER TABLE {t} VALIDATE CONSTRAINT {q(name)};` in the next (reads and writes go on), then "
+                f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} CHECK ({c} IS NOT NULL) NOT VALID;` in one migration, "
+                f"`ALTER TABLE {t} VALIDATE CONSTRAINT {qn(name)};` in the next (reads and writes go on), then "
                 f"`ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;` (PostgreSQL 12+ skips the scan thanks to the "
-                f"valid CHECK) and `ALTER TABLE {t} DROP CONSTRAINT {q(name)};`.",
+                f"valid CHECK) and `ALTER TABLE {t} DROP CONSTRAINT {qn(name)};`.",
                 "SET NOT NULL scans the table under ACCESS EXCLUSIVE",
                 key=f"set not null {op.table}.{op.column}",
                 covers=[("made_required", op.table, op.column)],

@@ -3,7 +3,7 @@ UNIQUE/PRIMARY KEY without USING INDEX."""
 
 from __future__ import annotations
 
-from bot.checks.migration._common import Env, Hit, cols, q, single_line_suggestion
+from bot.checks.migration._common import Env, Hit, cols, q, qn, single_line_suggestion
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -44,7 +44,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 continue
             if contype == "fk":
                 ref = q(d.get("ref_table"))
-                name = q(op.name) if op.name else "the constraint"
+                name = qn(op.name) if op.name else "the constraint"
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
@@ -59,7 +59,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     suggestion=_not_valid_suggestion(model, op.stmt),
                 ))
             elif contype == "check":
-                name = q(op.name) if op.name else "the constraint"
+                name = qn(op.name) if op.name else "the constraint"
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding CHECK {name} on {t} scans every row while holding an "
@@ -79,11 +79,11 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                        if contype == "unique" else "")
                 hits.append(Hit(
                     UNIQUE_WITHOUT_INDEX, op.stmt, subject,
-                    f"ADD CONSTRAINT {q(name)} {kw} on {t} builds its index while holding an "
+                    f"ADD CONSTRAINT {qn(name)} {kw} on {t} builds its index while holding an "
                     f"{L.describe(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Build the index first "
-                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {t} "
+                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {qn(name)} ON {t} "
                     f"({cols(d.get('columns'))});`, then attach it here: "
-                    f"`ALTER TABLE {t} ADD CONSTRAINT {q(name)} {kw} USING INDEX {q(name)};`.{extra}",
+                    f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} {kw} USING INDEX {qn(name)};`.{extra}",
                     f"the {kw} index is built under ACCESS EXCLUSIVE",
                     key=f"add {contype} {name} on {op.table}",
                     covers=[("unique_added", op.table, None), ("primary_key_change", op.table, None)],
@@ -92,10 +92,10 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             t = q(op.table)
             hits.append(Hit(
                 VALIDATE_SAME_TX, op.stmt, f"constraint {op.name}",
-                f"{q(op.name)} is added NOT VALID at line {not_valid_at[op.name or '']} and validated here in the "
+                f"{qn(op.name)} is added NOT VALID at line {not_valid_at[op.name or '']} and validated here in the "
                 "same transaction (Prisma runs a multi-statement migration.sql as one), so the lock taken by the "
                 f"ADD is still held while VALIDATE scans {t}: NOT VALID gains nothing. Move "
-                f"`ALTER TABLE {t} VALIDATE CONSTRAINT {q(op.name)};` to the next migration.",
+                f"`ALTER TABLE {t} VALIDATE CONSTRAINT {qn(op.name)};` to the next migration.",
                 "VALIDATE runs in the same transaction as NOT VALID",
                 key=f"validate {op.name} on {op.table}",
             ))

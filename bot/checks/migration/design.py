@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from bot.checks.migration._common import Env, Hit, cols, q
+from bot.checks.migration._common import Env, Hit, cols, q, qn
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql.ops import ColumnInfo
@@ -87,8 +87,11 @@ def _types(op, env: Env) -> Hit | None:  # type: ignore[no-untyped-def]
     if vc and env_option(env, "varchar"):
         problems.append(f"{', '.join(vc)} {_v(vc, 'has', 'have')} a length limit; raising it later is cheap "
                         "for varchar but not for char, and text with a CHECK is easier to change")
-    keys = [c for c in columns if (c.name in pk_cols or c.primary_key) and c.type in ("int4", "serial", "int2",
-                                                                                      "smallserial")]
+    # only a key the table numbers itself (a one-column autoincrement key): a 32-bit key column that is part of
+    # a composite key or takes its values from another table (SelectedCalendar("userId", ...)) follows that table
+    keys = [c for c in columns if (c.name in pk_cols or c.primary_key) and len(pk_cols | {c.name}) == 1
+            and (c.type in ("serial", "smallserial") or (c.type in ("int4", "int2") and (
+                c.identity or (c.default or "").startswith("nextval"))))]
     if keys and env_option(env, "int_keys"):
         problems.append(f"the key {cols([k.name for k in keys])} is a 32-bit integer, which runs out at 2.1 billion "
                         "rows: `BigInt @default(autoincrement())` costs 4 bytes more")
@@ -133,13 +136,13 @@ def _fk_indexes(model: MigrationModel) -> list[Hit]:
             indexes = model.indexes_after.get(table, [])
             if any(list(ix[: len(fk_cols)]) == fk_cols for ix in indexes):
                 continue
-            name = f"{table}_{'_'.join(fk_cols)}_idx"
+            name = f"{table.split('.')[-1]}_{'_'.join(fk_cols)}_idx"  # an index is named without its schema
             hits.append(Hit(
                 FK_WITHOUT_INDEX, op.stmt, f"constraint {fk.get('name') or op.name or table}",
                 f"The foreign key {q(table)}({cols(fk_cols)}) -> {q(fk.get('ref_table'))} has no index starting "
                 f"with {cols(fk_cols)} (Prisma never creates one): every delete or key update on "
                 f"{q(fk.get('ref_table'))} scans {q(table)}, and so does every `include` of this relation. Add "
-                f"`@@index([{', '.join(c for c in fk_cols)}])` to the model (SQL: `CREATE INDEX {q(name)} ON "
+                f"`@@index([{', '.join(c for c in fk_cols)}])` to the model (SQL: `CREATE INDEX {qn(name)} ON "
                 f"{q(table)}({cols(fk_cols)});`).",
                 "the foreign key has no index",
                 key=f"fk index {table}({','.join(fk_cols)})",

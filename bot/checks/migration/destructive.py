@@ -72,6 +72,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     pg = model.parsed.is_postgres
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
+    swapped = _swapped_columns(model)
     at_start: dict[tuple[str | None, str | None], ColumnInfo | None] = {}
     for st in model.ops:
         if st.op.column and (st.op.table, st.op.column) not in at_start:
@@ -103,7 +104,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 "the schema and its objects are deleted",
                 key=f"drop schema {op.name}",
             ))
-        elif op.kind == "drop_column" and st.existing and id(op) not in dropped_ops:
+        elif op.kind == "drop_column" and st.existing and id(op) not in dropped_ops and (
+                (op.table, op.column) not in swapped.values()):
             c = q(op.column)
             recreated = (op.table, op.column) in readded
             if recreated:
@@ -126,7 +128,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                         ("drop_recreate_required", op.table, op.column), ("scalar_to_list", op.table, op.column),
                         ("add_required", op.table, op.column)],
             ))
-        elif op.kind in ("rename_column", "rename_table") and st.existing:
+        elif op.kind in ("rename_column", "rename_table") and st.existing and id(op) not in swapped:
             hits.append(_rename_object_hit(st))
         elif op.kind == "drop_not_null" and st.existing:
             c = q(op.column)
@@ -226,6 +228,29 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
                 ("add_required_prisma_default", add.op.table, new)],
         replaces={(add.op.stmt.index, f"column {add.op.subject}")},
     )
+
+
+def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str | None]]:
+    """Hand-written in-place type change: RENAME COLUMN "type" TO "type_old", ADD COLUMN "type" <new type>,
+    UPDATE ... SET "type" = "type_old"::<new type>, DROP COLUMN "type_old". The old name exists again when the file
+    ends and old pods never knew "type_old", so neither the rename nor the drop is what they describe; the UPDATE
+    and SET NOT NULL get their own findings. {id(rename op): (table, temporary column)}; a swap without the copy
+    (no UPDATE of the table between the ADD and the DROP) deletes the data and stays reported."""
+    out: dict[int, tuple[str | None, str | None]] = {}
+    ops = [st.op for st in model.ops]
+    for i, op in enumerate(ops):
+        if op.kind != "rename_column":
+            continue
+        tmp = (op.table, op.data.get("new"))
+        later = ops[i + 1:]
+        add = next((j for j, o in enumerate(later) if o.kind == "add_column" and (o.table, o.column) ==
+                    (op.table, op.column)), None)
+        drop = next((j for j, o in enumerate(later) if o.kind == "drop_column" and (o.table, o.column) == tmp), None)
+        if add is None or drop is None or drop < add:
+            continue
+        if any(o.kind == "update" and o.table == op.table for o in later[add + 1:drop]):
+            out[id(op)] = tmp
+    return out
 
 
 def _rename_object_hit(st: OpState) -> Hit:

@@ -3,7 +3,7 @@ existing data."""
 
 from __future__ import annotations
 
-from bot.checks.migration._common import Env, Hit, cols, q, single_line_suggestion, table_ref
+from bot.checks.migration._common import Env, Hit, cols, q, qn, single_line_suggestion, table_ref
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -43,9 +43,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 if op.data.get("unique") and st.existing:
                     hits.append(Hit(
                         UNIQUE_ON_EXISTING_DATA, op.stmt, subject,
-                        f"CREATE UNIQUE INDEX CONCURRENTLY {q(op.name)} on {t}, which already holds data: "
+                        f"CREATE UNIQUE INDEX CONCURRENTLY {qn(op.name)} on {t}, which already holds data: "
                         + dup + ". A failed concurrent build leaves an INVALID index behind: drop it "
-                        f"(`DROP INDEX CONCURRENTLY {q(op.name)};`) before `prisma migrate resolve` and a retry.",
+                        f"(`DROP INDEX CONCURRENTLY {qn(op.name)};`) before `prisma migrate resolve` and a retry.",
                         "the unique index fails on existing duplicates",
                         key=f"unique index {op.name} on {op.table}",
                         covers=[("unique_added", op.table, None)],
@@ -61,7 +61,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                      "move it to a migration of its own (create one with `prisma migrate dev --create-only`) and "
                      f"write `{kind} CONCURRENTLY` there: Prisma runs a multi-statement migration.sql as one "
                      "transaction, where CONCURRENTLY fails")
-            message = (f"{kind} {q(op.name)} on {t} takes {L.a_lock(L.SHARE)} for the whole build, and {t} "
+            message = (f"{kind} {qn(op.name)} on {t} takes {L.a_lock(L.SHARE)} for the whole build, and {t} "
                        f"already holds data.{worse} To build it without blocking writes, {where}."
                        + (f" Note that {dup}." if dup else ""))
             hits.append(Hit(
@@ -80,12 +80,13 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             # an index the replayed history does not know (created by hand-written SQL Prisma did not parse, or
             # outside the migrations): name its table without inventing one
             t = table_ref(table)
+            name = q(op.name) if op.data.get("qualified") else qn(op.name)
             where = ("edit this one-statement migration to `DROP INDEX CONCURRENTLY`" if single else
                      "move it to a migration of its own with `DROP INDEX CONCURRENTLY` (even recent Prisma "
                      "versions fail on DROP INDEX CONCURRENTLY next to other statements, prisma-engines#5847)")
             hits.append(Hit(
                 DROP_INDEX_NOT_CONCURRENT, op.stmt, subject,
-                f"DROP INDEX {q(op.name)} takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {t}; the drop itself is "
+                f"DROP INDEX {name} takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {t}; the drop itself is "
                 f"quick, but while it waits for running queries every new query on {t} queues behind it. "
                 f"To avoid that, {where}.",
                 "the index drop takes ACCESS EXCLUSIVE",

@@ -3,7 +3,7 @@ no lock_timeout before a strong lock, and VACUUM FULL / CLUSTER / REINDEX / DETA
 
 from __future__ import annotations
 
-from bot.checks.migration._common import Env, Hit, q, table_ref
+from bot.checks.migration._common import Env, Hit, q, qn, table_ref
 from bot.checks.migration.columns import cast_verdict
 from bot.findings import Severity, Surface
 from bot.registry import define
@@ -35,13 +35,13 @@ def slow_work(st: OpState) -> str | None:
         return None
     k = op.kind
     if k == "create_index" and not op.data.get("concurrent"):
-        return f"builds index {q(op.name)}"
+        return f"builds index {qn(op.name)}"
     if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("unique", "pk"):
-        return f"builds the index of {q(op.name)} on {q(op.table)}"
+        return f"builds the index of {qn(op.name)} on {q(op.table)}"
     if k == "add_constraint" and not op.data.get("not_valid") and op.data.get("contype") in ("fk", "check"):
-        return f"validates {q(op.name)} by scanning {q(op.table)}"
+        return f"validates {qn(op.name)} by scanning {q(op.table)}"
     if k == "validate_constraint":
-        return f"scans {q(op.table)} to validate {q(op.name)}"
+        return f"scans {q(op.table)} to validate {qn(op.name)}"
     if k == "set_not_null":
         return f"scans {q(op.table)} for NULLs in {q(op.column)}"
     if k == "alter_type":
@@ -90,16 +90,13 @@ def _long_held(model: MigrationModel) -> list[Hit]:
 
 
 def _reported_with_the_lock(st: OpState, locked: list[str]) -> bool:
-    """An index build, a FK/CHECK validation or a UNIQUE/PRIMARY KEY build on a table this statement locked:
-    index-not-concurrent, constraint-not-valid and unique-without-index report it and say that reads wait too,
-    and their fix (CONCURRENTLY in its own migration, NOT VALID, USING INDEX) removes the slow work. The common
-    case is Prisma's onDelete change: DROP CONSTRAINT then ADD CONSTRAINT of the same foreign key, where "put this
-    statement last" cannot apply."""
-    op = st.op
-    if op.table not in locked:
-        return False
-    return op.kind == "create_index" or (op.kind == "add_constraint" and op.data.get("contype") in ("fk", "check",
-                                                                                                  "unique", "pk"))
+    """Slow work on the table this statement locked is reported by its own rule, which already says it runs under
+    ACCESS EXCLUSIVE (set-not-null, column-type-change, add-column-rewrite, unique-without-index) or that the
+    earlier lock makes reads wait too (index-not-concurrent, constraint-not-valid); the statements in between are
+    quick, so holding the lock from the earlier statement adds nothing, and the usual case cannot follow "put this
+    statement last": Prisma's onDelete change drops a foreign key and adds it again. VALIDATE CONSTRAINT is the
+    exception: alone it lets reads and writes go on. Slow work on another table stays reported."""
+    return st.op.table in locked and st.op.kind != "validate_constraint"
 
 
 def _lock_timeout(model: MigrationModel) -> list[Hit]:

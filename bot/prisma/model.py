@@ -508,6 +508,11 @@ def _build_fields(schema: Schema, m: Model) -> None:
         )
         if t.unsupported is not None:
             f.kind = "unsupported"
+        elif t.call_args is not None and t.name.startswith("temporal."):
+            # Prisma Next contract types (`updatedAt temporal.updatedAt()`): a time value whose column type the
+            # contract decides, so no native type is assumed.
+            f.type = "DateTime"
+            f.kind = "scalar"
         elif t.name in SCALAR_TYPES:
             f.kind = "scalar"
             f.native = _native(decl.attributes, t.name, schema.provider)

@@ -110,6 +110,9 @@ class FieldType:
     legacy: bool = False  # `Type!` or `[Type]`
     line: int = 0
     column: int = 0
+    # Prisma Next contract files write a type as a namespaced constructor, `temporal.updatedAt()`: `name` is then the
+    # dotted name and these are its arguments (None for an ordinary type).
+    call_args: list[Argument] | None = None
 
 
 @dataclass(slots=True)
@@ -535,6 +538,15 @@ class _Parser:
             self.expect_punct(")", "to close Unsupported(...)")
             return FieldType("Unsupported", unsupported=_unescape(s.text, s.line, s.column), line=t.line,
                              column=t.column)
+        if self.tok.kind == ".":
+            parts = [t.text]
+            while self.tok.kind == ".":
+                self.advance()
+                if self.tok.kind != "IDENT":
+                    raise self.error(f"expected a name after `.` in the type of field `{field_name.text}`")
+                parts.append(self.advance().text)
+            call_args = self.parse_arguments(0) if self.tok.kind == "(" else []
+            return FieldType(".".join(parts), line=t.line, column=t.column, call_args=call_args)
         return FieldType(t.text, line=t.line, column=t.column)
 
     def parse_enum(self, docs: list[str]) -> EnumBlock:

@@ -134,3 +134,13 @@ def test_corpus_models(corpus_dir: Path) -> None:
     session = s.models["Session"]
     assert session.db_name == "session" and session.field("websiteId").db_name == "website_id"  # type: ignore
     assert ("websiteId", "createdAt") in [i.columns for i in session.indexes]
+
+
+def test_prisma_next_time_constructor_is_a_datetime_without_an_assumed_column_type() -> None:
+    from bot.prisma.load import load_texts
+
+    text = "model Note {\n  id Int @id\n  updatedAt temporal.updatedAt()\n}\n"
+    schema = load_texts({"prisma/contract.prisma": text}).schema
+    assert schema is not None
+    f = schema.models["Note"].by_name["updatedAt"]
+    assert (f.type, f.kind, f.native) == ("DateTime", "scalar", None)

@@ -260,3 +260,29 @@ def test_fuzz_truncated_and_spliced_real_schema(cut: int, width: int) -> None:
         parse(mutated)
     except PrismaParseError as exc:
         assert 1 <= exc.line <= mutated.count("\n") + 2
+
+
+def test_prisma_next_contract_type_constructors() -> None:
+    # Prisma Next contract files type a column with a namespaced constructor call.
+    text = (
+        "model Note {\n"
+        "  id        Int     @id @default(autoincrement())\n"
+        "  touchedAt temporal.updatedAt()\n"
+        "  stamp     temporal.at(precision: 3)?\n"
+        "}\n"
+    )
+    m = parse(text).blocks[0]
+    assert isinstance(m, ModelBlock)
+    touched, stamp = m.fields[1].type, m.fields[2].type
+    assert touched.name == "temporal.updatedAt" and touched.call_args == []
+    assert stamp.name == "temporal.at" and stamp.optional
+    assert stamp.call_args is not None and stamp.call_args[0].name == "precision"
+    assert m.fields[0].type.call_args is None  # ordinary types carry no constructor arguments
+
+
+def test_named_argument_before_the_field_list() -> None:
+    sf = parse("model Chapter {\n  bookId Int\n  n      Int\n\n  @@id(name: \"bookChapter\", [bookId, n])\n}\n")
+    m = sf.blocks[0]
+    assert isinstance(m, ModelBlock)
+    pk = m.attributes[0]
+    assert render(pk.arg("name")) == '"bookChapter"' and render(pk.arg(None, 0)) == "[bookId, n]"

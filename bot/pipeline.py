@@ -73,6 +73,8 @@ def review(
     }
     if surfaces.ignored:
         result.notes.append(f"ignored by config paths.ignore: {', '.join(surfaces.ignored)}")
+    for path, reason in surfaces.skipped:
+        result.notes.append(f"skipped {path}: {reason}")
     if not surfaces.any:
         result.notes.append("no database surface in this change (no Prisma schema, migration or Prisma Client code)")
         result.elapsed_s = time.perf_counter() - started

@@ -64,6 +64,8 @@ class Surfaces:
     head_layout: Layout = field(default_factory=Layout)
     base_layout: Layout = field(default_factory=Layout)
     ignored: list[str] = field(default_factory=list)
+    # Files that call Prisma Client but are not analysed (bundles, huge generated files), with the reason.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -249,22 +251,38 @@ def classify(change: Change, config: Config) -> Surfaces:
             changed.old_path and is_migration_path(changed.old_path, base_layout, config)
         ):
             surfaces.migrations.append(changed)
-        elif _is_query_change(change, changed, config):
+        elif _is_query_change(change, changed, config, surfaces.skipped):
             surfaces.query.append(changed)
     return surfaces
 
 
-def _is_query_change(change: Change, changed: ChangedFile, config: Config) -> bool:
-    if config.paths.query:
-        if not matches_any(changed.path, config.paths.query):
-            return False
-    elif not is_query_path(changed.path):
+MAX_QUERY_FILE_CHARS = 2_000_000
+
+
+def _is_query_change(change: Change, changed: ChangedFile, config: Config, skipped: list[tuple[str, str]]) -> bool:
+    if changed.status is FileStatus.DELETED or not changed.path.endswith(QUERY_EXTENSIONS):
         return False
-    if changed.status is FileStatus.DELETED:
+    if config.paths.query and not matches_any(changed.path, config.paths.query):
         return False
     text = change.head_text(changed.path)
     if text is None:
         return False
-    if len(text) > 2_000_000:  # a bundle or generated file; the query analyzer notes it if asked directly
+    if not (calls_prisma(text) or config.paths.query):
         return False
-    return calls_prisma(text) or (bool(config.paths.query) and bool(text))
+    if not config.paths.query and not is_query_path(changed.path):
+        # .d.ts, vendored folders and the generated client are never analysed; a committed bundle is worth a note.
+        if changed.path.endswith(".min.js"):
+            skipped.append((changed.path, "a minified bundle"))
+        return False
+    if len(text) > MAX_QUERY_FILE_CHARS or _looks_minified(text):
+        skipped.append((changed.path, f"{len(text) / 1e6:.1f} MB or minified: generated or bundled code"))
+        return False
+    return True
+
+
+def _looks_minified(text: str) -> bool:
+    """Bundled code: few, very long lines."""
+    if len(text) < 50_000:
+        return False
+    lines = text.count("\n") + 1
+    return len(text) / lines > 1_000

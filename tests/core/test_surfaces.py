@@ -116,3 +116,16 @@ def test_calls_prisma_signals() -> None:
     assert calls_prisma("await tx.$transaction([])")
     assert not calls_prisma("const users = await fetch('/api/users'); users.map(u => u.name)")
     assert not calls_prisma("cache.delete(key); map.update(x)")
+
+
+def test_bundles_and_huge_files_are_skipped_with_a_reason() -> None:
+    huge = "import { prisma } from './db'\n" + "\n".join(
+        f"export const f{i} = () => prisma.user.findMany({{ where: {{ id: {i} }} }})" for i in range(40_000))
+    calls = ";".join(f"p.user.findMany({{where:{{id:{i}}}}})" for i in range(4000))
+    minified = "var p=require('@prisma/client');" + calls
+    head = {"big.ts": huge, "dist2/app.min.js": "prisma.user.findMany()\n", "web/chunk.js": minified,
+            "src/ok.ts": "await prisma.user.findMany({ take: 1 })\n"}
+    change = change_from_trees({}, head)
+    surfaces = classify(change, parse_config(""))
+    assert [f.path for f in surfaces.query] == ["src/ok.ts"]
+    assert sorted(path for path, _ in surfaces.skipped) == ["big.ts", "dist2/app.min.js", "web/chunk.js"]

@@ -256,9 +256,6 @@ def classify(change: Change, config: Config) -> Surfaces:
     return surfaces
 
 
-MAX_QUERY_FILE_CHARS = 2_000_000
-
-
 def _is_query_change(change: Change, changed: ChangedFile, config: Config, skipped: list[tuple[str, str]]) -> bool:
     if changed.status is FileStatus.DELETED or not changed.path.endswith(QUERY_EXTENSIONS):
         return False
@@ -274,15 +271,5 @@ def _is_query_change(change: Change, changed: ChangedFile, config: Config, skipp
         if changed.path.endswith(".min.js"):
             skipped.append((changed.path, "a minified bundle"))
         return False
-    if len(text) > MAX_QUERY_FILE_CHARS or _looks_minified(text):
-        skipped.append((changed.path, f"{len(text) / 1e6:.1f} MB or minified: generated or bundled code"))
-        return False
+    # Huge, minified and generated files stay in the query surface: the query analyzer skips them with a note.
     return True
-
-
-def _looks_minified(text: str) -> bool:
-    """Bundled code: few, very long lines."""
-    if len(text) < 50_000:
-        return False
-    lines = text.count("\n") + 1
-    return len(text) / lines > 1_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.config import parse_config
+from bot.pipeline import review
 from bot.surfaces import calls_prisma, classify
 from bot.testing import change_from_trees
 
@@ -118,7 +119,7 @@ def test_calls_prisma_signals() -> None:
     assert not calls_prisma("cache.delete(key); map.update(x)")
 
 
-def test_bundles_and_huge_files_are_skipped_with_a_reason() -> None:
+def test_bundles_and_huge_files_are_noted() -> None:
     huge = "import { prisma } from './db'\n" + "\n".join(
         f"export const f{i} = () => prisma.user.findMany({{ where: {{ id: {i} }} }})" for i in range(40_000))
     calls = ";".join(f"p.user.findMany({{where:{{id:{i}}}}})" for i in range(4000))
@@ -127,5 +128,9 @@ def test_bundles_and_huge_files_are_skipped_with_a_reason() -> None:
             "src/ok.ts": "await prisma.user.findMany({ take: 1 })\n"}
     change = change_from_trees({}, head)
     surfaces = classify(change, parse_config(""))
-    assert [f.path for f in surfaces.query] == ["src/ok.ts"]
-    assert sorted(path for path, _ in surfaces.skipped) == ["big.ts", "dist2/app.min.js", "web/chunk.js"]
+    # The query analyzer notes huge and minified files itself; a *.min.js is never a query file.
+    assert sorted(f.path for f in surfaces.query) == ["big.ts", "src/ok.ts", "web/chunk.js"]
+    assert [path for path, _ in surfaces.skipped] == ["dist2/app.min.js"]
+    notes = review(change, parse_config("")).notes
+    assert any(n.startswith("skipped dist2/app.min.js") for n in notes)
+    assert any(n.startswith("big.ts: not analysed") for n in notes)

@@ -195,3 +195,22 @@ model VerificationToken {
 '''
     [f] = findings(own, "prisma/sensitive-plaintext")
     assert f.key == "VerificationToken.token"
+
+
+def test_oauth1_credentials_of_an_auth_library_account_are_info_like_oauth2_tokens() -> None:
+    text = PG + '''
+model Account {
+  id                 String  @id @default(cuid())
+  userId             String
+  provider           String
+  access_token       String?
+  oauth_token        String?
+  oauth_token_secret String?
+  webhookSecret      String?
+
+  @@index([userId])
+}
+'''
+    got = {f.key: f.severity.value for f in findings(text, "prisma/sensitive-plaintext")}
+    assert got["Account.oauth_token"] == got["Account.oauth_token_secret"] == got["Account.access_token"] == "info"
+    assert got["Account.webhookSecret"] == "warning"  # the app's own secret keeps its severity

@@ -91,7 +91,9 @@ def check(inp: SchemaInput) -> list[Finding]:
             ws = words(f.name)
             # OAuth access/refresh/id tokens and auth-library session tokens (NextAuth's adapter schema) are stored
             # in plaintext by design of those libraries: worth knowing, rarely the author's choice.
-            library_token = reason == "token" and len(ws) >= 2 and ws[-2] in ("access", "refresh", "id", "session")
+            # OAuth 1.0a's `oauth_token` / `oauth_token_secret` (Twitter in NextAuth's Account) are the same kind.
+            library_token = (reason == "token" and len(ws) >= 2 and ws[-2] in ("access", "refresh", "id", "session")) \
+                or (reason in ("token", "secret") and "oauth" in ws)
             findings.append(field_finding(
                 RULE, f,
                 f"`{f.key}` looks like a sensitive value ({reason}) stored as a plain `String`: anyone with read "

@@ -148,3 +148,15 @@ def test_set_not_null_after_an_exclusive_lock_on_the_same_table_is_one_finding()
     found = run(sql)
     assert not of(found, "migration/long-held-lock")
     assert of(found, "migration/set-not-null")
+
+
+def test_backfill_of_another_table_while_an_exclusive_lock_is_held() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" DROP COLUMN "name";\n\n'
+           'UPDATE "Order" SET "status" = \'paid\' WHERE "status" = \'done\';\n')
+    (f,) = of(run(sql), "migration/drop-column")
+    assert 'line 4 updates "Order"' in f.message  # folded into the drop's finding
+    same = run('-- AlterTable\nALTER TABLE "Order" ADD COLUMN "paidAt" TIMESTAMP(3);\n\n'
+               'UPDATE "Order" SET "paidAt" = "createdAt";\n')
+    assert not of(same, "migration/long-held-lock")
+    assert "held until the file ends" not in " ".join(f.message for f in same)
+    assert of(same, "migration/backfill-in-transaction")

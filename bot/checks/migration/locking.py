@@ -52,6 +52,12 @@ def slow_work(st: OpState) -> str | None:
         col = op.data["col"]
         if col.default_volatile or col.identity or col.generated_stored:
             return f"rewrites {q(op.table)} to fill {q(op.column)}"
+    if k in ("update", "delete"):
+        # a backfill: backfill-in-transaction reports it on its own table; held locks on other tables are ours
+        verb = "updates" if k == "update" else "deletes from"
+        return f"{verb} {'every row of ' if not op.data.get('where') else ''}{q(op.table)}"
+    if k == "insert" and op.data.get("select"):
+        return f"copies rows into {q(op.table)}"
     if k in ("vacuum_full", "cluster", "reindex"):
         return f"rewrites {q(op.table or op.name)}"
     return None

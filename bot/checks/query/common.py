@@ -38,6 +38,14 @@ class QueryInput:
         return self.analysis.path
 
 
+def int_option(options: dict[str, Any], name: str, default: int) -> int:
+    """A numeric rule option; a malformed value in the repo config falls back to the default instead of failing."""
+    try:
+        return int(options.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
 def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 

@@ -9,7 +9,7 @@ from bot.registry import define
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
 from bot.ts.values import JsExpr, JsObject
 
-from .common import QueryInput, call_finding, idents_of, is_script_path, is_test_path, render
+from .common import QueryInput, call_finding, idents_of, int_option, is_script_path, is_test_path, render
 
 RULE = define(
     "query/n-plus-one", Severity.WARNING, Surface.QUERY,
@@ -33,7 +33,7 @@ def per_item_frame(call: PrismaCall) -> Frame | None:
 
 
 def check(inp: QueryInput) -> list[Finding]:
-    small = int(inp.options(RULE).get("small_constant_list", 5))
+    small = int_option(inp.options(RULE), "small_constant_list", 5)
     if is_test_path(inp.path):
         return []
     script = is_script_path(inp.path)

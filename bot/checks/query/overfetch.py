@@ -9,7 +9,7 @@ from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsLiteral, JsObject
 
-from .common import QueryInput, call_finding, request_context
+from .common import QueryInput, call_finding, int_option, request_context
 from .schema_view import SchemaView, large_fields, sensitive_fields
 
 OVERFETCH = define(
@@ -39,7 +39,7 @@ def _select_of(call: PrismaCall) -> bool | None:
 def check_overfetch(inp: QueryInput) -> list[Finding]:
     if inp.schema is None:
         return []
-    max_fields = int(inp.options(OVERFETCH).get("max_fields", 20))
+    max_fields = int_option(inp.options(OVERFETCH), "max_fields", 20)
     out: list[Finding] = []
     for call in inp.analysis.calls:
         if call.operation not in _LIST_READS or _select_of(call) is not False or call.has_arg("omit"):
@@ -120,7 +120,7 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
 
 
 def check_depth(inp: QueryInput) -> list[Finding]:
-    max_depth = int(inp.options(DEPTH).get("max_depth", 3))
+    max_depth = int_option(inp.options(DEPTH), "max_depth", 3)
     out: list[Finding] = []
     for call in inp.analysis.calls:
         if not call.is_read or call.args is None or "include" not in call.args.entries:

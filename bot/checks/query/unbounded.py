@@ -8,7 +8,7 @@ from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
-from .common import QueryInput, call_finding, render, request_context
+from .common import QueryInput, call_finding, int_option, render, request_context
 from .schema_view import SchemaView, unique_sets
 
 UNBOUNDED = define(
@@ -60,9 +60,10 @@ def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool
 def check_unbounded(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     options = inp.options(UNBOUNDED)
-    take_n = int(options.get("suggested_take", 50))
+    take_n = int_option(options, "suggested_take", 50)
     # Small reference tables (countries, currencies, plans) are fine to list whole; the config names them.
-    ignored = {str(m)[:1].lower() + str(m)[1:] for m in options.get("ignore_models") or []}
+    listed = options.get("ignore_models") or []
+    ignored = {str(m)[:1].lower() + str(m)[1:] for m in (listed if isinstance(listed, list) else [listed])}
     for call in inp.analysis.calls:
         if call.operation != "findMany" or call.has_arg("take") is not False or call.accessor in ignored:
             continue

@@ -3,14 +3,20 @@
 1. Create a scratch database, apply the base branch's migrations in order, each file the way Prisma sends it (one
    simple-query batch: a multi-statement file is one implicit transaction).
 2. Optionally seed the tables the new migrations touch (`rows`), so scans and rewrites cost measurable time.
-3. Step pass, on a copy: every statement of every new migration in its own transaction. After the statement and
-   before COMMIT, read our backend's locks from pg_locks, the relfilenodes (a change means a rewrite) and the
-   objects that appeared. A statement that cannot run in a transaction (CONCURRENTLY, VACUUM, …) runs in autocommit
-   while an observer session holds ROW EXCLUSIVE on its tables, which makes the statement wait at its first
-   conflicting step, so its locks can be read from pg_locks at that moment.
-4. Replay, on another copy: each new migration with Prisma's semantics (one transaction per multi-statement file;
+   Copy the database (CREATE DATABASE … TEMPLATE) for the replay.
+3. Step pass: every statement of every new migration in its own transaction. After the statement and before
+   COMMIT, read our backend's locks from pg_locks, the relfilenodes (a change means a rewrite) and the objects
+   that appeared. A statement that cannot run in a transaction (CONCURRENTLY, VACUUM, …) runs in autocommit while
+   an observer session holds ROW EXCLUSIVE on its tables, which makes the statement wait at its first conflicting
+   step, so its locks can be read from pg_locks at that moment.
+4. Replay, on the copy: each new migration with Prisma's semantics (one transaction per multi-statement file;
    a file with CONCURRENTLY statements runs statement by statement, as Prisma 7.4+ splits it). Locks are read after
    every statement; a lock is held from the statement that first took it until the transaction ends.
+
+The change's own SQL is untrusted (it comes from a pull request): when the server URL's user is a superuser, the
+scratch databases belong to a throwaway login role without superuser, CREATEDB or CREATEROLE, and the migrations
+run as that role, so they cannot reach other databases or the server's host. Seeding runs as the URL's user.
+A base history that needs a superuser (an untrusted extension) is rerun without the role, with a note.
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ class TraceResult:
     notes: list[str] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)  # every scratch database created (all dropped at the end)
     base_error: str | None = None
+    restricted_role: str | None = None  # the login the change's SQL ran as; None = the server URL's own user
 
     def statements(self) -> list[StatementTrace]:
         return [s for m in self.migrations for s in m.statements]
@@ -486,7 +493,9 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
                          migrations_dir=migrations_dir, rows=rows)
     base_db = server.create()
     result.databases.append(base_db)
-    base_url = url_for(server.url, base_db)
+    # Migrations run as the restricted role (when there is one), so the tables are its own; seeding and the
+    # catalog probes that need more run as the server URL's user.
+    base_url = server.role_url(base_db)
     conn = connect(base_url)
     try:
         _prepare_session(conn, statement_timeout_s)
@@ -498,6 +507,13 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
                 continue
             try:
                 apply_file(conn, text)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                if server.role is not None:
+                    raise _NeedsPrivileges(f"{path}: {_first_line(exc)}") from None
+                result.base_error = f"{path}: {_first_line(exc)}"
+                result.notes.append(f"trace: the base branch's migration {path} fails on a fresh database "
+                                    f"({_first_line(exc)}); the new migrations were not traced")
+                return result
             except psycopg.Error as exc:
                 result.base_error = f"{path}: {_first_line(exc)}"
                 result.notes.append(f"trace: the base branch's migration {path} fails on a fresh database "
@@ -512,25 +528,34 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
                 result.notes.append(f"trace: {path} is not UTF-8 text; not traced")
                 continue
             new_texts.append((path, text))
-        if rows > 0:
-            touched = [name for _, text in new_texts for s in split_statements(text) for name in s.relations]
-            planned = [fk for _, text in new_texts for fk in planned_foreign_keys(text)]
-            result.seeded, seed_notes = seed_tables(conn, touched, rows, planned)
-            result.notes.extend(seed_notes)
         base_oids = set(probe.relations(conn))
     finally:
         conn.close()
+    if rows > 0:
+        touched = [name for _, text in new_texts for s in split_statements(text) for name in s.relations]
+        planned = [fk for _, text in new_texts for fk in planned_foreign_keys(text)]
+        admin = connect(url_for(server.url, base_db))
+        try:
+            _prepare_session(admin, statement_timeout_s)
+            result.seeded, seed_notes = seed_tables(admin, touched, rows, planned)
+        finally:
+            admin.close()
+        result.notes.extend(seed_notes)
     # The replay needs the same starting point: copy it before the step pass changes the base database.
     replay_db = server.create(template=base_db)
     result.databases.append(replay_db)
     result.migrations = _step_pass(base_url, new_texts, base_oids, statement_timeout_s)
     server.drop(base_db)
-    _replay(url_for(server.url, replay_db), result.migrations, base_oids, statement_timeout_s)
+    _replay(server.role_url(replay_db), result.migrations, base_oids, statement_timeout_s)
     return result
 
 
+class _NeedsPrivileges(Exception):
+    """The base history needs more than the restricted role may do (an untrusted extension, …)."""
+
+
 def trace_change(change: Change, config: Config, database_url: str, rows: int = 0, *,
-                 statement_timeout_s: int = 600) -> TraceResult:
+                 statement_timeout_s: int = 600, isolate: bool = True) -> TraceResult:
     """Trace every new migration of the change on a scratch database of the server at `database_url`.
 
     Raises TraceError when the server cannot be used (unreachable, no CREATEDB permission). A base history that
@@ -544,10 +569,23 @@ def trace_change(change: Change, config: Config, database_url: str, rows: int = 
         return result
     with scratch_server(database_url) as server:
         result.server_version = server.server_version()
+        if isolate and server.is_superuser() and server.create_role() is None:
+            result.notes.append("trace: could not create a restricted role, so the change's SQL ran with the "
+                                "privileges of the server URL's user")
         for migrations_dir, paths in plans.items():
-            part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
+            try:
+                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
+            except _NeedsPrivileges as exc:
+                for name in list(server.created):
+                    server.drop(name)
+                server.drop_role()
+                result.notes.append(f"trace: the base history needs more than a restricted role may do ({exc}), "
+                                    f"so the change's SQL ran with the privileges of the server URL's user")
+                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
             result.migrations_dir = result.migrations_dir or part.migrations_dir
             result.merge(part)
             for name in list(server.created):
                 server.drop(name)
+        result.databases = list(server.history)
+        result.restricted_role = server.role
     return result

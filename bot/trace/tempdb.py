@@ -58,18 +58,64 @@ class Server:
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         self.created: list[str] = []
+        self.history: list[str] = []  # every database ever created here, dropped or not
+        self.role: str | None = None  # the restricted login the change's own SQL runs as (see create_role)
+        self._role_password = ""
         self._conn = connect(database_url)
+
+    def create_role(self) -> str | None:
+        """A throwaway login without superuser, CREATEDB or CREATEROLE, to run the change's SQL as.
+
+        The migrations of a pull request are untrusted code: as the URL's own (often superuser) user they could
+        drop other databases on the server or run programs on it (COPY … TO PROGRAM). As the owner of the scratch
+        databases only, they can do what a migration needs there and nothing elsewhere. Returns None (and the
+        caller runs unrestricted, with a note) when the URL's user may not create roles.
+        """
+        name = PREFIX + "role_" + secrets.token_hex(6)
+        password = secrets.token_urlsafe(24)
+        try:
+            self._conn.execute(sql.SQL(
+                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+            ).format(sql.Identifier(name), sql.Literal(password)))
+        except psycopg.Error as exc:
+            log.debug("cannot create a restricted role: %s", exc)
+            return None
+        self.role, self._role_password = name, password
+        log.debug("created scratch role %s", name)
+        return name
+
+    def role_url(self, dbname: str) -> str:
+        """A connection string for `dbname` as the restricted role (the server URL's own user without one)."""
+        if self.role is None:
+            return url_for(self.url, dbname)
+        params = conninfo_to_dict(self.url)
+        params.update(dbname=dbname, user=self.role, password=self._role_password)
+        return make_conninfo(**params)
+
+    def drop_role(self) -> None:
+        if self.role is None:
+            return
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.role)))
+            log.debug("dropped scratch role %s", self.role)
+            self.role = None
+
+    def is_superuser(self) -> bool:
+        row = self._conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        return bool(row and row[0])
 
     def server_version(self) -> int:
         return int(self._conn.info.server_version)
 
     def create(self, template: str | None = None) -> str:
         name = PREFIX + secrets.token_hex(6)
-        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        owner = sql.SQL(" OWNER {}").format(sql.Identifier(self.role)) if self.role else sql.SQL("")
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) + owner
         if template is not None:
             if template not in self.created:
                 raise TraceError(f"refusing to copy {template}: dbreview did not create it")
-            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)) + owner
         try:
             try:
                 self._conn.execute(query)
@@ -77,11 +123,13 @@ class Server:
                 if template is not None:
                     raise
                 # Someone is connected to template1 (CREATE DATABASE copies it): template0 never has sessions.
-                self._conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+                self._conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+                                   + owner)
         except psycopg.Error as exc:
             raise TraceError(f"cannot create a scratch database on {describe_server(self.url)}: "
                              f"{str(exc).strip().splitlines()[0]}") from None
         self.created.append(name)
+        self.history.append(name)
         log.debug("created scratch database %s", name)
         return name
 
@@ -102,6 +150,7 @@ class Server:
         for name in list(reversed(self.created)):
             with contextlib.suppress(psycopg.Error):
                 self.drop(name)
+        self.drop_role()
 
     def close(self) -> None:
         with contextlib.suppress(psycopg.Error):

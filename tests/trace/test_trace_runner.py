@@ -167,3 +167,32 @@ def test_run_trace_on_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFix
     assert any("estimated" in f["message"] for f in measured)
     assert out["summary"]["measured_locks"][0]["table"] == "Post"
     assert out["summary"]["measured_trace"]["base_migrations"] == 1
+
+
+def test_the_change_sql_runs_as_a_restricted_role(trace: Trace) -> None:
+    from bot.trace.tempdb import scratch_server
+
+    with scratch_server(DATABASE_URL) as server:
+        victim = server.create()  # another database on the same server, which the change's SQL must not reach
+        result = trace(change_adding({
+            "20240201000000_drop": f'DROP DATABASE "{victim}";\n',
+            "20240202000000_program": "COPY (SELECT 1) TO PROGRAM 'true';\n",
+        }))
+        assert server.exists(victim)
+    assert result.restricted_role is not None
+    drop, program = result.statements()
+    assert drop.sqlstate == "42501" and program.sqlstate == "42501"  # insufficient privilege, both
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (result.restricted_role,)).fetchone()
+    assert role is None  # the role is dropped with the databases
+
+
+def test_a_base_history_that_needs_a_superuser_falls_back_with_a_note(trace: Trace) -> None:
+    base = base_tree({f"{MIGRATIONS}/20240102000000_stats/migration.sql":
+                      'CREATE EXTENSION IF NOT EXISTS "pg_stat_statements";\n'})
+    result = trace(change_adding({"20240201000000_idx": 'CREATE INDEX "i" ON "Post"("title");\n'}, base=base))
+    assert result.base_error is None and result.base_migrations == 2
+    assert result.restricted_role is None
+    assert any("more than a restricted role may do" in note for note in result.notes)
+    [stmt] = result.statements()
+    assert stmt.error is None and any(lk.mode == "ShareLock" for lk in stmt.locks)

@@ -198,3 +198,31 @@ app.post("/api/orders/:id/items", async (req, res) => {
     assert [f.line for f in found] == [7, 8]
     assert "sku: { in: req.body.items.map((item) => item.sku) }" in found[0].message
     assert "createMany({ data:" not in found[1].message and "createMany" in found[1].message
+
+
+def test_batched_pagination_loop_is_not_n_plus_one(query_findings):
+    code = """\
+import { prisma } from "../src/lib/prisma";
+
+export async function exportOrders(write: (rows: unknown[]) => Promise<void>) {
+  let cursor: string | undefined;
+  while (true) {
+    const batch = await prisma.order.findMany({
+      take: 1000,
+      ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
+      orderBy: { id: "asc" },
+    });
+    if (batch.length === 0) break;
+    await write(batch);
+    cursor = batch[batch.length - 1].id;
+  }
+}
+
+export async function latestPerUser(userIds: string[]) {
+  for (const userId of userIds) {
+    await prisma.order.findMany({ where: { userId }, take: 5 });
+  }
+}
+"""
+    found = query_findings({"src/jobs/export.ts": code}, rule=RULE)
+    assert [f.line for f in found] == [19]

@@ -49,6 +49,9 @@ def check(inp: QueryInput) -> list[Finding]:
             continue  # a loop over a few constants is a fixed number of queries, not N+1
         if frame.kind is FrameKind.LOOP and not call.awaited:
             continue  # promises collected for Promise.all / $transaction: one batch, not a round trip per item
+        if frame.kind is FrameKind.LOOP and frame.detail in ("while", "do", "for") and \
+                call.operation == "findMany" and any(call.has_arg(k) for k in ("take", "cursor", "skip")):
+            continue  # `while (true) { findMany({ take: 1000, cursor }) }`: reading a big table page by page
         if frame.kind is FrameKind.ITERATION:
             if frame.batch_into == "$transaction":
                 continue  # prisma.$transaction(items.map(...)): the batch-transaction idiom

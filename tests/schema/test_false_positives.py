@@ -214,3 +214,23 @@ model Account {
     got = {f.key: f.severity.value for f in findings(text, "prisma/sensitive-plaintext")}
     assert got["Account.oauth_token"] == got["Account.oauth_token_secret"] == got["Account.access_token"] == "info"
     assert got["Account.webhookSecret"] == "warning"  # the app's own secret keeps its severity
+
+
+def test_a_default_now_column_under_another_name_is_the_creation_time() -> None:
+    text = PG + '''
+model PageView {
+  id       String   @id @default(cuid())
+  path     String
+  viewedAt DateTime @default(now()) @db.Timestamptz(3)
+}
+
+model Reminder {
+  id     String   @id @default(cuid())
+  dueAt  DateTime @db.Timestamptz(3)
+  note   String
+}
+'''
+    got = {f.key: f.message for f in findings(text, "prisma/missing-timestamps", new_schema=True)}
+    assert "no updatedAt column" in got["PageView:timestamps"]  # viewedAt is when it appeared; nothing says changed
+    # A DateTime without default(now()) is a business date, not the row's creation time.
+    assert "no createdAt or updatedAt column" in got["Reminder:timestamps"]

@@ -18,6 +18,7 @@ from bot.checks.schema._common import (
 )
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Field, Model
+from bot.prisma.parser import FuncCall
 from bot.registry import define
 
 NO_TZ = define(
@@ -97,7 +98,11 @@ def check(inp: SchemaInput) -> list[Finding]:
         if m.ignored or m.name in exempt or is_join_table(m):
             continue
         missing: list[str] = []
-        has_created = _has(m, opts.get("created_names") or [], _CREATED_WORDS)
+        # Any `DateTime @default(now())` that is not @updatedAt records when the row appeared, whatever its name
+        # (`time`, `viewedAt`, `receivedAt` on an event table).
+        has_created = _has(m, opts.get("created_names") or [], _CREATED_WORDS) or any(
+            f.type == "DateTime" and not f.is_updated_at and isinstance(f.default, FuncCall) and f.default.name == "now"
+            for f in m.scalar_fields)
         has_updated = _has(m, opts.get("updated_names") or [], _UPDATED_WORDS)
         if opts.get("require_created_at", True) and not has_created:
             missing.append("`createdAt DateTime @default(now())" + (" @db.Timestamptz(3)`" if schema.is_postgres

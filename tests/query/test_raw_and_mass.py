@@ -113,3 +113,16 @@ def test_parenthesised_raw_template_gets_a_suggestion(query_findings):
     (paren,) = [f for f in found if f.line == 15]
     assert paren.suggestion is not None
     assert paren.suggestion.replacement == '  const h = await prisma.$queryRaw`SELECT * FROM "User" WHERE id = ${id}`;'
+
+
+def test_sql_from_a_helper_is_a_warning_to_check(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+import { buildReportSql } from "./sql";
+export async function report(filters: Filters) {
+  const { sql, params } = buildReportSql(filters);
+  return prisma.$queryRawUnsafe(sql, ...params);
+}
+"""
+    (finding,) = query_findings({"src/services/report.ts": code}, rule="query/raw-sql-injection")
+    assert finding.severity is Severity.WARNING and "`sql`" in finding.message

@@ -59,7 +59,10 @@ def check(inp: QueryInput) -> list[Finding]:
                    f"`{call.client}.{safe_op}`SELECT ... WHERE id = ${{id}}`` so values are sent as parameters "
                    f"(`Prisma.sql` / `Prisma.join` for fragments), or keep `{call.operation}` with placeholders: "
                    f"`{call.client}.{call.operation}('... WHERE id = $1', id)`.")
-        out.append(call_finding(RULE, call, message))
+        # Interpolation we can see is an error; SQL that arrives in a variable or from a helper may use placeholders
+        # correctly, so it is a warning to check.
+        visible = isinstance(sql, JsExpr) and sql.interpolated
+        out.append(call_finding(RULE, call, message, severity=None if visible else Severity.WARNING))
     for helper in inp.analysis.raw_helpers:
         scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)
         key = f"{helper.function.name}:{helper.helper}"

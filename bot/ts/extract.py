@@ -276,7 +276,12 @@ class _Extractor:
                 continue
             value = unwrap(value)
             if value.type in ("string", "template_string", "binary_expression") and value.start_byte < at.start_byte:
-                return to_value(value)
+                resolved = to_value(value)
+                # `let sql = "SELECT ..."; sql += where;` is not the constant it was declared as
+                after = self.src.source[value.end_byte:candidate.end_byte].decode("utf-8", "replace")
+                if re.search(rf"(?<![\w$.]){re.escape(name)}\s*(\+=|=(?![=>]))", after):
+                    return JsExpr(name, "identifier", value.start_point.row + 1, frozenset({name}), interpolated=True)
+                return resolved
             return None
         return None
 

@@ -126,3 +126,16 @@ export async function report(filters: Filters) {
 """
     (finding,) = query_findings({"src/services/report.ts": code}, rule="query/raw-sql-injection")
     assert finding.severity is Severity.WARNING and "`sql`" in finding.message
+
+
+def test_sql_variable_extended_after_declaration_is_not_constant(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function list(status?: string) {
+  let sql = 'SELECT * FROM "Order"';
+  if (status) sql += ` WHERE status = '${status}'`;
+  return prisma.$queryRawUnsafe(sql);
+}
+"""
+    (finding,) = query_findings({"src/services/list.ts": code}, rule="query/raw-sql-injection")
+    assert finding.severity is Severity.ERROR

@@ -39,6 +39,11 @@ def _build(ctx: ReviewContext) -> dict[str, MigrationModel]:
         if is_migration_sql(p) and _history_root(p) in roots:
             roots[_history_root(p)].append(p)
     models: dict[str, MigrationModel] = {}
+    # Prisma before 7.4.0 runs a multi-statement file as one transaction; later releases split it. When the
+    # version is unknown, assume the transaction: the warnings it produces are the ones that cost an outage.
+    from bot.checks.change.prisma_version import splits_statements
+
+    implicit_transaction = splits_statements(ctx) is not True
     for _root, files in roots.items():
         catalog = Catalog()
         fresh: set[str] = set()
@@ -47,7 +52,7 @@ def _build(ctx: ReviewContext) -> dict[str, MigrationModel]:
             if parsed is None:
                 continue
             if path in changed:
-                model = walk(parsed, catalog, frozenset(fresh))
+                model = walk(parsed, catalog, frozenset(fresh), implicit_transaction=implicit_transaction)
                 models[path] = model
                 if changed[path].status is FileStatus.ADDED:
                     fresh |= model.created_tables

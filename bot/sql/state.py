@@ -153,6 +153,8 @@ class MigrationModel:
     # Index column lists per table at the end of the file (for "FK without an index" on touched tables).
     indexes_after: dict[str, list[list[str | None]]]
     rls_after: set[str]
+    # False for Prisma 7.4.0+, which sends each statement of a multi-statement file on its own.
+    implicit_transaction: bool = True
 
     @property
     def path(self) -> str:
@@ -168,12 +170,15 @@ def apply_file(parsed: ParsedMigration, catalog: Catalog) -> None:
             catalog.apply(op)
 
 
-def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset()
-         ) -> MigrationModel:
+def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset(),
+         *, implicit_transaction: bool = True) -> MigrationModel:
+    """`implicit_transaction=False` models Prisma 7.4.0+, which sends each statement on its own (autocommit)."""
     statements = [s for s in parsed.statements if s.kind != "TransactionStmt"]
     multi = len(statements) > 1
+    one_transaction = multi and implicit_transaction
     enums = {k: list(v) for k, v in catalog.enums.items()}
-    model = MigrationModel(parsed, [], multi, set(), catalog.uses_rls, enums, {}, set())
+    model = MigrationModel(parsed, [], multi, set(), catalog.uses_rls, enums, {}, set(),
+                           implicit_transaction=implicit_transaction)
     created: set[str] = set()
     explicit_tx = False
     lock_timeout = False
@@ -191,7 +196,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                     explicit_tx = True
                 elif kind in ("commit", "rollback"):
                     explicit_tx = False
-                    if not multi:
+                    if not one_transaction:
                         held = {}
             if op.kind == "set" and op.name in ("lock_timeout", "statement_timeout"):
                 lock_timeout = lock_timeout or op.name == "lock_timeout"
@@ -200,7 +205,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                 table = catalog.index_table[op.name or ""]
             is_new = table in created or table in fresh_tables or table in emptied
             known = table in catalog.tables
-            in_tx = multi or explicit_tx
+            in_tx = one_transaction or explicit_tx
             op_locks = [(t, m) for t, m in (L.locks_of(op, catalog.index_table) if pg else [])
                         if t not in created and t not in fresh_tables and t not in emptied and t != "?"]
             state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),

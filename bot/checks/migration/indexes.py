@@ -58,6 +58,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                      if held == L.ACCESS_EXCLUSIVE else "")
             kind = "CREATE UNIQUE INDEX" if op.data.get("unique") else "CREATE INDEX"
             where = (f"edit this one-statement migration to `{kind} CONCURRENTLY`" if single else
+                     f"edit it to `{kind} CONCURRENTLY` (this project's Prisma runs each statement of the file on "
+                     "its own, so CONCURRENTLY works here)" if not model.implicit_transaction else
                      "move it to a migration of its own (create one with `prisma migrate dev --create-only`) and "
                      f"write `{kind} CONCURRENTLY` there: Prisma runs a multi-statement migration.sql as one "
                      "transaction, where CONCURRENTLY fails")
@@ -67,7 +69,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             hits.append(Hit(
                 INDEX_NOT_CONCURRENT, op.stmt, subject, message, "the index build blocks writes",
                 key=f"create index {op.name} on {op.table}",
-                suggestion=single_line_suggestion(model, op.stmt, "INDEX", "INDEX CONCURRENTLY") if single else None,
+                suggestion=single_line_suggestion(model, op.stmt, "INDEX", "INDEX CONCURRENTLY")
+                if single or not model.implicit_transaction else None,
                 covers=[("unique_added", op.table, None)] if op.data.get("unique") else [],
             ))
         elif op.kind == "drop_index":

@@ -139,3 +139,36 @@ export async function list(status?: string) {
 """
     (finding,) = query_findings({"src/services/list.ts": code}, rule="query/raw-sql-injection")
     assert finding.severity is Severity.ERROR
+
+
+def test_client_construction_look_alikes_in_services(query_findings):
+    code = """\
+import { Injectable, OnModuleInit } from "@nestjs/common";
+import { PrismaClient } from "@prisma/client";
+
+@Injectable()
+export class PrismaService extends PrismaClient implements OnModuleInit {
+  async onModuleInit() {
+    await this.$connect();
+  }
+}
+
+@Injectable()
+export class LegacyService {
+  private readonly client = new PrismaClient();
+  private other: PrismaClient;
+  constructor() {
+    this.other = new PrismaClient();
+  }
+}
+
+export async function perTenant(urls: string[]) {
+  for (const url of urls) {
+    const client = new PrismaClient({ datasourceUrl: url });
+    await client.user.count();
+  }
+}
+"""
+    found = query_findings({"src/prisma/prisma.service.ts": code}, rule="query/client-per-request")
+    assert [(f.line, f.severity) for f in found] == [(22, Severity.ERROR)]
+    assert "inside a loop" in found[0].message

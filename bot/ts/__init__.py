@@ -11,6 +11,7 @@ Public API (everything goes through `ctx.memo`, so each file is parsed once, whi
     analysis.transactions       # list[TransactionInfo]: batch / interactive, awaited batch items, I/O inside
     analysis.new_clients        # list[NewClient]: `new PrismaClient()` and where it sits
     analysis.raw_helpers        # list[RawHelper]: Prisma.raw(x), Prisma.sql(...) called as a function, $queryRaw(`..`)
+    analysis.use_server, analysis.const_strings, analysis.line_text(n)   # "use server" module, SQL-safe constants
 
     for call in prisma_calls(ctx, path):                                  # = file_analysis(ctx, path).calls
         call.client, call.client_kind, call.confidence   # "this.prisma", "client" | "transaction" | "unknown", 0.6-1

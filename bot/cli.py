@@ -172,13 +172,19 @@ def _check(args: argparse.Namespace) -> int:
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
     llm = None if args.no_llm else _llm_from_env(config)
-    extra = []
     trace_url = args.trace_database_url or config.trace.database_url
+    tracer = None
     if trace_url:
         from bot.trace import analyzer_for
 
-        extra.append(("trace", analyzer_for(trace_url, rows=config.trace.rows)))
-    result = run_review(change, config, llm=llm, report_all=args.all, extra_analyzers=extra)
+        tracer = analyzer_for(trace_url, rows=config.trace.rows)
+    result = run_review(change, config, llm=llm, report_all=args.all,
+                        extra_analyzers=[("trace", tracer)] if tracer else None)
+    if tracer is not None:
+        from bot.trace.stats import load_stats
+
+        # The measurement wins over the static guess, then sizes re-grade what is left.
+        tracer.finish(result, stats=load_stats(change.base))
     if llm is None and not args.no_llm and result.has_database_surface:
         from bot.llm import llm_off_note
 

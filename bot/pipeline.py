@@ -22,6 +22,7 @@ from bot.registry import all_rules
 from bot.review import LlmUsage, Review
 from bot.suppress import apply_suppressions
 from bot.surfaces import Surfaces, classify
+from bot.trace.stats import adjust_severity, load_stats
 
 log = logging.getLogger("dbreview.pipeline")
 
@@ -99,6 +100,8 @@ def review(
     if not report_all:
         kept = [f for f in kept if _caused_by_change(f, change)]
     kept = _fingerprint(_dedupe(kept), change)
+    # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
+    kept = adjust_severity(kept, load_stats(change.base), config)
     result.suppressed = _fingerprint(suppressed, change)
 
     if llm is not None:

@@ -1,0 +1,84 @@
+"""Size-aware severity from the base branch's dbreview-stats.json, and `check --trace-database-url` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from gitutil import commit, make_repo
+
+from bot.cli import main
+from bot.config import Config
+from bot.findings import Severity
+from bot.pipeline import review
+from bot.testing import change_from_trees
+
+INIT = ('CREATE TABLE "orders" ("id" TEXT NOT NULL, "status" TEXT NOT NULL, '
+        'CONSTRAINT "orders_pkey" PRIMARY KEY ("id"));\n')
+INDEX = 'CREATE INDEX "orders_status_idx" ON "orders"("status");\n'
+BASE = {
+    "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+    "prisma/migrations/20240101000000_init/migration.sql": INIT,
+}
+HEAD = {**BASE, "prisma/migrations/20240601000000_status_idx/migration.sql": INDEX}
+
+
+def _stats(rows: int) -> str:
+    return json.dumps({"generated_at": "2026-11-01T00:00:00Z",
+                       "tables": {"orders": {"rows": rows, "bytes": rows * 120, "total_bytes": rows * 200}}})
+
+
+def _index_finding(base_extra: dict[str, str]):  # type: ignore[no-untyped-def]
+    base = {**BASE, **base_extra}
+    result = review(change_from_trees(base, {**HEAD, **base_extra}), Config())
+    return next(f for f in result.findings if f.rule == "migration/index-not-concurrent")
+
+
+def test_large_table_makes_the_lock_an_error_with_an_estimate() -> None:
+    finding = _index_finding({"dbreview-stats.json": _stats(40_000_000)})
+    assert finding.severity is Severity.ERROR
+    assert "Size-aware" in finding.message and "40,000,000 rows" in finding.message
+
+
+def test_small_table_makes_it_info() -> None:
+    assert _index_finding({"dbreview-stats.json": _stats(800)}).severity is Severity.INFO
+
+
+def test_without_stats_the_default_severity_stays() -> None:
+    assert _index_finding({}).severity is Severity.WARNING
+
+
+def test_stats_are_read_from_the_base_branch_only() -> None:
+    # A PR that adds (or edits) the stats file cannot lower its own severities.
+    result = review(change_from_trees(BASE, {**HEAD, "dbreview-stats.json": _stats(5)}), Config())
+    finding = next(f for f in result.findings if f.rule == "migration/index-not-concurrent")
+    assert finding.severity is Severity.WARNING
+
+
+def _server_up(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.mark.skipif(not _server_up(PG), reason="needs the PostgreSQL server on 127.0.0.1:5432")
+def test_check_with_a_trace_database_reports_measured_locks(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, BASE)
+    commit(repo, {"prisma/migrations/20240601000000_status_idx/migration.sql": INDEX})
+    code = main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--format", "json",
+                 "--no-llm", "--fail-on", "never", "--trace-database-url", PG])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    locks = data["summary"]["measured_locks"]
+    assert any(row.get("table") == "orders" and "SHARE" in str(row.get("lock", "")) for row in locks), locks
+    with psycopg.connect(PG) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'dbreview_trace_%'").fetchone()
+    assert left == (0,)

@@ -160,3 +160,14 @@ def test_backfill_of_another_table_while_an_exclusive_lock_is_held() -> None:
     assert not of(same, "migration/long-held-lock")
     assert "held until the file ends" not in " ".join(f.message for f in same)
     assert of(same, "migration/backfill-in-transaction")
+
+
+def test_primary_key_swap_fix_builds_the_new_index_under_a_free_name() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" DROP CONSTRAINT "User_pkey",\n'
+           'ADD CONSTRAINT "User_pkey" PRIMARY KEY ("id", "email");\n')
+    (pk,) = of(run(sql), "migration/unique-without-index")
+    assert 'CREATE UNIQUE INDEX CONCURRENTLY "User_pkey_new" ON "User" ("id", "email")' in pk.message
+    assert 'PRIMARY KEY USING INDEX "User_pkey_new"' in pk.message
+    fresh = run('-- AlterTable\nALTER TABLE "Order" ADD CONSTRAINT "Order_status_key" UNIQUE ("status");\n')
+    (u,) = of(fresh, "migration/unique-without-index")
+    assert 'CREATE UNIQUE INDEX CONCURRENTLY "Order_status_key" ON' in u.message

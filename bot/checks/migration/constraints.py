@@ -30,9 +30,12 @@ UNIQUE_WITHOUT_INDEX = define(
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
     not_valid_at: dict[str, int] = {}
+    dropped: set[str] = set()
     for st in model.ops:
         op = st.op
         d = op.data
+        if op.kind in ("drop_constraint", "drop_index") and op.name:
+            dropped.add(op.name)
         if op.kind == "add_constraint":
             contype = d.get("contype")
             t = q(op.table)
@@ -77,13 +80,16 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                          else "")
                 dup = (f" It also fails (23505) if existing rows hold duplicate ({cols(d.get('columns'))})."
                        if contype == "unique" else "")
+                # Prisma's key change drops the old constraint in the same ALTER TABLE: its index still holds the
+                # name while the new index is built, and USING INDEX renames the index to the constraint's name
+                index = f"{name}_new" if name in dropped else name
                 hits.append(Hit(
                     UNIQUE_WITHOUT_INDEX, op.stmt, subject,
                     f"ADD CONSTRAINT {qn(name)} {kw} on {t} builds its index while holding an "
                     f"{L.describe(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Build the index first "
-                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {qn(name)} ON {t} "
+                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {qn(index)} ON {t} "
                     f"({cols(d.get('columns'))});`, then attach it here: "
-                    f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} {kw} USING INDEX {qn(name)};`.{extra}",
+                    f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} {kw} USING INDEX {qn(index)};`.{extra}",
                     f"the {kw} index is built under ACCESS EXCLUSIVE",
                     key=f"add {contype} {name} on {op.table}",
                     covers=[("unique_added", op.table, None), ("primary_key_change", op.table, None)],

@@ -8,7 +8,7 @@ previous ones are doing), a share of them redeliveries of earlier ids, and repor
 
     python bench/webhook_load.py                                   # SQLite store + SQLite queue, 2,000 at 200/s
     python bench/webhook_load.py --queue redis://127.0.0.1:6379/0  # SQLite store + Redis queue
-    python bench/webhook_load.py --rate 400 --count 2000           # find where it stops keeping up
+    python bench/webhook_load.py --rate 0                          # as fast as 32 connections go (max rate)
 
 "Lost" = a new delivery whose review never ran; "duplicated" = a review that ran more than once, or a redelivery
 that started a second review. Nothing leaves 127.0.0.1.
@@ -68,6 +68,14 @@ def serve(port: int, workers: int) -> int:
     import uvicorn
 
     runtime = Runtime(settings, review_fn=no_op_review, ops=NoGitHub())
+    if port == 0:  # consumer process only (--split)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        runtime.start_workers(workers, embedded=True)
+        while not stop.wait(0.5):
+            pass
+        runtime.close()
+        return 0
     app = create_app(runtime, workers=workers)
     uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)).run()
     runtime.close()
@@ -143,6 +151,8 @@ async def _drive(port: int, count: int, rate: float, redeliver: float, seed: int
 
     async def one(scheduled: float, delivery: str, body: bytes, signature: str) -> None:
         conn = await pool.get()
+        if rate <= 0:
+            scheduled = time.perf_counter()  # closed loop (max rate): latency of the request itself
         try:
             status, data = await conn.post("/webhook", body, {
                 "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature,
@@ -193,8 +203,13 @@ def run(args: argparse.Namespace) -> int:
                "DBREVIEW_QUEUE_URL": args.queue, "DBREVIEW_QUEUE_NAME": queue_name, "DBREVIEW_POLL_MAX_DELAY": "0.5"}
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
+        web_workers = 0 if args.split else args.workers
         server = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port),
-                                   "--workers", str(args.workers)], env=env, cwd=ROOT)
+                                   "--workers", str(web_workers)], env=env, cwd=ROOT)
+        consumer = None
+        if args.split:
+            consumer = subprocess.Popen([sys.executable, __file__, "--serve", "--port", "0",
+                                         "--workers", str(args.workers)], env=env, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"
         try:
             import httpx
@@ -226,6 +241,9 @@ def run(args: argparse.Namespace) -> int:
             ran = ran_path.read_text().split() if ran_path.exists() else []
             drained = time.perf_counter() - drain_start
         finally:
+            if consumer is not None:
+                consumer.send_signal(signal.SIGTERM)
+                consumer.wait(timeout=20)
             server.send_signal(signal.SIGTERM)
             try:
                 server.wait(timeout=20)
@@ -269,6 +287,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="", help="DATABASE_URL (default: SQLite in the data dir)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections of the load client")
+    parser.add_argument("--split", action="store_true",
+                        help="web process with --workers 0 plus a separate consumer process (dbreview worker)")
     parser.add_argument("--drain-timeout", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

@@ -66,7 +66,11 @@ def test_newer_head_supersedes_queued_and_stops_running(store: Store) -> None:
     assert store.finish(a, "w1", "superseded")
     claim = store.claim(c, "w2", 30, 3)
     assert claim.outcome == "claimed" and claim.job is not None and claim.job.head_sha == "c" * 40
-    assert store.finish(c, "w2", "done", findings_total=3, llm_input_tokens=100, llm_cost_usd=0.01)
+    assert store.finish(c, "w2", "done", findings_total=3, counts={"error": 1, "warning": 2}, llm_input_tokens=100,
+                        llm_cost_usd=0.01)
+    done = store.review(c)
+    assert done is not None and done.counts == {"error": 1, "warning": 2} and done.llm_input_tokens == 100
+    assert done.finished_at is not None and done.started_at is not None and done.finished_at >= done.started_at
     assert store.pr_state("o/r", 1).last_reviewed_sha == "c" * 40  # type: ignore[union-attr]
     assert [r.status for r in store.reviews_for("o/r", 1)] == ["superseded", "superseded", "done"]
     # Other PRs are independent.

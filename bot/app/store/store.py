@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +31,6 @@ from bot.app.store.models import (
     PostedComment,
     PrState,
     Review,
-    UtcDateTime,
     utcnow,
 )
 
@@ -81,7 +82,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time, and its busy handler waits by sleeping (up to 100 ms a try): threads of
         # one process queue on a lock instead, which is fair and immediate. PostgreSQL needs no such thing.
-        self._sql = _HotSql(self.engine.dialect.name)
+        self._raw = _DriverSql(self.engine.dialect.name)
         self._lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
@@ -181,32 +182,34 @@ class Store:
         """Record the delivery and ask for a review of `head_sha`, unless it is a redelivery, the PR is paused,
         or that head is already queued, running or reviewed (two events for one push).
 
-        This is the webhook's hot path: prepared SQL text, no ORM and no per-call statement building (which
-        cost ~10 ms a delivery on this machine)."""
-        sql = self._sql
-        key = {"repo": repo, "pr": number, "now": utcnow()}
+        This is the webhook's hot path: SQL handed straight to the driver, no ORM and no statement building
+        (the ORM version cost ~10 ms a delivery on this machine, SQLAlchemy text() ~1.1 ms, this ~0.5 ms)."""
+        raw = self._raw
+        key = {"repo": repo, "pr": number, "now": raw.now()}
 
         def run(conn: Connection) -> Accepted:
-            inserted = conn.execute(sql.insert_delivery, {
+            run_sql = conn.exec_driver_sql
+            inserted = run_sql(raw.insert_delivery, {
                 **key, "id": delivery_id, "event": event, "action": action, "inst": installation_id,
                 "result": "queued"})
             if inserted.first() is None:
                 return Accepted(True, "duplicate")
-            conn.execute(sql.insert_state, key)
-            if conn.execute(sql.lock_state, key).scalar():
-                conn.execute(sql.state_head, {**key, "head": head_sha})
-                conn.execute(sql.delivery_result, {"id": delivery_id, "result": "paused", "rid": None})
+            run_sql(raw.insert_state, {**key, "no": False})
+            if run_sql(raw.lock_state, key).scalar():
+                run_sql(raw.state_head, {**key, "head": head_sha})
+                run_sql(raw.delivery_result, {"id": delivery_id, "result": "paused", "rid": None})
                 return Accepted(False, "paused")
-            same_head = conn.execute(sql.same_head, {**key, "head": head_sha}).scalar()
+            same_head = run_sql(raw.same_head, {**key, "head": head_sha}).scalar()
             if same_head is not None:
-                conn.execute(sql.delivery_result, {"id": delivery_id, "result": "coalesced", "rid": same_head})
+                run_sql(raw.delivery_result, {"id": delivery_id, "result": "coalesced", "rid": same_head})
                 return Accepted(False, "coalesced", same_head)
-            conn.execute(sql.supersede_queued, key)
-            review_id = conn.execute(sql.insert_review, {
+            run_sql(raw.supersede_queued, key)
+            review_id = run_sql(raw.insert_review, {
                 **key, "inst": installation_id, "head": head_sha, "trigger": action, "delivery": delivery_id,
+                "no": False,
             }).scalar_one()
-            conn.execute(sql.state_latest, {**key, "rid": review_id, "head": head_sha})
-            conn.execute(sql.delivery_result, {"id": delivery_id, "result": "queued", "rid": review_id})
+            run_sql(raw.state_latest, {**key, "rid": review_id, "head": head_sha})
+            run_sql(raw.delivery_result, {"id": delivery_id, "result": "queued", "rid": review_id})
             return Accepted(False, "queued", review_id)
 
         return self._core_tx(run)
@@ -225,9 +228,9 @@ class Store:
         """Record a delivery that needs no review; False when it was seen before (a redelivery)."""
 
         def run(conn: Connection) -> bool:
-            inserted = conn.execute(self._sql.insert_delivery, {
+            inserted = conn.exec_driver_sql(self._raw.insert_delivery, {
                 "id": delivery_id, "event": event, "action": action, "repo": repo, "pr": number,
-                "inst": installation_id, "result": result, "now": utcnow()})
+                "inst": installation_id, "result": result, "now": self._raw.now()})
             return inserted.first() is not None
 
         return self._core_tx(run)
@@ -370,14 +373,15 @@ class Store:
 
     def claim(self, review_id: int, worker: str, lease_s: float, max_attempts: int) -> ClaimResult:
         """Take a review for this worker with a lease, or say why not. Prepared SQL: it runs once per job."""
-        sql = self._sql
+        raw = self._raw
 
         def run(conn: Connection) -> ClaimResult:
-            row = conn.execute(sql.claim_read, {"id": review_id}).first()
+            row = conn.exec_driver_sql(raw.claim_read, {"id": review_id}).first()
             if row is None or row.status in FINAL:
                 return ClaimResult("gone")
             now = utcnow()
-            held = row.lease_until is not None and row.lease_until > now and row.worker != RECOVERING
+            lease_until = raw.read_time(row.lease_until)
+            held = lease_until is not None and lease_until > now and row.worker != RECOVERING
             if row.status == "running" and held:
                 return ClaimResult("busy")
             job = ReviewJob(
@@ -385,29 +389,31 @@ class Store:
                 head_sha=row.head_sha, trigger=row.trigger, full=bool(row.full), attempts=row.attempts,
                 last_reviewed_sha=row.last_reviewed_sha, delivery_id=row.delivery_id,
             )
+            stamp = raw.time(now)
             if row.latest_review_id != review_id:
-                conn.execute(sql.close_review, {"id": review_id, "status": "superseded", "now": now,
-                                                "error": "superseded by a newer request"})
+                conn.exec_driver_sql(raw.close_review, {"id": review_id, "status": "superseded", "now": stamp,
+                                                        "error": "superseded by a newer request"})
                 return ClaimResult("superseded")
-            other = conn.execute(sql.other_running, {"id": review_id, "repo": row.repo, "pr": row.pr_number,
-                                                     "now": now}).first()
+            other = conn.exec_driver_sql(raw.other_running, {"id": review_id, "repo": row.repo, "pr": row.pr_number,
+                                                             "now": stamp}).first()
             if other is not None:
                 return ClaimResult("wait")
             if row.attempts >= max_attempts:
                 reason = row.error or "the worker stopped (killed or crashed) during the review"
-                conn.execute(sql.close_review, {"id": review_id, "status": "failed", "now": now,
-                                                "error": f"gave up after {row.attempts} attempts: {reason}"[:4000]})
+                conn.exec_driver_sql(raw.close_review, {
+                    "id": review_id, "status": "failed", "now": stamp,
+                    "error": f"gave up after {row.attempts} attempts: {reason}"[:4000]})
                 return ClaimResult("failed", job)
-            conn.execute(sql.take_review, {"id": review_id, "worker": worker, "now": now,
-                                           "lease": now + dt.timedelta(seconds=lease_s)})
+            conn.exec_driver_sql(raw.take_review, {"id": review_id, "worker": worker, "now": stamp,
+                                                   "lease": raw.time(now + dt.timedelta(seconds=lease_s))})
             return ClaimResult("claimed", dataclasses.replace(job, attempts=row.attempts + 1))
 
         return self._core_tx(run)
 
     def renew(self, review_id: int, worker: str, lease_s: float) -> bool:
         def run(conn: Connection) -> bool:
-            lease = utcnow() + dt.timedelta(seconds=lease_s)
-            renewed = conn.execute(self._sql.renew, {"id": review_id, "worker": worker, "lease": lease}).first()
+            lease = self._raw.time(utcnow() + dt.timedelta(seconds=lease_s))
+            renewed = conn.exec_driver_sql(self._raw.renew, {"id": review_id, "worker": worker, "lease": lease}).first()
             return renewed is not None
 
         return self._core_tx(run)
@@ -415,7 +421,7 @@ class Store:
     def is_current(self, review_id: int) -> bool:
         """Whether this review is still the newest one asked for on its PR (else it must not post)."""
         with self._lock, self.engine.connect() as conn:
-            return conn.execute(self._sql.is_current, {"id": review_id}).scalar() == review_id
+            return conn.exec_driver_sql(self._raw.is_current, {"id": review_id}).scalar() == review_id
 
     def set_head(self, review_id: int, head_sha: str) -> None:
         """The head a command-triggered review actually saw (commands carry no SHA)."""
@@ -453,17 +459,18 @@ class Store:
 
         def run(conn: Connection) -> bool:
             now = utcnow()
-            row = conn.execute(self._sql.finish, {
-                "id": review_id, "worker": worker, "status": status, "now": now,
+            stamp = self._raw.time(now)
+            row = conn.exec_driver_sql(self._raw.finish, {
+                "id": review_id, "worker": worker, "status": status, "now": stamp,
                 "error": error[:4000] if error else None, "head": head_sha, "findings": findings_total,
-                "counts": counts, "comments": comments_posted, "model": llm_model, "tin": llm_input_tokens,
-                "tout": llm_output_tokens, "cost": llm_cost_usd,
+                "counts": json.dumps(counts) if counts is not None else None, "comments": comments_posted,
+                "model": llm_model, "tin": llm_input_tokens, "tout": llm_output_tokens, "cost": llm_cost_usd,
             }).first()
             if row is None:
                 return False
             if status == "done" and row.head_sha:
-                conn.execute(self._sql.reviewed_head, {"repo": row.repo, "pr": row.pr_number, "head": row.head_sha,
-                                                       "now": now})
+                conn.exec_driver_sql(self._raw.reviewed_head, {"repo": row.repo, "pr": row.pr_number,
+                                                               "head": row.head_sha, "now": stamp})
             return True
 
         return self._core_tx(run)
@@ -626,73 +633,79 @@ class Store:
         }
 
 
-class _HotSql:
-    """The webhook path's statements, built once per store. Same SQL on SQLite (>= 3.35, for RETURNING) and
-    PostgreSQL; `full` and `trigger` are quoted because they are keywords."""
+class _DriverSql:
+    """The hot paths' SQL (webhook accept; worker claim, renew, finish) handed straight to the driver: named
+    `:p` parameters for sqlite3, `%(p)s` for psycopg. Timestamps go in as naive UTC text on SQLite (the form
+    SQLAlchemy's DateTime reads back) and as aware datetimes on PostgreSQL. Same SQL on both (SQLite >= 3.35 for
+    RETURNING); `full` and `trigger` are quoted because they are keywords."""
 
     def __init__(self, dialect: str) -> None:
-        ts = {"now": UtcDateTime()}
+        self.dialect = dialect
+        statements = {
+            "insert_delivery": "INSERT INTO deliveries (id, event, action, repo, pr_number, installation_id, result, "
+                               "received_at) VALUES (:id, :event, :action, :repo, :pr, :inst, :result, :now) "
+                               "ON CONFLICT DO NOTHING RETURNING 1",
+            "insert_state": "INSERT INTO pr_states (repo, pr_number, paused, command_count, updated_at) "
+                            "VALUES (:repo, :pr, :no, 0, :now) ON CONFLICT DO NOTHING",
+            "lock_state": "SELECT paused FROM pr_states WHERE repo = :repo AND pr_number = :pr"
+                          + (" FOR UPDATE" if dialect == "postgresql" else ""),
+            "state_head": "UPDATE pr_states SET head_sha = :head, updated_at = :now "
+                          "WHERE repo = :repo AND pr_number = :pr",
+            "state_latest": "UPDATE pr_states SET latest_review_id = :rid, head_sha = :head, updated_at = :now "
+                            "WHERE repo = :repo AND pr_number = :pr",
+            "delivery_result": "UPDATE deliveries SET result = :result, review_id = :rid WHERE id = :id",
+            "same_head": "SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND head_sha = :head "
+                         "AND status IN ('queued', 'running', 'done') LIMIT 1",
+            "supersede_queued": "UPDATE reviews SET status = 'superseded', finished_at = :now, "
+                                "error = 'superseded by a newer request' "
+                                "WHERE repo = :repo AND pr_number = :pr AND status = 'queued'",
+            "insert_review": 'INSERT INTO reviews (repo, pr_number, installation_id, head_sha, "trigger", "full", '
+                             "delivery_id, status, attempts, created_at, enqueued_at, llm_input_tokens, "
+                             "llm_output_tokens, llm_cost_usd) VALUES (:repo, :pr, :inst, :head, :trigger, :no, "
+                             ":delivery, 'queued', 0, :now, :now, 0, 0, 0) RETURNING id",
+        }
+        lock = " FOR UPDATE OF r" if dialect == "postgresql" else ""
+        statements.update({
+            "claim_read": 'SELECT r.status, r.lease_until, r.worker, r.attempts, r.repo, r.pr_number, '
+                          'r.installation_id, r.head_sha, r."trigger", r."full", r.error, r.delivery_id, '
+                          "s.latest_review_id, s.last_reviewed_sha FROM reviews r JOIN pr_states s "
+                          "ON s.repo = r.repo AND s.pr_number = r.pr_number WHERE r.id = :id" + lock,
+            "close_review": "UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
+                            "error = :error WHERE id = :id",
+            "other_running": "SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND id <> :id "
+                             "AND status = 'running' AND lease_until > :now LIMIT 1",
+            "take_review": "UPDATE reviews SET status = 'running', attempts = attempts + 1, worker = :worker, "
+                           "lease_until = :lease, started_at = COALESCE(started_at, :now) WHERE id = :id",
+            "renew": "UPDATE reviews SET lease_until = :lease WHERE id = :id AND worker = :worker "
+                     "AND status = 'running' RETURNING id",
+            "is_current": "SELECT s.latest_review_id FROM reviews r JOIN pr_states s ON s.repo = r.repo "
+                          "AND s.pr_number = r.pr_number WHERE r.id = :id",
+            "finish": "UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
+                      "error = COALESCE(:error, error), head_sha = COALESCE(:head, head_sha), "
+                      "findings_total = :findings, counts = :counts, comments_posted = :comments, "
+                      "llm_model = :model, llm_input_tokens = :tin, llm_output_tokens = :tout, llm_cost_usd = :cost "
+                      "WHERE id = :id AND worker = :worker AND status = 'running' RETURNING head_sha, repo, pr_number",
+            "reviewed_head": "UPDATE pr_states SET last_reviewed_sha = :head, updated_at = :now "
+                             "WHERE repo = :repo AND pr_number = :pr",
+        })
+        for name, statement in statements.items():
+            if dialect == "postgresql":
+                statement = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
+            setattr(self, name, statement)
 
-        def sql(statement: str, **types: Any) -> Any:
-            return text(statement).bindparams(*(bindparam(k, type_=t) for k, t in types.items()))
+    def now(self) -> Any:
+        return self.time(utcnow())
 
-        self.insert_delivery = sql(
-            "INSERT INTO deliveries (id, event, action, repo, pr_number, installation_id, result, received_at) "
-            "VALUES (:id, :event, :action, :repo, :pr, :inst, :result, :now) ON CONFLICT DO NOTHING RETURNING 1",
-            **ts)
-        self.insert_state = sql(
-            "INSERT INTO pr_states (repo, pr_number, paused, command_count, updated_at) "
-            "VALUES (:repo, :pr, :no, 0, :now) ON CONFLICT DO NOTHING", **ts, no=Boolean()
-        ).bindparams(no=False)
-        self.lock_state = sql("SELECT paused FROM pr_states WHERE repo = :repo AND pr_number = :pr"
-                              + (" FOR UPDATE" if dialect == "postgresql" else ""))
-        self.state_head = sql("UPDATE pr_states SET head_sha = :head, updated_at = :now "
-                              "WHERE repo = :repo AND pr_number = :pr", **ts)
-        self.state_latest = sql("UPDATE pr_states SET latest_review_id = :rid, head_sha = :head, updated_at = :now "
-                                "WHERE repo = :repo AND pr_number = :pr", **ts)
-        self.delivery_result = sql("UPDATE deliveries SET result = :result, review_id = :rid WHERE id = :id")
-        self.same_head = sql(
-            "SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND head_sha = :head "
-            "AND status IN ('queued', 'running', 'done') LIMIT 1")
-        self.supersede_queued = sql(
-            "UPDATE reviews SET status = 'superseded', finished_at = :now, error = 'superseded by a newer request' "
-            "WHERE repo = :repo AND pr_number = :pr AND status = 'queued'", **ts)
-        self.insert_review = sql(
-            'INSERT INTO reviews (repo, pr_number, installation_id, head_sha, "trigger", "full", delivery_id, status, '
-            "attempts, created_at, enqueued_at, llm_input_tokens, llm_output_tokens, llm_cost_usd) "
-            "VALUES (:repo, :pr, :inst, :head, :trigger, :no, :delivery, 'queued', 0, :now, :now, 0, 0, 0) "
-            "RETURNING id", **ts, no=Boolean()
-        ).bindparams(no=False)
-        _worker_sql(self, dialect, ts, sql)
+    def time(self, value: dt.datetime) -> Any:
+        if self.dialect == "sqlite":
+            return value.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
 
-
-def _worker_sql(self: _HotSql, dialect: str, ts: dict[str, Any], sql: Callable[..., Any]) -> None:
-    lock = " FOR UPDATE OF r" if dialect == "postgresql" else ""
-    self.claim_read = sql(
-        'SELECT r.status, r.lease_until, r.worker, r.attempts, r.repo, r.pr_number, r.installation_id, r.head_sha, '
-        'r."trigger", r."full", r.error, r.delivery_id, s.latest_review_id, s.last_reviewed_sha FROM reviews r '
-        "JOIN pr_states s ON s.repo = r.repo AND s.pr_number = r.pr_number WHERE r.id = :id" + lock
-    ).columns(lease_until=UtcDateTime(), full=Boolean())
-    self.close_review = sql("UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
-                            "error = :error WHERE id = :id", **ts)
-    self.other_running = sql("SELECT id FROM reviews WHERE repo = :repo AND pr_number = :pr AND id <> :id "
-                             "AND status = 'running' AND lease_until > :now LIMIT 1", **ts)
-    self.take_review = sql(
-        "UPDATE reviews SET status = 'running', attempts = attempts + 1, worker = :worker, lease_until = :lease, "
-        "started_at = COALESCE(started_at, :now) WHERE id = :id", **ts, lease=UtcDateTime())
-    self.renew = sql("UPDATE reviews SET lease_until = :lease WHERE id = :id AND worker = :worker "
-                     "AND status = 'running' RETURNING id", lease=UtcDateTime())
-    self.is_current = sql("SELECT s.latest_review_id FROM reviews r JOIN pr_states s ON s.repo = r.repo "
-                          "AND s.pr_number = r.pr_number WHERE r.id = :id")
-    self.finish = sql(
-        "UPDATE reviews SET status = :status, finished_at = :now, lease_until = NULL, "
-        "error = COALESCE(:error, error), head_sha = COALESCE(:head, head_sha), findings_total = :findings, "
-        "counts = :counts, comments_posted = :comments, llm_model = :model, llm_input_tokens = :tin, "
-        "llm_output_tokens = :tout, llm_cost_usd = :cost "
-        "WHERE id = :id AND worker = :worker AND status = 'running' RETURNING head_sha, repo, pr_number",
-        **ts, counts=JSON())
-    self.reviewed_head = sql("UPDATE pr_states SET last_reviewed_sha = :head, updated_at = :now "
-                             "WHERE repo = :repo AND pr_number = :pr", **ts)
+    @staticmethod
+    def read_time(value: Any) -> dt.datetime | None:
+        if value is None or isinstance(value, dt.datetime):
+            return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
 
 
 def _retryable(exc: Exception) -> bool:

@@ -171,3 +171,13 @@ def test_primary_key_swap_fix_builds_the_new_index_under_a_free_name() -> None:
     fresh = run('-- AlterTable\nALTER TABLE "Order" ADD CONSTRAINT "Order_status_key" UNIQUE ("status");\n')
     (u,) = of(fresh, "migration/unique-without-index")
     assert 'CREATE UNIQUE INDEX CONCURRENTLY "Order_status_key" ON' in u.message
+
+
+def test_text_to_citext_keeps_the_rows_and_rebuilds_only_indexes() -> None:
+    (f,) = of(run('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET DATA TYPE CITEXT;\n'),
+              "migration/column-type-change")
+    assert "binary-compatible" in f.message and "rewrites" not in f.message
+    assert f.severity.value == "info"
+    (r,) = of(run('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET DATA TYPE VARCHAR(100);\n'),
+              "migration/column-type-change")
+    assert "rewrites" in r.message

@@ -124,6 +124,16 @@ def _type_change_hit(changes: list) -> Hit:  # type: ignore[type-arg]
         parts.append(f"{c} from {old} to {new}{using}" if old else
                      f"{c} to {new}{using} (current type unknown from the history)")
     covers = [(k, op.table, c_st.op.column) for c_st, *_ in changes for k in ("risky_cast", "not_castable")]
+    if all(v == "reindex" for *_x, v in changes):
+        return Hit(
+            COLUMN_TYPE_CHANGE, op.stmt, f"types {op.table}",
+            f"Changing {t}: {'; '.join(parts)} is binary-compatible, so PostgreSQL keeps the table's rows, but every "
+            "index on the column changes operator class and is rebuilt while the statement holds "
+            f"{L.a_lock(L.ACCESS_EXCLUSIVE)}. Quick when the column has no index; on a large indexed column, "
+            "expect the table to be blocked for as long as those index builds take.",
+            "the type change rebuilds the column's indexes",
+            severity=Severity.INFO, key=f"alter type {op.table}", covers=covers,
+        )
     if all(v == "utc" for *_x, v in changes):
         return Hit(
             COLUMN_TYPE_CHANGE, op.stmt, f"types {op.table}",
@@ -147,7 +157,8 @@ def _type_change_hit(changes: list) -> Hit:  # type: ignore[type-arg]
 
 
 def cast_verdict(old: str | None, new: str, using: str | None) -> str:
-    """"safe" (no rewrite), "utc" (safe only under TimeZone UTC) or "rewrite"."""
+    """"safe" (no rewrite), "utc" (safe only under TimeZone UTC), "reindex" (binary-compatible, but the column's
+    indexes change operator class and are rebuilt) or "rewrite"."""
     if old is None:
         return "rewrite"
     if old == new and using is None:
@@ -181,6 +192,9 @@ def cast_verdict(old: str | None, new: str, using: str | None) -> str:
         return "safe" if nm is None or (om is not None and int(nm) >= int(om)) else "rewrite"
     if ob == "cidr" and nb == "inet":
         return "safe"
+    # citext's casts to and from text/varchar are WITHOUT FUNCTION: no rewrite, but text_ops -> citext_ops
+    if {ob, nb} <= {"text", "varchar", "citext"} and "citext" in (ob, nb) and nm is None:
+        return "reindex"
     if ob == "timestamp" and nb == "timestamptz":
         return "utc" if nm is None or om is None or int(nm) >= int(om) else "rewrite"
     return "rewrite"

@@ -46,7 +46,10 @@ def slow_work(st: OpState) -> str | None:
         return f"scans {q(op.table)} for NULLs in {q(op.column)}"
     if k == "alter_type":
         old = st.column_before.type if st.column_before else None
-        if cast_verdict(old, op.data["new_type"], op.data.get("using")) != "safe":
+        verdict = cast_verdict(old, op.data["new_type"], op.data.get("using"))
+        if verdict == "reindex":
+            return f"rebuilds the indexes on {q(op.table)}.{q(op.column)}"
+        if verdict != "safe":
             return f"rewrites {q(op.table)} to change {q(op.column)}'s type"
     if k == "add_column":
         col = op.data["col"]

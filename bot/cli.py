@@ -172,12 +172,9 @@ def _check(args: argparse.Namespace) -> int:
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
     llm = None if args.no_llm else _llm_from_env(config)
-    trace_url = args.trace_database_url or config.trace.database_url
-    tracer = None
-    if trace_url:
-        from bot.trace import analyzer_for
+    from bot.trace import tracer_for
 
-        tracer = analyzer_for(trace_url, rows=config.trace.rows)
+    tracer = tracer_for(config, os.environ, args.trace_database_url)
     result = run_review(change, config, llm=llm, report_all=args.all,
                         extra_analyzers=[("trace", tracer)] if tracer else None)
     if tracer is not None:

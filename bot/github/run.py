@@ -6,12 +6,15 @@ The GitHub App worker and the Action both call `review_pull_request`; neither pa
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.pr import load_review_input, pr_conversation
 from bot.github.publish import CommentStore, PublishResult, publish_review
 from bot.pipeline import LlmReviewer, review
+from bot.trace import tracer_for
+from bot.trace.stats import load_stats
 
 log = logging.getLogger("dbreview.github")
 
@@ -39,7 +42,10 @@ def review_pull_request(
         except GitHubError as exc:
             log.warning("%s#%s: PR commits/comments not read (%s); the review goes on without them",
                         repo_full_name, number, exc)
-    result = review(data.change, data.config, llm=llm)
+    tracer = tracer_for(data.config, os.environ)
+    result = review(data.change, data.config, llm=llm, extra_analyzers=[("trace", tracer)] if tracer else None)
+    if tracer is not None:
+        tracer.finish(result, stats=load_stats(data.change.base))
     if should_continue is not None and not should_continue():
         log.info("%s#%s: superseded before posting (head %s)", repo_full_name, number, data.pr.head_sha[:12])
         return PublishResult(superseded=True, review=result, config=data.config)

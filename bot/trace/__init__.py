@@ -16,7 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.config import Config
     from bot.trace.analyzer import TraceAnalyzer
+
+TRACE_URL_ENV = "DBREVIEW_TRACE_DATABASE_URL"
 
 
 def analyzer_for(database_url: str, rows: int = 0) -> TraceAnalyzer:
@@ -24,3 +29,10 @@ def analyzer_for(database_url: str, rows: int = 0) -> TraceAnalyzer:
     from bot.trace.analyzer import TraceAnalyzer
 
     return TraceAnalyzer(database_url, rows)
+
+
+def tracer_for(config: Config, env: Mapping[str, str], url: str | None = None) -> TraceAnalyzer | None:
+    """The trace step when a scratch server is configured: `url`, then $DBREVIEW_TRACE_DATABASE_URL (keeps the
+    password out of the repository), then the config's `trace.database_url`."""
+    database_url = url or env.get(TRACE_URL_ENV) or config.trace.database_url
+    return analyzer_for(database_url, rows=config.trace.rows) if database_url else None

@@ -72,7 +72,16 @@ def test_action_yml_runs_the_dockerfile_with_the_action_command() -> None:
     runs = action["runs"]
     assert runs["using"] == "docker" and runs["image"] == "Dockerfile" and runs["args"] == ["action"]
     assert runs["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
-    assert set(action["inputs"]) == {"github-token", "anthropic-api-key"}
+    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "trace-database-url"}
+    assert runs["env"]["DBREVIEW_TRACE_DATABASE_URL"] == "${{ inputs.trace-database-url }}"
+
+
+def test_example_workflow_gives_the_trace_a_postgres_service() -> None:
+    flow = yaml.safe_load((REPO / ".github/workflows/dbreview-example.yml").read_text())
+    job = flow["jobs"]["review"]
+    assert job["services"]["postgres"]["image"].startswith("postgres:")
+    step = next(s for s in job["steps"] if "with" in s)
+    assert step["with"]["trace-database-url"].startswith("postgresql://postgres:")
 
 
 def test_example_workflow_gates_commands_and_never_checks_out_pr_code() -> None:

@@ -234,3 +234,46 @@ model Reminder {
     assert "no updatedAt column" in got["PageView:timestamps"]  # viewedAt is when it appeared; nothing says changed
     # A DateTime without default(now()) is a business date, not the row's creation time.
     assert "no createdAt or updatedAt column" in got["Reminder:timestamps"]
+
+
+def test_authjs_adapter_models_are_not_asked_for_timestamps_but_look_alikes_are() -> None:
+    text = PG + '''
+model User {
+  id        String    @id @default(cuid())
+  createdAt DateTime  @default(now()) @db.Timestamptz(3)
+  updatedAt DateTime  @updatedAt @db.Timestamptz(3)
+  accounts  Account[]
+  sessions  Session[]
+}
+
+model Account {
+  id                String  @id @default(cuid())
+  userId            String
+  type              String
+  provider          String
+  providerAccountId String
+  refresh_token     String?
+  user              User    @relation(fields: [userId], references: [id], onDelete: Cascade)
+
+  @@unique([provider, providerAccountId])
+  @@index([userId])
+}
+
+model Session {
+  id           String   @id @default(cuid())
+  sessionToken String   @unique
+  userId       String
+  expires      DateTime @db.Timestamptz(3)
+  user         User     @relation(fields: [userId], references: [id], onDelete: Cascade)
+
+  @@index([userId])
+}
+
+model BankAccount {
+  id       String @id @default(cuid())
+  provider String
+  iban     String @unique
+}
+'''
+    got = {f.key for f in findings(text, "prisma/missing-timestamps", new_schema=True)}
+    assert got == {"BankAccount:timestamps"}  # the app's own model named like a provider account still counts

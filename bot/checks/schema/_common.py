@@ -67,6 +67,20 @@ def entity_models(schema: Schema) -> list[Model]:
     return [m for m in schema.models.values() if not m.ignored]
 
 
+def authjs_adapter_model(m: Model) -> str | None:
+    """"Account", "Session" or "VerificationToken" when `m` has the shape Auth.js/NextAuth's Prisma adapter
+    prescribes (the library owns those columns), else None."""
+    names = {f.name for f in m.scalar_fields}
+    key_sets = [set(k.columns) for k in m.all_keys if k.kind in ("id", "unique")]
+    if {"identifier", "token", "expires"} <= names and {"identifier", "token"} in key_sets:
+        return "VerificationToken"
+    if {"sessionToken", "userId", "expires"} <= names and {"sessionToken"} in key_sets:
+        return "Session"
+    if {"provider", "providerAccountId", "userId", "type"} <= names and {"provider", "providerAccountId"} in key_sets:
+        return "Account"
+    return None
+
+
 def fk_field_names(model: Model) -> set[str]:
     return {n for f in model.relation_fields if f.relation is not None and f.relation.model is model
             for n in f.relation.fields}

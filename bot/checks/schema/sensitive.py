@@ -7,9 +7,9 @@ refresh tokens, SSNs) encrypted. The rule looks for a sign of either in the name
 
 from __future__ import annotations
 
-from bot.checks.schema._common import SchemaInput, entity_models, field_finding, words
+from bot.checks.schema._common import SchemaInput, authjs_adapter_model, entity_models, field_finding, words
 from bot.findings import Finding, Severity, Surface
-from bot.prisma.model import Field, Model
+from bot.prisma.model import Field
 from bot.registry import define
 
 RULE = define(
@@ -53,19 +53,12 @@ def sensitive_reason(f: Field, opts: dict) -> str | None:
     return None
 
 
-def _authjs_verification_token(m: Model) -> bool:
-    """Auth.js/NextAuth's adapter model (identifier, token, expires, @@unique([identifier, token])): the library
-    stores a SHA-256 of the emailed token, never the token itself."""
-    names = {f.name for f in m.scalar_fields}
-    return {"identifier", "token", "expires"} <= names and any(
-        set(k.columns) == {"identifier", "token"} for k in m.all_keys if k.kind in ("id", "unique"))
-
-
 def check(inp: SchemaInput) -> list[Finding]:
     opts = inp.options(RULE)
     findings: list[Finding] = []
     for m in entity_models(inp.schema):
-        authjs_token = _authjs_verification_token(m)
+        # Auth.js stores a SHA-256 of the emailed token in VerificationToken.token, never the token itself.
+        authjs_token = authjs_adapter_model(m) == "VerificationToken"
         for f in m.fields:
             if f.kind != "scalar" or f.type != "String" or f.list:
                 continue

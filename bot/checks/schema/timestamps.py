@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.checks.schema import _suggest
 from bot.checks.schema._common import (
     SchemaInput,
+    authjs_adapter_model,
     entity_models,
     field_finding,
     is_join_table,
@@ -95,7 +96,8 @@ def check(inp: SchemaInput) -> list[Finding]:
     opts = inp.options(MISSING)
     exempt = set(opts.get("exempt_models") or [])
     for m in inp.new_models():
-        if m.ignored or m.name in exempt or is_join_table(m):
+        # Auth.js adapter models have the columns the library prescribes; the author did not design them.
+        if m.ignored or m.name in exempt or is_join_table(m) or authjs_adapter_model(m) is not None:
             continue
         missing: list[str] = []
         # Any `DateTime @default(now())` that is not @updatedAt records when the row appeared, whatever its name

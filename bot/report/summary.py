@@ -121,7 +121,9 @@ def lock_table(locks: Iterable[Any], limit: int | None = None) -> str:
         stmt = stmt if len(stmt) <= 90 else stmt[:87] + "…"
         table = _get(r, "table", "relation")
         lock = _get(r, "lock", "lock_mode", "mode") + (f" on `{table}`" if table else "")
-        held = _get(r, "held_until", "rewrite")
+        held = _get(r, "held_until")
+        if r.get("held_ms") is not None:  # measured on a scratch database by `dbreview trace`
+            held = f"{float(r['held_ms']):,.0f} ms" + (" (rewrite)" if r.get("rewrite") else "")
         out.append(f"| {where} | `{_esc_cell(stmt).replace('`', '')}` | {_esc_cell(lock)} | "
                    f"{_esc_cell(_get(r, 'blocks', 'blocked'))} | {_esc_cell(held)} |")
     if len(shown) < len(rows):
@@ -225,6 +227,11 @@ def _render(review: Review, ctx: SummaryContext, *, diagram: bool, rows: int | N
         table = lock_table(lock_rows, locks)
         if table:
             parts.append("### Migration lock impact\n" + table)
+    measured = review.facts.get("measured_locks") or []
+    if measured:
+        table = lock_table(measured, locks)
+        if table:
+            parts.append("### Locks measured on a scratch PostgreSQL\n" + table.replace("Held until", "Held"))
     if diagram and ctx.change is not None and review.files.get("schema"):
         touched = review.facts.get("touched_models") or ()
         source = er_diagram_for_change(ctx.change, _schema_paths(review, ctx.change),

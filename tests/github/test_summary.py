@@ -189,3 +189,17 @@ def test_cli_markdown_has_no_inline_reason_column() -> None:
 
 
 SUMMARY_MARKER_TEXT = "<!-- dbreview:summary -->"
+
+
+def test_measured_locks_from_the_trace_get_their_own_table() -> None:
+    from bot.report.summary import render_summary
+    from bot.review import Review
+
+    review = Review(has_database_surface=True, facts={"measured_locks": [
+        {"path": "prisma/migrations/20240601000000_idx/migration.sql", "line": 2, "table": "orders",
+         "statement": 'CREATE INDEX "orders_status_idx" ON "orders"("status")', "lock": "SHARE",
+         "blocks": "inserts, updates and deletes", "held_ms": 1234.4, "rewrite": False},
+    ]})
+    text = render_summary(review)
+    assert "### Locks measured on a scratch PostgreSQL" in text
+    assert "| SHARE on `orders` | inserts, updates and deletes | 1,234 ms |" in text

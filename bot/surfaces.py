@@ -144,7 +144,9 @@ def is_migration_path(path: str, layout: Layout, config: Config) -> bool:
         )
     if name == "ops.json":  # Prisma 8: migrations/app/<dir>/ops.json
         return "/migrations/" in f"/{path}"
-    return False
+    # Any other SQL in a migrations folder (a stray file, a folder without migration.sql) is the history checks'
+    # business: `prisma migrate deploy` stops on it.
+    return path.endswith(".sql") and (parent in layout.migration_dirs or grandparent in layout.migration_dirs)
 
 
 def detect_layout(snapshot: Snapshot, config: Config) -> Layout:

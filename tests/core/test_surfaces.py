@@ -134,3 +134,12 @@ def test_bundles_and_huge_files_are_noted() -> None:
     notes = review(change, parse_config("")).notes
     assert any(n.startswith("skipped dist2/app.min.js") for n in notes)
     assert any(n.startswith("big.ts: not analysed") for n in notes)
+
+
+def test_stray_sql_in_a_migrations_folder_is_migration_surface() -> None:
+    base = {"prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+            "prisma/migrations/20240101000000_init/migration.sql": "SELECT 1;\n"}
+    head = {**base, "prisma/migrations/20240601000000_x/up.sql": "SELECT 2;\n",
+            "prisma/migrations/fix.sql": "SELECT 3;\n", "scripts/seed.sql": "SELECT 4;\n"}
+    kinds = _kinds(base, head)
+    assert sorted(kinds["migration"]) == ["prisma/migrations/20240601000000_x/up.sql", "prisma/migrations/fix.sql"]

@@ -110,6 +110,8 @@ class Catalog:
             if op.name:
                 state.constraints[op.name] = d
         elif k == "drop_constraint":
+            # what was dropped (contype, columns, ref_table), for rules that compare it with what the file adds
+            op.data.setdefault("was", state.constraints.get(op.name or ""))
             state.constraints.pop(op.name or "", None)
             state.indexes.pop(op.name or "", None)
         elif k == "enable_rls":

@@ -181,3 +181,36 @@ def test_text_to_citext_keeps_the_rows_and_rebuilds_only_indexes() -> None:
     (r,) = of(run('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "email" SET DATA TYPE VARCHAR(100);\n'),
               "migration/column-type-change")
     assert "rewrites" in r.message
+
+
+NEW_RELATION = """-- CreateTable
+CREATE TABLE "Team" ("id" TEXT NOT NULL, CONSTRAINT "Team_pkey" PRIMARY KEY ("id"));
+"""
+
+
+def test_column_pointing_at_another_table_is_a_new_relation_not_a_rename() -> None:
+    # Order.userId -> User is replaced by Order.teamId -> Team: a different relation, not a renamed field
+    sql = ('-- DropForeignKey\nALTER TABLE "Order" DROP CONSTRAINT "Order_userId_fkey";\n\n'
+           '-- AlterTable\nALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN     "teamId" TEXT NOT NULL;\n\n'
+           '-- AddForeignKey\nALTER TABLE "Order" ADD CONSTRAINT "Order_teamId_fkey" FOREIGN KEY ("teamId") '
+           'REFERENCES "Team"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n')
+    found = run(sql, base_extra={"prisma/migrations/20240201000000_team/migration.sql": NEW_RELATION})
+    assert not of(found, "migration/rename-as-drop-add")
+    assert of(found, "migration/drop-column") and of(found, "migration/add-required-column")
+
+
+def test_renamed_fk_column_to_the_same_table_is_still_a_rename() -> None:
+    sql = ('-- DropForeignKey\nALTER TABLE "Order" DROP CONSTRAINT "Order_userId_fkey";\n\n'
+           '-- AlterTable\nALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN     "ownerId" TEXT NOT NULL;\n\n'
+           '-- AddForeignKey\nALTER TABLE "Order" ADD CONSTRAINT "Order_ownerId_fkey" FOREIGN KEY ("ownerId") '
+           'REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n')
+    (f,) = of(run(sql), "migration/rename-as-drop-add")
+    assert 'RENAME COLUMN "userId" TO "ownerId"' in f.message
+
+
+def test_backfill_names_the_lock_on_the_table_it_writes() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" DROP COLUMN "name";\n\n'
+           '-- AlterTable\nALTER TABLE "Order" ADD COLUMN "note" TEXT;\n\n'
+           'UPDATE "Order" SET "note" = \'\' WHERE "note" IS NULL;\n')
+    (f,) = of(run(sql), "migration/backfill-in-transaction")
+    assert 'lock this file took on "Order" earlier' in f.message

@@ -188,12 +188,26 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
     drops_per_table: dict[str, int] = {}
     for d in drops:
         drops_per_table[d.op.table or ""] = drops_per_table.get(d.op.table or "", 0) + 1
+    # foreign keys the file drops and adds, per (table, column): a "rename" whose column now points at another
+    # table is a new relation (Share.userId -> User replaced by Share.recipientId -> Recipient), not a rename
+    fk_before: dict[tuple[str | None, str | None], str | None] = {}
+    fk_after: dict[tuple[str | None, str | None], str | None] = {}
+    for st in model.ops:
+        d_ = st.op.data
+        was = d_.get("was") if st.op.kind == "drop_constraint" else None
+        if was and was.get("contype") == "fk" and len(was.get("columns") or []) == 1:
+            fk_before[(st.op.table, was["columns"][0])] = was.get("ref_table")
+        if st.op.kind == "add_constraint" and d_.get("contype") == "fk" and len(d_.get("columns") or []) == 1:
+            fk_after[(st.op.table, d_["columns"][0])] = d_.get("ref_table")
     used: set[int] = set()
     for d in drops:
         old = d.column_before
         assert old is not None
         slot = (d.op.table or "", _base_type(old.type), old.is_array)
-        candidates = adds.get(slot, [])
+        before = fk_before.get((d.op.table, d.op.column))
+        candidates = [(a, n) for a, n in adds.get(slot, [])
+                      if not (before and (a.op.table, a.op.column) in fk_after
+                              and fk_after[(a.op.table, a.op.column)] != before)]
         if not candidates:
             continue
         pick = None
@@ -202,7 +216,7 @@ def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
             pick = same[0] if len(same) == 1 else None
         if pick is None:
             named = [a for a in by_name.get((*slot, _norm(d.op.column or "")), [])
-                     if id(a.op) not in used and a.op.column != d.op.column]
+                     if id(a.op) not in used and a.op.column != d.op.column and any(a is c for c, _n in candidates)]
             pick = named[0] if len(named) == 1 else None
         if pick is not None:
             used.add(id(pick.op))

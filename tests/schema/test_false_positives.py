@@ -277,3 +277,23 @@ model BankAccount {
 '''
     got = {f.key for f in findings(text, "prisma/missing-timestamps", new_schema=True)}
     assert got == {"BankAccount:timestamps"}  # the app's own model named like a provider account still counts
+
+
+def test_float_money_fix_only_offers_what_the_connector_supports() -> None:
+    body = '''
+model Listing {
+  id    String @id
+  price Float
+}
+'''
+    mongo = '''datasource db {
+  provider = "mongodb"
+  url      = env("DATABASE_URL")
+}
+'''
+    [m] = findings(mongo + body, "prisma/float-money")
+    assert "priceCents Int" in m.message and "Decimal" not in m.message  # MongoDB has no Decimal type
+    [s] = findings(SQLITE + body, "prisma/float-money")
+    assert "`price Decimal`" in s.message and "@db.Decimal" not in s.message  # SQLite takes no native types
+    [p] = findings(PG + body, "prisma/float-money")
+    assert "`price Decimal @db.Decimal(12, 2)`" in p.message

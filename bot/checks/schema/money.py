@@ -61,6 +61,16 @@ def is_money_name(f: Field, model: Model, opts: dict) -> bool:
     return bool(model_words & set(opts.get("money_models", []))) and ws[-1] in _CONTEXT_FIELDS
 
 
+def _decimal_option(provider: str | None, f: Field) -> str:
+    """The Decimal alternative the schema's connector accepts: MongoDB has no Decimal at all, SQLite no `@db.*`."""
+    opt = "?" if f.optional else ""
+    if provider == "mongodb":
+        return ""
+    if provider == "sqlite":
+        return f" or use `{f.name} Decimal{opt}` (exact decimal arithmetic in Prisma Client)"
+    return f" or use `{f.name} Decimal{opt} @db.Decimal(12, 2)` (scale = the currency's decimals)"
+
+
 def check(inp: SchemaInput) -> list[Finding]:
     schema = inp.schema
     findings: list[Finding] = []
@@ -74,9 +84,7 @@ def check(inp: SchemaInput) -> list[Finding]:
                     FLOAT_MONEY, f,
                     f"`{f.key}` looks like a monetary amount but is `Float` (double precision): binary floating "
                     "point cannot store 0.10 exactly, so sums and comparisons drift by fractions of a cent. Store "
-                    f"integer minor units (`{f.name}Cents Int` or `BigInt`) or use "
-                    f"`{f.name} Decimal{'?' if f.optional else ''} @db.Decimal(12, 2)` (scale = the currency's "
-                    "decimals).",
+                    f"integer minor units (`{f.name}Cents Int` or `BigInt`){_decimal_option(schema.provider, f)}.",
                 ))
             if not schema.is_postgres or f.native is None:
                 continue

@@ -87,7 +87,7 @@ model Tag {
 '''
     assert findings(text, "prisma/autoincrement-int-id") == []
     [f] = findings(PG + text[len(SQLITE):], "prisma/autoincrement-int-id")
-    assert "32-bit `serial`" in f.message
+    assert "32-bit `serial`" in f.message and "@default(uuid(7)) @db.Uuid`" in f.message
 
 
 def test_autoincrement_int_on_mysql_names_mysqls_column_type() -> None:
@@ -99,6 +99,7 @@ model Tag {
 '''
     [f] = findings(text, "prisma/autoincrement-int-id")
     assert "`INT AUTO_INCREMENT`" in f.message and "serial" not in f.message
+    assert "@db.Uuid" not in f.message  # MySQL has no uuid native type
 
 
 def test_index_messages_name_the_schemas_database() -> None:

@@ -34,6 +34,9 @@ MIXED = define(
 # What `Int @default(autoincrement())` becomes, where it is 32-bit.
 _SERIAL_SQL = {"postgresql": "serial", "mysql": "INT AUTO_INCREMENT", "sqlserver": "INT IDENTITY"}
 
+# The 16-byte native type for a UUID column, where the connector has one.
+_UUID_NATIVE = {"postgresql": " @db.Uuid", "sqlserver": " @db.UniqueIdentifier"}
+
 _UUID_SQL = ("gen_random_uuid()", "uuid_generate_v4()", "uuid_generate_v7()", "uuidv7()", "uuidv4()")
 
 
@@ -82,7 +85,8 @@ def check(inp: SchemaInput) -> list[Finding]:
                 "stops at 2,147,483,647 "
                 "(widening a hot table's key later rewrites it and every foreign key to it), and sequential ids "
                 "let anyone who sees one guess the others. Use `BigInt @default(autoincrement())` for internal "
-                "tables, or `String @id @default(uuid(7)) @db.Uuid` for ids that leave the database.",
+                f"tables, or `String @id @default(uuid(7)){_UUID_NATIVE.get(provider, '')}` for ids that leave the "
+                "database.",
                 line=f.attr_line("default")))
         if schema.is_postgres and strategy == "uuid" and f.type == "String" and f.native is not None \
                 and f.native.name != "Uuid":

@@ -13,6 +13,8 @@ import pglast
 from pglast import ast
 from pglast.visitors import Visitor
 
+from bot.sql.pg import parse_postgres
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -60,33 +62,19 @@ def _line_at(text: str, offset: int) -> int:
 
 def split_statements(text: str) -> list[Statement]:
     """Statements of a SQL file in order; the whole file as one "Unparsed" statement when it does not parse."""
-    try:
-        raw = pglast.parse_sql(text)
-    except pglast.parser.ParseError:
+    # The same split the static analysis uses (bot.sql.pg), so measured and static findings share line numbers.
+    parsed, error = parse_postgres(text)
+    if error is not None:
         stripped = text.strip()
         if not stripped:
             return []
         start = text.index(stripped[0])
         return [Statement(0, stripped, _line_at(text, start), _line_at(text, start + len(stripped) - 1), "Unparsed")]
-    out: list[Statement] = []
-    for raw_stmt in raw:
-        start = raw_stmt.stmt_location or 0
-        length = raw_stmt.stmt_len or (len(text) - start)
-        body = text[start:start + length].strip()
-        if not body:
-            continue
-        start = text.index(body[0], start)
-        out.append(
-            Statement(
-                index=len(out),
-                text=body,
-                line=_line_at(text, start),
-                end_line=_line_at(text, start + len(body) - 1),
-                kind=type(raw_stmt.stmt).__name__,
-                relations=_relations(raw_stmt.stmt),
-            )
-        )
-    return out
+    return [
+        Statement(index=i, text=stmt.text, line=stmt.line, end_line=stmt.end_line, kind=stmt.kind,
+                  relations=_relations(stmt.node) if stmt.node is not None else ())
+        for i, stmt in enumerate(s for s in parsed if s.text.strip())
+    ]
 
 
 @dataclass(frozen=True)

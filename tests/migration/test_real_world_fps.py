@@ -214,3 +214,13 @@ def test_backfill_names_the_lock_on_the_table_it_writes() -> None:
            'UPDATE "Order" SET "note" = \'\' WHERE "note" IS NULL;\n')
     (f,) = of(run(sql), "migration/backfill-in-transaction")
     assert 'lock this file took on "Order" earlier' in f.message
+
+
+def test_enum_recreate_of_an_enum_the_history_does_not_know_reads_well() -> None:
+    sql = ('-- AlterEnum\nBEGIN;\nCREATE TYPE "Kind_new" AS ENUM (\'A\', \'B\');\n'
+           'ALTER TABLE "Order" ALTER COLUMN "kind" TYPE "Kind_new" USING ("kind"::text::"Kind_new");\n'
+           'ALTER TYPE "Kind" RENAME TO "Kind_old";\nALTER TYPE "Kind_new" RENAME TO "Kind";\n'
+           'DROP TYPE "Kind_old";\nCOMMIT;\n')
+    (f,) = of(run(sql), "migration/enum-value-removal")
+    assert "the values the new type leaves out" in f.message
+    assert "IN ('<removed value>')" in f.message and "IN (values)" not in f.message

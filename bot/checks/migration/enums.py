@@ -67,7 +67,9 @@ def _removals(model: MigrationModel) -> list[Hit]:
         if not removed and before is not None:
             hits.append(_recreate_hit(op, enum, tables, dance))
             continue
-        shown = ", ".join(f"'{v}'" for v in removed) or "values"
+        # the enum's old values are unknown when the history never created it in SQL this parser reads
+        shown = ", ".join(f"'{v}'" for v in removed) or "the values the new type leaves out"
+        listed = ", ".join(f"'{v}'" for v in removed) or "'<removed value>'"
         where = ", ".join(tables) or "no column"
         stmts = sorted({o.stmt.index: o.stmt for o in dance}.values(), key=lambda s: s.line)
         example = tables[0] if tables else "<table>.<column>"
@@ -78,7 +80,7 @@ def _removals(model: MigrationModel) -> list[Hit]:
             f"{L.describe(L.ACCESS_EXCLUSIVE)}, then renames and drops the old type. The migration fails (22P02) "
             f"if any row still holds {shown}, and pods on the old client that write it fail afterwards. First ship "
             f"code that no longer writes {shown}, migrate the rows (`UPDATE ... SET {example.split('.')[-1]} = "
-            f"'<replacement>' WHERE ... IN ({shown});`), then remove the value; on a large table consider keeping "
+            f"'<replacement>' WHERE ... IN ({listed});`), then remove the value; on a large table consider keeping "
             "the value and rejecting it in code instead.",
             "the enum is recreated, rewriting its tables",
             end_stmt=stmts[-1] if len(stmts) > 1 else None,

@@ -298,3 +298,38 @@ model Listing {
     assert "`price Decimal`" in s.message and "@db.Decimal" not in s.message  # SQLite takes no native types
     [p] = findings(PG + body, "prisma/float-money")
     assert "`price Decimal @db.Decimal(12, 2)`" in p.message
+
+
+def test_mixed_id_strategies_ignores_shared_primary_keys_and_natural_keys() -> None:
+    models = "".join(f'''
+model Thing{i} {{
+  id   String @id @default(uuid()) @db.Uuid
+  name String
+}}
+''' for i in range(5))
+    base = PG + '''
+model User {
+  id       String    @id @default(uuid()) @db.Uuid
+  settings Settings?
+}
+''' + models
+    head = base + '''
+model Settings {
+  userId String @id @db.Uuid
+  theme  String
+  user   User   @relation(fields: [userId], references: [id])
+}
+
+model Property {
+  key   String @id
+  value String
+}
+
+model Counter {
+  id    Int    @id @default(autoincrement())
+  value Int
+}
+'''
+    got = {f.key for f in findings(head, "prisma/mixed-id-strategies", base=base)}
+    # Settings reuses the user's id and Property is keyed by its own name; Counter really breaks the convention.
+    assert got == {"Counter:id-strategy"}

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.checks.schema._common import SchemaInput, entity_models, field_finding, is_join_table, model_finding
+from bot.checks.schema._common import (
+    SchemaInput,
+    authjs_adapter_model,
+    entity_models,
+    field_finding,
+    fk_field_names,
+    is_join_table,
+    model_finding,
+)
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.prisma.parser import FuncCall, StringLit
@@ -64,6 +72,22 @@ def id_strategy(m: Model) -> str | None:
     return d.name
 
 
+def _has_id_strategy(m: Model) -> bool:
+    """Whether the model's key is a generated surrogate id that could follow the schema's convention. Not so for
+    join tables, a key that is the parent's id (`userId String @id` in a 1:1 Settings table), a natural key
+    (`key String @id`, `slug String @id`: no default, not named id) or an Auth.js adapter model."""
+    if is_join_table(m) or authjs_adapter_model(m) is not None:
+        return False
+    pk = m.primary_key
+    if pk is None or len(pk.columns) != 1:
+        return True
+    col = pk.columns[0]
+    if col in fk_field_names(m):
+        return False
+    f = m.by_name.get(col)
+    return not (f is not None and f.default is None and f.name.lower() != "id")
+
+
 def check(inp: SchemaInput) -> list[Finding]:
     schema = inp.schema
     findings: list[Finding] = []
@@ -102,7 +126,7 @@ def check(inp: SchemaInput) -> list[Finding]:
     if not new:
         return findings
     opts = inp.options(MIXED)
-    existing = [s for m in models if m.name not in new and not is_join_table(m) and (s := id_strategy(m))]
+    existing = [s for m in models if m.name not in new and _has_id_strategy(m) and (s := id_strategy(m))]
     if len(existing) < int(opts.get("min_models", 4)):
         return findings
     common, count = Counter(existing).most_common(1)[0]
@@ -111,7 +135,7 @@ def check(inp: SchemaInput) -> list[Finding]:
     example = next(m for m in models if m.name not in new and id_strategy(m) == common)
     example_id = example.by_name[example.primary_key.columns[0]] if example.primary_key else None
     for m in models:
-        if m.name not in new or is_join_table(m):
+        if m.name not in new or not _has_id_strategy(m):
             continue
         strategy = id_strategy(m)
         if strategy is None or strategy == common:

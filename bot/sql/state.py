@@ -172,6 +172,17 @@ def apply_file(parsed: ParsedMigration, catalog: Catalog) -> None:
             catalog.apply(op)
 
 
+def _table_of_index_name(name: str, tables: set[str]) -> str | None:
+    """The table of an index the history does not know (created by SQL outside the replayed files), from Prisma's
+    naming: "<Table>_<columns>_idx/_key", Prisma 2 "<Table>.<columns>_unique". The longest matching table wins."""
+    best: str | None = None
+    for t in tables:
+        bare = t.split(".")[-1]
+        if name.startswith((bare + "_", bare + ".")) and (best is None or len(bare) > len(best.split(".")[-1])):
+            best = t
+    return best
+
+
 def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset(),
          *, implicit_transaction: bool = True) -> MigrationModel:
     """`implicit_transaction=False` models Prisma 7.4.0+, which sends each statement on its own (autocommit)."""
@@ -190,8 +201,10 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     if not parsed.ok:
         return model
     pg = parsed.is_postgres  # lock modes are PostgreSQL's; other providers get the destructive rules only
-    for stmt in parsed.statements:
-        for op in ops_of(stmt, parsed.provider):
+    stmt_ops = [ops_of(stmt, parsed.provider) for stmt in parsed.statements]
+    named_tables = set(catalog.tables) | {op.table for ops in stmt_ops for op in ops if op.table}
+    for ops in stmt_ops:
+        for op in ops:
             if op.kind == "transaction":
                 kind = op.data.get("kind")
                 if kind == "begin":
@@ -203,6 +216,10 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             if op.kind == "set" and op.name in ("lock_timeout", "statement_timeout"):
                 lock_timeout = lock_timeout or op.name == "lock_timeout"
             table = op.table or ""
+            if op.kind in ("drop_index", "reindex") and op.name and op.name not in catalog.index_table:
+                guess = _table_of_index_name(op.name, named_tables)
+                if guess:
+                    catalog.index_table[op.name] = guess
             if op.kind in ("drop_index", "reindex") and op.name in catalog.index_table:
                 table = catalog.index_table[op.name or ""]
             is_new = table in created or table in fresh_tables or table in emptied

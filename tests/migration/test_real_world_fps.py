@@ -224,3 +224,14 @@ def test_enum_recreate_of_an_enum_the_history_does_not_know_reads_well() -> None
     (f,) = of(run(sql), "migration/enum-value-removal")
     assert "the values the new type leaves out" in f.message
     assert "IN ('<removed value>')" in f.message and "IN (values)" not in f.message
+
+
+def test_unknown_index_is_placed_on_its_table_by_prisma_naming() -> None:
+    # an index created outside the replayed history, dropped next to DDL on its own table (Prisma's naming)
+    sql = ('-- DropIndex\nDROP INDEX "Order_status_createdAt_idx";\n\n'
+           '-- CreateIndex\nCREATE INDEX "Order_status_idx" ON "Order"("status");\n')
+    found = run(sql)
+    (d,) = of(found, "migration/drop-index-not-concurrent")
+    assert 'on "Order"' in d.message and "table of index" not in d.message
+    assert not of(found, "migration/long-held-lock")
+    assert "held until the file ends" not in d.message

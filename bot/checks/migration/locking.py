@@ -81,7 +81,7 @@ def _long_held(model: MigrationModel) -> list[Hit]:
                  and not _reported_with_the_lock(o, ae) for why in [slow_work(o)] if why]
         if not later:
             continue
-        t = q(ae[0])
+        t = table_ref(ae[0])
         work = "; ".join(f"line {o.op.stmt.line} {why}" for o, why in later[:3])
         more = f" (and {len(later) - 3} more)" if len(later) > 3 else ""
         return [Hit(
@@ -90,8 +90,8 @@ def _long_held(model: MigrationModel) -> list[Hit]:
             f"migration.sql as one transaction, so {t} stays locked until the file ends, through slow work: "
             f"{work}{more}. Move the slow statements into a migration of their own (or put this statement last), "
             "so the exclusive lock is held for milliseconds.",
-            f"the {L.ACCESS_EXCLUSIVE} lock on {t} is then held until the file ends, through {work}; move that "
-            "slow work to its own migration",
+            f"the {L.ACCESS_EXCLUSIVE} lock on {t} is then held until the file ends, through {work}; move "
+            "that slow work to its own migration",
             key=f"lock held {ae[0]}",
             file_level=True,
         )]

@@ -333,3 +333,25 @@ model Counter {
     got = {f.key for f in findings(head, "prisma/mixed-id-strategies", base=base)}
     # Settings reuses the user's id and Property is keyed by its own name; Counter really breaks the convention.
     assert got == {"Counter:id-strategy"}
+
+
+def test_unique_that_repeats_the_primary_key_is_redundant_but_a_reordered_or_other_unique_is_not() -> None:
+    text = PG + '''
+model ApiKey {
+  id        String @id @unique @default(cuid())
+  hashedKey String @unique
+}
+
+model Pair {
+  a Int
+  b Int
+
+  @@id([a, b])
+  @@unique([a, b])
+  @@unique([b, a])
+}
+'''
+    got = {(f.key, f.line) for f in findings(text, "prisma/redundant-index")}
+    assert got == {("ApiKey:unique-repeats-pk", 11), ("Pair:unique-repeats-pk", 20)}
+    [f] = [f for f in findings(text, "prisma/redundant-index") if f.key.startswith("ApiKey")]
+    assert f.message.endswith("Remove `@unique` on `id`.")

@@ -103,6 +103,21 @@ def check(inp: SchemaInput) -> list[Finding]:
                 f"can use that one for every query this index serves, so this index only costs writes and space. "
                 f"Remove `{mine}`.",
                 key=f"{m.name}:{mine}", scope=m.scope))
+        pk = m.primary_key
+        for uq in m.uniques:
+            if pk is not None and uq.columns == pk.columns and uq.is_btree:
+                # `id String @id @unique`: Prisma Migrate creates the primary key and a second unique index
+                # (`<Model>_id_key`) over the same column; the constraint adds nothing the key does not enforce.
+                field_level = uq.source == "field"
+                shown = "@unique" if field_level else describe_index(uq)
+                where = f" on `{uq.columns[0]}`" if field_level else ""
+                findings.append(REDUNDANT.finding(
+                    uq.path, uq.line,
+                    f"`{shown}`{where} repeats the primary key of {m.name}: Prisma creates a second unique index "
+                    f"over the same {'column' if len(uq.columns) == 1 else 'columns'}, written on every insert, "
+                    f"while the primary key already enforces uniqueness and serves every lookup. Remove "
+                    f"`{shown}`{where}.",
+                    key=f"{m.name}:unique-repeats-pk", scope=m.scope))
         count = len(m.uniques) + len(m.indexes) + len(m.fulltext)
         if count > limit:
             findings.append(model_finding(

@@ -1,7 +1,7 @@
-"""Look-alike negatives from reviewing the schema rules on real-world schemas (fixtures written for these tests).
+"""Findings from reviewing the schema rules on real-world schemas (fixtures written for these tests).
 
-Each test pins one false positive that was fixed: the finding a reviewer would have rejected no longer appears,
-while the nearby true positive still does.
+Most tests pin one false positive that was fixed: the finding a reviewer would have rejected no longer appears,
+while the nearby true positive still does. The last ones pin problems the review showed the rules missed.
 """
 
 from __future__ import annotations

@@ -355,3 +355,15 @@ model Pair {
     assert got == {("ApiKey:unique-repeats-pk", 11), ("Pair:unique-repeats-pk", 20)}
     [f] = [f for f in findings(text, "prisma/redundant-index") if f.key.startswith("ApiKey")]
     assert f.message.endswith("Remove `@unique` on `id`.")
+
+
+def test_anti_csrf_token_is_info_but_a_session_handle_token_is_not() -> None:
+    text = SQLITE + '''
+model Session {
+  id            Int     @id @default(autoincrement())
+  antiCSRFToken String?
+  resetToken    String?
+}
+'''
+    got = {f.key: f.severity.value for f in findings(text, "prisma/sensitive-plaintext")}
+    assert got == {"Session.antiCSRFToken": "info", "Session.resetToken": "warning"}

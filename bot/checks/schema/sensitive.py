@@ -86,7 +86,8 @@ def check(inp: SchemaInput) -> list[Finding]:
             # in plaintext by design of those libraries: worth knowing, rarely the author's choice.
             # OAuth 1.0a's `oauth_token` / `oauth_token_secret` (Twitter in NextAuth's Account) are the same kind.
             library_token = (reason == "token" and len(ws) >= 2 and ws[-2] in ("access", "refresh", "id", "session")) \
-                or (reason in ("token", "secret") and "oauth" in ws)
+                or (reason in ("token", "secret") and "oauth" in ws) \
+                or (reason == "token" and not {"csrf", "xsrf"}.isdisjoint(ws))  # a nonce, useless without the session
             findings.append(field_finding(
                 RULE, f,
                 f"`{f.key}` looks like a sensitive value ({reason}) stored as a plain `String`: anyone with read "

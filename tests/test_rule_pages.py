@@ -45,3 +45,9 @@ def test_rule_ids_are_well_formed() -> None:
         assert prefix in ("prisma", "migration", "query", "change"), rule_id
         assert name and name == name.lower() and " " not in name, rule_id
         assert rule.summary and not rule.summary.endswith("."), f"{rule_id}: summary is one line, no period"
+
+
+def test_readme_lists_every_rule() -> None:
+    readme = (RULES_DIR.parent / "README.md").read_text(encoding="utf-8")
+    missing = sorted(rule_id for rule_id in all_rules() if f"`{rule_id}`" not in readme)
+    assert missing == [], f"README's rule table lacks: {missing}"

@@ -235,3 +235,12 @@ def test_unknown_index_is_placed_on_its_table_by_prisma_naming() -> None:
     assert 'on "Order"' in d.message and "table of index" not in d.message
     assert not of(found, "migration/long-held-lock")
     assert "held until the file ends" not in d.message
+
+
+def test_type_change_from_an_unknown_type_does_not_claim_a_rewrite_for_sure() -> None:
+    (f,) = of(run('-- AlterTable\nALTER TABLE "Order" ALTER COLUMN "legacyCode" SET DATA TYPE CITEXT;\n'),
+              "migration/column-type-change")
+    assert "current type unknown" in f.message and "Unless the current type is binary-compatible" in f.message
+    (k,) = of(run('-- AlterTable\nALTER TABLE "Order" ALTER COLUMN "total" SET DATA TYPE DOUBLE PRECISION;\n'),
+              "migration/column-type-change")
+    assert "That is not a binary-compatible change" in k.message

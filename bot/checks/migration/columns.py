@@ -145,7 +145,10 @@ def _type_change_hit(changes: list) -> Hit:  # type: ignore[type-arg]
         )
     return Hit(
         COLUMN_TYPE_CHANGE, op.stmt, f"types {op.table}",
-        f"Changing {t}: {'; '.join(parts)}. That is not a binary-compatible change: PostgreSQL rewrites {t} and "
+        f"Changing {t}: {'; '.join(parts)}. "
+        + ("That is not a binary-compatible change" if all(old for _s, old, _n, _v in changes) else
+           "Unless the current type is binary-compatible with the new one (varchar to text, text to citext)")
+        + f": PostgreSQL rewrites {t} and "
         f"rebuilds its indexes while holding {L.a_lock(L.ACCESS_EXCLUSIVE)}, and the statement fails if a "
         "value does not convert. No rewrite: varchar(n) to a longer varchar or to text, numeric(p,s) to a larger "
         "precision with the same scale, timestamp(p) to timestamptz(p) under TimeZone UTC without USING. "

@@ -81,6 +81,9 @@ class Catalog:
         elif k == "rename_type" and op.name in self.enums:
             self.enums[op.data["new"]] = self.enums.pop(op.name)
         elif k == "drop_type":
+            # columns that still use the type: DROP TYPE ... CASCADE drops them with their data
+            op.data.setdefault("users", [f"{tn}.{cn}" for tn, ts in self.tables.items()
+                                         for cn, c in ts.columns.items() if c.type == op.name])
             self.enums.pop(op.name or "", None)
 
     def _apply_table_op(self, op: Op, state: TableState) -> None:

@@ -244,3 +244,11 @@ def test_type_change_from_an_unknown_type_does_not_claim_a_rewrite_for_sure() ->
     (k,) = of(run('-- AlterTable\nALTER TABLE "Order" ALTER COLUMN "total" SET DATA TYPE DOUBLE PRECISION;\n'),
               "migration/column-type-change")
     assert "That is not a binary-compatible change" in k.message
+
+
+def test_drop_type_cascade_reports_the_columns_it_drops_and_not_an_unused_type() -> None:
+    (f,) = of(run('-- DropEnum\nDROP TYPE "Role" CASCADE;\n'), "migration/drop-column")
+    assert '"User"."role"' in f.message and "without CASCADE" in f.message
+    converted = ('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "role" TYPE TEXT;\n\n'
+                 '-- DropEnum\nDROP TYPE "Role" CASCADE;\n')
+    assert not [x for x in run(converted) if "CASCADE" in x.message]

@@ -95,6 +95,17 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 key=f"drop table {op.table}",
                 covers=[("drop_table", op.table, None)],
             ))
+        elif op.kind == "drop_type" and op.data.get("cascade") and op.data.get("users"):
+            users = [q(u) for u in op.data["users"]]
+            hits.append(Hit(
+                DROP_COLUMN, op.stmt, f"type {op.name}",
+                f"DROP TYPE {q(op.name)} CASCADE also drops every column that still uses the type, with all its "
+                f"values: {', '.join(users[:5])}{' and more' if len(users) > 5 else ''}. Convert or drop those "
+                "columns explicitly first, then drop the type without CASCADE, so the drop fails instead of deleting "
+                "data if something still uses it.",
+                "CASCADE drops the columns that still use the type",
+                key=f"drop type cascade {op.name}",
+            ))
         elif op.kind == "drop_schema":
             hits.append(Hit(
                 DROP_TABLE, op.stmt, f"schema {op.name}",

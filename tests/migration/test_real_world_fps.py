@@ -252,3 +252,14 @@ def test_drop_type_cascade_reports_the_columns_it_drops_and_not_an_unused_type()
     converted = ('-- AlterTable\nALTER TABLE "User" ALTER COLUMN "role" TYPE TEXT;\n\n'
                  '-- DropEnum\nDROP TYPE "Role" CASCADE;\n')
     assert not [x for x in run(converted) if "CASCADE" in x.message]
+
+
+def test_dropping_an_implicit_relation_table_names_the_relation_not_a_model() -> None:
+    rel = ('-- CreateTable\nCREATE TABLE "_OrderToUser" ("A" INTEGER NOT NULL, "B" TEXT NOT NULL);\n'
+           '-- CreateIndex\nCREATE UNIQUE INDEX "_OrderToUser_AB_unique" ON "_OrderToUser"("A", "B");\n')
+    found = run('-- DropTable\nDROP TABLE "_OrderToUser";\n',
+                base_extra={"prisma/migrations/20240201000000_rel/migration.sql": rel})
+    (f,) = of(found, "migration/drop-table")
+    assert "implicit many-to-many" in f.message and "@@ignore" not in f.message
+    (m,) = of(run('-- DropTable\nDROP TABLE "Order";\n'), "migration/drop-table")
+    assert "@@ignore" in m.message

@@ -82,7 +82,21 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
         t = q(op.table)
         if op.kind == "drop_table" and renamed_to.get(op.table, 0) > op.stmt.line:
             continue
-        if op.kind == "drop_table" and st.existing:
+        if op.kind == "drop_table" and st.existing and _implicit_relation_table(op.table):
+            # Prisma's implicit many-to-many table ("_AToB"): no model to @@ignore, the relation field is the code
+            hits.append(Hit(
+                DROP_TABLE, op.stmt, f"table {op.table}",
+                f"DROP TABLE {t} deletes Prisma's join table of an implicit many-to-many relation and every link "
+                "in it" + (f", under {L.a_lock(L.ACCESS_EXCLUSIVE)}" if pg else "") + "; pods still running the "
+                "old code fail on every query that includes, connects or filters by that relation until they are "
+                "replaced. Release the code without the relation field first, then drop the table; if the links "
+                "move to an explicit model, copy them (`INSERT ... SELECT \"A\", \"B\" FROM " + t + "`) before "
+                "the drop.",
+                "the relation table and its links are deleted",
+                key=f"drop table {op.table}",
+                covers=[("drop_table", op.table, None)],
+            ))
+        elif op.kind == "drop_table" and st.existing:
             hits.append(Hit(
                 DROP_TABLE, op.stmt, f"table {op.table}",
                 f"DROP TABLE {t} deletes the table and every row in it"
@@ -253,6 +267,12 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
                 ("add_required_prisma_default", add.op.table, new)],
         replaces={(add.op.stmt.index, f"column {add.op.subject}")},
     )
+
+
+def _implicit_relation_table(table: str | None) -> bool:
+    """Prisma names the join table of an implicit many-to-many relation "_<ModelA>To<ModelB>" (or "_<name>")."""
+    bare = (table or "").split(".")[-1]
+    return bare.startswith("_") and not bare.startswith("_prisma")
 
 
 def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str | None]]:

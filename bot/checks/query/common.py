@@ -142,3 +142,21 @@ def call_idents(call: PrismaCall) -> set[str]:
 
 def is_empty_object(value: JsValue | None) -> bool:
     return isinstance(value, JsObject) and not value.entries and not value.spreads
+
+
+def function_text(analysis: FileAnalysis, call: PrismaCall) -> str:
+    """The source of the function a call sits in (the whole file for module-level code)."""
+    fn = call.function
+    if fn.is_module or not analysis.lines:
+        return "\n".join(analysis.lines)
+    return "\n".join(analysis.lines[max(fn.line - 1, 0):fn.end_line])
+
+
+def function_header(analysis: FileAnalysis, call: PrismaCall) -> str:
+    """The function's signature text up to its body, e.g. `async deleteAllHistories()`."""
+    fn = call.function
+    if fn.is_module or not analysis.lines:
+        return ""
+    head = "\n".join(analysis.lines[max(fn.line - 1, 0):min(fn.line + 4, fn.end_line)])
+    cut = min((i for i in (head.find("{"), head.find("=>")) if i >= 0), default=len(head))
+    return head[:cut]

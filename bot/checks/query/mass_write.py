@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts.values import JsObject
 
-from .common import QueryInput, call_finding, is_script_path, is_test_path, path_request_context
+from .common import QueryInput, call_finding, function_header, is_script_path, is_test_path, path_request_context
 
 MASS_WRITE = define(
     "query/mass-write", Severity.ERROR, Surface.QUERY,
@@ -17,6 +19,23 @@ CLIENT_PER_REQUEST = define(
     "query/client-per-request", Severity.ERROR, Surface.QUERY,
     "`new PrismaClient()` inside a request handler or loop opens a new connection pool each time",
 )
+
+
+# `deleteAllHistories()`, `clear_all_sessions()`, `purgeEverything()`: the name says every row is meant.
+_ALL_ROWS_NAME = re.compile(r"^_*(delete|remove|clear|purge|wipe|reset|truncate|destroy|empty|drop)_?(all|every)",
+                            re.IGNORECASE)
+
+
+def _meant_for_every_row(inp: QueryInput, call) -> bool:  # type: ignore[no-untyped-def]
+    """A parameterless function whose name says it empties the table: nothing could have narrowed the write.
+
+    With a parameter (`deleteAllForUser(userId)`) a missing `where` is the classic forgotten filter, so it stays.
+    """
+    short = call.function.name.rsplit(".", 1)[-1]
+    if not _ALL_ROWS_NAME.match(short):
+        return False
+    no_params = rf"(\b{re.escape(short)}|\basync|=|\bfunction)\s*(<[^>]*>)?\s*\(\s*\)"
+    return bool(re.search(no_params, function_header(inp.analysis, call)))
 
 
 def _where_missing(call) -> bool:  # type: ignore[no-untyped-def]
@@ -36,6 +55,8 @@ def check_mass_write(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     for call in inp.analysis.calls:
         if call.operation not in ("deleteMany", "updateMany", "updateManyAndReturn") or not _where_missing(call):
+            continue
+        if _meant_for_every_row(inp, call):
             continue
         model = call.accessor
         verb = "deletes" if call.operation == "deleteMany" else "updates"

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsLiteral, JsObject
 
-from .common import QueryInput, call_finding, int_option, request_context
+from .common import QueryInput, call_finding, function_text, int_option, request_context
 from .schema_view import SchemaView, large_fields, sensitive_fields
 
 OVERFETCH = define(
@@ -36,6 +38,24 @@ def _select_of(call: PrismaCall) -> bool | None:
     return call.has_arg("select")
 
 
+# Receivers that are not rows of the query (`req.body`, `ctx.input`): reading their properties says nothing.
+_NOT_ROWS = frozenset({"req", "res", "request", "response", "ctx", "context", "input", "args", "params", "query",
+                       "body", "this", "event", "options", "opts", "config", "process", "env", "data"})
+
+
+def _reads_every_large_column(inp: QueryInput, call: PrismaCall, large: list[str]) -> bool:
+    """The function reads each large column of the rows (`history.request`): those columns are needed, so dropping
+    them with `select`/`omit` is not the fix, and the other columns cost little next to them."""
+    if not call.result_names or call.function.is_module:
+        return False
+    body = function_text(inp.analysis, call)
+    for name in large:
+        receivers = re.findall(rf"([A-Za-z_$][\w$]*)\s*\??\.\s*{re.escape(name)}\b", body)
+        if not any(r not in _NOT_ROWS for r in receivers):
+            return False
+    return True
+
+
 def check_overfetch(inp: QueryInput) -> list[Finding]:
     if inp.schema is None:
         return []
@@ -49,6 +69,8 @@ def check_overfetch(inp: QueryInput) -> list[Finding]:
             continue
         large = large_fields(model)
         scalars = [f.name for f in model.scalar_fields]
+        if large and _reads_every_large_column(inp, call, large):
+            continue
         if large:
             detail = f"large column(s) {', '.join(f'`{n}`' for n in large[:4])}"
             # Json and Bytes values are routinely kilobytes to megabytes; @db.Text is usually a paragraph.

@@ -27,11 +27,28 @@ COUNT = define(
 )
 
 
-def _unique_keys(schema: SchemaView | None, call: PrismaCall) -> list[tuple[str, ...]]:
+def _unique_keys(schema: SchemaView | None, call: PrismaCall,
+                 seen_unique: dict[str, list[tuple[str, ...]]] | None = None) -> list[tuple[str, ...]]:
     model = schema.model(call.accessor) if schema is not None else None
     if model is None:
-        return [("id",)]
+        return [("id",), *((seen_unique or {}).get(call.accessor or "", []))]
     return unique_sets(model)
+
+
+def unique_keys_used(calls: list[PrismaCall]) -> dict[str, list[tuple[str, ...]]]:
+    """Without the schema: the fields a file passes to `findUnique` for a model are unique (Prisma only accepts
+    unique fields there), so `findMany({ where: { slug } })` next to `findUnique({ where: { slug } })` is bounded."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for call in calls:
+        if call.operation not in ("findUnique", "findUniqueOrThrow") or not call.accessor:
+            continue
+        where = call.arg("where")
+        if not isinstance(where, JsObject) or where.spreads or not where.entries:
+            continue
+        fields = tuple(sorted(f for f, v in where.entries.items() if not isinstance(v, JsObject)))
+        if fields and len(fields) == len(where.entries):
+            out.setdefault(call.accessor, []).append(fields)
+    return out
 
 
 def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool:
@@ -64,6 +81,7 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
     # Small reference tables (countries, currencies, plans) are fine to list whole; the config names them.
     listed = options.get("ignore_models") or []
     ignored = {str(m)[:1].lower() + str(m)[1:] for m in (listed if isinstance(listed, list) else [listed])}
+    seen_unique = unique_keys_used(inp.analysis.calls)
     for call in inp.analysis.calls:
         if call.operation != "findMany" or call.has_arg("take") is not False or call.accessor in ignored:
             continue
@@ -71,7 +89,7 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
         if context is None:
             continue
         where = call.arg("where")
-        if where_is_bounded(where, _unique_keys(inp.schema, call)):
+        if where_is_bounded(where, _unique_keys(inp.schema, call, seen_unique)):
             continue
         if call.arg("distinct") is not None:
             continue

@@ -1,0 +1,65 @@
+"""Look-alikes of false positives seen on public Prisma projects (shapes re-written small, not copied).
+
+Each negative is paired with the near-identical code that must keep firing, so a fix cannot silence the rule.
+"""
+
+from __future__ import annotations
+
+HISTORY_SERVICE = """\
+import { Injectable } from "@nestjs/common";
+import { PrismaService } from "../prisma/prisma.service";
+
+@Injectable()
+export class OrderHistoryService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async purgeAllOrders() {
+    await this.prisma.order.deleteMany();
+    return true;
+  }
+
+  async deleteAllForUser(userId: string) {
+    await this.prisma.order.deleteMany();
+  }
+
+  async recent(userId: string) {
+    const rows = await this.prisma.order.findMany({ where: { userId }, take: 20 });
+    return rows.map((row) => ({ id: row.id, meta: JSON.stringify(row.metadata) }));
+  }
+
+  async recentIds(userId: string) {
+    const rows = await this.prisma.order.findMany({ where: { userId }, take: 20 });
+    return rows.map((row) => row.id);
+  }
+}
+"""
+
+
+def test_mass_write_spares_parameterless_delete_all_but_not_a_forgotten_filter(query_findings):
+    found = query_findings({"src/orders/order-history.service.ts": HISTORY_SERVICE}, rule="query/mass-write")
+    assert [f.line for f in found] == [14]  # deleteAllForUser(userId) never uses userId: the forgotten where
+
+
+def test_over_fetching_not_reported_when_the_large_column_is_read(query_findings):
+    found = query_findings({"src/orders/order-history.service.ts": HISTORY_SERVICE}, rule="query/over-fetching")
+    assert [f.line for f in found] == [23]  # only recentIds(), which never touches `metadata`
+
+
+WORKSPACES = """\
+import { prisma } from "@/lib/prisma";
+
+export async function GET(request: Request) {
+  const slug = new URL(request.url).searchParams.get("slug") ?? "";
+  const byCode = await prisma.workspace.findMany({ where: { code: slug } });
+  const byRegion = await prisma.workspace.findMany({ where: { region: slug } });
+  const one = await prisma.workspace.findUnique({ where: { code: slug } });
+  return Response.json({ byCode, byRegion, one });
+}
+"""
+
+
+def test_unbounded_find_many_trusts_a_field_the_file_uses_with_find_unique(query_findings):
+    # No schema here: `code` is unique because the same file looks it up with findUnique.
+    found = query_findings({"app/api/workspaces/route.ts": WORKSPACES}, rule="query/unbounded-find-many",
+                           schema=None)
+    assert [f.line for f in found] == [6]

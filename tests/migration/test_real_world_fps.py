@@ -263,3 +263,13 @@ def test_dropping_an_implicit_relation_table_names_the_relation_not_a_model() ->
     assert "implicit many-to-many" in f.message and "@@ignore" not in f.message
     (m,) = of(run('-- DropTable\nDROP TABLE "Order";\n'), "migration/drop-table")
     assert "@@ignore" in m.message
+
+
+def test_key_on_a_column_added_in_the_same_file_says_to_add_the_column_first() -> None:
+    sql = ('-- AlterTable\nALTER TABLE "User" DROP CONSTRAINT "User_pkey",\nADD COLUMN     "seq" SERIAL NOT NULL,\n'
+           'ADD CONSTRAINT "User_pkey" PRIMARY KEY ("seq");\n')
+    (pk,) = of(run(sql), "migration/unique-without-index")
+    assert 'add "seq" in a migration of its own, then build the index in the next one' in pk.message
+    (plain,) = of(run('-- AlterTable\nALTER TABLE "Order" ADD CONSTRAINT "Order_status_key" UNIQUE ("status");\n'),
+                  "migration/unique-without-index")
+    assert "build the index first in a migration of its own" in plain.message

@@ -31,11 +31,14 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
     not_valid_at: dict[str, int] = {}
     dropped: set[str] = set()
+    added: set[tuple[str | None, str | None]] = set()
     for st in model.ops:
         op = st.op
         d = op.data
         if op.kind in ("drop_constraint", "drop_index") and op.name:
             dropped.add(op.name)
+        if op.kind == "add_column":
+            added.add((op.table, op.column))
         if op.kind == "add_constraint":
             contype = d.get("contype")
             t = q(op.table)
@@ -83,11 +86,15 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 # Prisma's key change drops the old constraint in the same ALTER TABLE: its index still holds the
                 # name while the new index is built, and USING INDEX renames the index to the constraint's name
                 index = f"{name}_new" if name in dropped else name
+                # a key on a column this file adds: the index cannot be built before the column exists
+                new_cols = [c for c in d.get("columns") or [] if (op.table, c) in added]
+                first = (f"add {cols(new_cols)} in a migration of its own, then build the index in the next one"
+                         if new_cols else "build the index first in a migration of its own")
                 hits.append(Hit(
                     UNIQUE_WITHOUT_INDEX, op.stmt, subject,
                     f"ADD CONSTRAINT {qn(name)} {kw} on {t} builds its index while holding an "
-                    f"{L.describe(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Build the index first "
-                    f"in a migration of its own: `CREATE UNIQUE INDEX CONCURRENTLY {qn(index)} ON {t} "
+                    f"{L.describe(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Instead, {first}: "
+                    f"`CREATE UNIQUE INDEX CONCURRENTLY {qn(index)} ON {t} "
                     f"({cols(d.get('columns'))});`, then attach it here: "
                     f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} {kw} USING INDEX {qn(index)};`.{extra}",
                     f"the {kw} index is built under ACCESS EXCLUSIVE",

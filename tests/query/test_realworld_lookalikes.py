@@ -63,3 +63,23 @@ def test_unbounded_find_many_trusts_a_field_the_file_uses_with_find_unique(query
     found = query_findings({"app/api/workspaces/route.ts": WORKSPACES}, rule="query/unbounded-find-many",
                            schema=None)
     assert [f.line for f in found] == [6]
+
+
+SEARCH_PATH = """\
+import { prisma, getDbSchema } from "@/lib/prisma";
+
+export async function resetTenant(tenantId: string, sort: string) {
+  const schema = getDbSchema();
+  await prisma.$executeRawUnsafe(`SET search_path TO "${schema}"`);
+  const params = getQueryParams();
+  await prisma.$executeRawUnsafe(`SET search_path TO "${params}"`);
+  await prisma.$executeRawUnsafe(`DELETE FROM "Order" WHERE "userId" = '${tenantId}' ORDER BY ${sort}`);
+}
+"""
+
+
+def test_raw_sql_from_configuration_is_a_warning_and_request_values_stay_errors(query_findings):
+    found = query_findings({"src/services/tenants.ts": SEARCH_PATH}, rule="query/raw-sql-injection")
+    by_line = {f.line: f.severity.value for f in found}
+    assert by_line == {5: "warning", 7: "error", 8: "error"}
+    assert "`schema` = `getDbSchema()`" in next(f for f in found if f.line == 5).message

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
 from bot.ts.model import UNSAFE_RAW_OPS
 from bot.ts.values import JsExpr, JsLiteral, JsValue
 
-from .common import QueryInput, call_finding
+from .common import QueryInput, call_finding, function_text
 
 RULE = define(
     "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
@@ -27,6 +29,28 @@ def _constant(value: JsValue | None, const_strings: set[str]) -> bool:
         # `${TABLE}` where TABLE is a module-level string constant is still constant SQL
         return value.idents <= const_strings
     return False
+
+
+_REQUEST_ACCESSOR = re.compile(r"header|cookie|param|query|body|request|input|search|form|session|user", re.I)
+
+
+def _config_sources(inp: QueryInput, call, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Interpolated names bound in the function to configuration, not input: `const schema = getSchema()` (a call
+    with no arguments) or `process.env.X`. Every name must be such a binding, else the map is empty."""
+    if not names:
+        return {}
+    body = function_text(inp.analysis, call)
+    out: dict[str, str] = {}
+    for name in names:
+        m = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*"
+                      rf"(process\.env\.\w+|[A-Za-z_$][\w$.]*\(\s*\))\s*(?:\?\?\s*(?:'[^']*'|\"[^\"]*\"))?\s*[;\n]",
+                      body)
+        if m is None or len(re.findall(rf"\b{re.escape(name)}\s*=[^=>]", body)) != 1:
+            return {}  # not bound that way, or reassigned later
+        if _REQUEST_ACCESSOR.search(m.group(1)):
+            return {}  # `headers()`, `getQuery()`, `useSearchParams()`: zero-argument calls that read the request
+        out[name] = m.group(1)
+    return out
 
 
 def _parameterised(sql: str, values: list[str]) -> str:
@@ -62,6 +86,17 @@ def check(inp: QueryInput) -> list[Finding]:
         # Interpolation we can see is an error; SQL that arrives in a variable or from a helper may use placeholders
         # correctly, so it is a warning to check.
         visible = isinstance(sql, JsExpr) and sql.interpolated
+        config = _config_sources(inp, call, values) if visible else {}
+        if config:
+            # `SET search_path TO "${schema}"` with the schema from the deployment's settings: identifiers cannot be
+            # bound as parameters, and no request value reaches the text, so this is a hardening note, not an error.
+            origin = ", ".join(f"`{n}` = `{src}`" for n, src in config.items())
+            message = (f"`{call.target}` interpolates {origin} into the SQL text. That is configuration, not request "
+                       f"input, so it is not injectable today; keep it that way by checking the value against an "
+                       f"allow-list (e.g. `/^[A-Za-z_][A-Za-z0-9_]*$/`) before it reaches SQL, since identifiers "
+                       f"cannot be sent as parameters.")
+            out.append(call_finding(RULE, call, message, severity=Severity.WARNING))
+            continue
         out.append(call_finding(RULE, call, message, severity=None if visible else Severity.WARNING))
     for helper in inp.analysis.raw_helpers:
         scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)

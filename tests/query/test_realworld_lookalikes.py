@@ -83,3 +83,25 @@ def test_raw_sql_from_configuration_is_a_warning_and_request_values_stay_errors(
     by_line = {f.line: f.severity.value for f in found}
     assert by_line == {5: "warning", 7: "error", 8: "error"}
     assert "`schema` = `getDbSchema()`" in next(f for f in found if f.line == 5).message
+
+
+CRON_ROUTE = """\
+import { prisma } from "@/lib/prisma";
+import { NextResponse } from "next/server";
+
+export async function GET(req: Request) {
+  const soon = new Date(Date.now() + 30 * 86400000);
+  const domains = await prisma.order.findMany({ where: { createdAt: { lte: soon } } });
+  const total = await prisma.order.count();
+  return NextResponse.json({ sent: domains.length, total });
+}
+"""
+
+
+def test_cron_routes_are_jobs_not_request_handlers(query_findings):
+    rules = {"query/unbounded-find-many", "query/count-whole-table"}
+    cron = query_findings({"app/api/cron/reminders/route.ts": CRON_ROUTE})
+    assert not [f for f in cron if f.rule in rules]
+    # the same handler serving users still gets both findings
+    served = query_findings({"app/api/reminders/route.ts": CRON_ROUTE})
+    assert sorted(f.rule for f in served if f.rule in rules) == sorted(rules)

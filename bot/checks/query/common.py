@@ -18,6 +18,10 @@ _TEST_PATH = re.compile(r"(^|/)(__tests__|__mocks__|tests?|spec|e2e|cypress|play
                         r"\.(test|spec|e2e|stories)\.[cm]?[jt]sx?$")
 _SCRIPT_PATH = re.compile(r"(^|/)(scripts?|seeds?|seeders?|prisma|migrations?|jobs?|workers?|cron|crons|tasks|"
                           r"bin|cli|tools|maintenance|backfills?)(/|$)|(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
+# Scheduled jobs exposed as routes (Vercel / Next.js `app/api/cron/<job>/route.ts`): a scheduler calls them, not
+# users, so "per request" costs (unbounded lists, whole-table counts) are batch-job costs. Only the unambiguous
+# folder names: `jobs/` or `tasks/` are ordinary API resources in many apps.
+_SCHEDULED_PATH = re.compile(r"(^|/)(cron|crons|cron-?jobs?|scheduled)(/|$)", re.IGNORECASE)
 _REQUEST_PATH = re.compile(
     r"(^|/)(app/.*/route|pages/api/|api/|routes?/|routers?/|controllers?/|resolvers?/|handlers?/|trpc/|"
     r"server/api/|actions?/|services?/|endpoints?/|graphql/|loaders?/)|"
@@ -62,7 +66,7 @@ def request_context(call: PrismaCall, path: str, use_server: bool = False) -> st
         "nest-service": "a NestJS service", "express": "an HTTP route handler", "resolver": "a GraphQL resolver",
         "loader": "a route loader/action", "next-page": "a Next.js server component",
     }
-    if is_test_path(path):
+    if is_test_path(path) or _SCHEDULED_PATH.search(path):
         return None
     if call.function.handler:
         return labels.get(call.function.handler, "a request handler")
@@ -71,7 +75,7 @@ def request_context(call: PrismaCall, path: str, use_server: bool = False) -> st
 
 def path_request_context(path: str, use_server: bool = False) -> str | None:
     """Request-handling code judged by the file alone (route folders, controllers, "use server" modules)."""
-    if is_test_path(path) or is_script_path(path):
+    if is_test_path(path) or is_script_path(path) or _SCHEDULED_PATH.search(path):
         return None
     if use_server:
         return "a server action module"

@@ -1,0 +1,103 @@
+"""Real Prisma migration histories through the whole pipeline, and against squawk.
+
+    python bench/real_migrations_bench.py DIR [--sample N]
+
+DIR holds one folder per project, each a Prisma migrations folder (`<timestamp>_<name>/migration.sql`); keep
+third-party histories outside the repository. Every file is parsed, then reviewed as its own change (base = the
+project's earlier files, head = with it) through `bot.pipeline.review`; the script prints parse errors, internal
+errors, findings per rule, and squawk's findings per file and its lock/destructive findings that dbreview also
+reports (bench/migration_bench.py's mapping; squawk-cli is installed into the venv on first use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import sys
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import migration_bench as mb  # noqa: E402
+
+from bot.findings import Finding  # noqa: E402
+from bot.pipeline import review  # noqa: E402
+from bot.sql.load import parse_migration_text  # noqa: E402
+from bot.testing import change_from_trees  # noqa: E402
+
+LOCK = 'provider = "postgresql"\n'
+
+
+def review_history(project: Path) -> tuple[int, list[str], list[str], list[tuple[str, Finding]]]:
+    """(files, parse errors, internal errors, (migration, finding) pairs) for one project's folder."""
+    tree = {"prisma/migrations/migration_lock.toml": LOCK}
+    errors: list[str] = []
+    crashes: list[str] = []
+    found: list[tuple[str, Finding]] = []
+    files = sorted(project.glob("*/migration.sql"))
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        parsed = parse_migration_text(text, str(f))
+        if parsed.error:
+            errors.append(f"{project.name}/{f.parent.name}:{parsed.error.line} {parsed.error.message}")
+        head = dict(tree)
+        head[f"prisma/migrations/{f.parent.name}/migration.sql"] = text
+        try:
+            result = review(change_from_trees(tree, head))
+        except Exception:  # a crash is what this bench looks for
+            crashes.append(f"{project.name}/{f.parent.name}: {traceback.format_exc(limit=3)}")
+        else:
+            crashes += [f"{project.name}/{f.parent.name}: {n}" for n in result.notes
+                        if "internal error" in n or "could not be replayed" in n]
+            found += [(f"{project.name}/{f.parent.name}", x) for x in result.findings if x.source.value == "rule"]
+        tree = head
+    return len(files), errors, crashes, found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("root", type=Path)
+    ap.add_argument("--sample", type=int, default=0, help="print N random findings to hand-check")
+    args = ap.parse_args()
+    projects = sorted(p for p in args.root.iterdir() if p.is_dir() and any(p.glob("*/migration.sql")))
+    total = 0
+    all_found: list[tuple[str, Finding]] = []
+    for project in projects:
+        n, errors, crashes, found = review_history(project)
+        total += n
+        all_found += found
+        print(f"{project.name:14} files={n:4} findings={len(found):4} parse errors={len(errors)} "
+              f"internal errors={len(crashes)}")
+        for line in errors + crashes:
+            print("   ", line.splitlines()[0])
+    print(f"\n{len(projects)} projects, {total} files, {len(all_found)} findings "
+          f"({len(all_found) / max(total, 1):.2f}/file)")
+    print("by rule:", dict(collections.Counter(f.rule for _m, f in all_found).most_common()))
+
+    exe = mb.ensure_squawk()
+    files = sq = sq_tx = checked = 0
+    missed: collections.Counter[str] = collections.Counter()
+    for project in projects:
+        paths = sorted(project.glob("*/migration.sql"))
+        _t, ours, _s = mb.run_dbreview(project, set())
+        _t, default = mb.run_squawk(exe, paths)
+        _t, in_tx = mb.run_squawk(exe, paths, "--assume-in-transaction")
+        c, m = mb.coverage(ours, in_tx, set(mb.SQUAWK_TO_OURS))
+        files, sq, sq_tx, checked = files + len(paths), sq + len(default), sq_tx + len(in_tx), checked + c
+        missed.update(x[0] for x in m)
+    print(f"\nsquawk: {sq / max(files, 1):.2f} findings/file (default), {sq_tx / max(files, 1):.2f} "
+          f"(--assume-in-transaction); its lock/destructive findings also reported by dbreview: "
+          f"{checked - sum(missed.values())}/{checked}; not ours by rule: {dict(missed)}")
+
+    if args.sample:
+        rng = random.Random(11)
+        for where, f in rng.sample(all_found, min(args.sample, len(all_found))):
+            print(f"\n[{f.rule}] {where}:{f.line}\n  {f.message[:400]}")
+
+
+if __name__ == "__main__":
+    main()

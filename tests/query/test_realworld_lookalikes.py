@@ -105,3 +105,48 @@ def test_cron_routes_are_jobs_not_request_handlers(query_findings):
     # the same handler serving users still gets both findings
     served = query_findings({"app/api/reminders/route.ts": CRON_ROUTE})
     assert sorted(f.rule for f in served if f.rule in rules) == sorted(rules)
+
+
+TOKENS = """\
+import { Injectable } from "@nestjs/common";
+import { PrismaService } from "../prisma/prisma.service";
+
+@Injectable()
+export class SessionService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  private toView(s: { id: string; expiresAt: Date }) {
+    return { id: s.id, expiresAt: s.expiresAt };
+  }
+
+  async listViews(userId: string) {
+    const rows = await this.prisma.session.findMany({ where: { userId }, take: 20 });
+    return rows.map((row) => this.toView(row));
+  }
+
+  async listRaw(userId: string) {
+    const rows = await this.prisma.session.findMany({ where: { userId }, take: 20 });
+    return rows;
+  }
+
+  async listSpread(userId: string) {
+    const rows = await this.prisma.session.findMany({ where: { userId }, take: 20 });
+    return rows.map((row) => ({ ...row, active: true }));
+  }
+
+  async page(userId: string, cursor: string) {
+    return this.prisma.session.findMany({ where: { userId }, take: 20, skip: 1, cursor: { id: cursor } });
+  }
+}
+"""
+
+
+def test_include_sensitive_spares_rows_reshaped_before_they_leave(query_findings):
+    found = query_findings({"src/auth/session.service.ts": TOKENS}, rule="query/include-sensitive")
+    assert sorted(f.line for f in found) == [18, 23, 28]  # raw rows, spread rows, and the returned page
+
+
+def test_cursor_pagination_without_order_names_the_cursor(query_findings):
+    found = query_findings({"src/auth/session.service.ts": TOKENS}, rule="query/unstable-pagination")
+    assert [f.line for f in found] == [28]
+    assert "pages with `cursor`" in found[0].message and 'orderBy: { id: "asc" }' in found[0].message

@@ -108,6 +108,23 @@ def _includes(view: SchemaView, model: Model, include: JsObject, path: str, dept
                     yield from _includes(view, target, nested, rel_path, depth + 1)
 
 
+_ROW_USE = re.compile(r"\s*(\?\.|\.)\s*(map|forEach|flatMap|length|some|every|reduce)\b")
+
+
+def _rows_reshaped_without(inp: QueryInput, call: PrismaCall, secret: list[str]) -> bool:
+    """Every later use of the result is `rows.map(...)`-like, nothing is spread, and the secret columns are never
+    named: the rows are turned into new objects before they leave the function (`rows.map((r) => this.cast(r))`)."""
+    if len(call.result_names) != 1 or call.function.is_module:
+        return False
+    name = call.result_names[0]
+    lines = inp.analysis.lines[call.end_line:call.function.end_line]
+    after = "\n".join(lines)
+    if "..." in after or any(re.search(rf"\b{re.escape(s)}\b", after) for s in secret):
+        return False
+    uses = [m.end() for m in re.finditer(rf"(?<![\w$.]){re.escape(name)}\b", after)]
+    return bool(uses) and all(_ROW_USE.match(after, end) for end in uses)
+
+
 def check_sensitive(inp: QueryInput) -> list[Finding]:
     if inp.schema is None:
         return []
@@ -133,7 +150,8 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
                 out.append(call_finding(SENSITIVE, call, message, key_suffix=rel_path))
         secret_own = sensitive_fields(model)
         if call.operation == "findMany" and secret_own and call.has_arg("select") is False and \
-                call.has_arg("omit") is False and request_context(call, inp.path, inp.analysis.use_server):
+                call.has_arg("omit") is False and request_context(call, inp.path, inp.analysis.use_server) and \
+                not _rows_reshaped_without(inp, call, secret_own):
             message = (f"`{call.target}` without `select` in request-handling code returns "
                        f"{', '.join(f'`{s}`' for s in secret_own)} for every row. Add `omit: {{ "
                        f"{secret_own[0]}: true }}` or a `select` of the public fields.")

@@ -149,6 +149,13 @@ def check_pagination(inp: QueryInput) -> list[Finding]:
             continue
         model = inp.schema.model(call.accessor) if inp.schema is not None else None
         stable = _stable_order(inp.schema, call)
+        if has_order is False and call.has_arg("cursor") is True:
+            # `cursor` + `skip: 1` is cursor pagination (the skip only steps over the cursor row)
+            message = (f"`{call.target}` pages with `cursor` but has no `orderBy`: \"the rows after the cursor\" "
+                       f"has no defined order in PostgreSQL, so pages can overlap or miss rows. Order by the "
+                       f"cursor's unique column: `orderBy: {stable}`.")
+            out.append(call_finding(PAGINATION, call, message))
+            continue
         if has_order is False:
             message = (f"`{call.target}` pages with `skip` but has no `orderBy`: PostgreSQL returns rows in no "
                        f"particular order, so pages overlap or miss rows. Add `orderBy: {stable}` (or an order "

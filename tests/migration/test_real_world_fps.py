@@ -273,3 +273,15 @@ def test_key_on_a_column_added_in_the_same_file_says_to_add_the_column_first() -
     (plain,) = of(run('-- AlterTable\nALTER TABLE "Order" ADD CONSTRAINT "Order_status_key" UNIQUE ("status");\n'),
                   "migration/unique-without-index")
     assert "build the index first in a migration of its own" in plain.message
+
+
+def test_lock_on_a_table_the_file_drops_is_not_a_long_held_lock() -> None:
+    rel = ('-- CreateTable\nCREATE TABLE "_OrderToUser" ("A" INTEGER NOT NULL, "B" TEXT NOT NULL);\n'
+           '-- AddForeignKey\nALTER TABLE "_OrderToUser" ADD CONSTRAINT "_OrderToUser_B_fkey" FOREIGN KEY ("B") '
+           'REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;\n')
+    sql = ('-- DropForeignKey\nALTER TABLE "_OrderToUser" DROP CONSTRAINT "_OrderToUser_B_fkey";\n\n'
+           '-- DropTable\nDROP TABLE "_OrderToUser";\n\n'
+           '-- CreateIndex\nCREATE INDEX "Order_status_idx" ON "Order"("status");\n')
+    found = run(sql, base_extra={"prisma/migrations/20240201000000_rel/migration.sql": rel})
+    assert not of(found, "migration/long-held-lock")
+    assert of(found, "migration/drop-table") and of(found, "migration/index-not-concurrent")

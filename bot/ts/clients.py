@@ -23,6 +23,9 @@ _NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[
 _EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")
 _TYPED_NAME = re.compile(r"""(\w+)\s*[?!]?\s*:\s*(?:typeof\s+)?([\w.]*(?:Prisma|TransactionClient|DbClient)[\w.<>]*)""")
 _DB_MODULE = re.compile(r"(^|[/@~])(prisma|db|database|lib/db|server/db)(/|$|\.)|prisma|(^|/)db(\.\w+)?$", re.I)
+# Modules whose functions talk to the outside world: `import { updateSubscription } from "@/ee/stripe/update"`.
+_IO_MODULE = re.compile(r"stripe|(^|[/@-])(e?-?mail\w*|nodemailer|sms|twilio|webhooks?|slack|resend|sendgrid|postmark|"
+                        r"s3|sqs|sns|pusher|inngest|trigger\.dev|qstash|bullmq)([/.-]|$)", re.I)
 _RESOLVE_EXTS = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".mts", "/index.ts", "/index.js", "/index.tsx")
 
 
@@ -31,6 +34,7 @@ class ClientNames:
     clients: set[str] = field(default_factory=set)
     transactions: set[str] = field(default_factory=set)
     imports_prisma: bool = False  # the file imports @prisma/client (or a Prisma adapter) directly
+    io_imports: set[str] = field(default_factory=set)  # names imported from payment / mail / queue modules
 
     def kind_of(self, segments: list[str]) -> str | None:
         """"transaction", "client" or None for the receiver's name segments (`this.prisma` -> [this, prisma])."""
@@ -100,6 +104,8 @@ def collect_client_names(path: str, text: str,
             continue
         if _DB_MODULE.search(spec) or (module_is_client is not None and module_is_client(path, spec)):
             names.clients.update(n for n in imported if n and n[0].islower())
+        elif _IO_MODULE.search(spec):
+            names.io_imports.update(n for n in imported if n)
     names.clients.update(_NEW_CLIENT_BINDING.findall(typed_text))
     for new_name, base in _EXTENDS_BINDING.findall(text) if "$extends" in text else ():
         if base in names.clients or base in DEFAULT_CLIENT_NAMES:

@@ -337,7 +337,7 @@ class _Extractor:
                     continue
                 if self.names.kind_of([root_name]) is not None:
                     continue
-                if _IO_CALLEE.search(callee):
+                if _IO_CALLEE.search(callee) or root_name in self.names.io_imports:
                     io.append((aw.start_point.row + 1, callee))
             return TransactionInfo(line, end, "interactive", call.client, tx_param, call.function,
                                    io_calls=tuple(sorted(io)), timeout_ms=timeout)

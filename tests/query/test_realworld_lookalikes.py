@@ -150,3 +150,25 @@ def test_cursor_pagination_without_order_names_the_cursor(query_findings):
     found = query_findings({"src/auth/session.service.ts": TOKENS}, rule="query/unstable-pagination")
     assert [f.line for f in found] == [28]
     assert "pages with `cursor`" in found[0].message and 'orderBy: { id: "asc" }' in found[0].message
+
+
+SEATS = """\
+import { prisma } from "@/lib/prisma";
+import { syncSeatCount } from "@/ee/billing/stripe/sync-seat-count";
+import { recalcTeamStats } from "@/lib/teams/stats";
+
+export async function removeMembers(teamId: string, ids: string[]) {
+  await prisma.$transaction(async (tx) => {
+    await tx.order.deleteMany({ where: { id: { in: ids }, userId: teamId } });
+    const seats = await tx.order.count({ where: { userId: teamId } });
+    await recalcTeamStats(tx, teamId);
+    await syncSeatCount({ teamId, quantity: seats });
+  });
+}
+"""
+
+
+def test_transaction_io_sees_helpers_imported_from_payment_modules(query_findings):
+    found = query_findings({"src/services/members.ts": SEATS}, rule="query/transaction-io")
+    assert [f.line for f in found] == [10]  # the Stripe helper; the in-repo stats helper is not I/O
+    assert "syncSeatCount" in found[0].message

@@ -285,3 +285,11 @@ def test_lock_on_a_table_the_file_drops_is_not_a_long_held_lock() -> None:
     found = run(sql, base_extra={"prisma/migrations/20240201000000_rel/migration.sql": rel})
     assert not of(found, "migration/long-held-lock")
     assert of(found, "migration/drop-table") and of(found, "migration/index-not-concurrent")
+
+
+def test_unnamed_foreign_key_gets_postgres_default_name_in_the_fix() -> None:
+    sql = ('-- AddForeignKey\nALTER TABLE "Order" ADD FOREIGN KEY ("userId") REFERENCES "User"("id") '
+           'ON DELETE SET NULL ON UPDATE CASCADE;\n')
+    (f,) = of(run(sql), "migration/constraint-not-valid")
+    assert 'Adding FOREIGN KEY "Order_userId_fkey" on "Order"' in f.message
+    assert 'VALIDATE CONSTRAINT "Order_userId_fkey";' in f.message and "the constraint" not in f.message

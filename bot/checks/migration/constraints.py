@@ -50,7 +50,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 continue
             if contype == "fk":
                 ref = q(d.get("ref_table"))
-                name = qn(op.name) if op.name else "the constraint"
+                name = qn(op.name or _default_name(op.table, d.get("columns"), "fkey"))
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
@@ -65,7 +65,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     suggestion=_not_valid_suggestion(model, op.stmt),
                 ))
             elif contype == "check":
-                name = qn(op.name) if op.name else "the constraint"
+                name = qn(op.name or _default_name(op.table, d.get("columns") or [d.get("not_null_of")], "check"))
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding CHECK {name} on {t} scans every row while holding an "
@@ -113,6 +113,13 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 key=f"validate {op.name} on {op.table}",
             ))
     return hits
+
+
+def _default_name(table: str | None, columns: list[str | None] | None, suffix: str) -> str:
+    """The name PostgreSQL gives an unnamed constraint (Prisma 2 wrote `ADD FOREIGN KEY` without one):
+    <table>_<columns>_<suffix>, so the VALIDATE CONSTRAINT the message suggests names a real constraint."""
+    parts = [(table or "").split(".")[-1], *[c for c in columns or [] if c], suffix]
+    return "_".join(parts)[:63]
 
 
 def _held_note(st, table: str | None) -> str:  # type: ignore[no-untyped-def]

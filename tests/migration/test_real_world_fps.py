@@ -293,3 +293,8 @@ def test_unnamed_foreign_key_gets_postgres_default_name_in_the_fix() -> None:
     (f,) = of(run(sql), "migration/constraint-not-valid")
     assert 'Adding FOREIGN KEY "Order_userId_fkey" on "Order"' in f.message
     assert 'VALIDATE CONSTRAINT "Order_userId_fkey";' in f.message and "the constraint" not in f.message
+
+
+def test_unnamed_unique_and_primary_key_use_postgres_default_names() -> None:
+    (u,) = of(run('-- AlterTable\nALTER TABLE "Order" ADD UNIQUE ("status");\n'), "migration/unique-without-index")
+    assert 'ADD CONSTRAINT "Order_status_key" UNIQUE' in u.message

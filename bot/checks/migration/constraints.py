@@ -78,7 +78,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 ))
             elif contype in ("unique", "pk") and not d.get("using_index"):
                 kw = "UNIQUE" if contype == "unique" else "PRIMARY KEY"
-                name = op.name or f"{op.table}_{contype}"
+                name = op.name or (_default_name(op.table, [], "pkey") if contype == "pk" else
+                                   _default_name(op.table, d.get("columns"), "key"))
                 extra = (" The columns must already be NOT NULL for PRIMARY KEY USING INDEX." if contype == "pk"
                          else "")
                 dup = (f" It also fails (23505) if existing rows hold duplicate ({cols(d.get('columns'))})."

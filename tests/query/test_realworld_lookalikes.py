@@ -172,3 +172,81 @@ def test_transaction_io_sees_helpers_imported_from_payment_modules(query_finding
     found = query_findings({"src/services/members.ts": SEATS}, rule="query/transaction-io")
     assert [f.line for f in found] == [10]  # the Stripe helper; the in-repo stats helper is not I/O
     assert "syncSeatCount" in found[0].message
+
+
+TENANT_SCHEMA = """\
+datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model Project {
+  id      String   @id @default(cuid())
+  boards  Board[]
+  columns Column[]
+}
+
+model Board {
+  id        String   @default(cuid())
+  projectId String
+  project   Project  @relation(fields: [projectId], references: [id])
+  name      String
+  createdAt DateTime @default(now())
+  columns   Column[]
+
+  @@id([id, projectId])
+  @@unique([projectId, name])
+}
+
+model Column {
+  id        String  @id @default(cuid())
+  projectId String
+  project   Project @relation(fields: [projectId], references: [id])
+  boardId   String
+  board     Board   @relation(fields: [boardId, projectId], references: [id, projectId])
+  name      String
+  position  Int
+
+  @@unique([boardId, projectId, name])
+}
+"""
+
+TENANT_SERVICE = """\
+import { prisma } from "@/server/db";
+
+export async function listBoards(projectId: string, page: number) {
+  return prisma.board.findMany({
+    where: { projectId },
+    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    take: 20,
+    skip: page * 20,
+  });
+}
+
+export async function listBoardsAnyProject(page: number) {
+  return prisma.board.findMany({ orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 20, skip: page * 20 });
+}
+
+export async function columnByName(projectId: string, boardName: string, name: string) {
+  return prisma.column.findFirst({ where: { projectId, name, board: { name: boardName, projectId } } });
+}
+
+export async function columnsAtPosition(position: number) {
+  return prisma.column.findMany({ where: { position }, take: 20 });
+}
+"""
+
+
+def test_pagination_order_is_unique_with_the_columns_the_where_pins(query_findings):
+    found = query_findings({"src/services/boards.ts": TENANT_SERVICE}, rule="query/unstable-pagination",
+                           schema=TENANT_SCHEMA)
+    assert [f.line for f in found] == [13]  # only the cross-project listing, where `id` alone is not unique
+    assert 'orderBy: [{ createdAt: "desc" }, { id: "asc" }, ' in found[0].message
+
+
+def test_missing_index_counts_a_to_one_relation_filter_as_its_foreign_key(query_findings):
+    found = query_findings({"src/services/boards.ts": TENANT_SERVICE}, rule="query/missing-index",
+                           schema=TENANT_SCHEMA)
+    # columnByName runs as boardId IN (SELECT ...) AND projectId AND name: the unique index serves it
+    assert [f.line for f in found] == [13, 21]  # the unfiltered createdAt sort, and `position`
+    assert "@@index([position])" in found[1].message

@@ -73,6 +73,9 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
             if "_" in name and isinstance(value, JsObject):
                 out.unique_lookup = True
             continue
+        if f.is_relation:
+            _read_relation_filter(model, f, value, out)
+            continue
         if not f.is_scalar and f.kind != "enum":
             continue
         if isinstance(value, JsObject):
@@ -88,6 +91,22 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
             _add(out.weak, name)
         else:
             _add(out.equality, name)
+
+
+def _read_relation_filter(model: Model, f, value: JsValue | None, out: Conditions) -> None:  # type: ignore[no-untyped-def]
+    """`dataset: { projectId, name }` on the side that holds the foreign key: Prisma runs it as
+    `"datasetId" IN (SELECT id FROM "Dataset" WHERE ...)`, an equality lookup on the FK columns."""
+    rel = f.relation
+    if rel is None or rel.model is not model or f.list or not isinstance(value, JsObject):
+        return
+    if set(value.entries) & {"some", "every", "none", "isNot"}:
+        return
+    inner = value.entries.get("is", value)
+    if not isinstance(inner, JsObject) or not any(
+            not isinstance(v, JsObject) and not _weak(v) for v in inner.entries.values()):
+        return  # `user: { deletedAt: null }` narrows nothing
+    for fk in rel.fields:
+        _add(out.equality, fk)
 
 
 def _weak(value: JsValue | None) -> bool:

@@ -131,6 +131,19 @@ def _order_fields(order: JsValue | None) -> list[str] | None:
     return None
 
 
+def _pinned_fields(where: JsValue | None) -> list[str]:
+    if not isinstance(where, JsObject):
+        return []
+    out = []
+    for name, value in where.entries.items():
+        if isinstance(value, JsObject):
+            if set(value.entries) == {"equals"}:
+                out.append(name)
+        elif not (isinstance(value, JsLiteral) and value.value is None) and name not in ("AND", "OR", "NOT"):
+            out.append(name)
+    return out
+
+
 def _ends_unique(fields: list[str], model: Model | None) -> bool:
     keys = unique_sets(model) if model is not None else [("id",)]
     return any(all(col in fields for col in key) for key in keys)
@@ -163,9 +176,13 @@ def check_pagination(inp: QueryInput) -> list[Finding]:
             out.append(call_finding(PAGINATION, call, message))
             continue
         fields = _order_fields(call.arg("orderBy"))
-        if fields is None or _ends_unique(fields, model):
+        # columns the `where` pins to one value take part in the order too: `where: { projectId }` with
+        # `orderBy: [{ createdAt }, { id }]` is unique when the key is (id, projectId)
+        pinned = _pinned_fields(call.arg("where"))
+        if fields is None or _ends_unique([*fields, *pinned], model):
             continue
-        order_text = render(call.arg("orderBy"))
+        order = call.arg("orderBy")
+        order_text = ", ".join(render(i) for i in order.items) if isinstance(order, JsArray) else render(order)
         tie = stable.strip("{} ")
         message = (f"`{call.target}` pages with `skip` ordered by {', '.join(f'`{f}`' for f in fields)} only, "
                    f"which is not unique: rows with equal values can move between pages. Add a unique "

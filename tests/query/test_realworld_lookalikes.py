@@ -121,7 +121,7 @@ export class SessionService {
 
   async listViews(userId: string) {
     const rows = await this.prisma.session.findMany({ where: { userId }, take: 20 });
-    return rows.map((row) => this.toView(row));
+    return rows.map((token) => this.toView(token));
   }
 
   async listRaw(userId: string) {

@@ -119,7 +119,9 @@ def _rows_reshaped_without(inp: QueryInput, call: PrismaCall, secret: list[str])
     name = call.result_names[0]
     lines = inp.analysis.lines[call.end_line:call.function.end_line]
     after = "\n".join(lines)
-    if "..." in after or any(re.search(rf"\b{re.escape(s)}\b", after) for s in secret):
+    # the secret read as a property (`row.token`, `{ token: ... }` destructuring): a parameter that happens to be
+    # called `token` is not a read
+    if "..." in after or any(re.search(rf"\.\s*{re.escape(s)}\b|\b{re.escape(s)}\s*[:,}}]", after) for s in secret):
         return False
     uses = [m.end() for m in re.finditer(rf"(?<![\w$.]){re.escape(name)}\b", after)]
     return bool(uses) and all(_ROW_USE.match(after, end) for end in uses)

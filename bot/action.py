@@ -25,6 +25,7 @@ from bot.findings import Finding, Severity, Side
 from bot.github.auth import StaticToken
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.publish import PublishResult
+from bot.github.redact import redact_log_handlers, scrub
 
 log = logging.getLogger("dbreview.action")
 
@@ -78,7 +79,10 @@ def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str
             return None, "", "the pull request is closed"
         if pr.get("draft") and action != "ready_for_review":
             return None, "", "draft pull request (reviewed when marked ready)"
-        return int(pr.get("number") or payload.get("number")), "push" if action == "synchronize" else "opened", ""
+        number = pr.get("number") or payload.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None, "", "the event payload names no pull request number"
+        return number, "push" if action == "synchronize" else "opened", ""
     if event_name == "issue_comment":
         issue = payload.get("issue") or {}
         comment = payload.get("comment") or {}
@@ -91,10 +95,14 @@ def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str
             return None, "", "the comment is not a /dbreview command"
         if (comment.get("user") or {}).get("type") == "Bot":
             return None, "", "comments from bots are ignored"
-        association = comment.get("author_association", "NONE")
+        association = str(comment.get("author_association") or "NONE")
         if association not in TRUSTED_ASSOCIATIONS:
-            return None, "", f"/dbreview is only accepted from owners, members and collaborators (was {association})"
-        return int(issue["number"]), "command", ""
+            return None, "", ("/dbreview is only accepted from owners, members and collaborators "
+                              f"(was {association[:40]!r})")
+        number = issue.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None, "", "the event payload names no pull request number"
+        return number, "command", ""
     return None, "", f"event {event_name!r} is not handled (use pull_request, pull_request_target or issue_comment)"
 
 
@@ -148,15 +156,20 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
         say("::error title=dbreview::no GitHub token: pass `github-token: ${{ secrets.GITHUB_TOKEN }}` "
             "or set GITHUB_TOKEN in the step's env")
         return 2
+    redact_log_handlers()  # the job log is public on public repositories
     try:
         with open(event_path, encoding="utf-8") as fh:
             payload = json.load(fh)
     except (OSError, ValueError) as exc:
-        say(f"::error title=dbreview::cannot read the event payload {event_path}: {exc}")
+        say(f"::error title=dbreview::cannot read the event payload {_escape_data(event_path)}: "
+            f"{_escape_data(scrub(str(exc)))}")
+        return 2
+    if not isinstance(payload, dict):
+        say("::error title=dbreview::the event payload is not a JSON object")
         return 2
     number, trigger, reason = target_of(event_name, payload)
     if number is None:
-        say(f"dbreview: nothing to do: {reason}")
+        say(f"dbreview: nothing to do: {_escape_data(reason)}")
         return 0
 
     from bot.github.run import review_pull_request
@@ -172,8 +185,12 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
                 pass  # an acknowledgement only
         try:
             result = review_pull_request(client, repo, number, trigger=trigger, llm=llm)
-        except GitHubError as exc:
-            say(f"::warning title=dbreview::could not review {repo}#{number}: {exc}")
+        except Exception as exc:
+            # dbreview's own trouble (GitHub down, a bug) never turns the job red; the message is escaped so it
+            # cannot smuggle in a workflow command, and scrubbed of secrets.
+            log.debug("review failed", exc_info=True)
+            say(f"::warning title=dbreview::could not review {_escape_data(repo)}#{number}: "
+                f"{_escape_data(scrub(f'{type(exc).__name__}: {exc}'))}")
             return 0
     return _finish(result, env, say)
 
@@ -194,6 +211,6 @@ def _finish(result: PublishResult, env: Mapping[str, str], say: Callable[[str], 
         for line in fallback_annotations(review.findings):
             say(line)
     for error in result.errors:
-        say(f"::warning title=dbreview::{_escape_data(error)}")
-    _write_step_summary(env, result.summary_markdown)
+        say(f"::warning title=dbreview::{_escape_data(scrub(error))}")
+    _write_step_summary(env, scrub(result.summary_markdown))
     return 1 if review.fails(config.fail_on) else 0

@@ -17,6 +17,7 @@ from bot.app import commands
 from bot.app.logs import log_context
 from bot.app.metrics import COUNTERS
 from bot.app.store.store import ReviewJob
+from bot.github.redact import scrub
 
 if TYPE_CHECKING:
     from bot.app.runtime import Runtime
@@ -127,8 +128,9 @@ def _run_claimed(rt: Runtime, job: ReviewJob, worker: str) -> str:
         try:
             outcome = rt.review_fn(request)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.error("review attempt %d failed: %s\n%s", job.attempts, reason, traceback.format_exc(limit=8))
+            # The reason is stored, logged and shown on the PR's check run: never with a secret in it.
+            reason = scrub(f"{type(exc).__name__}: {exc}")
+            log.error("review attempt %d failed: %s\n%s", job.attempts, reason, scrub(traceback.format_exc(limit=8)))
             if job.attempts >= s.max_attempts:
                 rt.store.finish(job.id, worker, "failed", error=f"gave up after {job.attempts} attempts: {reason}")
                 _report_failure(rt, job, reason)
@@ -157,7 +159,7 @@ def _run_claimed(rt: Runtime, job: ReviewJob, worker: str) -> str:
 def _report_failure(rt: Runtime, job: ReviewJob, reason: str) -> None:
     log.error("review failed for good: %s", reason)
     try:
-        rt.ops.report_failure(job.installation_id, job.repo, job.pr_number, job.head_sha, reason)
+        rt.ops.report_failure(job.installation_id, job.repo, job.pr_number, job.head_sha, scrub(reason))
     except Exception as exc:
         log.warning("could not post the neutral check run: %s: %s", type(exc).__name__, exc)
 

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from bot.github.redact import scrub
+
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("dbreview_log_context", default={})  # noqa: B039
 
 # Values registered here are replaced by "***" in every record, whatever logged them.
@@ -21,6 +23,9 @@ def register_secrets(values: list[str]) -> None:
     for value in values:
         if value and value not in _secrets:
             _secrets.append(value)
+            escaped = json.dumps(value)[1:-1]  # how a value with quotes or backslashes appears inside JSON
+            if escaped != value:
+                _secrets.append(escaped)
             # A PEM key is logged, if ever, line by line.
             _secrets.extend(line for line in value.splitlines() if len(line) >= 16 and line not in _secrets)
 
@@ -29,7 +34,9 @@ def redact(text: str) -> str:
     for value in _secrets:
         if value in text:
             text = text.replace(value, "***")
-    return text
+    # Also every secret in the environment (the Anthropic key, database and queue URL passwords, ...), minted
+    # installation tokens and anything secret-shaped.
+    return scrub(text)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,8 @@ from typing import Protocol
 import httpx
 import jwt
 
+from bot.github import redact
+
 DEFAULT_API_URL = "https://api.github.com"
 # Refresh an installation token this long before GitHub's expiry (tokens live 1 h).
 REFRESH_MARGIN_S = 300
@@ -40,6 +42,7 @@ class StaticToken:
         if not token:
             raise AuthError("empty GitHub token")
         self._token = token
+        redact.register(token)
         self.key = "token-" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
     def token(self) -> str:
@@ -121,4 +124,6 @@ class AppAuth:
         if isinstance(raw_expiry, str):
             with contextlib.suppress(ValueError):
                 expires_at = datetime.fromisoformat(raw_expiry.replace("Z", "+00:00")).timestamp()
-        return str(data["token"]), expires_at
+        token = str(data["token"])
+        redact.register(token)  # a minted token is a secret nobody put in the environment
+        return token, expires_at

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.github.auth import DEFAULT_API_URL, TokenProvider
+from bot.github.redact import scrub_json
 
 log = logging.getLogger("dbreview.github")
 
@@ -201,12 +202,19 @@ class GitHubClient:
               headers: Mapping[str, str] | None, allow: tuple[int, ...]) -> httpx.Response:
         url = self._url(path)
         shown = path.split("?")[0] if not path.startswith("http") else httpx.URL(path).path
+        # The token goes only to the API host (a `Link: rel="next"` could name any URL).
+        same_host = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
+        if json is not None and method in _WRITE_METHODS:
+            # Last net before anything reaches GitHub (comments, summaries, check runs): no secret in a body.
+            json = scrub_json(json)
         rate_attempts = 0
         server_attempts = 0
         auth_retried = False
         waited = 0.0
         while True:
-            hdrs = {"Accept": "application/vnd.github+json", "Authorization": f"Bearer {self.auth.token()}"}
+            hdrs = {"Accept": "application/vnd.github+json"}
+            if same_host:
+                hdrs["Authorization"] = f"Bearer {self.auth.token()}"
             if headers:
                 hdrs.update(headers)
             try:

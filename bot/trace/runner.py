@@ -486,7 +486,7 @@ def _replay_one_by_one(conn: psycopg.Connection[Any], mig: MigrationTrace, runna
 
 
 def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: list[str], rows: int,
-               statement_timeout_s: int) -> TraceResult:
+               statement_timeout_s: int, base_as_admin: bool = False) -> TraceResult:
     from bot.trace.seed import seed_tables
 
     result = TraceResult(server=describe_server(server.url), server_version=server.server_version(),
@@ -496,7 +496,10 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
     # Migrations run as the restricted role (when there is one), so the tables are its own; seeding and the
     # catalog probes that need more run as the server URL's user.
     base_url = server.role_url(base_db)
-    conn = connect(base_url)
+    # A base history that needs more than the role may do (an untrusted extension) is the base branch's own, trusted
+    # SQL: it runs as the server URL's user, then the role is given its objects. The change's SQL never runs as that
+    # user.
+    conn = connect(url_for(server.url, base_db) if base_as_admin else base_url)
     try:
         _prepare_session(conn, statement_timeout_s)
         started = time.perf_counter()
@@ -528,6 +531,8 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
                 result.notes.append(f"trace: {path} is not UTF-8 text; not traced")
                 continue
             new_texts.append((path, text))
+        if base_as_admin and server.role is not None:
+            hand_over(conn, server.role)
         base_oids = set(probe.relations(conn))
     finally:
         conn.close()
@@ -550,6 +555,48 @@ def _trace_dir(server: Server, change: Change, migrations_dir: str, new_paths: l
     return result
 
 
+_HAND_OVER = """
+DO $dbreview$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT n.nspname FROM pg_namespace n
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                             AND d.objid = n.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, {role});
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS obj, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' AND c.relkind IN ('r','p','v','m','f','S')
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                             AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i')))) LOOP
+    EXECUTE format('ALTER %s %s OWNER TO %I',
+                   CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                  WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                   r.obj, {role});
+  END LOOP;
+  FOR r IN SELECT t.oid::regtype AS obj FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' AND t.typtype IN ('e', 'd')
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                             AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO %I', r.obj, {role});
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS obj FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                             AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.obj, {role});
+  END LOOP;
+END
+$dbreview$
+"""
+
+
+def hand_over(conn: psycopg.Connection[Any], role: str) -> None:
+    """Give `role` every schema, table, sequence, type and routine of the database that no extension owns, so the
+    change's SQL (run as `role`) can alter what the base history created as the server URL's user."""
+    conn.execute(sql.SQL(_HAND_OVER).format(role=sql.Literal(role)))
+
+
 class _NeedsPrivileges(Exception):
     """The base history needs more than the restricted role may do (an untrusted extension, …)."""
 
@@ -570,18 +617,21 @@ def trace_change(change: Change, config: Config, database_url: str, rows: int = 
     with scratch_server(database_url) as server:
         result.server_version = server.server_version()
         if isolate and server.is_superuser() and server.create_role() is None:
-            result.notes.append("trace: could not create a restricted role, so the change's SQL ran with the "
-                                "privileges of the server URL's user")
+            # A pull request's SQL is untrusted code: it never runs as a superuser.
+            raise TraceError("the server URL's user is a superuser that cannot create a restricted role, and the "
+                             "change's SQL never runs as a superuser; give the trace a user with CREATEROLE, or a "
+                             "non-superuser with CREATEDB")
         for migrations_dir, paths in plans.items():
             try:
                 part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
             except _NeedsPrivileges as exc:
                 for name in list(server.created):
                     server.drop(name)
-                server.drop_role()
-                result.notes.append(f"trace: the base history needs more than a restricted role may do ({exc}), "
-                                    f"so the change's SQL ran with the privileges of the server URL's user")
-                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
+                result.notes.append(f"trace: the base history needs more than a restricted role may do ({exc}); "
+                                    "it was applied as the server URL's user, the change's SQL still ran as the "
+                                    "restricted role")
+                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s,
+                                  base_as_admin=True)
             result.migrations_dir = result.migrations_dir or part.migrations_dir
             result.merge(part)
             for name in list(server.created):

@@ -19,6 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bot.github.redact import scrub
+
 PREFIX = "dbreview_trace_"
 log = logging.getLogger("dbreview.trace")
 
@@ -39,17 +41,29 @@ def url_for(database_url: str, dbname: str) -> str:
 
 
 def describe_server(database_url: str) -> str:
-    """host:port without credentials, for messages."""
-    params = conninfo_to_dict(database_url)
+    """host:port without credentials, for messages (never raises: a malformed URL is not echoed back)."""
+    try:
+        params = conninfo_to_dict(database_url)
+    except psycopg.Error:
+        return "(malformed database URL)"
     return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+
+
+def error_line(exc: BaseException, url: str) -> str:
+    """The first line of a psycopg error, safe to show: libpq quotes a malformed connection string back, with its
+    password, so such errors are described instead of echoed, and the URL and its password are masked anyway."""
+    if isinstance(exc, psycopg.ProgrammingError) and "connection" in str(exc):
+        return "malformed database URL (expected postgresql://user:password@host:port/dbname)"
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return scrub(first, extra=[url])
 
 
 def connect(url: str, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=10, **kwargs)
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TraceError(f"cannot connect to PostgreSQL at {describe_server(url)}: {first}") from None
+        raise TraceError(f"cannot connect to PostgreSQL at {describe_server(url)}: {error_line(exc, url)}") from None
 
 
 class Server:
@@ -127,7 +141,7 @@ class Server:
                                    + owner)
         except psycopg.Error as exc:
             raise TraceError(f"cannot create a scratch database on {describe_server(self.url)}: "
-                             f"{str(exc).strip().splitlines()[0]}") from None
+                             f"{error_line(exc, self.url)}") from None
         self.created.append(name)
         self.history.append(name)
         log.debug("created scratch database %s", name)

@@ -42,6 +42,7 @@ class Frame:
     variable: str = ""
     # Items in the iterated collection when it is a small literal list (`["a", "b", "c"]`, `for (i < 3)`).
     constant_items: int | None = None
+    condition: str = ""  # a `for (;;)` / `while` / `do` loop's condition text (`attempt < MAX_RETRIES`, `true`)
     # For an iteration callback: what consumes the mapped promises ("Promise.all", "$transaction"), if anything.
     batch_into: str = ""
     is_async: bool = False

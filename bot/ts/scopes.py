@@ -112,9 +112,11 @@ class ScopeResolver:
                 variable = text_of(left)
         elif loop.type == "for_statement":
             constant = _numeric_bound(loop)
+        cond = loop.child_by_field_name("condition") if loop.type != "for_in_statement" else None
+        condition = text_of(cond)[:200] if cond is not None else ""
         return Frame(FrameKind.LOOP, loop.start_point.row + 1, loop.end_point.row + 1, loop.start_byte,
                      loop.end_byte, detail=detail, collection=collection, variable=variable,
-                     constant_items=constant)
+                     constant_items=constant, condition=condition)
 
     def _constant_size(self, node: Node) -> int | None:
         if node.type == "array":

@@ -250,3 +250,52 @@ def test_missing_index_counts_a_to_one_relation_filter_as_its_foreign_key(query_
     # columnByName runs as boardId IN (SELECT ...) AND projectId AND name: the unique index serves it
     assert [f.line for f in found] == [13, 21]  # the unfiltered createdAt sort, and `position`
     assert "@@index([position])" in found[1].message
+
+
+LOOPS = """\
+import { prisma } from "@/lib/prisma";
+
+const MAX_RETRIES = 3;
+
+export async function freeReference() {
+  while (true) {
+    const reference = Math.random().toString(36).slice(2, 10);
+    const taken = await prisma.order.findFirst({ where: { reference } });
+    if (!taken) return reference;
+  }
+}
+
+export async function markPaid(id: string) {
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    try {
+      return await prisma.order.update({ where: { id }, data: { status: "PAID" } });
+    } catch {
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
+export async function preview(ids: string[]) {
+  for (const id of ids.slice(0, 3)) {
+    await prisma.order.findUnique({ where: { id } });
+  }
+}
+
+export async function drain(queue: string[]) {
+  while (queue.length) {
+    await prisma.order.delete({ where: { id: queue.shift()! } });
+  }
+}
+
+export async function each(ids: string[]) {
+  for (let i = 0; i < ids.length; i++) {
+    await prisma.order.findUnique({ where: { id: ids[i] } });
+  }
+}
+"""
+
+
+def test_n_plus_one_needs_a_collection_not_a_retry_or_probe_loop(query_findings):
+    found = query_findings({"src/services/orders.ts": LOOPS}, rule="query/n-plus-one")
+    # only the queue drain and the index loop over ids walk a collection
+    assert [f.line for f in found] == [31, 37]

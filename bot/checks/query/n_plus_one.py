@@ -47,6 +47,8 @@ def check(inp: QueryInput) -> list[Finding]:
             continue
         if frame.constant_items is not None and frame.constant_items <= small:
             continue  # a loop over a few constants is a fixed number of queries, not N+1
+        if _no_items(inp, frame, small):
+            continue
         if frame.kind is FrameKind.LOOP and not call.awaited:
             continue  # promises collected for Promise.all / $transaction: one batch, not a round trip per item
         if frame.kind is FrameKind.LOOP and frame.detail in ("while", "do", "for") and \
@@ -71,6 +73,39 @@ def check(inp: QueryInput) -> list[Finding]:
                             frame.start_byte <= other.start_byte < frame.end_byte for n in other.result_names}
         out.append(call_finding(RULE, call, _message(call, frame, same_tick, per_item_results), severity=severity))
     return out
+
+
+_CONSUMES = re.compile(r"\.(length|size)\b|\.(shift|pop|splice|next)\s*\(")
+_RETRY = re.compile(r"retr|attempt|tries", re.IGNORECASE)
+_SLICE = re.compile(r"\.slice\(\s*(?:0\s*,\s*(\d+)|-(\d+))\s*\)$")
+
+
+def _no_items(inp: QueryInput, frame: Frame, small: int) -> bool:
+    """Loops that repeat a query without walking a collection: `while (true)` probing for a free code, retry loops
+    (`attempt < MAX_RETRIES`), counters up to a small named constant, and `xs.slice(0, 3)`."""
+    if frame.kind is not FrameKind.LOOP:
+        return False
+    m = _SLICE.search(frame.collection)
+    if m is not None:
+        return int(m.group(1) or m.group(2)) <= small
+    condition = frame.condition.strip()
+    if frame.detail in ("while", "do"):
+        # draining a queue or an iterator (`while (queue.length)`) is per item; anything else is a retry/poll loop
+        return bool(condition) and not _CONSUMES.search(condition)
+    if frame.detail != "for":
+        return False
+    if not condition:
+        return True  # for (;;)
+    if _CONSUMES.search(condition):
+        return False
+    if _RETRY.search(condition):
+        return True
+    bound = re.search(r"<=?\s*([A-Za-z_$][\w$]*)\s*$", condition)
+    if bound is None:
+        return False
+    value = re.search(rf"\bconst\s+{re.escape(bound.group(1))}\s*(?::\s*number\s*)?=\s*(\d+)\b",
+                      "\n".join(inp.analysis.lines))
+    return value is not None and int(value.group(1)) <= small
 
 
 def _first_in_frame(index: int, calls: list[PrismaCall], frame: Frame) -> bool:

@@ -139,3 +139,19 @@ def test_config_json_schema_is_valid() -> None:
 def test_no_database_surface_costs_nothing() -> None:
     result = run({"README.md": "a\n"}, {"README.md": "b\n"})
     assert not result.has_database_surface and result.findings == []
+
+
+def test_deleting_a_line_inside_an_object_touches_it_but_not_next_to_it() -> None:
+    from bot.findings import Finding
+    from bot.pipeline import _caused_by_change
+
+    base = "model A {\n  id Int @id\n  old String\n}\n\nmodel B {\n  id Int @id\n}\n"
+    inside = change_from_trees({"s.prisma": base}, {"s.prisma": base.replace("  old String\n", "")})
+    outside = change_from_trees({"s.prisma": base + "// trailing note\n"}, {"s.prisma": base})
+
+    def about_b(scope: tuple[int, int], line: int) -> Finding:
+        return Finding(rule="x", severity=Severity.INFO, path="s.prisma", line=line, message="m", scope=scope)
+
+    assert _caused_by_change(about_b((1, 3), 1), inside)  # model A lost a line: A's findings are the author's
+    assert not _caused_by_change(about_b((5, 7), 5), inside)  # model B was not touched
+    assert not _caused_by_change(about_b((6, 8), 6), outside)  # a deletion after B's closing brace is not inside B

@@ -48,6 +48,13 @@ _IO_CALLEE = re.compile(
     r"|^(axios|stripe|resend|sendgrid|mailer|transporter|twilio|sqs|sns|s3|kafka|producer|queue|\w+Queue|"
     r"inngest|pusher|openai|anthropic|slack|webhook|http|https|ky|got|storage|this\.\w*(Queue|Mailer|Gateway|"
     r"Api|Http\w*))\b", re.I)
+
+
+def is_io_callee(callee: str) -> bool:
+    """`fetch`, `stripe.charges.create`, `sendEmail`, `queue.add`: a call that leaves the process."""
+    return bool(_IO_CALLEE.search(callee))
+
+
 _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|argon2|crypto|z|this\.prisma)\b")
 
 

@@ -299,3 +299,36 @@ def test_n_plus_one_needs_a_collection_not_a_retry_or_probe_loop(query_findings)
     found = query_findings({"src/services/orders.ts": LOOPS}, rule="query/n-plus-one")
     # only the queue drain and the index loop over ids walk a collection
     assert [f.line for f in found] == [31, 37]
+
+
+SAGA = """\
+import { prisma } from "@/lib/prisma";
+import { stripe } from "@/lib/stripe";
+
+export async function pay(userId: string, amount: number) {
+  const order = await prisma.order.create({ data: { userId, total: amount, reference: "web" } });
+  const intent = await stripe.paymentIntents.create({ amount, metadata: { orderId: order.id } });
+  await prisma.payment.create({ data: { orderId: order.id, amount, provider: intent.id } });
+  return order;
+}
+
+export async function reserve(userId: string) {
+  const order = await prisma.order.create({ data: { userId, total: 1, reference: "hold" } });
+  try {
+    await fetch("https://warehouse.example/reserve", { method: "POST" });
+  } catch (e) {
+    await prisma.order.delete({ where: { id: order.id } });
+    throw e;
+  }
+}
+
+export async function payCash(userId: string) {
+  const order = await prisma.order.create({ data: { userId, total: 1, reference: "cash" } });
+  await prisma.payment.create({ data: { orderId: order.id, amount: 1, provider: "cash" } });
+}
+"""
+
+
+def test_missing_transaction_spares_saga_steps_around_external_calls(query_findings):
+    found = query_findings({"src/services/payments.ts": SAGA}, rule="query/missing-transaction")
+    assert [f.line for f in found] == [23]  # only payCash: nothing external between the two writes

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
-from bot.ts.model import FrameKind, PrismaCall
+from bot.ts.extract import is_io_callee
+from bot.ts.model import FileAnalysis, FrameKind, PrismaCall
 from bot.ts.values import JsObject
 
 from .common import QueryInput, call_finding, call_idents, is_test_path
@@ -80,13 +82,31 @@ def check_missing(inp: QueryInput) -> list[Finding]:
                 if _per_item(first) != _per_item(second):
                     continue
                 reason = _pair_reason(first, second)
-                if reason is None:
+                if reason is None or _saga_step(inp.analysis, first, second):
                     continue
                 out.append(call_finding(MISSING, second, _missing_message(first, second, reason),
                                         key_suffix=f"after:{first.accessor}.{first.operation}"))
                 reported = True
                 break
     return out
+
+
+_AWAITED_CALLEE = re.compile(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(")
+
+
+def _saga_step(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) -> bool:
+    """Writes around an external call (create a pending payment, charge Stripe, record the charge id), or a second
+    write in the `catch` that undoes the first: one transaction cannot span the network call (holding it open is
+    query/transaction-io), so the split is the design, not an oversight."""
+    between = "\n".join(analysis.lines[first.end_line:max(second.line - 1, first.end_line)])
+    if re.search(r"\bcatch\s*(\(|\{)", between):
+        return True
+    for callee in _AWAITED_CALLEE.findall(between):
+        if "prisma" in callee.lower() or callee.startswith(("tx.", "this.prisma", "db.")):
+            continue
+        if is_io_callee(callee):
+            return True
+    return False
 
 
 def _per_item(call: PrismaCall) -> int | None:

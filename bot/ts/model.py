@@ -58,6 +58,7 @@ class FunctionInfo:
     line: int
     end_line: int
     # "next-route", "next-api", "next-page", "server-action", "trpc", "nest-controller", "nest-service", "express",
+    # "job" (a @Cron / @OnEvent / queue-processor method: not per request),
     # "resolver", "loader", or "" when the function is not recognisably a request handler.
     handler: str = ""
     class_name: str = ""

@@ -25,6 +25,9 @@ _NEST_ROUTE_DECORATORS = re.compile(r"^@(Get|Post|Put|Patch|Delete|All|Head|Opti
                                     r"ResolveField|MessagePattern|EventPattern|GrpcMethod)\b")
 _NEST_CONTROLLER = re.compile(r"^@(Controller|Resolver|WebSocketGateway)\b")
 _NEST_SERVICE = re.compile(r"^@Injectable\b")
+# Scheduled or message-driven methods: a scheduler or a queue calls them, not an HTTP request.
+_NEST_JOB = re.compile(r"^@(Cron|Interval|Timeout|OnEvent|Process|OnQueue\w*|OnWorkerEvent|EventPattern|"
+                       r"MessagePattern|RabbitSubscribe|SqsMessageHandler|Processor)\b")
 _LOADER_NAMES = frozenset({"loader", "action", "load", "getServerSideProps", "generateMetadata"})
 _GRAPHQL_ROOTS = frozenset({"Query", "Mutation", "Subscription"})
 _SMALL_LIST = 20
@@ -206,7 +209,9 @@ class ScopeResolver:
             if cls is not None:
                 cls_name, cls_decorators = cls
                 decorators = _method_decorators(fn)
-                if any(_NEST_ROUTE_DECORATORS.match(d) for d in decorators) or \
+                if any(_NEST_JOB.match(d) for d in decorators) or any(_NEST_JOB.match(d) for d in cls_decorators):
+                    handler = "job"
+                elif any(_NEST_ROUTE_DECORATORS.match(d) for d in decorators) or \
                         any(_NEST_CONTROLLER.match(d) for d in cls_decorators):
                     handler = "nest-controller"
                 elif any(_NEST_SERVICE.match(d) for d in cls_decorators):

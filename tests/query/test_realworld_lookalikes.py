@@ -332,3 +332,40 @@ export async function payCash(userId: string) {
 def test_missing_transaction_spares_saga_steps_around_external_calls(query_findings):
     found = query_findings({"src/services/payments.ts": SAGA}, rule="query/missing-transaction")
     assert [f.line for f in found] == [23]  # only payCash: nothing external between the two writes
+
+
+JOBS = """\
+import { Injectable } from "@nestjs/common";
+import { Cron, CronExpression } from "@nestjs/schedule";
+import { OnEvent } from "@nestjs/event-emitter";
+import { PrismaService } from "../prisma/prisma.service";
+
+@Injectable()
+export class CleanupService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  @Cron(CronExpression.EVERY_HOUR)
+  async purgeExpired() {
+    const cutoff = new Date();
+    const expired = await this.prisma.order.findMany({ where: { createdAt: { lt: cutoff } }, select: { id: true } });
+    const total = await this.prisma.order.count();
+    return { expired: expired.length, total };
+  }
+
+  @OnEvent("user.deleted")
+  async onUserDeleted(payload: { userId: string }) {
+    return this.prisma.order.findMany({ where: { userId: payload.userId }, select: { id: true } });
+  }
+
+  async listForUser(userId: string) {
+    return this.prisma.order.findMany({ where: { userId }, select: { id: true } });
+  }
+}
+"""
+
+
+def test_scheduled_and_event_methods_are_not_request_handlers(query_findings):
+    found = query_findings({"src/cleanup/cleanup.service.ts": JOBS})
+    rules = ("query/unbounded-find-many", "query/count-whole-table")
+    per_request = [(f.rule, f.line) for f in found if f.rule in rules]
+    assert per_request == [("query/unbounded-find-many", 24)]  # the plain service method still counts

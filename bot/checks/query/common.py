@@ -66,7 +66,7 @@ def request_context(call: PrismaCall, path: str, use_server: bool = False) -> st
         "nest-service": "a NestJS service", "express": "an HTTP route handler", "resolver": "a GraphQL resolver",
         "loader": "a route loader/action", "next-page": "a Next.js server component",
     }
-    if is_test_path(path) or _SCHEDULED_PATH.search(path):
+    if is_test_path(path) or _SCHEDULED_PATH.search(path) or call.function.handler == "job":
         return None
     if call.function.handler:
         return labels.get(call.function.handler, "a request handler")

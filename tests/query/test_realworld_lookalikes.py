@@ -369,3 +369,37 @@ def test_scheduled_and_event_methods_are_not_request_handlers(query_findings):
     rules = ("query/unbounded-find-many", "query/count-whole-table")
     per_request = [(f.rule, f.line) for f in found if f.rule in rules]
     assert per_request == [("query/unbounded-find-many", 24)]  # the plain service method still counts
+
+
+ROTATE = """\
+import { prisma } from "@/lib/prisma";
+
+export async function issueResetToken(userId: string, hashed: string) {
+  await prisma.session.deleteMany({ where: { userId } });
+  await prisma.session.create({ data: { userId, token: hashed, expiresAt: new Date(Date.now() + 3600000) } });
+}
+
+export async function replaceItems(orderId: string, items: { productId: string; quantity: number }[]) {
+  await prisma.orderItem.deleteMany({ where: { orderId } });
+  await prisma.orderItem.createMany({ data: items.map((i) => ({ ...i, orderId })) });
+}
+"""
+
+PAGING_SPEC = """\
+import { prisma } from "../src/lib/prisma";
+
+it("pages", async () => {
+  const page = await prisma.order.findMany({ cursor: { id: "a" }, skip: 1, take: 2 });
+  expect(page).toHaveLength(2);
+});
+"""
+
+
+def test_rotating_a_token_is_not_a_lost_set_but_replacing_items_is(query_findings):
+    found = query_findings({"src/services/auth.ts": ROTATE}, rule="query/missing-transaction")
+    assert [f.line for f in found] == [10]
+
+
+def test_pagination_in_tests_is_not_reported(query_findings):
+    assert query_findings({"tests/orders.spec.ts": PAGING_SPEC}, rule="query/unstable-pagination") == []
+    assert query_findings({"src/orders/page.ts": PAGING_SPEC}, rule="query/unstable-pagination")

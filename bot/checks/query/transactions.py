@@ -57,8 +57,10 @@ def _pair_reason(first: PrismaCall, second: PrismaCall) -> str | None:
     if used:
         name = sorted(used)[0]
         return f"it uses `{name}` from the earlier `{first.target}`"
-    if first.operation in ("delete", "deleteMany") and second.operation in ("create", "createMany",
-                                                                            "createManyAndReturn") \
+    # Replacing a set (`deleteMany` then `createMany` of the same rows) loses the set when the insert fails. A single
+    # `create` after a `deleteMany` is a rotation (old reset tokens out, one fresh token in): losing the stale rows
+    # on failure is harmless, so it is not reported.
+    if first.operation in ("delete", "deleteMany") and second.operation in ("createMany", "createManyAndReturn") \
             and first.accessor == second.accessor:
         return f"it re-creates `{second.accessor}` rows the earlier `{first.target}` removed (a failure in " \
                "between loses them)"

@@ -121,6 +121,14 @@ def _next_link(resp: httpx.Response) -> str | None:
     return None
 
 
+def is_safe_repo_path(path: str) -> bool:
+    """A relative path inside a repository: no `..` or `.` segment, no leading `/`, no empty segment, no control
+    character. Paths come from the PR (file names, schema paths named in package.json or prisma.config.ts)."""
+    if not path or path.startswith("/") or any(ord(c) < 32 for c in path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
 class GitHubClient:
     def __init__(
         self,
@@ -314,6 +322,10 @@ class GitHubClient:
         return list(self.paginate(f"{self.repo_path(repo)}/pulls/{number}/files", max_pages=30))
 
     def get_file_bytes(self, repo: str, path: str, ref: str) -> bytes | None:
+        if not is_safe_repo_path(path):
+            # `..` would climb out of /contents/ (the URL is normalised) and read other API routes with our token.
+            log.warning("not reading %r: not a plain path inside the repository", path[:200])
+            return None
         resp = self.request("GET", f"{self.repo_path(repo)}/contents/{quote(path)}", params={"ref": ref},
                             headers={"Accept": "application/vnd.github.raw+json"}, allow=(404,))
         if resp.status_code == 404:
@@ -332,13 +344,19 @@ class GitHubClient:
 
     def list_tree(self, repo: str, sha: str) -> tuple[list[str], bool]:
         """Every blob path at a commit, and whether GitHub truncated the listing."""
-        resp = self.request("GET", f"{self.repo_path(repo)}/git/trees/{sha}", params={"recursive": "1"},
-                            allow=(404, 409))
-        if resp.status_code in (404, 409):
-            return [], False
+        blobs, truncated = self.list_tree_blobs(repo, sha)
+        return list(blobs), truncated
+
+    def list_tree_blobs(self, repo: str, sha: str) -> tuple[dict[str, str], bool]:
+        """Every blob at a commit as path -> blob sha, and whether GitHub truncated the listing."""
+        resp = self.request("GET", f"{self.repo_path(repo)}/git/trees/{quote(sha, safe='')}",
+                            params={"recursive": "1"}, allow=(404, 409, 422))
+        if resp.status_code in (404, 409, 422):
+            return {}, False
         data = resp.json()
-        paths = [e["path"] for e in data.get("tree", []) if e.get("type") == "blob"]
-        return paths, bool(data.get("truncated"))
+        blobs = {str(e["path"]): str(e.get("sha") or "") for e in data.get("tree", [])
+                 if isinstance(e, dict) and e.get("type") == "blob" and e.get("path")}
+        return blobs, bool(data.get("truncated"))
 
     def list_pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
         # GitHub lists at most 250 commits per PR here.

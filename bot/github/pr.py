@@ -171,8 +171,9 @@ def change_for_pull_request(client: GitHubClient, repo: str, pr: PullRequestInfo
                             notes: list[str] | None = None) -> Change:
     """The Change for a PR: per-file patches parsed, base/head snapshots that fetch contents by SHA on demand."""
     notes = notes if notes is not None else []
-    base_listing, base_truncated = client.list_tree(repo, pr.base_sha)
-    head_listing, head_truncated = client.list_tree(repo, pr.head_sha)
+    base_blobs, base_truncated = client.list_tree_blobs(repo, pr.base_sha)
+    head_blobs, head_truncated = client.list_tree_blobs(repo, pr.head_sha)
+    base_listing, head_listing = list(base_blobs), list(head_blobs)
     if base_truncated or head_truncated:
         notes.append("the repository tree is too large for one listing; schema/migration discovery may be partial")
 
@@ -189,16 +190,47 @@ def change_for_pull_request(client: GitHubClient, repo: str, pr: PullRequestInfo
                           listing=base_listing)
     head = MemorySnapshot(label=pr.head_sha[:12], loader=loader(pr.head_sha, head_listing, head_truncated),
                           listing=head_listing)
+    listed_all = not (len(files) >= MAX_API_FILES or (pr.changed_files and pr.changed_files > len(files)))
+    unlisted: list[PullFile] = []
+    if not listed_all and not (base_truncated or head_truncated):
+        unlisted = unlisted_database_files(files, base_blobs, head_blobs)
     changed_files: list[ChangedFile] = []
-    for pf in files:
+    for pf in [*files, *unlisted[:MAX_UNLISTED_FILES]]:
         changed = changed_file_for(pf, base, head, notes)
         if changed is not None:
             changed_files.append(changed)
-    if len(files) >= MAX_API_FILES or (pr.changed_files and pr.changed_files > len(files)):
-        notes.append(f"GitHub lists only {len(files)} of the {pr.changed_files or 'many'} changed files; "
-                     "the rest were not reviewed")
+    if not listed_all:
+        found = min(len(unlisted), MAX_UNLISTED_FILES)
+        extra = (f"; {found} more Prisma, migration or TS/JS file(s) were found by comparing the base and head trees "
+                 "and reviewed") if found else ""
+        left = len(unlisted) - found
+        notes.append(f"GitHub lists only {len(files)} of the {pr.changed_files or 'many'} changed files{extra}; "
+                     f"{f'{left} more such files and ' if left > 0 else ''}the other files were not reviewed")
     return Change(files=changed_files, base=base, head=head, base_label=pr.base_sha[:12],
                   head_label=pr.head_sha[:12], title=pr.title, body=pr.body)
+
+
+# A PR over GitHub's 3000-file listing limit: files beyond it that could be a database surface are found from the
+# trees, up to this many (each costs two content reads).
+MAX_UNLISTED_FILES = 300
+_SURFACE_SUFFIXES = (".prisma", "migration.sql", "migration_lock.toml", "ops.json", "package.json",
+                     ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+def unlisted_database_files(files: list[PullFile], base: dict[str, str], head: dict[str, str]) -> list[PullFile]:
+    """Files that differ between the base and head trees, are missing from GitHub's (truncated) file list and may
+    be a database surface: without them a 3000+-file PR would silently get no review of its migrations."""
+    listed = {pf.filename for pf in files} | {pf.previous_filename for pf in files if pf.previous_filename}
+    out: list[PullFile] = []
+    for path in sorted(set(base) | set(head)):
+        if path in listed or base.get(path) == head.get(path) or not path.endswith(_SURFACE_SUFFIXES):
+            continue
+        if path.endswith(".d.ts") or "node_modules/" in path:
+            continue
+        status = "added" if path not in base else "removed" if path not in head else "modified"
+        out.append(PullFile(filename=path, status=status, patch=None, changes=1))
+    # Schema and migrations first: they matter most when the cap cuts the list.
+    return sorted(out, key=lambda pf: (not pf.filename.endswith((".prisma", ".sql", ".toml", ".json")), pf.filename))
 
 
 def config_for(change: Change, files: list[PullFile]) -> tuple[Config, list[str], str | None]:

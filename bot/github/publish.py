@@ -33,6 +33,7 @@ from bot.github.comments import (
     truncate,
 )
 from bot.github.pr import PullRequestInfo
+from bot.github.redact import scrub
 from bot.report.summary import SummaryContext, render_summary
 from bot.review import Review
 
@@ -377,7 +378,9 @@ class Publisher:
             text = ("## dbreview · database review\n\nThis pull request no longer changes the Prisma schema, "
                     "migrations or Prisma Client code; earlier findings no longer apply.\n")
             return (SUMMARY_MARKER + "\n" + text) if marker else text
-        return render_summary(self.review, self._summary_context(marker))
+        # Notes and error texts come from exceptions (the LLM, the trace, GitHub): no secret may ride along into
+        # the comment, the check run or the Action's job summary.
+        return scrub(render_summary(self.review, self._summary_context(marker)))
 
     def _upsert_summary(self, existing: _Existing) -> None:
         body = self._summary_text()

@@ -403,3 +403,24 @@ def test_rotating_a_token_is_not_a_lost_set_but_replacing_items_is(query_finding
 def test_pagination_in_tests_is_not_reported(query_findings):
     assert query_findings({"tests/orders.spec.ts": PAGING_SPEC}, rule="query/unstable-pagination") == []
     assert query_findings({"src/orders/page.ts": PAGING_SPEC}, rule="query/unstable-pagination")
+
+
+EMPTY_CHECK = """\
+import { prisma } from "@/lib/prisma";
+
+export async function POST() {
+  const count = await prisma.product.count();
+  if (count === 0) {
+    await prisma.product.createMany({ data: [{ sku: "a", name: "A", description: "", price: 1 }] });
+  }
+  const total = await prisma.order.count();
+  return Response.json({ total });
+}
+"""
+
+
+def test_count_used_as_an_emptiness_test_suggests_find_first(query_findings):
+    found = query_findings({"app/api/setup/route.ts": EMPTY_CHECK}, rule="query/count-whole-table")
+    assert [f.line for f in found] == [4, 8]
+    assert "findFirst({ select: { id: true } })" in found[0].message
+    assert "reltuples" in found[1].message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.registry import define
@@ -201,11 +203,26 @@ def check_count(inp: QueryInput) -> list[Finding]:
         context = request_context(call, inp.path, inp.analysis.use_server)
         if context is None:
             continue
-        message = (f"`{call.target}()` without `where` in {context} counts every row: PostgreSQL has no stored "
-                   f"row count, so this scans the whole table (or index) on every request. Cache the number, "
-                   f"show an estimate (`pg_class.reltuples`), or count a filtered subset.")
+        if _emptiness_test(inp, call):
+            message = (f"`{call.target}()` in {context} only tests whether the table is empty, but counting reads "
+                       f"every row (PostgreSQL has no stored row count). Ask for one row instead: "
+                       f"`await {call.client}.{call.accessor}.findFirst({{ select: {{ id: true }} }})`.")
+        else:
+            message = (f"`{call.target}()` without `where` in {context} counts every row: PostgreSQL has no stored "
+                       f"row count, so this scans the whole table (or index) on every request. Cache the number, "
+                       f"show an estimate (`pg_class.reltuples`), or count a filtered subset.")
         out.append(call_finding(COUNT, call, message))
     return out
+
+
+def _emptiness_test(inp: QueryInput, call: PrismaCall) -> bool:
+    """`const n = await prisma.x.count(); if (n === 0)`: the count is only compared with zero."""
+    if len(call.result_names) != 1:
+        return False
+    name = re.escape(call.result_names[0])
+    after = "\n".join(inp.analysis.lines[call.end_line:call.function.end_line])
+    uses = re.findall(rf"(?<![\w$.]){name}\b[^\n]{{0,12}}", after)
+    return bool(uses) and all(re.match(rf"{name}\s*(===|!==|==|!=|>|<=)\s*0\b", u) for u in uses)
 
 
 def check(inp: QueryInput) -> list[Finding]:

@@ -424,3 +424,27 @@ def test_count_used_as_an_emptiness_test_suggests_find_first(query_findings):
     assert [f.line for f in found] == [4, 8]
     assert "findFirst({ select: { id: true } })" in found[0].message
     assert "reltuples" in found[1].message
+
+
+REVENUE = """\
+import { prisma } from "@/lib/prisma";
+
+export async function GET(request: Request) {
+  const userId = new URL(request.url).searchParams.get("user") ?? "";
+  const paid = await prisma.order.findMany({
+    where: { userId, status: { in: ["PAID", "SHIPPED"] } }, select: { total: true } });
+  const revenue = paid.reduce((sum, o) => sum + Number(o.total), 0);
+  const ids = paid.length ? [userId] : [];
+  const mine = await prisma.order.findMany({ where: { userId: { in: ids } }, select: { id: true } });
+  const listed = await prisma.order.findMany({ where: { status: { in: ["PAID"] } }, select: { id: true } });
+  return Response.json({ revenue, count: paid.length, mine, listed });
+}
+"""
+
+
+def test_unbounded_literal_in_lists_bound_nothing_and_sums_become_aggregates(query_findings):
+    found = query_findings({"app/api/revenue/route.ts": REVENUE}, rule="query/unbounded-find-many")
+    assert [f.line for f in found] == [5, 10]  # the `in: ids` batch is bounded by its caller
+    assert "aggregate({ where: { userId, status: { in: [" in found[0].message
+    assert "_sum: { total: true }" in found[0].message
+    assert "Paginate" in found[1].message

@@ -60,7 +60,12 @@ def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool
     equal: set[str] = set()
     for field, value in where.entries.items():
         if isinstance(value, JsObject):
-            if "in" in value.entries:
+            listed = value.entries.get("in")
+            # `id: { in: ids }` / `orderId: { in: orderIds }`: a list the caller built (a page of parents, a
+            # batch); `status: { in: ["PAID", "SHIPPED"] }` is a filter on a few literal values and bounds nothing
+            if listed is not None and not (isinstance(listed, JsArray) and listed.items and
+                                           all(isinstance(i, JsLiteral) for i in listed.items)
+                                           and not any(key == (field,) for key in keys)):
                 return True
             if "equals" in value.entries:
                 equal.add(field)
@@ -102,6 +107,15 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
         parts.append(f"orderBy: {render(order) if order is not None else _stable_order(inp.schema, call)}")
         parts.append(f"take: {take_n}")
         rewritten = f"{call.client}.{call.accessor}.findMany({{ {', '.join(parts)} }})"
+        summed = _summed_fields(inp, call)
+        if summed:
+            sums = ", ".join(f"{f}: true" for f in summed)
+            agg = (f"{call.client}.{call.accessor}.aggregate({{ where: {render(where)}, _sum: {{ {sums} }}, "
+                   f"_count: true }})")
+            message = (f"`{call.target}` in {context} (`{call.function.name}`) loads every matching row only to add "
+                       f"them up in JavaScript: the transfer grows with the table. Let PostgreSQL sum them: `{agg}`.")
+            out.append(call_finding(UNBOUNDED, call, message))
+            continue
         message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
                    f"matching row, which grows with the table (memory, latency, response size). Paginate: "
                    f"`{rewritten}`, passing `cursor` (or `skip`) for the next page.")
@@ -213,6 +227,22 @@ def check_count(inp: QueryInput) -> list[Finding]:
                        f"show an estimate (`pg_class.reltuples`), or count a filtered subset.")
         out.append(call_finding(COUNT, call, message))
     return out
+
+
+def _summed_fields(inp: QueryInput, call: PrismaCall) -> list[str]:
+    """`rows.reduce((sum, o) => sum + o.total, 0)` (and `rows.length`) are the only uses: the fields summed."""
+    if len(call.result_names) != 1 or call.function.is_module:
+        return []
+    name = re.escape(call.result_names[0])
+    after = "\n".join(inp.analysis.lines[call.end_line:call.function.end_line])
+    uses = [m.end() for m in re.finditer(rf"(?<![\w$.]){name}\b", after)]
+    if not uses or not all(re.match(r"\s*\.\s*(reduce\s*\(|length\b)", after[u:]) for u in uses):
+        return []
+    fields: list[str] = []
+    for m in re.finditer(r"\.reduce\s*\(\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*=>\s*\1\s*\+\s*(?:Number\()?\2\.(\w+)", after):
+        if m.group(3) not in fields:
+            fields.append(m.group(3))
+    return fields
 
 
 def _emptiness_test(inp: QueryInput, call: PrismaCall) -> bool:

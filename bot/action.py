@@ -68,11 +68,17 @@ def fallback_annotations(findings: list[Finding]) -> list[str]:
     return out
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str, str]:
     """(PR number, trigger, reason): number None means nothing to do, for the reason given."""
     action = payload.get("action")
+    if not isinstance(action, str | None):
+        return None, "", "the event payload's action is not a string"
     if event_name in ("pull_request", "pull_request_target"):
-        pr = payload.get("pull_request") or {}
+        pr = _obj(payload.get("pull_request"))
         if action not in PR_ACTIONS:
             return None, "", f"pull request action {action!r} needs no review"
         if pr.get("state", "open") != "open":
@@ -84,16 +90,17 @@ def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str
             return None, "", "the event payload names no pull request number"
         return number, "push" if action == "synchronize" else "opened", ""
     if event_name == "issue_comment":
-        issue = payload.get("issue") or {}
-        comment = payload.get("comment") or {}
+        issue = _obj(payload.get("issue"))
+        comment = _obj(payload.get("comment"))
         if action != "created":
             return None, "", "only new comments are commands (edits are ignored)"
         if not issue.get("pull_request"):
             return None, "", "the comment is on an issue, not a pull request"
-        words = (comment.get("body") or "").strip().split()
+        body = comment.get("body")
+        words = (body if isinstance(body, str) else "").strip().split()
         if not words or words[0] != "/dbreview" or (len(words) > 1 and words[1] not in ("full", "review")):
             return None, "", "the comment is not a /dbreview command"
-        if (comment.get("user") or {}).get("type") == "Bot":
+        if _obj(comment.get("user")).get("type") == "Bot":
             return None, "", "comments from bots are ignored"
         association = str(comment.get("author_association") or "NONE")
         if association not in TRUSTED_ASSOCIATIONS:
@@ -177,10 +184,10 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
     llm = _RepoConfiguredLlm(env) if env.get("ANTHROPIC_API_KEY", "").strip() else None
     with GitHubClient(StaticToken(token), env.get("GITHUB_API_URL") or None, sleep=sleep or time.sleep) as client:
         if event_name == "issue_comment":
-            comment_id = (payload.get("comment") or {}).get("id")
+            comment_id = _obj(payload.get("comment")).get("id")
             try:
-                if comment_id:
-                    client.add_reaction(repo, int(comment_id), "eyes")
+                if isinstance(comment_id, int):
+                    client.add_reaction(repo, comment_id, "eyes")
             except GitHubError:
                 pass  # an acknowledgement only
         try:

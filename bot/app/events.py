@@ -28,6 +28,11 @@ class Decision:
     installation: dict[str, Any] = field(default_factory=dict)
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else {}: a signed payload can still be malformed, never a crash."""
+    return value if isinstance(value, dict) else {}
+
+
 def _is_bot(user: Any, app_slug: str) -> bool:
     if not isinstance(user, dict):
         return False
@@ -36,12 +41,13 @@ def _is_bot(user: Any, app_slug: str) -> bool:
 
 
 def decide(event: str, payload: dict[str, Any], app_slug: str = "dbreview") -> Decision:
-    action = str(payload.get("action") or "")
-    repo = str((payload.get("repository") or {}).get("full_name") or "")
-    installation = payload.get("installation") or {}
-    inst_id = installation.get("id") if isinstance(installation, dict) else None
+    action = payload.get("action")
+    action = action if isinstance(action, str) else ""
+    repo = _obj(payload.get("repository")).get("full_name")
+    repo = repo if isinstance(repo, str) else ""
+    inst_id = _obj(payload.get("installation")).get("id")
     base = Decision(kind="ignore", event=event, action=action, repo=repo,
-                    installation_id=int(inst_id) if isinstance(inst_id, int) else None)
+                    installation_id=inst_id if isinstance(inst_id, int) and not isinstance(inst_id, bool) else None)
 
     if event == "ping":
         base.kind = "ping"
@@ -64,7 +70,8 @@ def _pull_request(d: Decision, payload: dict[str, Any]) -> Decision:
     if not isinstance(pr, dict) or not d.repo:
         d.reason = "no pull_request in payload"
         return d
-    d.number = pr.get("number") if isinstance(pr.get("number"), int) else payload.get("number")
+    number = pr.get("number") if isinstance(pr.get("number"), int) else payload.get("number")
+    d.number = number if isinstance(number, int) and not isinstance(number, bool) else None
     if d.action not in PR_ACTIONS:
         d.reason = f"action {d.action or '(none)'} not reviewed"
         return d
@@ -74,19 +81,19 @@ def _pull_request(d: Decision, payload: dict[str, Any]) -> Decision:
     if pr.get("draft"):
         d.reason = "pull request is a draft"
         return d
-    head = (pr.get("head") or {}).get("sha")
+    head = _obj(pr.get("head")).get("sha")
     if not isinstance(head, str) or not head or not isinstance(d.number, int):
         d.reason = "no head sha or number"
         return d
     d.kind = "review"
     d.head_sha = head
-    d.pr_author = str((pr.get("user") or {}).get("login") or "")
+    d.pr_author = str(_obj(pr.get("user")).get("login") or "")
     return d
 
 
 def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decision:
-    issue = payload.get("issue") or {}
-    comment = payload.get("comment") or {}
+    issue = _obj(payload.get("issue"))
+    comment = _obj(payload.get("comment"))
     if d.action != "created":
         d.reason = f"comment {d.action or '(none)'} ignored (only new comments carry commands)"
         return d
@@ -96,7 +103,8 @@ def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decis
     if not isinstance(comment, dict) or _is_bot(comment.get("user"), app_slug):
         d.reason = "comment is from a bot"
         return d
-    command = parse(comment.get("body"))
+    body = comment.get("body")
+    command = parse(body if isinstance(body, str) else None)
     if command is None:
         d.reason = "no /dbreview command"
         return d
@@ -112,22 +120,24 @@ def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decis
     d.number = number
     d.command = command
     d.comment_id = comment_id
-    d.login = str((comment.get("user") or {}).get("login") or "")
+    d.login = str(_obj(comment.get("user")).get("login") or "")
     d.association = str(comment.get("author_association") or "NONE").upper()
-    d.pr_author = str((issue.get("user") or {}).get("login") or "")
+    d.pr_author = str(_obj(issue.get("user")).get("login") or "")
     return d
 
 
 def _installation(d: Decision, payload: dict[str, Any]) -> Decision:
-    inst = payload.get("installation") or {}
-    if not isinstance(inst, dict) or not isinstance(inst.get("id"), int):
+    inst = _obj(payload.get("installation"))
+    if not isinstance(inst.get("id"), int):
         d.reason = "no installation id"
         return d
-    account = inst.get("account") or {}
+    account = _obj(inst.get("account"))
     status = {"deleted": "deleted", "suspend": "suspended", "unsuspend": "active", "created": "active"}.get(d.action)
 
     def names(key: str) -> list[str]:
-        return [str(r.get("full_name")) for r in payload.get(key) or [] if isinstance(r, dict) and r.get("full_name")]
+        items = payload.get(key)
+        return [str(r.get("full_name")) for r in (items if isinstance(items, list) else [])
+                if isinstance(r, dict) and r.get("full_name")]
 
     d.kind = "installation"
     d.installation_id = inst["id"]

@@ -114,7 +114,11 @@ async def _webhook(rt: Runtime, request: Request, event: str, delivery: str) -> 
         return 400, {"result": "bad-json", "error": "body is not JSON"}
     if not isinstance(payload, dict):
         return 400, {"result": "bad-json", "error": "body is not a JSON object"}
-    decision = decide(event, payload, rt.settings.app_slug)
+    try:
+        decision = decide(event, payload, rt.settings.app_slug)
+    except Exception:  # decide() is total over JSON objects; this is the last net for a signed-but-odd payload
+        log.warning("payload of %s could not be routed", event[:40], exc_info=True)
+        return 400, {"result": "bad-payload", "error": "unexpected payload shape"}
     with log_context(repo=decision.repo or None, pr=decision.number):
         return await run_in_threadpool(_handle, rt, decision, delivery)
 

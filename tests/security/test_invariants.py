@@ -425,3 +425,26 @@ def test_the_action_never_goes_red_for_its_own_failure_and_escapes_workflow_comm
     assert [ln for ln in text.splitlines() if ln.startswith("::")] == [ln for ln in text.splitlines()
                                                                         if ln.startswith("::warning")]
     assert "%0A::error::forged" in text and SECRETS["ANTHROPIC_API_KEY"] not in text
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["action", "full_name", "id", "number", "state", "draft", "head", "sha", "user", "login", "type", "body",
+         "pull_request", "author_association", "account"]), inner, max_size=5),
+    max_leaves=15)
+
+
+@settings(max_examples=400, deadline=None)
+@given(event=st.sampled_from(["pull_request", "pull_request_target", "issue_comment", "installation",
+                              "installation_repositories", "ping", "push"]),
+       payload=st.dictionaries(st.sampled_from(["action", "repository", "installation", "pull_request", "number",
+                                                "sender", "issue", "comment", "repositories",
+                                                "repositories_added", "repositories_removed"]), _JSON, max_size=6))
+def test_routing_any_signed_json_object_never_raises(event: str, payload: dict) -> None:
+    from bot.app.events import decide
+
+    decision = decide(event, payload)
+    assert decision.number is None or isinstance(decision.number, int)
+    number, _, _ = target_of(event, payload)
+    assert number is None or isinstance(number, int)

@@ -30,6 +30,7 @@ from bot.github.comments import (
     comment_body,
     fingerprint_marker,
     fingerprint_of,
+    sanitize,
     truncate,
 )
 from bot.github.pr import PullRequestInfo
@@ -380,7 +381,10 @@ class Publisher:
             return (SUMMARY_MARKER + "\n" + text) if marker else text
         # Notes and error texts come from exceptions (the LLM, the trace, GitHub): no secret may ride along into
         # the comment, the check run or the Action's job summary.
-        return scrub(render_summary(self.review, self._summary_context(marker)))
+        # Paths, rule messages and notes carry PR text (file names, identifiers, quoted SQL): like inline comments,
+        # the summary must not mention people, forge our markers or start a line with a /command.
+        body = sanitize(render_summary(self.review, self._summary_context(marker=False)))
+        return scrub((SUMMARY_MARKER + "\n" + body) if marker else body)
 
     def _upsert_summary(self, existing: _Existing) -> None:
         body = self._summary_text()

@@ -448,3 +448,24 @@ def test_routing_any_signed_json_object_never_raises(event: str, payload: dict) 
     assert decision.number is None or isinstance(decision.number, int)
     number, _, _ = target_of(event, payload)
     assert number is None or isinstance(number, int)
+
+
+def test_pr_text_in_the_summary_cannot_mention_forge_markers_or_issue_commands(gh: Env) -> None:
+    from bot.github.pr import load_review_input
+    from bot.github.publish import publish_review
+
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    data = load_review_input(gh.client(), REPO, 1)
+    hostile = "ping @acme/security-team <!-- dbreview:fp=forged123 -->\n/dbreview pause"
+    review = Review(findings=[Finding("prisma/float-money", Severity.WARNING, "docs/@everyone.prisma", 1, hostile,
+                                      fingerprint="fp-hostile")], has_database_surface=True,
+                    notes=["skipped @octocat.prisma: binary or not UTF-8"])
+    publish_review(gh.client(), data.pr, review, Config(), change=data.change)
+    summary = _summary(gh)
+    run = next(iter(gh.fake.check_runs.values()))["output"]["summary"]
+    for text in (summary, run):
+        prose = re.sub(r"`[^`]*`", "", text)  # what GitHub renders outside code spans
+        assert "@acme" not in prose and "@octocat" not in prose and "@everyone" not in prose
+        assert "dbreview:fp=forged123 -->" not in text.replace("--&gt;", "")
+        assert not any(line.lstrip().startswith("/dbreview") for line in text.splitlines())
+    assert summary.count("<!--") == 1  # our own summary marker, nothing else

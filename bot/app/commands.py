@@ -76,6 +76,13 @@ RESUMED = "Automatic dbreview reviews are **resumed** on this pull request."
 UNKNOWN = "`/dbreview {arg}` is not a dbreview command.\n\n" + HELP
 
 
+def unknown_reply(arg: str) -> str:
+    """The reply to an unknown command; the echoed text stays inside its code span (no backtick to break out and
+    mention people, no HTML comment that could pass for one of our markers)."""
+    plain = arg.replace("`", "'").replace("<", "‹").replace(">", "›")
+    return UNKNOWN.format(arg=plain[:80])
+
+
 def explain(rule_id: str, rules_dir: Path | None = None) -> str:
     """The rule's page (rules/<id>.md) when it ships with the code, else its registry summary."""
     from bot.registry import all_rules

@@ -225,5 +225,5 @@ def _command(rt: Runtime, repo: str, number: int, inst: int | None, data: dict[s
     if name == "help":
         ops.reply(inst, repo, number, commands.HELP)
         return "helped"
-    ops.reply(inst, repo, number, commands.UNKNOWN.format(arg=arg))
+    ops.reply(inst, repo, number, commands.unknown_reply(arg))
     return "unknown"

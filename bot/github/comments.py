@@ -27,8 +27,9 @@ def fingerprint_marker(fingerprint: str) -> str:
 
 
 def fingerprint_of(body: str | None) -> str | None:
-    match = _FP_RE.search(body or "")
-    return match.group(1) if match else None
+    # Ours is always the last line; an earlier one came from quoted PR text (a suggestion keeps the line's comment).
+    found = _FP_RE.findall(body or "")
+    return found[-1] if found else None
 
 
 _MENTION = re.compile(r"(?<![\w`@])(@{1,2}[A-Za-z][\w-]*(?:\([^)\n]{0,80}\))?)")

@@ -469,3 +469,23 @@ def test_pr_text_in_the_summary_cannot_mention_forge_markers_or_issue_commands(g
         assert "dbreview:fp=forged123 -->" not in text.replace("--&gt;", "")
         assert not any(line.lstrip().startswith("/dbreview") for line in text.splitlines())
     assert summary.count("<!--") == 1  # our own summary marker, nothing else
+
+
+def test_an_unknown_command_is_echoed_inside_its_code_span_only() -> None:
+    from bot.app.commands import parse, unknown_reply
+
+    command = parse("/dbreview x` @acme/owners <!-- dbreview:summary --> `")
+    assert command is not None and command.name == "unknown"
+    reply = unknown_reply(command.arg)
+    first = reply.splitlines()[0]
+    assert first.count("`") == 2 and "<!--" not in reply
+
+
+def test_a_marker_quoted_from_the_pr_cannot_stand_in_for_ours() -> None:
+    from bot.findings import Suggestion
+    from bot.github.comments import comment_body, fingerprint_of
+
+    finding = Finding("prisma/float-money", Severity.WARNING, "prisma/schema.prisma", 3, "Use Decimal.",
+                      suggestion=Suggestion(3, 3, "  total Decimal // <!-- dbreview:fp=forged1234 -->\n"),
+                      fingerprint="real5678")
+    assert fingerprint_of(comment_body(finding, anchored_lines=(3, 3))) == "real5678"

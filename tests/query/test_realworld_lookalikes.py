@@ -448,3 +448,62 @@ def test_unbounded_literal_in_lists_bound_nothing_and_sums_become_aggregates(que
     assert "aggregate({ where: { userId, status: { in: [" in found[0].message
     assert "_sum: { total: true }" in found[0].message
     assert "Paginate" in found[1].message
+
+
+VETTED_SQL = """\
+import { prisma } from "@/lib/prisma";
+
+const REQUIRED: [string, string][] = [
+  ["Order", "legacyCode"],
+  ["User", "name"],
+];
+const SORTABLE = ["createdAt", "total"];
+
+export async function ensureColumns() {
+  for (const [table, column] of REQUIRED) {
+    await prisma.$executeRawUnsafe(`ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS "${column}" TEXT`);
+  }
+}
+
+export async function sorted(sort: string, term: string) {
+  if (!/^[a-zA-Z_]+$/.test(sort)) throw new Error("bad sort");
+  const a = await prisma.$queryRawUnsafe(`SELECT * FROM "Order" ORDER BY "${sort}"`);
+  if (!SORTABLE.includes(sort)) return [];
+  const b = await prisma.$queryRawUnsafe(`SELECT * FROM "Order" ORDER BY "${sort}"`);
+  if (term.includes(sort)) return [];
+  const c = await prisma.$queryRawUnsafe(`SELECT * FROM "Order" WHERE reference = '${term}'`);
+  return [a, b, c];
+}
+"""
+
+
+def test_raw_sql_from_constant_lists_or_allow_listed_values_is_info(query_findings):
+    found = query_findings({"src/services/maintenance.ts": VETTED_SQL}, rule="query/raw-sql-injection")
+    by_line = {f.line: f.severity.value for f in found}
+    assert by_line == {11: "info", 17: "info", 19: "info", 21: "error"}
+    assert "constant list `REQUIRED`" in next(f for f in found if f.line == 11).message
+
+
+BOOT = """\
+import express from "express";
+import { prisma } from "./lib/prisma";
+
+const app = express();
+
+async function init() {
+  const users = await prisma.user.count();
+  if (users === 0) console.log("empty database");
+}
+
+app.get("/orders", async (req, res) => {
+  res.json(await prisma.order.findMany({ where: { status: "PAID" }, select: { id: true } }));
+});
+
+init().then(() => app.listen(3000));
+"""
+
+
+def test_start_up_code_in_server_entry_points_is_not_per_request(query_findings):
+    found = query_findings({"api/server.ts": BOOT})
+    rules = [(f.rule, f.line) for f in found if f.rule in ("query/count-whole-table", "query/unbounded-find-many")]
+    assert rules == [("query/unbounded-find-many", 12)]  # the route callback, not init()

@@ -22,6 +22,9 @@ _SCRIPT_PATH = re.compile(r"(^|/)(scripts?|seeds?|seeders?|prisma|migrations?|jo
 # users, so "per request" costs (unbounded lists, whole-table counts) are batch-job costs. Only the unambiguous
 # folder names: `jobs/` or `tasks/` are ordinary API resources in many apps.
 _SCHEDULED_PATH = re.compile(r"(^|/)(cron|crons|cron-?jobs?|scheduled)(/|$)", re.IGNORECASE)
+# Process entry points (`api/server.ts`, `src/main.ts`): their top-level code runs once at start-up. Route callbacks
+# registered there are still recognised by their own handler kind (`app.get("/x", ...)`).
+_BOOTSTRAP = re.compile(r"(^|/)(server|main|bootstrap|instrumentation)\.[cm]?[jt]s$")
 _REQUEST_PATH = re.compile(
     r"(^|/)(app/.*/route|pages/api/|api/|routes?/|routers?/|controllers?/|resolvers?/|handlers?/|trpc/|"
     r"server/api/|actions?/|services?/|endpoints?/|graphql/|loaders?/)|"
@@ -75,7 +78,7 @@ def request_context(call: PrismaCall, path: str, use_server: bool = False) -> st
 
 def path_request_context(path: str, use_server: bool = False) -> str | None:
     """Request-handling code judged by the file alone (route folders, controllers, "use server" modules)."""
-    if is_test_path(path) or is_script_path(path) or _SCHEDULED_PATH.search(path):
+    if is_test_path(path) or is_script_path(path) or _SCHEDULED_PATH.search(path) or _BOOTSTRAP.search(path):
         return None
     if use_server:
         return "a server action module"

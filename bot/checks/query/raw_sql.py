@@ -53,6 +53,48 @@ def _config_sources(inp: QueryInput, call, names: list[str]) -> dict[str, str]: 
     return out
 
 
+_LITERALS_ONLY = re.compile(r"""("[^"\n]*"|'[^'\n]*'|`[^`$\n]*`|-?\d+(\.\d+)?|true|false|null|[\s,\[\]])*""")
+
+
+def _constant_array(text: str, name: str) -> bool:
+    """`const NAME = [["Exam", "scope", "TEXT"], ...]` (module or function level) holding literals only."""
+    m = re.search(rf"\bconst\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*\[", text)
+    if m is None:
+        return False
+    depth, i = 0, m.end() - 1
+    while i < len(text):
+        if text[i] == "[":
+            depth += 1
+        elif text[i] == "]":
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    body = text[m.end() - 1:i + 1]
+    return bool(_LITERALS_ONLY.fullmatch(body))
+
+
+def _vetted(inp: QueryInput, call, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Interpolated names that cannot carry outside text: loop variables over a constant list of literals
+    (`for (const [table, column] of REQUIRED)`), or values checked against an allow-list pattern before the query
+    (`/^[a-zA-Z0-9_]+$/.test(name)`, `ALLOWED.includes(name)`)."""
+    body = function_text(inp.analysis, call)
+    before = "\n".join(inp.analysis.lines[max(call.function.line - 1, 0):call.line - 1]) \
+        if not call.function.is_module else "\n".join(inp.analysis.lines[:call.line - 1])
+    whole = "\n".join(inp.analysis.lines)
+    out: dict[str, str] = {}
+    for name in names:
+        n = re.escape(name)
+        loop = re.search(rf"for\s*\(\s*(?:const|let|var)\s+([^)]*?\b{n}\b[^)]*?)\s+of\s+([A-Za-z_$][\w$]*)\s*\)", body)
+        if loop is not None and (_constant_array(body, loop.group(2)) or _constant_array(whole, loop.group(2))):
+            out[name] = f"comes from the constant list `{loop.group(2)}`"
+        elif re.search(rf"/\^[^/\n]*\$/[a-z]*\.test\(\s*{n}\s*\)|\b{n}\.match\(\s*/\^[^/\n]*\$/", before) or \
+                re.search(rf"!\s*[\w$.]+\.(includes|has)\(\s*{n}\s*\)\s*\)?[^;\n]{{0,40}}(throw|return)|"
+                          rf"\b(assert|invariant|guard)\w*\(\s*[\w$.]+\.(includes|has)\(\s*{n}\s*\)", before):
+            out[name] = "is checked against an allow-list first"
+    return out
+
+
 def _parameterised(sql: str, values: list[str]) -> str:
     return f"`{sql}`" + (", " + ", ".join(values) if values else "")
 
@@ -86,6 +128,14 @@ def check(inp: QueryInput) -> list[Finding]:
         # Interpolation we can see is an error; SQL that arrives in a variable or from a helper may use placeholders
         # correctly, so it is a warning to check.
         visible = isinstance(sql, JsExpr) and sql.interpolated
+        vetted = _vetted(inp, call, values) if visible else {}
+        if vetted and len(vetted) == len(values):
+            how_safe = "; ".join(f"`{n}` {why}" for n, why in vetted.items())
+            message = (f"`{call.target}` interpolates values into the SQL text, but {how_safe}, so no outside text "
+                       f"reaches it. Keep the check next to the query; for values (not identifiers) prefer the tagged "
+                       f"template `{call.client}.{safe_op}`...``.")
+            out.append(call_finding(RULE, call, message, severity=Severity.INFO))
+            continue
         config = _config_sources(inp, call, values) if visible else {}
         if config:
             # `SET search_path TO "${schema}"` with the schema from the deployment's settings: identifiers cannot be

@@ -89,7 +89,7 @@ class GitHubAccess:
                     continue
                 try:
                     return parse_config(decode_text(raw) or "", path).review.allow_pr_author_commands
-                except ConfigError as exc:
+                except (ConfigError, RecursionError, ValueError, TypeError) as exc:
                     log.warning("repo config unreadable, PR author commands stay off: %s", exc)
                     return False
         return False

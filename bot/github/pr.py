@@ -245,6 +245,12 @@ def config_for(change: Change, files: list[PullFile]) -> tuple[Config, list[str]
     except ConfigError as exc:
         notes.append(f"the base branch's config is invalid, defaults were used: {exc}")
         return Config(), notes, str(exc)
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        # The loader should turn every bad file into a ConfigError; a pathological one (nesting thousands deep)
+        # still must not cost the PR its review.
+        error = f"the config file could not be read ({type(exc).__name__})"
+        notes.append(f"the base branch's config is invalid, defaults were used: {error}")
+        return Config(), notes, error
 
 
 MAX_PR_COMMENTS = 20

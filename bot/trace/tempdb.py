@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bot.github.redact import scrub
+from bot.github.redact import register, scrub
 
 PREFIX = "dbreview_trace_"
 log = logging.getLogger("dbreview.trace")
@@ -87,6 +87,7 @@ class Server:
         """
         name = PREFIX + "role_" + secrets.token_hex(6)
         password = secrets.token_urlsafe(24)
+        register(password)  # it sits in connection strings that error messages may quote
         try:
             self._conn.execute(sql.SQL(
                 "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"

@@ -357,6 +357,8 @@ def test_a_deleted_line_is_anchored_left_on_its_old_number() -> None:
     "rules: [unclosed\n",
     "\xff\xfe not yaml at all: [\n",
     "rules: !!python/object/apply:os.system ['true']\n",
+    "rules: " + "[" * 5000 + "]" * 5000 + "\n",
+    "- just\n- a list\n",
 ])
 def test_an_invalid_base_branch_config_is_explained_not_a_crash(gh: Env, config_text: str) -> None:
     base = {**trees.BASE, ".dbreview.yml": config_text}

@@ -187,6 +187,8 @@ def _configured_schema_roots(snapshot: Snapshot, files: list[str]) -> list[str]:
                 data = json.loads(decode_text(snapshot.read_bytes(p)) or "{}")
             except (json.JSONDecodeError, ValueError):
                 continue
+            if not isinstance(data, dict):  # `[]` or `"x"` is valid JSON too
+                continue
             schema = data.get("prisma", {}).get("schema") if isinstance(data.get("prisma"), dict) else None
             if isinstance(schema, str):
                 roots.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), schema)))

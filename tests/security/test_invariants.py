@@ -491,3 +491,15 @@ def test_a_marker_quoted_from_the_pr_cannot_stand_in_for_ours() -> None:
                       suggestion=Suggestion(3, 3, "  total Decimal // <!-- dbreview:fp=forged1234 -->\n"),
                       fingerprint="real5678")
     assert fingerprint_of(comment_body(finding, anchored_lines=(3, 3))) == "real5678"
+
+
+@pytest.mark.parametrize("package_json", ["[]", '"just a string"', "1", "null", '{"prisma": []}',
+                                          '{"prisma": {"schema": 5}}', "{not json"])
+def test_an_odd_package_json_does_not_cost_the_review(package_json: str) -> None:
+    from bot.pipeline import review
+    from bot.testing import change_from_trees
+
+    head = {**trees.PUSH1, "package.json": package_json}
+    result = review(change_from_trees(trees.BASE, head), Config())
+    assert any(f.path == "prisma/schema.prisma" for f in result.findings)
+    assert not any("internal error" in note for note in result.notes)

@@ -507,3 +507,26 @@ def test_start_up_code_in_server_entry_points_is_not_per_request(query_findings)
     found = query_findings({"api/server.ts": BOOT})
     rules = [(f.rule, f.line) for f in found if f.rule in ("query/count-whole-table", "query/unbounded-find-many")]
     assert rules == [("query/unbounded-find-many", 12)]  # the route callback, not init()
+
+
+BACKFILL = """\
+import { prisma } from "@/lib/prisma";
+import { lookupCode } from "@/lib/codes";
+
+export async function backfill(ids: string[]) {
+  for (const id of ids) {
+    const { code } = await lookupCode(id);
+    await prisma.order.update({ where: { id }, data: { reference: code } });
+  }
+  for (const id of ids) {
+    await prisma.order.update({ where: { id }, data: { status: "PAID" } });
+  }
+}
+"""
+
+
+def test_n_plus_one_does_not_offer_update_many_for_per_item_values(query_findings):
+    found = query_findings({"src/services/backfill.ts": BACKFILL}, rule="query/n-plus-one")
+    assert [f.line for f in found] == [7, 10]
+    assert "updateMany" not in found[0].message.split("Batch the writes")[0]
+    assert "Do it in one statement" in found[1].message and "updateMany" in found[1].message

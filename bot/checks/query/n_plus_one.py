@@ -71,6 +71,8 @@ def check(inp: QueryInput) -> list[Finding]:
         # Values produced by other queries in the same iteration make a "one statement" rewrite wrong.
         per_item_results = {n for other in calls if other is not call and
                             frame.start_byte <= other.start_byte < frame.end_byte for n in other.result_names}
+        # ...and so do values computed in the loop body (`const { code } = await fetchCode(p)`)
+        per_item_results |= _declared_in_loop(inp, frame, call)
         out.append(call_finding(RULE, call, _message(call, frame, same_tick, per_item_results), severity=severity))
     return out
 
@@ -172,7 +174,7 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: 
                f"({variable}) => ({render(data)})) }})`.")
         return f"{head} {fix}"
     if call.operation in ("update", "delete") and rewrite and \
-            (call.operation == "delete" or not (call.args and _data_reads(call, frame))):
+            (call.operation == "delete" or not (call.args and _data_reads(call, frame, per_item_results))):
         target = "updateMany" if call.operation == "update" else "deleteMany"
         data_part = f", data: {render(data)}" if call.operation == "update" else ""
         fix = f"Do it in one statement: `{client}.{model}.{target}({{ {rewrite}{data_part} }})`."
@@ -184,8 +186,20 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: 
     return f"{head} Query once for all items (`where: {{ id: {{ in: ids }} }}`) or use `include`."
 
 
-def _data_reads(call: PrismaCall, frame: Frame) -> bool:
+def _data_reads(call: PrismaCall, frame: Frame, per_item: frozenset[str] | set[str] = frozenset()) -> bool:
     """Whether the per-item `data` depends on the item (then updateMany cannot express it)."""
     data = call.args.get("data") if call.args is not None else None
-    loop_vars = set(re.findall(r"[A-Za-z_$][\w$]*", frame.variable))
+    loop_vars = set(re.findall(r"[A-Za-z_$][\w$]*", frame.variable)) | set(per_item)
     return bool(idents_of(data) & loop_vars)
+
+
+_DECLARED = re.compile(r"\b(?:const|let|var)\s+(\{[^}=]*\}|\[[^\]=]*\]|[A-Za-z_$][\w$]*)")
+
+
+def _declared_in_loop(inp: QueryInput, frame: Frame, call: PrismaCall) -> set[str]:
+    """Names declared in the loop body before the call: per-item values a single statement cannot use."""
+    body = "\n".join(inp.analysis.lines[frame.line:max(call.line - 1, frame.line)])
+    names: set[str] = set()
+    for target in _DECLARED.findall(body):
+        names |= {n for n in re.findall(r"[A-Za-z_$][\w$]*", target) if n not in ("const", "let", "var")}
+    return names

@@ -303,11 +303,35 @@ def _batch_consumer(call: Node) -> str:
             if text.endswith("$transaction"):
                 return "$transaction"
             return ""
+        if n.type in ("return_statement", "arrow_function") and hops < 3:
+            # `$transaction(as.flatMap((a) => bs.map((b) => prisma.x.upsert(...))))`: the inner map's promises are
+            # what the outer flatMap/map callback returns, so they reach the same consumer
+            outer = _enclosing_iteration_call(n)
+            return _batch_consumer(outer) if outer is not None else ""
         if n.type not in ("arguments", "await_expression", "parenthesized_expression", "array", "spread_element"):
             return ""
         n = n.parent
         hops += 1
     return ""
+
+
+def _enclosing_iteration_call(node: Node) -> Node | None:
+    """The `xs.map(...)` / `xs.flatMap(...)` call whose callback returns `node`'s value, if any."""
+    n = node
+    for _ in range(4):
+        if n.type == "arrow_function":
+            break
+        n = n.parent
+        if n is None:
+            return None
+    if n.type != "arrow_function" or n.parent is None or n.parent.type != "arguments":
+        return None
+    call = n.parent.parent
+    if call is None or call.type != "call_expression":
+        return None
+    fn = call.child_by_field_name("function")
+    prop = fn.child_by_field_name("property") if fn is not None and fn.type == "member_expression" else None
+    return call if prop is not None and text_of(prop) in ("map", "flatMap") else None
 
 
 def _is_transaction_batch_array(array: Node) -> bool:

@@ -530,3 +530,26 @@ def test_n_plus_one_does_not_offer_update_many_for_per_item_values(query_finding
     assert [f.line for f in found] == [7, 10]
     assert "updateMany" not in found[0].message.split("Batch the writes")[0]
     assert "Do it in one statement" in found[1].message and "updateMany" in found[1].message
+
+
+NESTED_BATCH = """\
+import { prisma } from "@/lib/prisma";
+
+export async function relink(refs: string[], orders: { id: string }[]) {
+  await prisma.$transaction(
+    refs.flatMap((ref) => {
+      return orders.map((o) => prisma.order.update({ where: { id: o.id }, data: { reference: ref } }));
+    }),
+  );
+  for (const ref of refs) {
+    for (const o of orders) {
+      await prisma.order.update({ where: { id: o.id }, data: { reference: ref } });
+    }
+  }
+}
+"""
+
+
+def test_n_plus_one_sees_a_batch_transaction_built_by_flat_map(query_findings):
+    found = query_findings({"src/services/relink.ts": NESTED_BATCH}, rule="query/n-plus-one")
+    assert [f.line for f in found] == [11]  # the awaited nested loop, not the $transaction batch

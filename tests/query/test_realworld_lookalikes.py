@@ -553,3 +553,26 @@ export async function relink(refs: string[], orders: { id: string }[]) {
 def test_n_plus_one_sees_a_batch_transaction_built_by_flat_map(query_findings):
     found = query_findings({"src/services/relink.ts": NESTED_BATCH}, rule="query/n-plus-one")
     assert [f.line for f in found] == [11]  # the awaited nested loop, not the $transaction batch
+
+
+FACTORY = """\
+import { PrismaClient } from "@prisma/client";
+
+const makeClient = (extra: object) => new PrismaClient({ log: ["error"], ...extra });
+export const prisma = makeClient({});
+export const replica = process.env.READ_URL ? makeClient({ datasourceUrl: process.env.READ_URL }) : prisma;
+
+function perCall() {
+  return new PrismaClient();
+}
+
+export async function GET() {
+  const db = perCall();
+  return Response.json(await db.order.count({ where: { status: "PAID" } }));
+}
+"""
+
+
+def test_client_factory_called_only_at_module_level_is_built_once(query_findings):
+    found = query_findings({"app/api/stats/route.ts": FACTORY}, rule="query/client-per-request")
+    assert [f.line for f in found] == [8]  # perCall() runs per request

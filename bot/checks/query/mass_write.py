@@ -71,6 +71,17 @@ def check_mass_write(inp: QueryInput) -> list[Finding]:
     return out
 
 
+def _module_level_factory(inp: QueryInput, fn) -> bool:  # type: ignore[no-untyped-def]
+    """The function is only called from top-level statements of this file (so once, at import)."""
+    short = fn.name.rsplit(".", 1)[-1]
+    if not short or fn.is_module:
+        return False
+    pattern = re.compile(rf"(?<![\w$.]){re.escape(short)}\s*\(")
+    calls = [i for i, line in enumerate(inp.analysis.lines, start=1)
+             if not fn.line <= i <= fn.end_line and pattern.search(line)]
+    return bool(calls) and all(not inp.analysis.lines[i - 1][:1].isspace() for i in calls)
+
+
 def check_client_per_request(inp: QueryInput) -> list[Finding]:
     if is_test_path(inp.path):
         return []
@@ -81,6 +92,8 @@ def check_client_per_request(inp: QueryInput) -> list[Finding]:
         handler = bool(new.function.handler)
         if not (handler or new.in_loop) and path_request_context(inp.path, inp.analysis.use_server) is None:
             continue  # a script's main() owns one client for the whole process
+        if not (handler or new.in_loop) and _module_level_factory(inp, new.function):
+            continue  # `const make = (o) => new PrismaClient(o); export const prisma = make({})`: built once
         where = "a loop" if new.in_loop else f"`{new.function.name}`"
         message = (f"`new PrismaClient()` inside {where} creates a new client, and a new connection pool, on "
                    f"every call: under load PostgreSQL runs out of connections (`too many clients`). Create one "

@@ -118,12 +118,16 @@ class AppAuth:
         if resp.status_code != 201 and resp.status_code != 200:
             raise AuthError(f"installation token request for installation {self.installation_id} "
                             f"answered {resp.status_code}")
-        data = resp.json()
+        try:
+            data = resp.json()
+            token = str(data["token"])
+        except (ValueError, KeyError, TypeError):
+            raise AuthError(f"installation token response for installation {self.installation_id} "
+                            "has no token") from None
         expires_at = self._clock() + 3600
         raw_expiry = data.get("expires_at")
         if isinstance(raw_expiry, str):
             with contextlib.suppress(ValueError):
                 expires_at = datetime.fromisoformat(raw_expiry.replace("Z", "+00:00")).timestamp()
-        token = str(data["token"])
         redact.register(token)  # a minted token is a secret nobody put in the environment
         return token, expires_at

@@ -117,14 +117,24 @@ def scrub_json(data: Any, env: Mapping[str, str] | None = None) -> Any:
     return data
 
 
+_COMMAND_LINE = re.compile(r"^(\s*):(?=:)", re.M)
+
+
+def no_workflow_commands(text: str) -> str:
+    """Text whose lines cannot be read as GitHub Actions workflow commands (`::add-mask::`, `::error::`, ...): log
+    lines may quote PR text, and the runner parses commands from a step's stdout and stderr."""
+    return _COMMAND_LINE.sub(r"\1: ", text)
+
+
 class RedactingFilter(logging.Filter):
-    """A handler filter that scrubs each record's message and traceback before any formatter sees it."""
+    """A handler filter that scrubs each record's message and traceback before any formatter sees it (and keeps
+    quoted text from passing for a workflow command on a line of its own)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
+        record.msg = no_workflow_commands(scrub(record.getMessage()))
         record.args = None
         if record.exc_info:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = no_workflow_commands(scrub(logging.Formatter().formatException(record.exc_info)))
             record.exc_info = None
         return True
 

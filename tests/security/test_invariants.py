@@ -503,3 +503,21 @@ def test_an_odd_package_json_does_not_cost_the_review(package_json: str) -> None
     result = review(change_from_trees(trees.BASE, head), Config())
     assert any(f.path == "prisma/schema.prisma" for f in result.findings)
     assert not any("internal error" in note for note in result.notes)
+
+
+def test_action_log_lines_cannot_carry_workflow_commands_from_pr_text() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("dbreview.test.commands")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GitHub rejected: %s", "bad anchor\n::add-mask::x\n::error file=a::forged")
+        try:
+            raise ValueError("in file\n::set-output name=x::y")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    assert not [ln for ln in out.getvalue().splitlines() if ln.lstrip().startswith("::")]

@@ -36,7 +36,7 @@ from bot.surfaces import classify
 from bot.trace import probe
 from bot.trace.probe import Lock, Relation
 from bot.trace.statements import Statement, planned_foreign_keys, split_statements
-from bot.trace.tempdb import Server, TraceError, connect, describe_server, scratch_server, url_for
+from bot.trace.tempdb import Server, TraceError, Watchdog, connect, describe_server, scratch_server, url_for
 
 __all__ = ["LockTaken", "MigrationTrace", "StatementTrace", "TraceError", "TraceResult", "trace_change"]
 
@@ -360,6 +360,12 @@ def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[in
                 if stmt.kind == "TransactionStmt":
                     trace.skipped = "transaction control; each statement runs in its own transaction here"
                     continue
+                if conn.broken or conn.closed:
+                    # The watchdog ended a statement that ran too long: the later ones still get measured.
+                    conn.close()
+                    conn = connect(db_url)
+                    _prepare_session(conn, statement_timeout_s)
+                    pid = conn.info.backend_pid
                 before = probe.relations(conn)
                 objs_before = probe.objects(conn)
                 conn.execute("BEGIN")
@@ -375,6 +381,10 @@ def _step_pass(db_url: str, migrations: list[tuple[str, str]], base_oids: set[in
                     continue
                 except psycopg.Error as exc:
                     trace.duration_ms = (time.perf_counter() - started) * 1000
+                    if conn.broken or conn.closed:
+                        _record_error(trace, exc, failed)
+                        failed = True
+                        continue
                     conn.execute("ROLLBACK")
                     if exc.sqlstate != NEEDS_AUTOCOMMIT:
                         _record_error(trace, exc, failed)
@@ -444,7 +454,8 @@ def _replay_transaction(conn: psycopg.Connection[Any], pid: int, mig: MigrationT
         except psycopg.Error as exc:
             trace.replay_ms = (time.perf_counter() - started) * 1000
             trace.replay_error, trace.replay_sqlstate = _first_line(exc), exc.sqlstate
-            conn.execute("ROLLBACK")
+            if not (conn.broken or conn.closed):
+                conn.execute("ROLLBACK")
             mig.replay_ms = sum(durations) + trace.replay_ms
             return False
         trace.replay_ms = (time.perf_counter() - started) * 1000
@@ -621,21 +632,35 @@ def trace_change(change: Change, config: Config, database_url: str, rows: int = 
             raise TraceError("the server URL's user is a superuser that cannot create a restricted role, and the "
                              "change's SQL never runs as a superuser; give the trace a user with CREATEROLE, or a "
                              "non-superuser with CREATEDB")
-        for migrations_dir, paths in plans.items():
-            try:
-                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
-            except _NeedsPrivileges as exc:
-                for name in list(server.created):
-                    server.drop(name)
-                result.notes.append(f"trace: the base history needs more than a restricted role may do ({exc}); "
-                                    "it was applied as the server URL's user, the change's SQL still ran as the "
-                                    "restricted role")
-                part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s,
-                                  base_as_admin=True)
-            result.migrations_dir = result.migrations_dir or part.migrations_dir
-            result.merge(part)
-            for name in list(server.created):
-                server.drop(name)
+        with Watchdog(server.url, server.role, statement_timeout_s + WATCHDOG_GRACE_S) as watchdog:
+            _trace_plans(server, change, plans, rows, statement_timeout_s, result)
+        if watchdog.terminated:
+            result.notes.append(f"trace: {watchdog.terminated} statement(s) of the change ran past the "
+                                f"{statement_timeout_s} s statement timeout (which the SQL may not lift) and were "
+                                "ended")
         result.databases = list(server.history)
         result.restricted_role = server.role
     return result
+
+
+# The watchdog lets PostgreSQL's own statement_timeout act first.
+WATCHDOG_GRACE_S = 2
+
+
+def _trace_plans(server: Server, change: Change, plans: dict[str, list[str]], rows: int, statement_timeout_s: int,
+                 result: TraceResult) -> None:
+    for migrations_dir, paths in plans.items():
+        try:
+            part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s)
+        except _NeedsPrivileges as exc:
+            for name in list(server.created):
+                server.drop(name)
+            result.notes.append(f"trace: the base history needs more than a restricted role may do ({exc}); "
+                                "it was applied as the server URL's user, the change's SQL still ran as the "
+                                "restricted role")
+            part = _trace_dir(server, change, migrations_dir, paths, rows, statement_timeout_s,
+                              base_as_admin=True)
+        result.migrations_dir = result.migrations_dir or part.migrations_dir
+        result.merge(part)
+        for name in list(server.created):
+            server.drop(name)

@@ -172,6 +172,53 @@ class Server:
             self._conn.close()
 
 
+class Watchdog:
+    """Ends the change's statements that run longer than `limit_s`, from outside their session.
+
+    `SET statement_timeout` protects nothing against untrusted SQL, which can `SET statement_timeout = 0` itself and
+    then `SELECT pg_sleep(1e9)`: without this the trace (and the App worker running it) would never finish. Watches
+    the restricted role's sessions, or, without a role, the URL user's other sessions.
+    """
+
+    def __init__(self, url: str, role: str | None, limit_s: float, interval_s: float = 1.0) -> None:
+        self.url, self.role, self.limit_s, self.interval_s = url, role, limit_s, interval_s
+        self.terminated = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dbreview-trace-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        query = sql.SQL(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE usename = {who} AND pid <> pg_backend_pid() AND state = 'active' "
+            "AND datname LIKE 'dbreview\\_trace\\_%' AND now() - query_start > make_interval(secs => {limit})"
+        ).format(who=sql.Literal(self.role) if self.role else sql.SQL("current_user"),
+                 limit=sql.Literal(float(self.limit_s)))
+        try:
+            conn = connect(self.url)
+        except TraceError as exc:
+            log.debug("trace watchdog not started: %s", exc)
+            return
+        try:
+            while not self._stop.wait(self.interval_s):
+                row = conn.execute(query).fetchone()
+                if row and row[0]:
+                    self.terminated += int(row[0])
+                    log.debug("trace watchdog ended %s statement(s) over %.0f s", row[0], self.limit_s)
+        except psycopg.Error as exc:
+            log.debug("trace watchdog stopped: %s", exc)
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+
 class _SignalGuard:
     """Turns the first SIGINT/SIGTERM into an exception (so `finally` blocks run); later ones wait for cleanup."""
 

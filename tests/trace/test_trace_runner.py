@@ -203,3 +203,17 @@ def test_a_base_history_that_needs_a_superuser_is_applied_as_admin_but_the_chang
     assert index.error is None and any(lk.mode == "ShareLock" for lk in index.locks)
     # ...and the superuser's powers stay out of its reach.
     assert program.sqlstate == "42501"
+
+
+def test_sql_that_lifts_its_own_statement_timeout_is_still_ended() -> None:
+    # The change's SQL can `SET statement_timeout = 0`; the watchdog ends it from outside its session, and the
+    # statements after it are still measured.
+    result = trace_change(change_adding({
+        "20240201000000_sleep": "SET statement_timeout = 0;\nSELECT pg_sleep(60);\n",
+        "20240201000001_idx": 'CREATE INDEX "i" ON "Post"("title");\n',
+    }), Config(), DATABASE_URL, statement_timeout_s=1)
+    _set, sleep, index = result.statements()
+    assert sleep.sqlstate == "57P01"  # admin shutdown: ended by the watchdog, not by the SQL's own timeout
+    assert index.error is None and any(lk.mode == "ShareLock" for lk in index.locks)
+    assert any("ran past the 1 s statement timeout" in note for note in result.notes)
+    assert leftover_databases(result.databases) == []

@@ -206,7 +206,7 @@ def test_operations_endpoints_and_logs(app: AppProcess) -> None:
     ready = httpx.get(app.url + "/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ok", "store": "ok", "queue": "ok"}
     text = httpx.get(app.url + "/metrics").text
-    assert 'dbreview_webhooks_total{event="pull_request",result="bad-signature"}' in text
+    assert 'dbreview_webhooks_total{event="unverified",result="bad-signature"}' in text
     assert 'dbreview_reviews{status="done"}' in text and "dbreview_queue_depth" in text
     assert "dbreview_review_latency_seconds_count" in text and 'dbreview_llm_tokens{kind="input"}' in text
     lines = [json.loads(line) for line in app.logs().splitlines() if line.startswith("{")]

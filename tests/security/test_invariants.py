@@ -521,3 +521,48 @@ def test_action_log_lines_cannot_carry_workflow_commands_from_pr_text() -> None:
     finally:
         logger.removeHandler(handler)
     assert not [ln for ln in out.getvalue().splitlines() if ln.lstrip().startswith("::")]
+
+
+def test_unsigned_requests_do_not_create_metric_labels() -> None:
+    import asyncio
+
+    from bot.app import web
+    from bot.app.metrics import COUNTERS
+
+    class _Rt:
+        class settings:
+            webhook_secret = SECRETS["DBREVIEW_WEBHOOK_SECRET"]
+            app_slug = "dbreview"
+
+    async def call(event: str) -> int:
+        sent = False
+
+        async def receive() -> dict:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        status: list[int] = []
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        scope = {"type": "http", "method": "POST", "path": "/webhook", "raw_path": b"/webhook", "query_string": b"",
+                 "headers": [(b"x-github-event", event.encode()), (b"x-github-delivery", b"d-1"),
+                             (b"content-type", b"application/json")], "http_version": "1.1",
+                 "scheme": "http", "server": ("test", 80), "client": ("test", 1), "root_path": ""}
+        await app(scope, receive, send)
+        return status[0]
+
+    app = web.create_app(_Rt())  # type: ignore[arg-type]
+    statuses = asyncio.run(_all(call, [f"made-up-{i}" for i in range(20)]))
+    assert set(statuses) == {401}
+    rendered = "\n".join(COUNTERS.render())
+    assert "made-up-" not in rendered and 'event="unverified"' in rendered
+
+
+async def _all(call, events):  # type: ignore[no-untyped-def]
+    return [await call(e) for e in events]

@@ -102,8 +102,12 @@ def _priority(f: Finding) -> tuple[Any, ...]:
 
 
 def _ours(comment: dict[str, Any], logins: set[str]) -> bool:
+    """Posted by dbreview: by one of its known logins, or, while none is known, by a bot account. Never a person's
+    comment that merely quotes a marker (dbreview would edit or delete it)."""
     user = comment.get("user") or {}
-    return user.get("type") == "Bot" or user.get("login") in logins
+    if logins:
+        return user.get("login") in logins
+    return user.get("type") == "Bot"
 
 
 def web_url_for(api_url: str) -> str:
@@ -192,7 +196,22 @@ class Publisher:
             self.result.summary_markdown = self._summary_text()
         return self.result
 
+    def _learn_login(self) -> None:
+        """A personal access token posts as a person: ask who that is (an App or Actions token gets a 403 here and
+        is recognised as a bot account instead)."""
+        if self.logins:
+            return
+        try:
+            resp = self.client.request("GET", "/user", allow=(401, 403, 404))
+        except GitHubError:
+            return
+        if resp.status_code == 200:
+            login = (resp.json() or {}).get("login")
+            if isinstance(login, str) and login:
+                self.logins.add(login)
+
     def _read_existing(self, existing: _Existing) -> None:
+        self._learn_login()
         stored = self.store.get(self._store_key()) if self.store is not None else None
         summary = None
         if stored and stored.get("summary_comment_id"):
@@ -201,7 +220,7 @@ class Publisher:
                 summary = None
         if summary is None:
             for c in self.client.list_issue_comments(self.repo, self.pr.number):
-                if SUMMARY_MARKER in (c.get("body") or "") and (not self.logins or _ours(c, self.logins)):
+                if SUMMARY_MARKER in (c.get("body") or "") and _ours(c, self.logins):
                     summary = c
                     break
         existing.summary = summary
@@ -216,7 +235,7 @@ class Publisher:
         for c in comments:
             fp = fingerprint_of(c.get("body"))
             # Only our own comments count: a human quoting a marker must not make dbreview delete their comment.
-            if fp and not c.get("in_reply_to_id") and (_ours(c, self.logins) or not self.logins):
+            if fp and not c.get("in_reply_to_id") and _ours(c, self.logins):
                 existing.by_fp.setdefault(fp, c)
 
     def _clear_pending(self, existing: _Existing) -> None:

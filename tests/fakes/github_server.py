@@ -340,6 +340,14 @@ class FakeGitHub:
             record["status"] = response.status_code
             return response
 
+        @app.get("/user")
+        async def authenticated_user(request: Request):  # type: ignore[no-untyped-def]
+            # A person's token says who it is; installation and Actions tokens are refused, as on GitHub.
+            user = request.state.user
+            if user.type == "Bot":
+                return err(403, "Resource not accessible by integration")
+            return user.api()
+
         def repo_pr(owner: str, name: str, number: int) -> tuple[Repo, PullRequest] | JSONResponse:
             repo = gh.repos.get(f"{owner}/{name}")
             if repo is None or number not in repo.pulls:

@@ -30,7 +30,8 @@ from bot.change import parse_diff
 from bot.config import Config, parse_config
 from bot.findings import Finding, Severity, Side, Source
 from bot.github.anchors import anchor_for, valid_against
-from bot.github.client import is_safe_repo_path
+from bot.github.auth import StaticToken
+from bot.github.client import GitHubClient, is_safe_repo_path
 from bot.github.comments import SUMMARY_MARKER
 from bot.github.pr import PullRequestInfo
 from bot.github.publish import Publisher
@@ -125,7 +126,8 @@ def test_a_pr_with_traversal_and_odd_file_names_is_reviewed_without_leaving_the_
     assert result.review is not None and result.summary_comment_id is not None
     prefixes = ("/repos/acme/shop/", "/graphql")
     # The fake records the path as the server saw it (after normalisation): nothing left the repository's routes.
-    assert all(r["path"].startswith(prefixes) for r in gh.fake.requests), [r["path"] for r in gh.fake.requests]
+    assert all(r["path"].startswith(prefixes) or r["path"] == "/user" for r in gh.fake.requests), \
+        [r["path"] for r in gh.fake.requests]
 
 
 def test_a_diff_file_naming_paths_outside_the_folder_reads_nothing_there(tmp_path: Path) -> None:
@@ -566,3 +568,23 @@ def test_unsigned_requests_do_not_create_metric_labels() -> None:
 
 async def _all(call, events):  # type: ignore[no-untyped-def]
     return [await call(e) for e in events]
+
+
+def test_a_person_quoting_our_markers_never_gets_their_comments_edited_or_deleted(gh: Env) -> None:
+    from bot.github.comments import fingerprint_marker
+
+    gh.fake.add_token("ghp_mallory_token", "mallory")
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    mallory = GitHubClient(StaticToken("ghp_mallory_token"), gh.url, sleep=gh.sleeps, write_interval=0)
+    # Before dbreview's first run: a fake summary and a review comment carrying a made-up fingerprint.
+    planted = mallory.create_issue_comment(REPO, 1, f"{SUMMARY_MARKER}\nmy notes")
+    head = gh.fake.repos[REPO].pulls[1].head_sha
+    line = trees.SCHEMA_PUSH1.splitlines().index("  discount   Float") + 1
+    mallory.create_review(REPO, 1, {"commit_id": head, "event": "COMMENT", "body": "",
+                                    "comments": [{"path": "prisma/schema.prisma", "line": line, "side": "RIGHT",
+                                                  "body": "quoting " + fingerprint_marker("stale-made-up")}]})
+    result = review_pull_request(gh.client(), REPO, 1)
+    assert result.summary_comment_id != planted["id"]
+    assert gh.fake.issue_comments[planted["id"]]["body"] == f"{SUMMARY_MARKER}\nmy notes"
+    assert not result.deleted_comments and not result.resolved_threads
+    assert any("stale-made-up" in c["body"] for c in gh.fake.review_comments.values())

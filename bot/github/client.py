@@ -349,14 +349,21 @@ class GitHubClient:
 
     def list_tree_blobs(self, repo: str, sha: str) -> tuple[dict[str, str], bool]:
         """Every blob at a commit as path -> blob sha, and whether GitHub truncated the listing."""
+        entries, truncated = self.list_tree_entries(repo, sha)
+        return {path: blob for path, (blob, _size) in entries.items()}, truncated
+
+    def list_tree_entries(self, repo: str, sha: str) -> tuple[dict[str, tuple[str, int]], bool]:
+        """Every blob at a commit as path -> (blob sha, size in bytes; -1 unknown), and whether GitHub truncated
+        the listing."""
         resp = self.request("GET", f"{self.repo_path(repo)}/git/trees/{quote(sha, safe='')}",
                             params={"recursive": "1"}, allow=(404, 409, 422))
         if resp.status_code in (404, 409, 422):
             return {}, False
         data = resp.json()
-        blobs = {str(e["path"]): str(e.get("sha") or "") for e in data.get("tree", [])
-                 if isinstance(e, dict) and e.get("type") == "blob" and e.get("path")}
-        return blobs, bool(data.get("truncated"))
+        entries = {str(e["path"]): (str(e.get("sha") or ""), int(e["size"]) if isinstance(e.get("size"), int) else -1)
+                   for e in data.get("tree", [])
+                   if isinstance(e, dict) and e.get("type") == "blob" and e.get("path")}
+        return entries, bool(data.get("truncated"))
 
     def list_pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
         # GitHub lists at most 250 commits per PR here.

@@ -22,6 +22,8 @@ log = logging.getLogger("dbreview.github")
 # Above this many bytes a file is not diffed locally (GitHub already declined to); it is listed as skipped.
 MAX_LOCAL_DIFF_BYTES = 2_000_000
 MAX_API_FILES = 3000
+# Files above this size are not fetched at all (the tree listing gives the size).
+MAX_FILE_BYTES = 10_000_000
 
 
 @dataclass
@@ -171,9 +173,13 @@ def change_for_pull_request(client: GitHubClient, repo: str, pr: PullRequestInfo
                             notes: list[str] | None = None) -> Change:
     """The Change for a PR: per-file patches parsed, base/head snapshots that fetch contents by SHA on demand."""
     notes = notes if notes is not None else []
-    base_blobs, base_truncated = client.list_tree_blobs(repo, pr.base_sha)
-    head_blobs, head_truncated = client.list_tree_blobs(repo, pr.head_sha)
+    base_entries, base_truncated = client.list_tree_entries(repo, pr.base_sha)
+    head_entries, head_truncated = client.list_tree_entries(repo, pr.head_sha)
+    base_blobs = {p: sha for p, (sha, _) in base_entries.items()}
+    head_blobs = {p: sha for p, (sha, _) in head_entries.items()}
     base_listing, head_listing = list(base_blobs), list(head_blobs)
+    sizes = {p: size for entries in (base_entries, head_entries) for p, (_, size) in entries.items()}
+    too_large: set[str] = set()
     if base_truncated or head_truncated:
         notes.append("the repository tree is too large for one listing; schema/migration discovery may be partial")
 
@@ -183,6 +189,12 @@ def change_for_pull_request(client: GitHubClient, repo: str, pr: PullRequestInfo
         def load(path: str) -> bytes | None:
             if known and not truncated and path not in known:
                 return None  # the tree says it does not exist: save the API call
+            if sizes.get(path, -1) > MAX_FILE_BYTES:
+                # A 90 MB "schema" would cost memory and parse time for nothing a reviewer can act on.
+                if path not in too_large:
+                    too_large.add(path)
+                    notes.append(f"skipped {path}: {sizes[path] // (1024 * 1024)} MiB is too large to review")
+                return None
             return client.get_file_bytes(repo, path, sha)
         return load
 
@@ -275,5 +287,6 @@ def load_review_input(client: GitHubClient, repo: str, number: int) -> ReviewInp
     notes: list[str] = []
     change = change_for_pull_request(client, repo, pr, files, notes)
     config, config_notes, error = config_for(change, files)
-    return ReviewInput(pr=pr, files=files, change=change, config=config, notes=[*config_notes, *notes],
-                       config_error=error)
+    # The same list: files read lazily during the review (a skipped huge file) still add their note.
+    notes[:0] = config_notes
+    return ReviewInput(pr=pr, files=files, change=change, config=config, notes=notes, config_error=error)

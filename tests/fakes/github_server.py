@@ -419,7 +419,8 @@ class FakeGitHub:
             if files is None:
                 return err(404, "Not Found")
             return {"sha": sha, "truncated": False,
-                    "tree": [{"path": p, "type": "blob", "sha": _blob_sha(d)} for p, d in sorted(files.items())]}
+                    "tree": [{"path": p, "type": "blob", "sha": _blob_sha(d), "size": len(d)}
+                             for p, d in sorted(files.items())]}
 
         @app.get("/repos/{owner}/{name}/pulls/{number}/reviews")
         async def list_reviews(owner: str, name: str, number: int, request: Request):  # type: ignore[no-untyped-def]

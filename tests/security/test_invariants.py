@@ -588,3 +588,16 @@ def test_a_person_quoting_our_markers_never_gets_their_comments_edited_or_delete
     assert gh.fake.issue_comments[planted["id"]]["body"] == f"{SUMMARY_MARKER}\nmy notes"
     assert not result.deleted_comments and not result.resolved_threads
     assert any("stale-made-up" in c["body"] for c in gh.fake.review_comments.values())
+
+
+def test_a_huge_file_is_skipped_with_a_note_and_the_rest_is_reviewed(gh: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.github.pr
+
+    monkeypatch.setattr(bot.github.pr, "MAX_FILE_BYTES", 100_000)
+    dump = "prisma/migrations/20261121000000_seed/migration.sql"
+    head = {**trees.PUSH1, dump: "INSERT INTO \"User\" (\"id\", \"email\") VALUES ('x', 'y');\n" * 4000}
+    gh.fake.open_pr(REPO, trees.BASE, head)
+    result = review_pull_request(gh.client(), REPO, 1)
+    assert not any(r["path"].endswith("/contents/" + dump) for r in gh.fake.requests)
+    assert f"skipped {dump}" in _summary(gh)
+    assert result.review is not None and any(f.path == trees.NEW_MIGRATION for f in result.review.findings)

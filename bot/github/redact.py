@@ -59,6 +59,11 @@ def _url_secrets(url: str) -> list[str]:
         password = None
     if password:
         found += [password, unquote(password)]
+    else:
+        # A malformed URL (`postgresql//user:pw@host`) is exactly the kind a library quotes back in its error.
+        loose = re.search(r"//[^:/@\s]*:([^@\s]+)@", url)
+        if loose:
+            found += [loose.group(1), unquote(loose.group(1))]
     match = re.search(r"\bpassword\s*=\s*('[^']*'|\"[^\"]*\"|[^\s'\"]+)", url, re.I)
     if match:
         found.append(match.group(1).strip("'\""))

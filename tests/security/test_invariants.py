@@ -601,3 +601,14 @@ def test_a_huge_file_is_skipped_with_a_note_and_the_rest_is_reviewed(gh: Env, mo
     assert not any(r["path"].endswith("/contents/" + dump) for r in gh.fake.requests)
     assert f"skipped {dump}" in _summary(gh)
     assert result.review is not None and any(f.path == trees.NEW_MIGRATION for f in result.review.findings)
+
+
+@pytest.mark.parametrize("url", ["postgresql//app:Malformed-Pw-77@db/app", "postgresql://app:Enc%40ded-Pw-77@db/app",
+                                 "host=db user=app password=Kv-Pw-777777 dbname=app"])
+def test_the_password_of_a_configured_url_is_redacted_even_when_the_url_is_malformed(url: str) -> None:
+    from urllib.parse import unquote
+
+    password = re.search(r"(?:app:|password=)(\S+?)(?:@|\s|$)", url).group(1)  # type: ignore[union-attr]
+    text = f"error: missing '=' after \"{url}\"; decoded {unquote(password)}"
+    cleaned = scrub(text, env={"DATABASE_URL": url})
+    assert password not in cleaned and unquote(password) not in cleaned

@@ -80,6 +80,24 @@ class ChangedFile:
         """Lines GitHub accepts with side=LEFT: deleted and context lines (old numbering)."""
         return {ln.old_no for h in self.hunks for ln in h.lines if ln.old_no is not None}
 
+    def deletion_positions(self) -> set[int]:
+        """For each run of deleted lines, the new-file line right after it (where the removed text used to be)."""
+        positions: set[int] = set()
+        for hunk in self.hunks:
+            pending = False
+            last_new = hunk.new_start - 1
+            for ln in hunk.lines:
+                if ln.kind == "-":
+                    pending = True
+                elif ln.new_no is not None:
+                    if pending:
+                        positions.add(ln.new_no)
+                        pending = False
+                    last_new = ln.new_no
+            if pending:
+                positions.add(last_new + 1)
+        return positions
+
     def hunk_index(self, line: int, *, old: bool = False) -> int | None:
         for i, hunk in enumerate(self.hunks):
             if line in (hunk.old_range if old else hunk.new_range):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.change import Change, ChangedFile, FileStatus
+from bot.change import Change, FileStatus
 from bot.config import Config
 from bot.context import ReviewContext
 from bot.findings import Finding, Side, Source, compute_fingerprint
@@ -153,27 +153,8 @@ def _caused_by_change(finding: Finding, change: Change) -> bool:
         if any(start <= line <= end for line in changed.added_lines):
             return True
         # Lines deleted inside the object also touch it: a deletion sits between its neighbours' new numbers.
-        return any(start < position <= end for position in _deletion_positions(changed))
+        return any(start < position <= end for position in changed.deletion_positions())
     return False
-
-
-def _deletion_positions(changed: ChangedFile) -> set[int]:
-    """For each run of deleted lines, the new-file line right after it (where the removed text used to be)."""
-    positions: set[int] = set()
-    for hunk in changed.hunks:
-        pending = False
-        last_new = hunk.new_start - 1
-        for ln in hunk.lines:
-            if ln.kind == "-":
-                pending = True
-            elif ln.new_no is not None:
-                if pending:
-                    positions.add(ln.new_no)
-                    pending = False
-                last_new = ln.new_no
-        if pending:
-            positions.add(last_new + 1)
-    return positions
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -12,7 +12,8 @@ from bot.change import ChangedFile, FileStatus, parse_diff
 from bot.findings import Finding, Severity, Side, Source, Suggestion
 from bot.github.anchors import Anchor, anchor_for, valid_against
 from bot.github.comments import comment_body, fingerprint_of, sanitize
-from bot.report.mermaid import er_diagram, models_from_parser, read_models
+from bot.prisma.load import load_texts
+from bot.report.mermaid import er_diagram
 from bot.report.summary import SummaryContext, lock_table, render_summary, verdict
 from bot.review import LlmUsage, Review
 from bot.testing import change_from_trees
@@ -42,11 +43,10 @@ def test_verdict_follows_fail_on_and_ignores_llm_for_failing() -> None:
 @pytest.mark.parametrize("rel", CORPUS_SCHEMAS)
 def test_er_diagram_of_every_corpus_model_is_valid_mermaid(corpus_dir: Path, rel: str) -> None:
     text = (corpus_dir / rel).read_text()
-    models = models_from_parser({rel: text})
-    assert models, "the schema parser should read the corpus schema"
-    regex_models = read_models(text, rel)
-    assert {m.name for m in models} == {m.name for m in regex_models}  # the fallback reader agrees on names
-    diagram = er_diagram(models, [m.name for m in models])
+    schema = load_texts({rel: text}).schema
+    assert schema is not None, "the schema parser should read the corpus schema"
+    models = list(schema.models.values())
+    diagram = er_diagram(schema, [m.name for m in models])
     bad = [ln for ln in diagram.splitlines() if not _MERMAID_LINE.match(ln)]
     assert not bad
     assert diagram.count(" {") == min(len(models), 24)
@@ -74,14 +74,13 @@ model Tag {
   users User[]
 }
 """
-    models = models_from_parser({"schema.prisma": schema})
-    assert models is not None
-    diagram = er_diagram(models, ["User", "Profile", "Post", "Tag"])
+    parsed = load_texts({"schema.prisma": schema}).schema
+    assert parsed is not None
+    diagram = er_diagram(parsed, ["User", "Profile", "Post", "Tag"])
     assert 'User ||--o| Profile : "user"' in diagram
     assert 'User |o--o{ Post : "author"' in diagram
     assert 'Tag }o--o{ User : "tags"' in diagram or 'Tag }o--o{ User : "users"' in diagram
     assert "Int userId FK, UK" in diagram
-    assert diagram == er_diagram(read_models(schema, "schema.prisma"), ["User", "Profile", "Post", "Tag"])
 
 
 def test_summary_with_real_pipeline_findings_locks_and_diagram() -> None:

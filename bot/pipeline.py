@@ -21,7 +21,7 @@ from bot.findings import Finding, Side, Source, compute_fingerprint
 from bot.registry import all_rules
 from bot.review import LlmUsage, Review
 from bot.suppress import apply_suppressions
-from bot.surfaces import Surfaces, classify
+from bot.surfaces import classify
 from bot.trace.stats import adjust_severity, load_stats
 
 log = logging.getLogger("dbreview.pipeline")
@@ -99,6 +99,7 @@ def review(
     kept.extend(_apply_config(suppression_findings, config))
     if not report_all:
         kept = [f for f in kept if _caused_by_change(f, change)]
+        suppressed = [f for f in suppressed if _caused_by_change(f, change)]
     kept = _fingerprint(_dedupe(kept), change)
     # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
     kept = adjust_severity(kept, load_stats(change.base), config)
@@ -195,7 +196,3 @@ def _fingerprint(findings: list[Finding], change: Change) -> list[Finding]:
 def _base_path(change: Change, path: str) -> str:
     changed = change.file(path)
     return (changed.base_path if changed and changed.base_path else path)
-
-
-def surfaces_of(change: Change, config: Config | None = None) -> Surfaces:
-    return classify(change, config or Config())

@@ -627,11 +627,11 @@ def trace_change(change: Change, config: Config, database_url: str, rows: int = 
         return result
     with scratch_server(database_url) as server:
         result.server_version = server.server_version()
-        if isolate and server.is_superuser() and server.create_role() is None:
-            # A pull request's SQL is untrusted code: it never runs as a superuser.
-            raise TraceError("the server URL's user is a superuser that cannot create a restricted role, and the "
-                             "change's SQL never runs as a superuser; give the trace a user with CREATEROLE, or a "
-                             "non-superuser with CREATEDB")
+        if isolate and server.is_privileged() and server.create_role() is None:
+            # A pull request's SQL is untrusted code: it never runs with a superuser's powers.
+            raise TraceError("the server URL's user is privileged (superuser or CREATEROLE) but cannot create a "
+                             "restricted role, and the change's SQL never runs with those privileges; give the trace "
+                             "a superuser, or a plain user with CREATEDB only")
         with Watchdog(server.url, server.role, statement_timeout_s + WATCHDOG_GRACE_S) as watchdog:
             _trace_plans(server, change, plans, rows, statement_timeout_s, result)
         if watchdog.terminated:

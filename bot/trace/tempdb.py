@@ -96,6 +96,10 @@ class Server:
             log.debug("cannot create a restricted role: %s", exc)
             return None
         self.role, self._role_password = name, password
+        if not self.is_superuser():
+            # A CREATEROLE user must be a member of the role to create databases owned by it (PostgreSQL < 16).
+            with contextlib.suppress(psycopg.Error):
+                self._conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(name)))
         log.debug("created scratch role %s", name)
         return name
 
@@ -117,6 +121,13 @@ class Server:
 
     def is_superuser(self) -> bool:
         row = self._conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        return bool(row and row[0])
+
+    def is_privileged(self) -> bool:
+        """Superuser, or CREATEROLE: before PostgreSQL 16 a CREATEROLE user can grant itself
+        pg_execute_server_program, so running untrusted SQL as it is as good as running it as a superuser."""
+        row = self._conn.execute(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").fetchone()
         return bool(row and row[0])
 
     def server_version(self) -> int:

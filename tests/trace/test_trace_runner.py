@@ -217,3 +217,25 @@ def test_sql_that_lifts_its_own_statement_timeout_is_still_ended() -> None:
     assert index.error is None and any(lk.mode == "ShareLock" for lk in index.locks)
     assert any("ran past the 1 s statement timeout" in note for note in result.notes)
     assert leftover_databases(result.databases) == []
+
+
+def test_a_createrole_user_is_isolated_like_a_superuser() -> None:
+    # Before PostgreSQL 16, CREATEROLE can grant itself pg_execute_server_program: as good as a superuser.
+    user, password = "dbreview_createrole_test", "createrole-pw-1234"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{user}"')
+        admin.execute(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}' CREATEROLE CREATEDB")
+    try:
+        url = re.sub(r"://[^@/]*@", f"://{user}:{password}@", DATABASE_URL) if "@" in DATABASE_URL else \
+            DATABASE_URL.replace("://", f"://{user}:{password}@", 1)
+        result = trace_change(change_adding({
+            "20240201000000_escalate": "GRANT pg_execute_server_program TO CURRENT_USER;\n"
+                                       "COPY (SELECT 1) TO PROGRAM 'true';\n",
+        }), Config(), url)
+        assert result.restricted_role is not None
+        grant, program = result.statements()
+        assert grant.sqlstate == "42501" and program.sqlstate == "42501"
+        assert leftover_databases(result.databases) == []
+    finally:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{user}"')

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.change import Change
 from bot.findings import Finding, Severity, Source
+from bot.github.redact import scrub
 from bot.report.mermaid import er_diagram_for_change
 from bot.review import Review
 
@@ -149,7 +150,8 @@ def _llm_footer(review: Review) -> str:
     if u is None:
         return "AI review: off"
     if u.error:
-        return f"AI review: failed ({u.error.splitlines()[0][:200]}); the rule-based review above is complete"
+        return (f"AI review: failed ({scrub(u.error.splitlines()[0][:200])}); "
+                "the rule-based review above is complete")
     tokens = f"{u.input_tokens:,} in / {u.output_tokens:,} out"
     if u.cache_read_tokens:
         tokens += f" / {u.cache_read_tokens:,} cached"

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from bot.change import Change
 from bot.findings import Finding, Severity, Side, Source
+from bot.github.redact import scrub
 from bot.review import Review
 
 _COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
@@ -62,7 +63,8 @@ def render_text(review: Review, change: Change | None = None, *, colour: bool = 
     if review.llm is not None:
         u = review.llm
         if u.error:
-            out.append(f"LLM review failed ({u.error}); the rule findings above are complete.")
+            # The error text comes from an exception: CI logs are public, secrets stay out.
+            out.append(f"LLM review failed ({scrub(u.error)}); the rule findings above are complete.")
         else:
             out.append(f"LLM review: {u.model}, {u.calls} call(s), {u.input_tokens} input / {u.output_tokens} "
                        f"output tokens ({u.cache_read_tokens} cached), ${u.cost_usd:.4f}")

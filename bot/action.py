@@ -25,7 +25,7 @@ from bot.findings import Finding, Severity, Side
 from bot.github.auth import StaticToken
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.publish import PublishResult
-from bot.github.redact import redact_log_handlers, scrub
+from bot.redact import redact_log_handlers, scrub
 
 log = logging.getLogger("dbreview.action")
 

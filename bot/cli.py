@@ -86,13 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
                         format="dbreview: %(levelname)s %(name)s: %(message)s")
+    from bot.redact import redact_log_handlers, scrub
+
+    redact_log_handlers()  # no token, key or database password ever reaches a log line
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
     try:
         return _dispatch(args)
     except (CliError, ChangeError, ConfigError) as exc:
-        print(f"dbreview: error: {exc}", file=sys.stderr)
+        print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("dbreview: interrupted", file=sys.stderr)
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"dbreview: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+        print(f"dbreview: internal error: {type(exc).__name__}: {scrub(str(exc))} (rerun with --debug for details)",
               file=sys.stderr)
         return EXIT_ERROR
 

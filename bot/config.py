@@ -201,6 +201,8 @@ def _same_kind(default: Any, value: Any) -> bool:
 def parse_config(text: str, where: str = ".dbreview.yml") -> Config:
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a dbreview config") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
@@ -212,6 +214,8 @@ def parse_config(text: str, where: str = ".dbreview.yml") -> Config:
         raise ConfigError(f"{where}: expected a mapping at the top level, got {type(data).__name__}")
     try:
         config = Config.model_validate(data)
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a dbreview config") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"

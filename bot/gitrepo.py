@@ -174,7 +174,7 @@ def default_base(repo: Path) -> str:
     return resolve_ref(repo, "HEAD")
 
 
-_DIFF_ARGS = ("diff", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/", "--dst-prefix=b/", "-U3")
+_DIFF_ARGS = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--src-prefix=a/", "--dst-prefix=b/", "-U3")
 
 
 def git_change(repo: Path, base: str | None = None, head: str | None = None) -> Change:
@@ -220,8 +220,11 @@ def _untracked_files(repo: Path) -> list[ChangedFile]:
         if not raw:
             continue
         path = raw.decode("utf-8", "surrogateescape")
+        target = (repo / path).resolve()
+        if not target.is_relative_to(repo) or not target.is_file():
+            continue  # a symlink out of the repository is not the change's content
         try:
-            data = (repo / path).read_bytes()
+            data = target.read_bytes()
         except OSError:
             continue
         text = decode_text(data)

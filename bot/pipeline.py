@@ -18,6 +18,7 @@ from bot.change import Change, FileStatus
 from bot.config import Config
 from bot.context import ReviewContext
 from bot.findings import Finding, Side, Source, compute_fingerprint
+from bot.redact import scrub
 from bot.registry import all_rules
 from bot.review import LlmUsage, Review
 from bot.suppress import apply_suppressions
@@ -110,7 +111,7 @@ def review(
             llm_result = llm.review(ctx, kept)
         except Exception as exc:  # the deterministic review is posted whatever happens to the LLM
             log.exception("LLM review failed")
-            llm_result = LlmResult(usage=LlmUsage(error=f"{type(exc).__name__}: {exc}"[:300]))
+            llm_result = LlmResult(usage=LlmUsage(error=scrub(f"{type(exc).__name__}: {exc}")[:300]))
         result.llm = llm_result.usage
         result.llm_assessment = llm_result.assessment
         ctx.notes.extend(llm_result.notes)

@@ -17,7 +17,7 @@ from bot.app import commands
 from bot.app.logs import log_context
 from bot.app.metrics import COUNTERS
 from bot.app.store.store import ReviewJob
-from bot.github.redact import scrub
+from bot.redact import scrub
 
 if TYPE_CHECKING:
     from bot.app.runtime import Runtime

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bot.github.redact import scrub
+from bot.redact import scrub
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("dbreview_log_context", default={})  # noqa: B039
 

@@ -18,7 +18,7 @@ from typing import Protocol
 import httpx
 import jwt
 
-from bot.github import redact
+from bot import redact
 
 DEFAULT_API_URL = "https://api.github.com"
 # Refresh an installation token this long before GitHub's expiry (tokens live 1 h).

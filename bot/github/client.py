@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.github.auth import DEFAULT_API_URL, TokenProvider
-from bot.github.redact import scrub_json
+from bot.redact import scrub_json
 
 log = logging.getLogger("dbreview.github")
 

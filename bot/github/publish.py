@@ -34,7 +34,7 @@ from bot.github.comments import (
     truncate,
 )
 from bot.github.pr import PullRequestInfo
-from bot.github.redact import scrub
+from bot.redact import scrub
 from bot.report.summary import SummaryContext, render_summary
 from bot.review import Review
 

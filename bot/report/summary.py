@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.change import Change
 from bot.findings import Finding, Severity, Source
-from bot.github.redact import scrub
+from bot.redact import scrub
 from bot.report.mermaid import er_diagram_for_change
 from bot.review import Review
 

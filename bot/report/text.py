@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from bot.change import Change
 from bot.findings import Finding, Severity, Side, Source
-from bot.github.redact import scrub
+from bot.redact import scrub
 from bot.review import Review
 
 _COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}

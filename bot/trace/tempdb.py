@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bot.github.redact import register, scrub
+from bot.redact import register, scrub
 
 PREFIX = "dbreview_trace_"
 log = logging.getLogger("dbreview.trace")

@@ -165,3 +165,13 @@ def test_diff_file_that_does_not_apply(tmp_path: Path) -> None:
     diff = "--- a/a.ts\n+++ b/a.ts\n@@ -1,1 +1,2 @@\n zero\n+two\n"
     with pytest.raises(ChangeError, match="does not apply"):
         diff_file_change(repo, diff)
+
+
+def test_untracked_symlink_out_of_the_repo_is_not_read(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"a.ts": "one\n"})
+    secret = tmp_path / "outside.txt"
+    secret.write_text("TOKEN=ghp_secret\n")
+    (repo / "link.ts").symlink_to(secret)
+    change = git_change(repo, "HEAD")
+    assert "link.ts" not in {f.path for f in change.files}
+    assert change.head_text("link.ts") is None

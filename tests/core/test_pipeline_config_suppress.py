@@ -155,3 +155,8 @@ def test_deleting_a_line_inside_an_object_touches_it_but_not_next_to_it() -> Non
     assert _caused_by_change(about_b((1, 3), 1), inside)  # model A lost a line: A's findings are the author's
     assert not _caused_by_change(about_b((5, 7), 5), inside)  # model B was not touched
     assert not _caused_by_change(about_b((6, 8), 6), outside)  # a deletion after B's closing brace is not inside B
+
+
+def test_pathologically_nested_config_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_config("context: " + "[" * 5000 + "]" * 5000 + "\n")

@@ -35,8 +35,8 @@ from bot.github.client import GitHubClient, is_safe_repo_path
 from bot.github.comments import SUMMARY_MARKER
 from bot.github.pr import PullRequestInfo
 from bot.github.publish import Publisher
-from bot.redact import RedactingFilter, scrub
 from bot.github.run import review_pull_request
+from bot.redact import RedactingFilter, scrub
 from bot.review import Review
 
 REPO = "acme/shop"

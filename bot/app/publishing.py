@@ -57,6 +57,9 @@ def publish_review(rt: Runtime, request: ReviewRequest) -> ReviewOutcome:
         result = review_pull_request(
             client, request.repo, request.number, trigger=request.trigger, llm=llm,
             should_continue=request.should_continue, comment_store=StoreCommentMemory(rt.store),
+            # `/dbreview` reports what changed since the last reviewed head; `/dbreview full` everything.
+            incremental=request.trigger == "command" and not request.full,
+            last_reviewed_sha=request.last_reviewed_sha, repost_resolved=request.full,
         )
     for fingerprint in result.posted:
         rt.store.record_comment(request.repo, request.number, fingerprint, None, None, request.review_id)
@@ -71,6 +74,6 @@ def publish_review(rt: Runtime, request: ReviewRequest) -> ReviewOutcome:
             outcome.llm_output_tokens = review.llm.output_tokens
             outcome.llm_cost_usd = review.llm.cost_usd
     memory = rt.store.kv_get(f"publish:{request.repo}#{request.number}") or {}
-    outcome.head_sha = request.head_sha or memory.get("head_sha")
+    outcome.head_sha = request.head_sha or result.head_sha or memory.get("head_sha")
     outcome.notes = list(result.errors)
     return outcome

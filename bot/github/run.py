@@ -1,22 +1,183 @@
 """The whole job for one pull request: read it, build the change, review it, publish the result.
 
 The GitHub App worker and the Action both call `review_pull_request`; neither parses diffs nor posts by itself.
+
+`/dbreview` (incremental) still reviews the whole pull request, since the analyzers need the whole change for
+context, but reports only what lies on lines changed since the last reviewed head (GitHub's compare API); findings
+elsewhere keep their earlier comments. When that head is the current one, the summary says so and nothing is
+reviewed. `/dbreview full` also re-posts findings whose earlier thread was resolved.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from bot.change import ChangeError, parse_diff
+from bot.findings import Finding, Side
 from bot.github.client import GitHubClient, GitHubError
-from bot.github.pr import load_review_input, pr_conversation
-from bot.github.publish import CommentStore, PublishResult, publish_review
+from bot.github.comments import SUMMARY_MARKER
+from bot.github.pr import load_pull_request, load_review_input, pr_conversation
+from bot.github.publish import CommentStore, Publisher, PublishResult, _Existing
 from bot.pipeline import LlmReviewer, review
 from bot.trace import tracer_for
 from bot.trace.stats import load_stats
 
 log = logging.getLogger("dbreview.github")
+
+# GitHub's compare lists at most 300 files; beyond that the range is not known exactly: review everything.
+MAX_COMPARE_FILES = 300
+_BANNER_MARK = "<!-- dbreview:scope -->"
+
+
+@dataclass
+class PullRequestResult(PublishResult):
+    head_sha: str = ""
+    scope: str = "full"  # full | since (changes since the last reviewed head) | unchanged
+
+
+@dataclass
+class ChangesSince:
+    """Lines changed between the last reviewed head and the current one (GitHub compare `since...head`)."""
+
+    since: str
+    added: dict[str, set[int]]  # path at head -> added lines
+    whole_files: set[str]  # files new in the range, or whose patch GitHub left out: every line counts
+
+    def keeps(self, f: Finding) -> bool:
+        if f.caused_by_change or f.path in self.whole_files:
+            return True
+        lines = self.added.get(f.path)
+        if not lines or f.side is Side.OLD:
+            return False  # old-side lines are numbered against the PR's base, not against `since`
+        return any(f.line <= n <= f.last_line for n in lines)
+
+
+def changes_since(client: GitHubClient, repo: str, since: str, head: str) -> ChangesSince | str:
+    """The incremental range, or why it cannot be used (the caller then reviews the whole pull request)."""
+    short = since[:7]
+    try:
+        resp = client.request("GET", f"{client.repo_path(repo)}/compare/{since}...{head}", allow=(404, 422))
+    except GitHubError as exc:
+        return f"comparing with the last reviewed commit `{short}` failed (GitHub answered {exc.status})"
+    if resp.status_code in (404, 422):
+        return f"the last reviewed commit `{short}` is no longer in the repository (force-push?)"
+    data = resp.json() or {}
+    if data.get("status") in ("diverged", "behind"):
+        return f"the branch was rewritten since the last reviewed commit `{short}` (force-push)"
+    files = data.get("files") or []
+    if len(files) >= MAX_COMPARE_FILES:
+        return f"more than {MAX_COMPARE_FILES - 1} files changed since `{short}`"
+    added: dict[str, set[int]] = {}
+    whole: set[str] = set()
+    for entry in files:
+        path, status, patch = entry.get("filename") or "", entry.get("status"), entry.get("patch")
+        if not path or status == "removed":
+            continue
+        if status == "added" or patch is None:
+            whole.add(path)
+            continue
+        old = entry.get("previous_filename") or path
+        text = f"--- a/{old}\n+++ b/{path}\n{patch if patch.endswith(chr(10)) else patch + chr(10)}"
+        try:
+            parsed = parse_diff(text)
+        except ChangeError:
+            whole.add(path)  # unreadable patch: report everything in that file rather than miss it
+            continue
+        added[path] = set().union(*(f.added_lines for f in parsed)) if parsed else set()
+    return ChangesSince(since, added, whole)
+
+
+def with_banner(summary: str, banner: str) -> str:
+    """The summary with `banner` as its first line under the heading (replacing an earlier banner)."""
+    lines = [ln for ln in summary.split("\n") if _BANNER_MARK not in ln]
+    line = f"> {banner} {_BANNER_MARK}"
+    at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("## ")), 0)
+    rest = lines[at:]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    return "\n".join([*lines[:at], *([""] if at else []), line, "", *rest])
+
+
+class ScopedPublisher(Publisher):
+    """The publisher with the command's scope: only findings `keep` accepts are posted and listed (the others keep
+    their earlier comments: they still count as current, so none is retired); optionally resolved threads are
+    posted again; a banner under the summary's heading says what was reviewed."""
+
+    def __init__(self, *args: Any, keep: Callable[[Finding], bool] | None = None, banner: str = "",
+                 repost_resolved: bool = False, scope: str = "full", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keep, self.banner, self.repost_resolved = keep, banner, repost_resolved
+        self.scoped = PullRequestResult(review=self.review, config=self.config, head_sha=self.pr.head_sha,
+                                        scope=scope)
+        self.result = self.scoped
+        self._resolved_roots: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> PullRequestResult:
+        super().run()
+        return self.scoped
+
+    def _read_existing(self, existing: _Existing) -> None:
+        super()._read_existing(existing)
+        if not self.repost_resolved or not existing.by_fp:
+            return
+        resolved = {int(n["databaseId"]) for t in self.client.review_threads(self.repo, self.pr.number)
+                    if t.get("isResolved") for n in ((t.get("comments") or {}).get("nodes") or [])
+                    if n.get("databaseId") is not None}
+        for fp, comment in list(existing.by_fp.items()):
+            if int(comment["id"]) in resolved:
+                self._resolved_roots[fp] = existing.by_fp.pop(fp)
+
+    def _post_review(self, existing: _Existing, current: dict[str, Finding]) -> None:
+        if self.keep is not None:
+            # Findings outside the range look already posted to the base publisher, so it posts none of them.
+            outside = {f.fingerprint: {} for f in self.review.findings if f.fingerprint and not self.keep(f)}
+            shadow = dataclasses.replace(existing, by_fp={**outside, **existing.by_fp})
+            super()._post_review(shadow, current)
+            self.result.already_posted = [fp for fp in self.result.already_posted if fp in existing.by_fp]
+        else:
+            super()._post_review(existing, current)
+        for fp in self.result.posted:
+            old = self._resolved_roots.get(fp)
+            if old is not None and int(old["id"]) not in existing.replied:
+                # Re-posted: the resolved copy without a conversation goes, so one comment per finding remains.
+                self._write("delete a re-posted finding's resolved comment",
+                            lambda cid=int(old["id"]): self.client.delete_review_comment(self.repo, cid))
+
+    def _summary_text(self, marker: bool = True) -> str:
+        text = super()._summary_text(marker)
+        return with_banner(text, self.banner) if self.banner and self.review.has_database_surface else text
+
+
+def _answer_unchanged(client: GitHubClient, repo: str, number: int, head: str,
+                      comment_store: CommentStore | None) -> PullRequestResult:
+    """`/dbreview` on a head that was already reviewed: say so at the top of the summary, post nothing else."""
+    result = PullRequestResult(head_sha=head, scope="unchanged")
+    banner = (f"Nothing changed since the last review (`{head[:7]}`): no new comments. "
+              "Comment `/dbreview full` to review the whole pull request again.")
+    summary = None
+    stored = comment_store.get(f"{repo}#{number}") if comment_store is not None else None
+    if stored and stored.get("summary_comment_id"):
+        summary = client.get_issue_comment(repo, int(stored["summary_comment_id"]))
+    if summary is None or SUMMARY_MARKER not in (summary.get("body") or ""):
+        summary = next((c for c in client.list_issue_comments(repo, number) if SUMMARY_MARKER in (c.get("body") or "")
+                        and (c.get("user") or {}).get("type") == "Bot"), None)
+    try:
+        if summary is None:
+            body = f"dbreview: {banner}"
+            result.summary_comment_id = int(client.create_issue_comment(repo, number, body)["id"])
+        else:
+            body = with_banner(summary.get("body") or "", banner)
+            client.update_issue_comment(repo, int(summary["id"]), body)
+            result.summary_comment_id = int(summary["id"])
+        result.summary_markdown = body
+    except GitHubError as exc:
+        result.errors.append(f"GitHub answered {exc.status} while trying to update the summary comment")
+    return result
 
 
 def review_pull_request(
@@ -28,12 +189,32 @@ def review_pull_request(
     llm: LlmReviewer | None = None,
     should_continue: Callable[[], bool] | None = None,
     comment_store: CommentStore | None = None,
-) -> PublishResult:
+    incremental: bool = False,
+    last_reviewed_sha: str | None = None,
+    repost_resolved: bool = False,
+) -> PullRequestResult:
     """Review PR `number` of `repo_full_name` and post the result.
 
     `should_continue()` is asked after the (possibly slow) review and before anything is posted; when it returns
     False (a newer push superseded this run) nothing is posted and the result has `superseded=True`.
+    `incremental` (the `/dbreview` command): report only findings on lines changed since `last_reviewed_sha`,
+    falling back to the whole pull request (and saying why) when that range is unknown. `repost_resolved`
+    (`/dbreview full`): post findings again whose earlier comment thread was resolved.
     """
+    scope: ChangesSince | None = None
+    banner = ""
+    if incremental:
+        head = load_pull_request(client, repo_full_name, number).head_sha
+        if last_reviewed_sha and last_reviewed_sha == head:
+            if should_continue is not None and not should_continue():
+                return PullRequestResult(superseded=True, head_sha=head, scope="unchanged")
+            return _answer_unchanged(client, repo_full_name, number, head, comment_store)
+        found = changes_since(client, repo_full_name, last_reviewed_sha, head) if last_reviewed_sha else \
+            "no earlier review of this pull request is on record"
+        if isinstance(found, ChangesSince):
+            scope = found
+        else:
+            banner = f"Reviewed the whole pull request: {found}."
     data = load_review_input(client, repo_full_name, number)
     if llm is not None:
         # Only the LLM review reads the conversation: two more API calls, made only when it runs.
@@ -48,11 +229,20 @@ def review_pull_request(
         tracer.finish(result, stats=load_stats(data.change.base))
     if should_continue is not None and not should_continue():
         log.info("%s#%s: superseded before posting (head %s)", repo_full_name, number, data.pr.head_sha[:12])
-        return PublishResult(superseded=True, review=result, config=data.config)
-    published = publish_review(client, data.pr, result, data.config, change=data.change, notes=data.notes,
-                               trigger=trigger, store=comment_store)
-    log.info("%s#%s: %d new comments, %d kept, %d not inline, %d retired, check %s%s", repo_full_name, number,
+        return PullRequestResult(superseded=True, review=result, config=data.config, head_sha=data.pr.head_sha)
+    if scope is not None:
+        inside = sum(scope.keeps(f) for f in result.findings)
+        banner = (f"Reviewed changes since `{scope.since[:7]}`: {inside} finding{'s' if inside != 1 else ''} on "
+                  f"those lines; {len(result.findings) - inside} elsewhere in the pull request not repeated "
+                  "(`/dbreview full` lists everything).")
+    publisher = ScopedPublisher(client, data.pr, result, data.config, change=data.change, notes=data.notes,
+                                trigger=trigger, store=comment_store, keep=scope.keeps if scope else None,
+                                banner=banner, repost_resolved=repost_resolved,
+                                scope="since" if scope is not None else "full")
+    published = publisher.run()
+    log.info("%s#%s: %d new comments, %d kept, %d not inline, %d retired, check %s%s%s", repo_full_name, number,
              len(published.posted), len(published.already_posted), len(published.not_inlined),
              len(published.resolved_threads) + len(published.deleted_comments), published.conclusion,
-             " (read-only token)" if published.read_only else "")
+             " (read-only token)" if published.read_only else "",
+             f" (changes since {scope.since[:12]})" if scope is not None else "")
     return published

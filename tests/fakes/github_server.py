@@ -86,6 +86,14 @@ class Repo:
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)  # commit sha -> message
     pulls: dict[int, PullRequest] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)  # commit sha -> parent sha (one parent: no merges)
+
+    def ancestors(self, sha: str) -> list[str]:
+        """`sha` and its ancestors, nearest first."""
+        out = [sha]
+        while out[-1] in self.parents and len(out) <= len(self.parents):
+            out.append(self.parents[out[-1]])
+        return out
 
 
 def _blob_sha(data: bytes) -> str:
@@ -190,13 +198,20 @@ class FakeGitHub:
     def open_pr(self, repo: str, base: dict[str, str | bytes], head: dict[str, str | bytes], *, number: int = 1,
                 title: str = "Change", body: str = "", author: str = "alice", head_repo: str | None = None) -> int:
         base_sha, head_sha = self.commit(repo, base), self.commit(repo, head)
+        self.repo(repo).parents[head_sha] = base_sha
         self.repo(repo).pulls[number] = PullRequest(number, title, body, "main", "feature", base_sha, head_sha,
                                                     head_repo or repo, self.user(author), shas=[head_sha])
         return number
 
-    def push(self, repo: str, number: int, head: dict[str, str | bytes], message: str = "Update") -> str:
+    def push(self, repo: str, number: int, head: dict[str, str | bytes], message: str = "Update", *,
+             force: bool = False, forget_old: bool = False) -> str:
+        """A new head for the PR. `force`: a rewritten branch (the new commit's parent is the base, not the old
+        head); `forget_old`: the old head is garbage-collected too (the compare API then answers 404 for it)."""
         sha = self.commit(repo, head, message)
         pr = self.repo(repo).pulls[number]
+        self.repo(repo).parents[sha] = pr.base_sha if force else pr.head_sha
+        if forget_old:
+            self.repo(repo).commits.pop(pr.head_sha, None)
         pr.head_sha = sha
         pr.shas.append(sha)
         return sha
@@ -223,7 +238,10 @@ class FakeGitHub:
     # -- diff model ----------------------------------------------------------------------------------------------
 
     def pr_files(self, repo: Repo, pr: PullRequest) -> list[dict[str, Any]]:
-        base, head = repo.commits[pr.base_sha], repo.commits[pr.head_sha]
+        return self.diff_files(repo, pr.base_sha, pr.head_sha)
+
+    def diff_files(self, repo: Repo, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
+        base, head = repo.commits[base_sha], repo.commits[head_sha]
         files = []
         for path in sorted(set(base) | set(head)):
             old, new = base.get(path), head.get(path)
@@ -398,6 +416,27 @@ class FakeGitHub:
                                              "author": {"name": pr.author.login}}, "author": pr.author.api()}
                      for sha in pr.shas]
             return paginate(request, items)
+
+        @app.get("/repos/{owner}/{name}/compare/{basehead}")
+        async def compare(owner: str, name: str, basehead: str):  # type: ignore[no-untyped-def]
+            # GET /repos/{owner}/{repo}/compare/{base}...{head}: the diff from the merge base of the two commits
+            # to head, with `status` ahead | behind | identical | diverged; 404 when either commit is unknown.
+            repo = gh.repos.get(f"{owner}/{name}")
+            base_sha, sep, head_sha = basehead.partition("...")
+            if repo is None or not sep or base_sha not in repo.commits or head_sha not in repo.commits:
+                return err(404, "Not Found")
+            head_line, base_line = repo.ancestors(head_sha), repo.ancestors(base_sha)
+            merge_base = next((s for s in head_line if s in base_line), None)
+            if merge_base is None or merge_base not in repo.commits:
+                return err(404, f"No common ancestor between {base_sha} and {head_sha}.")
+            ahead, behind = head_line.index(merge_base), base_line.index(merge_base)
+            status = ("identical" if not ahead and not behind else "ahead" if not behind
+                      else "behind" if not ahead else "diverged")
+            commits = [{"sha": s, "commit": {"message": repo.messages.get(s, "Update")}}
+                       for s in reversed(head_line[:ahead])]
+            return {"status": status, "ahead_by": ahead, "behind_by": behind, "total_commits": ahead,
+                    "base_commit": {"sha": base_sha}, "merge_base_commit": {"sha": merge_base},
+                    "commits": commits, "files": gh.diff_files(repo, merge_base, head_sha)}
 
         @app.get("/repos/{owner}/{name}/contents/{path:path}")
         async def contents(owner: str, name: str, path: str, request: Request):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger("dbreview.github")
 # GitHub's compare lists at most 300 files; beyond that the range is not known exactly: review everything.
 MAX_COMPARE_FILES = 300
 _BANNER_MARK = "<!-- dbreview:scope -->"
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 
 
 @dataclass
@@ -60,6 +62,8 @@ class ChangesSince:
 def changes_since(client: GitHubClient, repo: str, since: str, head: str) -> ChangesSince | str:
     """The incremental range, or why it cannot be used (the caller then reviews the whole pull request)."""
     short = since[:7]
+    if not _SHA.fullmatch(since) or not _SHA.fullmatch(head):
+        return f"`{short}` is not a commit id"
     try:
         resp = client.request("GET", f"{client.repo_path(repo)}/compare/{since}...{head}", allow=(404, 422))
     except GitHubError as exc:
@@ -125,9 +129,15 @@ class ScopedPublisher(Publisher):
         super()._read_existing(existing)
         if not self.repost_resolved or not existing.by_fp:
             return
-        resolved = {int(n["databaseId"]) for t in self.client.review_threads(self.repo, self.pr.number)
-                    if t.get("isResolved") for n in ((t.get("comments") or {}).get("nodes") or [])
-                    if n.get("databaseId") is not None}
+        try:
+            threads = self.client.review_threads(self.repo, self.pr.number)
+        except GitHubError as exc:
+            # Not knowing which threads are resolved only means those are not re-posted: the review goes on.
+            log.warning("%s#%s: review threads not read (%s); resolved findings are not re-posted", self.repo,
+                        self.pr.number, exc.status)
+            return
+        resolved = {int(n["databaseId"]) for t in threads if t.get("isResolved")
+                    for n in ((t.get("comments") or {}).get("nodes") or []) if n.get("databaseId") is not None}
         for fp, comment in list(existing.by_fp.items()):
             if int(comment["id"]) in resolved:
                 self._resolved_roots[fp] = existing.by_fp.pop(fp)

@@ -219,3 +219,4 @@ def test_changes_since_reads_the_compare_range(github: tuple[FakeGitHub, Running
         reason = changes_since(client, REPO, head, fake.repo(REPO).pulls[3].head_sha)
         assert isinstance(reason, str) and "rewritten" in reason
         assert "no longer in the repository" in str(changes_since(client, REPO, "f" * 40, head))
+        assert "not a commit id" in str(changes_since(client, REPO, "../../x", head))

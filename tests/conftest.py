@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,14 @@ CORPUS = SHARED / "corpus"
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """The shared corpus of real Prisma projects (../shared/corpus); read in place, never copied."""
-    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
+    """The shared corpus of real Prisma projects (../shared/corpus); read in place, never copied.
+
+    It lives beside the checkout in this project's workplace, where .ci/run sets DBREVIEW_REQUIRE_CORPUS=1 so a
+    missing corpus fails the run. Elsewhere (a clone on GitHub) the corpus tests are skipped, saying why."""
+    if not CORPUS.is_dir():
+        if os.environ.get("DBREVIEW_REQUIRE_CORPUS") == "1":
+            pytest.fail(f"the shared corpus is missing at {CORPUS}")
+        pytest.skip(f"the shared corpus is not beside this checkout ({CORPUS})")
     return CORPUS
 
 

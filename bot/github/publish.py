@@ -9,6 +9,9 @@ Order of work, each step isolated so one failure does not lose the others:
 4. findings that are gone: resolve their thread when someone replied, else delete the comment;
 5. create or edit the sticky summary comment;
 6. the check run, annotations in batches of 50; `neutral` (never red) when dbreview itself failed.
+A command's scope narrows this: `keep` picks the findings reported inline and in the table (the others keep their
+earlier comments and are not retired), `banner` heads the summary, `repost_resolved` posts findings again whose
+thread was resolved.
 A token that cannot write (fork PR) makes `read_only` true and stops writes; the caller falls back to annotations.
 """
 
@@ -38,7 +41,7 @@ from bot.redact import scrub
 from bot.report.summary import SummaryContext, render_summary
 from bot.review import Review
 
-__all__ = ["SUMMARY_MARKER", "CommentStore", "PublishResult", "fingerprint_marker", "publish_review"]
+__all__ = ["SUMMARY_MARKER", "CommentStore", "PublishResult", "fingerprint_marker", "publish_review", "with_banner"]
 
 log = logging.getLogger("dbreview.github")
 
@@ -46,6 +49,7 @@ CHECK_NAME = "dbreview"
 ANNOTATION_BATCH = 50
 MAX_CHECK_TEXT = 65_535
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
+_BANNER_MARK = "<!-- dbreview:scope -->"
 
 
 class CommentStore(Protocol):
@@ -75,6 +79,8 @@ class PublishResult:
     summary_markdown: str = ""
     review: Review | None = None
     config: Config | None = None
+    head_sha: str = ""
+    scope: str = "full"  # full | since (changes since the last reviewed head) | unchanged
 
 
 @dataclass
@@ -84,6 +90,7 @@ class _Existing:
     summary: dict[str, Any] | None = None
     pending_reviews: list[int] = field(default_factory=list)
     our_reviews: list[dict[str, Any]] = field(default_factory=list)
+    resolved: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> root of a resolved thread
 
 
 class _ReadOnly(Exception):
@@ -110,6 +117,17 @@ def _ours(comment: dict[str, Any], logins: set[str]) -> bool:
     return user.get("type") == "Bot"
 
 
+def with_banner(summary: str, banner: str) -> str:
+    """The summary with `banner` as its first line under the heading (replacing an earlier banner)."""
+    lines = [ln for ln in summary.split("\n") if _BANNER_MARK not in ln]
+    line = f"> {banner} {_BANNER_MARK}"
+    at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("## ")), 0)
+    rest = lines[at:]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    return "\n".join([*lines[:at], *([""] if at else []), line, "", *rest])
+
+
 def web_url_for(api_url: str) -> str:
     base = api_url.rstrip("/")
     if base in ("https://api.github.com", "http://api.github.com"):
@@ -122,7 +140,9 @@ def web_url_for(api_url: str) -> str:
 class Publisher:
     def __init__(self, client: GitHubClient, pr: PullRequestInfo, review: Review, config: Config, *,
                  change: Change | None, notes: Iterable[str] = (), trigger: str = "push",
-                 store: CommentStore | None = None, bot_logins: Iterable[str] = ()) -> None:
+                 store: CommentStore | None = None, bot_logins: Iterable[str] = (),
+                 keep: Callable[[Finding], bool] | None = None, banner: str = "",
+                 repost_resolved: bool = False) -> None:
         self.client = client
         self.pr = pr
         self.repo = pr.repo
@@ -133,7 +153,10 @@ class Publisher:
         self.trigger = trigger
         self.store = store
         self.logins = set(bot_logins)
-        self.result = PublishResult(review=review, config=config)
+        self.keep = keep
+        self.banner = banner
+        self.repost_resolved = repost_resolved
+        self.result = PublishResult(review=review, config=config, head_sha=pr.head_sha)
         self._pending_retried = False
 
     # -- guarded writes -----------------------------------------------------------------------------------------
@@ -237,6 +260,23 @@ class Publisher:
             # Only our own comments count: a human quoting a marker must not make dbreview delete their comment.
             if fp and not c.get("in_reply_to_id") and _ours(c, self.logins):
                 existing.by_fp.setdefault(fp, c)
+        if self.repost_resolved and existing.by_fp:
+            self._set_aside_resolved(existing)
+
+    def _set_aside_resolved(self, existing: _Existing) -> None:
+        """Findings whose thread was resolved count as not posted, so they are posted again (and not retired)."""
+        try:
+            threads = self.client.review_threads(self.repo, self.pr.number)
+        except GitHubError as exc:
+            # Not knowing which threads are resolved only means those are not re-posted: the review goes on.
+            log.warning("%s#%s: review threads not read (%s); resolved findings are not re-posted", self.repo,
+                        self.pr.number, exc.status)
+            return
+        resolved = {int(n["databaseId"]) for t in threads if t.get("isResolved")
+                    for n in ((t.get("comments") or {}).get("nodes") or []) if n.get("databaseId") is not None}
+        for fp, comment in list(existing.by_fp.items()):
+            if int(comment["id"]) in resolved:
+                existing.resolved[fp] = existing.by_fp.pop(fp)
 
     def _clear_pending(self, existing: _Existing) -> None:
         for r in self.client.list_reviews(self.repo, self.pr.number):
@@ -263,6 +303,8 @@ class Publisher:
             if f.fingerprint and f.fingerprint in existing.by_fp:
                 self.result.already_posted.append(f.fingerprint)
                 continue
+            if f.fingerprint and self.keep is not None and not self.keep(f):
+                continue  # outside the command's scope: neither posted nor listed as not inline
             anchor, reason = anchor_for(f, self.change) if self.change is not None else (None, "no diff available")
             if anchor is None:
                 self.result.not_inlined.append((f, reason))
@@ -290,6 +332,12 @@ class Publisher:
                 if r.get("state") == "CHANGES_REQUESTED":
                     self._write("dismiss an outdated changes-requested review", lambda r=r: self.client.dismiss_review(
                         self.repo, self.pr.number, int(r["id"]), "dbreview: the errors it reported are fixed"))
+        for fp in self.result.posted:
+            old = existing.resolved.get(fp)
+            if old is not None and int(old["id"]) not in existing.replied:
+                # Re-posted: the resolved copy without a conversation goes, so one comment per finding remains.
+                self._write("delete a re-posted finding's resolved comment",
+                            lambda cid=int(old["id"]): self.client.delete_review_comment(self.repo, cid))
 
     @staticmethod
     def _lines(anchor: Anchor) -> tuple[int, int]:
@@ -403,7 +451,8 @@ class Publisher:
         # Paths, rule messages and notes carry PR text (file names, identifiers, quoted SQL): like inline comments,
         # the summary must not mention people, forge our markers or start a line with a /command.
         body = sanitize(render_summary(self.review, self._summary_context(marker=False)))
-        return scrub((SUMMARY_MARKER + "\n" + body) if marker else body)
+        text = scrub((SUMMARY_MARKER + "\n" + body) if marker else body)
+        return with_banner(text, self.banner) if self.banner else text
 
     def _upsert_summary(self, existing: _Existing) -> None:
         body = self._summary_text()
@@ -472,7 +521,9 @@ class Publisher:
 
 def publish_review(client: GitHubClient, pr: PullRequestInfo, review: Review, config: Config, *,
                    change: Change | None = None, notes: Iterable[str] = (), trigger: str = "push",
-                   store: CommentStore | None = None, bot_logins: Iterable[str] = ()) -> PublishResult:
-    """Post `review` on `pr` (see the module docstring for the order and the failure handling)."""
+                   store: CommentStore | None = None, bot_logins: Iterable[str] = (),
+                   keep: Callable[[Finding], bool] | None = None, banner: str = "",
+                   repost_resolved: bool = False) -> PublishResult:
+    """Post `review` on `pr` (see the module docstring for the order, the failure handling and the scope)."""
     return Publisher(client, pr, review, config, change=change, notes=notes, trigger=trigger, store=store,
-                     bot_logins=bot_logins).run()
+                     bot_logins=bot_logins, keep=keep, banner=banner, repost_resolved=repost_resolved).run()

@@ -10,20 +10,18 @@ reviewed. `/dbreview full` also re-posts findings whose earlier thread was resol
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.change import ChangeError, parse_diff
 from bot.findings import Finding, Side
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.comments import SUMMARY_MARKER
 from bot.github.pr import load_pull_request, load_review_input, pr_conversation
-from bot.github.publish import CommentStore, Publisher, PublishResult, _Existing
+from bot.github.publish import CommentStore, PublishResult, publish_review, with_banner
 from bot.pipeline import LlmReviewer, review
 from bot.trace import tracer_for
 from bot.trace.stats import load_stats
@@ -32,14 +30,7 @@ log = logging.getLogger("dbreview.github")
 
 # GitHub's compare lists at most 300 files; beyond that the range is not known exactly: review everything.
 MAX_COMPARE_FILES = 300
-_BANNER_MARK = "<!-- dbreview:scope -->"
 _SHA = re.compile(r"[0-9a-f]{7,64}")
-
-
-@dataclass
-class PullRequestResult(PublishResult):
-    head_sha: str = ""
-    scope: str = "full"  # full | since (changes since the last reviewed head) | unchanged
 
 
 @dataclass
@@ -96,77 +87,10 @@ def changes_since(client: GitHubClient, repo: str, since: str, head: str) -> Cha
     return ChangesSince(since, added, whole)
 
 
-def with_banner(summary: str, banner: str) -> str:
-    """The summary with `banner` as its first line under the heading (replacing an earlier banner)."""
-    lines = [ln for ln in summary.split("\n") if _BANNER_MARK not in ln]
-    line = f"> {banner} {_BANNER_MARK}"
-    at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("## ")), 0)
-    rest = lines[at:]
-    while rest and not rest[0].strip():
-        rest.pop(0)
-    return "\n".join([*lines[:at], *([""] if at else []), line, "", *rest])
-
-
-class ScopedPublisher(Publisher):
-    """The publisher with the command's scope: only findings `keep` accepts are posted and listed (the others keep
-    their earlier comments: they still count as current, so none is retired); optionally resolved threads are
-    posted again; a banner under the summary's heading says what was reviewed."""
-
-    def __init__(self, *args: Any, keep: Callable[[Finding], bool] | None = None, banner: str = "",
-                 repost_resolved: bool = False, scope: str = "full", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.keep, self.banner, self.repost_resolved = keep, banner, repost_resolved
-        self.scoped = PullRequestResult(review=self.review, config=self.config, head_sha=self.pr.head_sha,
-                                        scope=scope)
-        self.result = self.scoped
-        self._resolved_roots: dict[str, dict[str, Any]] = {}
-
-    def run(self) -> PullRequestResult:
-        super().run()
-        return self.scoped
-
-    def _read_existing(self, existing: _Existing) -> None:
-        super()._read_existing(existing)
-        if not self.repost_resolved or not existing.by_fp:
-            return
-        try:
-            threads = self.client.review_threads(self.repo, self.pr.number)
-        except GitHubError as exc:
-            # Not knowing which threads are resolved only means those are not re-posted: the review goes on.
-            log.warning("%s#%s: review threads not read (%s); resolved findings are not re-posted", self.repo,
-                        self.pr.number, exc.status)
-            return
-        resolved = {int(n["databaseId"]) for t in threads if t.get("isResolved")
-                    for n in ((t.get("comments") or {}).get("nodes") or []) if n.get("databaseId") is not None}
-        for fp, comment in list(existing.by_fp.items()):
-            if int(comment["id"]) in resolved:
-                self._resolved_roots[fp] = existing.by_fp.pop(fp)
-
-    def _post_review(self, existing: _Existing, current: dict[str, Finding]) -> None:
-        if self.keep is not None:
-            # Findings outside the range look already posted to the base publisher, so it posts none of them.
-            outside = {f.fingerprint: {} for f in self.review.findings if f.fingerprint and not self.keep(f)}
-            shadow = dataclasses.replace(existing, by_fp={**outside, **existing.by_fp})
-            super()._post_review(shadow, current)
-            self.result.already_posted = [fp for fp in self.result.already_posted if fp in existing.by_fp]
-        else:
-            super()._post_review(existing, current)
-        for fp in self.result.posted:
-            old = self._resolved_roots.get(fp)
-            if old is not None and int(old["id"]) not in existing.replied:
-                # Re-posted: the resolved copy without a conversation goes, so one comment per finding remains.
-                self._write("delete a re-posted finding's resolved comment",
-                            lambda cid=int(old["id"]): self.client.delete_review_comment(self.repo, cid))
-
-    def _summary_text(self, marker: bool = True) -> str:
-        text = super()._summary_text(marker)
-        return with_banner(text, self.banner) if self.banner and self.review.has_database_surface else text
-
-
 def _answer_unchanged(client: GitHubClient, repo: str, number: int, head: str,
-                      comment_store: CommentStore | None) -> PullRequestResult:
+                      comment_store: CommentStore | None) -> PublishResult:
     """`/dbreview` on a head that was already reviewed: say so at the top of the summary, post nothing else."""
-    result = PullRequestResult(head_sha=head, scope="unchanged")
+    result = PublishResult(head_sha=head, scope="unchanged")
     banner = (f"Nothing changed since the last review (`{head[:7]}`): no new comments. "
               "Comment `/dbreview full` to review the whole pull request again.")
     summary = None
@@ -202,7 +126,7 @@ def review_pull_request(
     incremental: bool = False,
     last_reviewed_sha: str | None = None,
     repost_resolved: bool = False,
-) -> PullRequestResult:
+) -> PublishResult:
     """Review PR `number` of `repo_full_name` and post the result.
 
     `should_continue()` is asked after the (possibly slow) review and before anything is posted; when it returns
@@ -217,7 +141,7 @@ def review_pull_request(
         head = load_pull_request(client, repo_full_name, number).head_sha
         if last_reviewed_sha and last_reviewed_sha == head:
             if should_continue is not None and not should_continue():
-                return PullRequestResult(superseded=True, head_sha=head, scope="unchanged")
+                return PublishResult(superseded=True, head_sha=head, scope="unchanged")
             return _answer_unchanged(client, repo_full_name, number, head, comment_store)
         found = changes_since(client, repo_full_name, last_reviewed_sha, head) if last_reviewed_sha else \
             "no earlier review of this pull request is on record"
@@ -239,17 +163,16 @@ def review_pull_request(
         tracer.finish(result, stats=load_stats(data.change.base))
     if should_continue is not None and not should_continue():
         log.info("%s#%s: superseded before posting (head %s)", repo_full_name, number, data.pr.head_sha[:12])
-        return PullRequestResult(superseded=True, review=result, config=data.config, head_sha=data.pr.head_sha)
+        return PublishResult(superseded=True, review=result, config=data.config, head_sha=data.pr.head_sha)
     if scope is not None:
         inside = sum(scope.keeps(f) for f in result.findings)
         banner = (f"Reviewed changes since `{scope.since[:7]}`: {inside} finding{'s' if inside != 1 else ''} on "
                   f"those lines; {len(result.findings) - inside} elsewhere in the pull request not repeated "
                   "(`/dbreview full` lists everything).")
-    publisher = ScopedPublisher(client, data.pr, result, data.config, change=data.change, notes=data.notes,
-                                trigger=trigger, store=comment_store, keep=scope.keeps if scope else None,
-                                banner=banner, repost_resolved=repost_resolved,
-                                scope="since" if scope is not None else "full")
-    published = publisher.run()
+    published = publish_review(client, data.pr, result, data.config, change=data.change, notes=data.notes,
+                               trigger=trigger, store=comment_store, keep=scope.keeps if scope else None,
+                               banner=banner, repost_resolved=repost_resolved)
+    published.scope = "since" if scope is not None else "full"
     log.info("%s#%s: %d new comments, %d kept, %d not inline, %d retired, check %s%s%s", repo_full_name, number,
              len(published.posted), len(published.already_posted), len(published.not_inlined),
              len(published.resolved_threads) + len(published.deleted_comments), published.conclusion,

@@ -28,7 +28,7 @@ RENAME_AS_DROP_ADD = define(
 )
 RENAME = define(
     "migration/rename", Severity.WARNING, Surface.MIGRATION,
-    "RENAME COLUMN or RENAME TABLE: code still running the old name fails during the deploy",
+    "RENAME COLUMN, TABLE or enum TYPE: code still running the old name fails during the deploy",
     aliases=("squawk:renaming-column", "squawk:renaming-table"),
 )
 DROP_NOT_NULL = define(
@@ -73,6 +73,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
     swapped = _swapped_columns(model)
+    # Prisma's enum recreate renames the old type aside and the new one into its place: enum-value-removal's business.
+    types_renamed_into = {st.op.data.get("new") for st in model.ops if st.op.kind == "rename_type"}
     at_start: dict[tuple[str | None, str | None], ColumnInfo | None] = {}
     for st in model.ops:
         if st.op.column and (st.op.table, st.op.column) not in at_start:
@@ -155,6 +157,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             ))
         elif op.kind in ("rename_column", "rename_table") and st.existing and id(op) not in swapped:
             hits.append(_rename_object_hit(st))
+        elif op.kind == "rename_type" and op.name in model.enums_before and op.name not in types_renamed_into:
+            hits.append(_rename_type_hit(st))
         elif op.kind == "drop_not_null" and st.existing:
             c = q(op.column)
             hits.append(Hit(
@@ -296,6 +300,20 @@ def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str |
         if any(o.kind == "update" and o.table == op.table for o in later[add + 1:drop]):
             out[id(op)] = tmp
     return out
+
+
+def _rename_type_hit(st: OpState) -> Hit:
+    op: Op = st.op
+    old, new = op.name or "", op.data.get("new") or ""
+    return Hit(
+        RENAME, op.stmt, f"enum {old}",
+        f"ALTER TYPE {q(old)} RENAME TO {q(new)}: Prisma Client casts enum values to the type by its name "
+        f"(`CAST($1::text AS {q(old)})`), so pods still running the old client fail on every query that filters or "
+        f"writes this enum until they are replaced. To rename only in code, keep the type and map the enum: "
+        f"`enum {new} {{ ... @@map(\"{old}\") }}`.",
+        "old code still uses the old type name",
+        key=f"rename type {old}",
+    )
 
 
 def _rename_object_hit(st: OpState) -> Hit:

@@ -74,7 +74,9 @@ class LlmConfig(_Strict):
 
 class ReviewConfig(_Strict):
     request_changes: bool = False
-    max_inline_comments: int = Field(default=25, ge=0, le=100)
+    max_inline_comments: int = Field(default=10, ge=0, le=100)
+    # Info findings are advice: summary only, unless a team wants them on the lines.
+    inline_info: bool = False
     allow_pr_author_commands: bool = False
 
 

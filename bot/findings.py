@@ -78,6 +78,9 @@ class Finding:
     extra: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     suppressed_reason: str | None = None
+    # True when the problem was already there at the base: never an inline comment, listed apart in the summary
+    # ("already there; this change did not add it"), in JSON under "preexisting", in the CLI only with --all.
+    preexisting: bool = False
 
     @property
     def last_line(self) -> int:
@@ -115,6 +118,8 @@ class Finding:
             }
         if self.suppressed_reason is not None:
             data["suppressed"] = {"reason": self.suppressed_reason}
+        if self.preexisting:
+            data["preexisting"] = True
         if self.extra:
             data["extra"] = self.extra
         return data

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.findings import Finding, Severity, Source
+
+if TYPE_CHECKING:
+    from bot.config import ReviewConfig
 
 
 @dataclass
@@ -43,6 +46,9 @@ class LlmUsage:
 class Review:
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
+    # Problems that were already there at the base (each with preexisting=True): reported apart, never inline,
+    # never counted toward fail_on.
+    preexisting: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # Summary facts contributed by analyzers: "locks" (statement → lock → blocks), "touched_models", …
     facts: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +82,7 @@ class Review:
                 s.value: sum(1 for f in self.findings if f.source is s) for s in Source
             },
             "suppressed": len(self.suppressed),
+            "preexisting": len(self.preexisting),
             "base": self.base_label,
             "head": self.head_label,
             "has_database_surface": self.has_database_surface,
@@ -92,5 +99,30 @@ class Review:
         return {
             "findings": [f.to_dict() for f in self.findings],
             "suppressed": [f.to_dict() for f in self.suppressed],
+            "preexisting": [f.to_dict() for f in self.preexisting],
             "summary": summary,
         }
+
+
+def inline_priority(f: Finding) -> tuple[Any, ...]:
+    """Order for the inline budget: severity, then rules before the LLM, then confidence, then place."""
+    confidence = f.confidence if f.confidence is not None else 1.0
+    return (-f.severity.rank, f.source is Source.LLM, -confidence, f.path, f.line)
+
+
+def inline_candidates(findings: list[Finding], review: ReviewConfig) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+    """Which findings may become inline comments, best first, and which stay in the summary and why.
+
+    The budget (`review.max_inline_comments`) is applied by the publisher after anchoring, since a finding that
+    cannot be anchored on the diff does not use a slot.
+    """
+    candidates: list[Finding] = []
+    summary_only: list[tuple[Finding, str]] = []
+    for f in sorted(findings, key=inline_priority):
+        if f.preexisting:
+            summary_only.append((f, "already there before this change"))
+        elif f.severity is Severity.INFO and not review.inline_info:
+            summary_only.append((f, "info: summary only"))
+        else:
+            candidates.append(f)
+    return candidates, summary_only

@@ -39,7 +39,7 @@ from bot.github.comments import (
 from bot.github.pr import PullRequestInfo
 from bot.redact import scrub
 from bot.report.summary import SummaryContext, render_summary
-from bot.review import Review
+from bot.review import Review, inline_candidates
 
 __all__ = ["SUMMARY_MARKER", "CommentStore", "PublishResult", "fingerprint_marker", "publish_review", "with_banner"]
 
@@ -299,7 +299,12 @@ class Publisher:
 
     def _post_review(self, existing: _Existing, current: dict[str, Finding]) -> None:
         new: list[tuple[Finding, Anchor]] = []
-        for f in sorted(self.review.findings, key=_priority):
+        candidates, summary_only = inline_candidates(self.review.findings, self.config.review)
+        for f, reason in summary_only:
+            if f.fingerprint and self.keep is not None and not self.keep(f):
+                continue
+            self.result.not_inlined.append((f, reason))
+        for f in candidates:
             if f.fingerprint and f.fingerprint in existing.by_fp:
                 self.result.already_posted.append(f.fingerprint)
                 continue

@@ -75,6 +75,8 @@ LEFT JOIN pg_class t ON t.oid = x.indrelid
 LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
 WHERE c.oid >= %s AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg_temp%%' AND n.nspname NOT LIKE 'pg_toast_temp%%'
+-- Every list built from this is shown to people: tables before their indexes, then by name, never heap order.
+ORDER BY CASE WHEN c.relkind IN ('r', 'p') THEN 0 ELSE 1 END, n.nspname, c.relname
 """
 
 _LOCKS = """
@@ -82,6 +84,7 @@ SELECT l.relation::bigint, l.mode, l.granted
 FROM pg_locks l
 WHERE l.pid = %s AND l.locktype = 'relation' AND l.relation >= %s
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY l.relation, l.mode, l.granted
 """
 
 _OBJECTS = """
@@ -94,6 +97,7 @@ UNION ALL
 SELECT 'function', p.proname, p.oid::bigint FROM pg_proc p WHERE p.oid >= %(first)s
 UNION ALL
 SELECT 'extension', e.extname, e.oid::bigint FROM pg_extension e WHERE e.oid >= %(first)s
+ORDER BY 1, 2, 3
 """
 
 _KIND_WORDS = {"r": "table", "p": "table", "i": "index", "I": "index", "S": "sequence", "v": "view",

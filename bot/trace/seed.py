@@ -36,6 +36,7 @@ SELECT c.conrelid::bigint, c.confrelid::bigint,
        ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = c.confrelid AND attnum = ANY(c.confkey)
              ORDER BY array_position(c.confkey, attnum))
 FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid >= %s
+ORDER BY c.conrelid, c.conname
 """
 
 

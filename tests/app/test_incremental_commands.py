@@ -51,7 +51,8 @@ model Coupon {
   order     Order  @relation(fields: [orderId], references: [id])
 }
 """
-BASE = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER\n", "")}
+# Info findings are summary-only by default; these tests count comments, so this repository asks for them inline.
+BASE = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER\n", ""), ".dbreview.yml": "review:\n  inline_info: true\n"}
 # Push 1: two Float money fields on Order. Push 2 adds the Coupon model (three findings on its new lines).
 PUSH1 = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float\n  taxAmount Float")}
 PUSH2 = {"prisma/schema.prisma": PUSH1["prisma/schema.prisma"] + COUPON}

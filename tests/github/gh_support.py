@@ -93,7 +93,7 @@ def _removed_fields(ctx: ReviewContext, changed: ChangedFile) -> list[Finding]:
         line = base[no - 1] if no <= len(base) else ""
         fm = re.match(r"^\s*(\w+)\s+String", line)
         if fm:
-            out.append(Finding("test/field-removed", Severity.INFO, changed.path, no,
+            out.append(Finding("test/field-removed", Severity.WARNING, changed.path, no,
                                f"Field `{fm.group(1)}` removed; make sure no code still selects it.",
                                side=Side.OLD, key=f"removed {fm.group(1)}"))
     return out

@@ -65,7 +65,7 @@ def test_pull_request_event_end_to_end(gh: Env, tmp_path: Path) -> None:
     env = _env(gh, "pull_request", _pr_event(gh, tmp_path), tmp_path)
     code, out = _run(env, gh)
     assert code == 1  # the drop-column error is at `fail_on: error`
-    assert "1 errors, 2 warnings, 1 info; 4 new inline comments" in out
+    assert "1 errors, 3 warnings, 0 info; 4 new inline comments" in out
     assert len(gh.fake.posted_comments(REPO, 1)) == 4
     assert [c for c in gh.fake.issue_comments.values() if SUMMARY_MARKER in c["body"]]
     assert next(iter(gh.fake.check_runs.values()))["conclusion"] == "failure"

@@ -208,7 +208,7 @@ def test_inline_limit_and_annotation_batches(gh: Env) -> None:
     change = change_from_trees(trees.BASE, trees.PUSH1)
     line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
     findings = [_finding(line, f"k{i}", Severity.INFO) for i in range(120)]
-    config = Config.model_validate({"review": {"max_inline_comments": 25}})
+    config = Config.model_validate({"review": {"max_inline_comments": 25, "inline_info": True}})
     result = publish_review(client, pr, Review(findings=findings, has_database_surface=True), config, change=change)
     assert len(result.posted) == 25
     assert sum(1 for _, reason in result.not_inlined if "over the limit of 25" in reason) == 95
@@ -412,3 +412,27 @@ def test_pending_review_that_cannot_be_cleared_does_not_loop(gh: Env) -> None:
     posts = [r for r in gh.fake.requests if r["method"] == "POST" and r["path"].endswith("/pulls/1/reviews")]
     assert len(posts) == 2  # the first try, one retry after clearing again; then the finding goes to the summary
     assert [reason.startswith("GitHub rejected") for _, reason in result.not_inlined] == [True]
+
+
+def test_info_and_preexisting_findings_stay_in_the_summary_by_default(gh: Env) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    client = gh.client()
+    pr = load_pull_request(client, REPO, 1)
+    from bot.testing import change_from_trees
+
+    change = change_from_trees(trees.BASE, trees.PUSH1)
+    line = trees.SCHEMA_PUSH1.splitlines().index("  tax        Float") + 1
+    info = _finding(line, "advice", Severity.INFO)
+    warning = _finding(line, "risk", Severity.WARNING)
+    old = _finding(line, "old", Severity.ERROR).with_(preexisting=True)
+    review = Review(findings=[info, warning, old], has_database_surface=True)
+    result = publish_review(client, pr, review, Config(), change=change)
+    assert result.posted == [warning.fingerprint]
+    reasons = {f.fingerprint: reason for f, reason in result.not_inlined}
+    assert reasons == {info.fingerprint: "info: summary only", old.fingerprint: "already there before this change"}
+
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1, number=2)
+    pr2 = load_pull_request(client, REPO, 2)
+    result = publish_review(client, pr2, review, Config.model_validate({"review": {"inline_info": True}}),
+                            change=change)
+    assert sorted(result.posted) == sorted([warning.fingerprint, info.fingerprint])

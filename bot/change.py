@@ -16,6 +16,28 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as git and GitHub number them: split on "\n" only (never on U+0085, U+2028, form feed or a lone
+    "\r", which `str.splitlines` also treats as line ends), without the "\r" of a CRLF line end."""
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def split_lines_keepends(text: str) -> list[str]:
+    """Like `split_lines`, each line keeping its own end ("\n" or "\r\n"; the last may have none)."""
+    if not text:
+        return []
+    lines = [line + "\n" for line in text.split("\n")]
+    last = lines.pop()[:-1]
+    if last:
+        lines.append(last)
+    return lines
+
+
 class ChangeError(Exception):
     """A diff or a repository that cannot be read; the message is one line a user can act on."""
 
@@ -144,15 +166,41 @@ class MemorySnapshot:
 EMPTY_SNAPSHOT = MemorySnapshot(label="empty")
 
 
+def is_binary(data: bytes) -> bool:
+    """git's test: a NUL byte in the first 8 KB makes a file binary (no text diff, no line comments)."""
+    return b"\x00" in data[:8192]
+
+
 def decode_text(data: bytes | None) -> str | None:
-    """UTF-8 text of a file, or None when it is binary or not UTF-8 (callers skip it with a note)."""
-    if data is None or b"\x00" in data[:8192]:
+    """The text of a file, or None when it is absent or binary.
+
+    Bytes that are not UTF-8 become U+FFFD, so the rest of the file is still analysed; `invalid_utf8_lines` says
+    where they were (the change/unreadable-file check reports them).
+    """
+    if data is None or is_binary(data):
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        text = data.decode("utf-8", "replace")
     return text.removeprefix("\ufeff")
+
+
+def invalid_utf8_lines(data: bytes) -> list[int]:
+    """1-based numbers of the lines holding bytes that are not UTF-8 (empty for valid UTF-8)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return []
+    bad: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad
 
 
 @dataclass
@@ -221,7 +269,7 @@ def parse_diff(diff_text: str) -> list[ChangedFile]:
         return []
     # CRLF files keep their \r inside line values; the diff's own line structure must be \n-separated.
     try:
-        patch = PatchSet(diff_text.splitlines(keepends=True))
+        patch = PatchSet(split_lines_keepends(diff_text))
     except UnidiffParseError as exc:
         raise ChangeError(f"the diff does not parse: {exc}") from None
     except Exception as exc:  # unidiff raises bare errors on some malformed headers
@@ -271,7 +319,7 @@ def parse_diff(diff_text: str) -> list[ChangedFile]:
 
 def apply_hunks(base_text: str, changed: ChangedFile) -> str:
     """Apply a file's hunks to its base text (to rebuild head text from a diff). Raises ChangeError on mismatch."""
-    old_lines = base_text.splitlines(keepends=True)
+    old_lines = split_lines_keepends(base_text)
     out: list[str] = []
     cursor = 0  # 0-based index into old_lines
     for hunk in changed.hunks:

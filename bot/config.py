@@ -80,6 +80,15 @@ class ReviewConfig(_Strict):
     allow_pr_author_commands: bool = False
 
 
+class LimitsConfig(_Strict):
+    """How much one review may read and how long it may run; what goes past a limit is a finding, never silence."""
+
+    review_seconds: float = Field(default=120.0, ge=1.0, le=3600.0)
+    migration_bytes: int = Field(default=2_000_000, ge=1_000)
+    query_bytes: int = Field(default=1_000_000, ge=1_000)
+    schema_bytes: int = Field(default=5_000_000, ge=1_000)
+
+
 class TraceConfig(_Strict):
     database_url: str | None = None
     rows: int = Field(default=0, ge=0)
@@ -95,6 +104,7 @@ class Config(_Strict):
     llm: LlmConfig = Field(default_factory=LlmConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     trace: TraceConfig = Field(default_factory=TraceConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     # Where the config came from, for messages; not part of the file format.
     source: str = Field(default="", exclude=True)

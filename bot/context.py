@@ -6,6 +6,8 @@ Analyzers add notes (files skipped and why) and summary facts (lock tables, touc
 
 from __future__ import annotations
 
+import contextvars
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +22,26 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class ReviewTimeout(Exception):
+    """Raised by `check_deadline()` once the running analyzer's share of the review's time is used up."""
+
+
+# The deadline of the analyzer running in this thread (each analyzer runs in its own thread with its own share).
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("dbreview_deadline", default=None)
+
+
+def set_deadline(at: float | None) -> None:
+    """Set the running analyzer's deadline (a `time.monotonic()` value), for this thread's context."""
+    _DEADLINE.set(at)
+
+
+def check_deadline() -> None:
+    """Long loops in analyzers call this between files and statements: it stops an analyzer past its share."""
+    at = _DEADLINE.get()
+    if at is not None and time.monotonic() > at:
+        raise ReviewTimeout()
+
+
 @dataclass
 class ReviewContext:
     change: Change
@@ -27,12 +49,18 @@ class ReviewContext:
     surfaces: Surfaces
     notes: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    # Database files of the change that the review could not read or analyse, and why: each becomes a finding.
+    unanalysed: dict[str, str] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: Any, factory: Callable[[], T]) -> T:
         if key not in self._memo:
             self._memo[key] = factory()
         return self._memo[key]
+
+    def not_analysed(self, path: str, reason: str) -> None:
+        """Record that `path` was not analysed (the reason is shown to the author as a finding)."""
+        self.unanalysed.setdefault(path, reason)
 
     def note(self, message: str) -> None:
         if message not in self.notes:

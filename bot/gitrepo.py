@@ -24,6 +24,7 @@ from bot.change import (
     apply_hunks,
     decode_text,
     parse_diff,
+    split_lines,
 )
 
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
@@ -231,7 +232,7 @@ def _untracked_files(repo: Path) -> list[ChangedFile]:
         if text is None:
             files.append(ChangedFile(path=path, status=FileStatus.ADDED, is_binary=True))
             continue
-        lines = text.splitlines()
+        lines = split_lines(text)
         hunk_lines = tuple(DiffLine("+", None, i, line) for i, line in enumerate(lines, start=1))
         hunks = [Hunk(0, 0, 1, len(lines), hunk_lines)] if lines else []
         files.append(

@@ -8,16 +8,17 @@ optional LLM reviewer. Nothing here prints, exits or talks to a network except t
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.change import Change, FileStatus
+from bot.change import Change, FileStatus, split_lines
 from bot.config import Config
-from bot.context import ReviewContext
-from bot.findings import Finding, Side, Source, compute_fingerprint
+from bot.context import ReviewContext, ReviewTimeout, set_deadline
+from bot.findings import Finding, Severity, Side, Source, compute_fingerprint
 from bot.redact import scrub
 from bot.registry import all_rules
 from bot.review import LlmUsage, Review
@@ -77,6 +78,9 @@ def review(
         result.notes.append(f"ignored by config paths.ignore: {', '.join(surfaces.ignored)}")
     for path, reason in surfaces.skipped:
         result.notes.append(f"skipped {path}: {reason}")
+    for note in surfaces.head_layout.notes:
+        if note not in result.notes:
+            result.notes.append(note)
     if not surfaces.any:
         result.notes.append("no database surface in this change (no Prisma schema, migration or Prisma Client code)")
         result.elapsed_s = time.perf_counter() - started
@@ -84,16 +88,11 @@ def review(
     result.has_database_surface = True
 
     ctx = ReviewContext(change=change, config=config, surfaces=surfaces)
-    for changed in (*surfaces.schema, *surfaces.migrations, *surfaces.query):
-        if changed.head_path and change.head_text(changed.head_path) is None:
-            ctx.note(f"skipped {changed.path}: not UTF-8 text")
-    raw: list[Finding] = []
-    for name, analyze in [*analyzers(), *(extra_analyzers or [])]:
-        try:
-            raw.extend(analyze(ctx))
-        except Exception as exc:  # one analyzer's bug must not lose the others' findings
-            log.exception("analyzer %s failed", name)
-            ctx.note(f"internal error in the {name} analyzer ({type(exc).__name__}); its findings are missing")
+    raw, unfinished = _run_analyzers(ctx, [*analyzers(), *(extra_analyzers or [])],
+                                     started + config.limits.review_seconds)
+    from bot.checks.change import files as file_checks
+
+    raw.extend(file_checks.check(ctx, unfinished))
 
     configured = _apply_config(raw, config)
     kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
@@ -115,13 +114,66 @@ def review(
         result.llm = llm_result.usage
         result.llm_assessment = llm_result.assessment
         ctx.notes.extend(llm_result.notes)
-        kept.extend(_fingerprint(llm_result.findings, change))
+        # LLM findings are advice, never a build failure: at most a warning, wherever they are shown.
+        capped = [f.with_(severity=Severity.WARNING) if f.severity is Severity.ERROR else f
+                  for f in llm_result.findings]
+        kept.extend(_fingerprint(capped, change))
 
     result.findings = sorted(kept, key=Finding.sort_key)
     result.notes.extend(ctx.notes)
     result.facts = ctx.facts
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+# One analyzer may use at most this share of the review's time, so a runaway one leaves time for the others.
+ANALYZER_SHARE = 0.6
+
+
+def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
+                   deadline: float) -> tuple[list[Finding], list[str]]:
+    """Run each analyzer in its own thread with its share of the time left; (findings, analyzers not finished).
+
+    An analyzer past its share is abandoned: its findings are dropped (a partial list would look complete), the
+    review goes on with the others, and `check_deadline()` in the analyzer's loops stops its thread soon after.
+    """
+    findings: list[Finding] = []
+    unfinished: list[str] = []
+    total = ctx.config.limits.review_seconds
+    for name, analyze in named:
+        budget = min(deadline - time.perf_counter(), total * ANALYZER_SHARE)
+        if budget <= 0:
+            unfinished.append(name)
+            continue
+        outcome: dict[str, object] = {}
+        thread_deadline = time.monotonic() + budget
+
+        def run(analyze: Analyzer = analyze, box: dict[str, object] = outcome, at: float = thread_deadline,
+                name: str = name) -> None:
+            set_deadline(at)
+            try:
+                box["findings"] = analyze(ctx)
+            except ReviewTimeout:
+                box["timeout"] = True
+            except Exception as exc:  # one analyzer's bug (RecursionError included) must not lose the others'
+                log.exception("analyzer %s failed", name)
+                box["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"dbreview-{name}", daemon=True)
+        worker.start()
+        worker.join(budget + 0.5)
+        if worker.is_alive() or outcome.get("timeout"):
+            log.warning("analyzer %s did not finish within %.1f s", name, budget)
+            unfinished.append(name)
+            continue
+        error = outcome.get("error")
+        if isinstance(error, BaseException):
+            ctx.note(f"internal error in the {name} analyzer ({type(error).__name__}); its findings are missing")
+            continue
+        findings.extend(outcome.get("findings") or [])  # type: ignore[arg-type]
+    if unfinished:
+        ctx.note(f"not finished within the review's time limit: {', '.join(unfinished)}")
+    return findings, unfinished
 
 
 def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
@@ -183,7 +235,7 @@ def _fingerprint(findings: list[Finding], change: Change) -> list[Finding]:
         lines = texts.get((f.path, f.side))
         if lines is None:
             text = change.base_text(_base_path(change, f.path)) if f.side is Side.OLD else change.head_text(f.path)
-            lines = (text or "").splitlines()
+            lines = split_lines(text or "")
             texts[(f.path, f.side)] = lines
         line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
         anchor = f.key or " ".join(line_text.split())

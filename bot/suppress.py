@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.change import Change
+from bot.change import Change, split_lines
 from bot.config import Config
 from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import Rule, all_rules, define
@@ -82,7 +82,7 @@ def _resolve(name: str, rules: dict[str, Rule], tool: str) -> set[str]:
 
 def parse_directives(path: str, text: str) -> list[Directive]:
     rules = all_rules()
-    lines = text.splitlines()
+    lines = split_lines(text)
     directives: list[Directive] = []
     for index, raw in enumerate(lines):
         if "ignore" not in raw:

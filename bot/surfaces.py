@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from bot.change import Change, ChangedFile, FileStatus, Snapshot, decode_text
+from bot.change import Change, ChangedFile, FileStatus, Snapshot, decode_text, is_binary
 from bot.config import Config
 
 QUERY_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -47,6 +47,8 @@ class Layout:
     # Folders that hold `<timestamp>_<name>/migration.sql` directories.
     migration_dirs: list[str] = field(default_factory=list)
     provider: str | None = None  # from migration_lock.toml
+    # Paths named by configuration that could not be placed in the repository, said in the review's notes.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def schema_files(self) -> list[str]:
@@ -66,10 +68,12 @@ class Surfaces:
     ignored: list[str] = field(default_factory=list)
     # Files that call Prisma Client but are not analysed (bundles, huge generated files), with the reason.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Schema and migration files (by path or configuration) that are binary: a finding says they were not read.
+    unreadable: list[ChangedFile] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
-        return bool(self.schema or self.migrations or self.query)
+        return bool(self.schema or self.migrations or self.query or self.unreadable)
 
     def kind_of(self, path: str) -> str | None:
         for kind, files in (("schema", self.schema), ("migration", self.migrations), ("query", self.query)):
@@ -155,7 +159,7 @@ def detect_layout(snapshot: Snapshot, config: Config) -> Layout:
     prisma_files = [p for p in files if p.endswith(".prisma") and not is_generated_client(p)]
     if config.paths.schema_:
         prisma_files = [p for p in prisma_files if matches_any(p, config.paths.schema_)]
-    configured_roots = _configured_schema_roots(snapshot, files)
+    configured_roots = _configured_schema_roots(snapshot, files, layout.notes)
     layout.schemas = _group_schemas(prisma_files, configured_roots)
     dirs: set[str] = set()
     for p in files:
@@ -167,7 +171,7 @@ def detect_layout(snapshot: Snapshot, config: Config) -> Layout:
             grandparent = posixpath.dirname(posixpath.dirname(p))
             if posixpath.basename(grandparent) in ("migrations", "migration"):
                 dirs.add(grandparent)
-    dirs.update(_configured_migration_dirs(snapshot, files))
+    dirs.update(_configured_migration_dirs(snapshot, files, layout.notes))
     layout.migration_dirs = sorted(dirs)
     return layout
 
@@ -177,7 +181,39 @@ def _lock_provider(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _configured_schema_roots(snapshot: Snapshot, files: list[str]) -> list[str]:
+def resolve_config_path(config_file: str, value: str, files: list[str]) -> str | None:
+    """A path written in a config file, as a path relative to the repository root, or None if it is not in it.
+
+    Relative paths are relative to the config file's folder. An absolute path is usually where a Docker build
+    copies the repository (`/app/apps/web/prisma/migrations`): it is placed on the longest tail of it that names a
+    file or folder of the repository. A path that climbs out of the repository (`../../x`) is not ours to read.
+    """
+    value = value.strip().replace("\\", "/")
+    if not value:
+        return None
+    if posixpath.isabs(value):
+        parts = [p for p in posixpath.normpath(value).split("/") if p]
+        for i in range(len(parts)):
+            tail = "/".join(parts[i:])
+            if any(f == tail or f.startswith(tail + "/") for f in files):
+                return tail
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(config_file), value))
+    if joined == ".":
+        return ""
+    if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
+        return None
+    return joined
+
+
+def _place(config_file: str, key: str, value: str, files: list[str], notes: list[str]) -> str | None:
+    resolved = resolve_config_path(config_file, value, files)
+    if resolved is None:
+        notes.append(f"{config_file}: {key} `{value}` is not inside the repository; ignored")
+    return resolved
+
+
+def _configured_schema_roots(snapshot: Snapshot, files: list[str], notes: list[str]) -> list[str]:
     """Schema paths named by `package.json#prisma.schema` or `prisma.config.ts`, relative to the repo root."""
     roots: list[str] = []
     for p in files:
@@ -191,23 +227,29 @@ def _configured_schema_roots(snapshot: Snapshot, files: list[str]) -> list[str]:
                 continue
             schema = data.get("prisma", {}).get("schema") if isinstance(data.get("prisma"), dict) else None
             if isinstance(schema, str):
-                roots.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), schema)))
+                root = _place(p, "prisma.schema", schema, files, notes)
+                if root is not None:
+                    roots.append(root)
         elif base in ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.cjs"):
             text = decode_text(snapshot.read_bytes(p)) or ""
             match = _PRISMA_CONFIG_SCHEMA.search(text)
             if match:
-                roots.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), match.group(1))))
+                root = _place(p, "schema", match.group(1), files, notes)
+                if root is not None:
+                    roots.append(root)
     return roots
 
 
-def _configured_migration_dirs(snapshot: Snapshot, files: list[str]) -> list[str]:
+def _configured_migration_dirs(snapshot: Snapshot, files: list[str], notes: list[str]) -> list[str]:
     dirs: list[str] = []
     for p in files:
-        if posixpath.basename(p) in ("prisma.config.ts", "prisma.config.mts", "prisma.config.js"):
+        if posixpath.basename(p) in ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.cjs"):
             text = decode_text(snapshot.read_bytes(p)) or ""
             match = _PRISMA_CONFIG_MIGRATIONS.search(text)
             if match:
-                dirs.append(posixpath.normpath(posixpath.join(posixpath.dirname(p), match.group(1))))
+                folder = _place(p, "migrations.path", match.group(1), files, notes)
+                if folder is not None:
+                    dirs.append(folder)
     return dirs
 
 
@@ -247,17 +289,27 @@ def classify(change: Change, config: Config) -> Surfaces:
         if config.paths.ignore and matches_any(path, config.paths.ignore):
             surfaces.ignored.append(path)
             continue
-        if changed.is_binary:
+        is_schema = path.endswith(".prisma") and (path in schema_files or (changed.old_path or "") in schema_files)
+        is_migration = not is_schema and (is_migration_path(path, head_layout, config) or bool(
+            changed.old_path and is_migration_path(changed.old_path, base_layout, config)))
+        if changed.is_binary or _binary_at_head(change, changed):
+            if (is_schema or is_migration) and changed.status is not FileStatus.DELETED:
+                surfaces.unreadable.append(changed)
             continue
-        if path.endswith(".prisma") and (path in schema_files or (changed.old_path or "") in schema_files):
+        if is_schema:
             surfaces.schema.append(changed)
-        elif is_migration_path(path, head_layout, config) or (
-            changed.old_path and is_migration_path(changed.old_path, base_layout, config)
-        ):
+        elif is_migration:
             surfaces.migrations.append(changed)
         elif _is_query_change(change, changed, config, surfaces.skipped):
             surfaces.query.append(changed)
     return surfaces
+
+
+def _binary_at_head(change: Change, changed: ChangedFile) -> bool:
+    if changed.head_path is None or not changed.path.endswith((".prisma", ".sql", ".toml", ".json")):
+        return False
+    data = change.head.read_bytes(changed.head_path)
+    return data is not None and is_binary(data)
 
 
 def _is_query_change(change: Change, changed: ChangedFile, config: Config, skipped: list[tuple[str, str]]) -> bool:

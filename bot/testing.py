@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from bot.change import Change, MemorySnapshot, parse_diff
+from bot.change import Change, MemorySnapshot, parse_diff, split_lines_keepends
 
 
 def diff_trees(base: dict[str, str], head: dict[str, str]) -> str:
@@ -14,8 +14,8 @@ def diff_trees(base: dict[str, str], head: dict[str, str]) -> str:
         old, new = base.get(path), head.get(path)
         if old == new:
             continue
-        old_lines = (old or "").splitlines(keepends=True)
-        new_lines = (new or "").splitlines(keepends=True)
+        old_lines = split_lines_keepends(old or "")
+        new_lines = split_lines_keepends(new or "")
         old_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in old_lines]
         new_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in new_lines]
         chunks.append(f"diff --git a/{path} b/{path}\n")

@@ -13,7 +13,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.change import Change, ChangedFile, ChangeError, FileStatus, MemorySnapshot, decode_text, parse_diff
+from bot.change import (
+    Change,
+    ChangedFile,
+    ChangeError,
+    FileStatus,
+    MemorySnapshot,
+    decode_text,
+    parse_diff,
+    split_lines_keepends,
+)
 from bot.config import CONFIG_PATHS, Config, ConfigError, load_config
 from bot.github.client import GitHubClient
 
@@ -126,8 +135,8 @@ def _parse_patch(old: str | None, new: str | None, patch: str) -> ChangedFile | 
 
 
 def _local_patch(old_text: str, new_text: str) -> str:
-    old_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in old_text.splitlines(keepends=True)]
-    new_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in new_text.splitlines(keepends=True)]
+    old_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in split_lines_keepends(old_text)]
+    new_lines = [ln if ln.endswith("\n") else ln + "\n" for ln in split_lines_keepends(new_text)]
     body = list(difflib.unified_diff(old_lines, new_lines, n=3))
     return "".join(body[2:])  # drop difflib's ---/+++ lines; _header supplies them
 

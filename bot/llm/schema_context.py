@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.change import split_lines
 from bot.context import ReviewContext
 from bot.llm.units import Unit
 
@@ -106,7 +107,7 @@ def _parsed_blocks(ctx: ReviewContext, group: list[str]) -> list[Block] | None:
         text = loaded.texts.get(item.path)
         if text is None:
             continue
-        lines = text.splitlines()[item.line - 1:item.end_line]
+        lines = split_lines(text)[item.line - 1:item.end_line]
         kind = getattr(item, "kind", "enum")
         blocks.append(Block(kind=kind, name=item.name, path=item.path, start=item.line, end=item.end_line,
                             text="\n".join(lines), table=item.db_name or item.name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from bot.change import ChangedFile, FileStatus, Hunk
+from bot.change import ChangedFile, FileStatus, Hunk, split_lines
 from bot.context import ReviewContext
 from bot.llm.sanitize import escape_invisible
 from bot.surfaces import calls_prisma
@@ -62,7 +62,7 @@ def collect_units(ctx: ReviewContext) -> list[Unit]:
             head_lines: list[str] | None = None
             if kind == "query":
                 text = ctx.head_text(changed.path)
-                head_lines = text.splitlines() if text is not None else []
+                head_lines = split_lines(text) if text is not None else []
             for index, hunk in enumerate(changed.hunks):
                 if not any(ln.kind != " " for ln in hunk.lines):
                     continue

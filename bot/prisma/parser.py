@@ -274,16 +274,20 @@ def tokenize(text: str) -> list[Token]:
             append(_new_token(Token, (punct, punct, line, col)))
         elif kind == "NL":
             append(_new_token(Token, ("NL", "\n", line, col)))
-            line += 1
-            line_start = end
+            # Prisma ends a line on a lone "\r" too, but git and GitHub number lines by "\n" only, and findings
+            # must land on the line GitHub shows.
+            if m.group(kind) != "\r":
+                line += 1
+                line_start = end
         elif kind == "BLOCK":
             body = m.group(kind)
-            breaks = body.count("\n") + body.count("\r") - body.count("\r\n")
-            if breaks:
+            breaks = body.count("\n")
+            if breaks or "\r" in body:
                 # A multi-line block comment ends the line it starts on, like a newline would.
                 append(_new_token(Token, ("NL", "\n", line, col)))
+            if breaks:
                 line += breaks
-                line_start = start + max(body.rfind("\n"), body.rfind("\r")) + 1
+                line_start = start + body.rfind("\n") + 1
         else:  # END
             append(_new_token(Token, ("EOF", "", line, col)))
             return tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bot.change import Change
+from bot.change import Change, split_lines
 from bot.findings import Finding, Severity, Side, Source
 from bot.redact import scrub
 from bot.review import Review
@@ -85,7 +85,7 @@ def _source_line(change: Change | None, f: Finding, cache: dict[tuple[str, Side]
             text = change.base_text(changed.base_path if changed and changed.base_path else f.path)
         else:
             text = change.head_text(f.path)
-        cache[key] = (text or "").splitlines()
+        cache[key] = split_lines(text or "")
     lines = cache[key]
     if 0 < f.line <= len(lines):
         return lines[f.line - 1].rstrip()[:160]

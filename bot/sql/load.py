@@ -24,13 +24,16 @@ MAX_BYTES = 2_000_000
 PG_PROVIDERS = ("postgresql", "postgres", "cockroachdb")
 
 
-def parse_migration_text(text: str, path: str = "migration.sql", provider: str | None = None) -> ParsedMigration:
+def parse_migration_text(text: str, path: str = "migration.sql", provider: str | None = None, *,
+                         max_bytes: int = MAX_BYTES) -> ParsedMigration:
     provider = (provider or "postgresql").lower()
     is_ops = posixpath.basename(path) == "ops.json"
     parsed = ParsedMigration(path=path, provider=provider, text=text, source="ops.json" if is_ops else "migration.sql")
-    if len(text) > MAX_BYTES:
-        parsed.skipped = (f"{path} is {len(text) / 1e6:.1f} MB, over the {MAX_BYTES // 1_000_000} MB limit for "
-                          "SQL analysis (a data dump, not a schema change?); it was not analysed")
+    size = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text)
+    if size > max_bytes:
+        parsed.oversized = True
+        parsed.skipped = (f"it is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit for SQL analysis "
+                          "(`limits.migration_bytes`; a data dump, not a schema change?)")
         return parsed
     if not text.strip():
         parsed.skipped = f"{path} is empty: `prisma migrate deploy` records it as applied and runs nothing"
@@ -101,7 +104,7 @@ def parsed_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> Par
             parsed = ParsedMigration(path=path, provider=provider, text="")
             parsed.skipped = f"{path} is not UTF-8 text (or is binary); it was not analysed"
             return parsed
-        return parse_migration_text(data, path, provider)
+        return parse_migration_text(data, path, provider, max_bytes=ctx.config.limits.migration_bytes)
 
     return ctx.memo(("sql.parsed_migration", path, old), factory)
 

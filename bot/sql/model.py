@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.change import split_lines
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -71,6 +73,7 @@ class ParsedMigration:
     warnings: list[PrismaWarning] = field(default_factory=list)
     # Why the file was not analysed (not UTF-8, too large, empty, ...); None when it was.
     skipped: str | None = None
+    oversized: bool = False  # skipped for its size: the author is told with a finding, not only a note
     source: str = "migration.sql"  # or "ops.json" for Prisma 8 migrations
 
     @property
@@ -89,7 +92,7 @@ class ParsedMigration:
         """The text of a 1-based line (split once per file)."""
         lines = self.__dict__.get("_lines")
         if lines is None:
-            lines = self.text.splitlines()
+            lines = split_lines(self.text)
             self.__dict__["_lines"] = lines
         return lines[line - 1] if 0 < line <= len(lines) else ""
 

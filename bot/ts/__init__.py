@@ -40,6 +40,7 @@ from bot.change import decode_text
 from bot.ts.clients import resolve_module
 from bot.ts.extract import analyze_file
 from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
+from bot.ts.parser import oversized
 
 if TYPE_CHECKING:
     from bot.context import ReviewContext
@@ -94,11 +95,15 @@ def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnal
             return FileAnalysis(path, skipped="not readable")
         if b"\x00" in data[:8192]:
             return FileAnalysis(path, skipped="binary")
+        limit = ctx.config.limits.query_bytes
+        too_big = oversized(data, limit)
+        if too_big is not None:
+            return FileAnalysis(path, skipped=too_big, unanalysable=True)
         try:
             return analyze_file(path, data, model_accessors=model_accessors(ctx, side),
-                                module_is_client=_module_is_client(ctx, side))
+                                module_is_client=_module_is_client(ctx, side), max_bytes=limit)
         except RecursionError:
-            return FileAnalysis(path, skipped="too deeply nested to analyse")
+            return FileAnalysis(path, skipped="its expressions are nested too deeply to parse", unanalysable=True)
 
     return ctx.memo(("ts-analysis", side, path), build)
 

@@ -94,7 +94,7 @@ def collect_client_names(path: str, text: str,
     """
     names = ClientNames()
     # Regexes run on the few lines that can match, not on the whole file (most lines are plain code).
-    typed_text = "\n".join(line for line in text.splitlines()
+    typed_text = "\n".join(line for line in text.split("\n")
                            if "Prisma" in line or "TransactionClient" in line or "DbClient" in line)
     requires = _REQUIRE.findall(text) if "require(" in text else []
     for clause, spec in [*_IMPORT.findall(text), *requires]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
+from bot.change import split_lines
 from bot.ts.clients import ClientNames, collect_client_names
 from bot.ts.model import (
     CLIENT_OPS,
@@ -21,7 +22,7 @@ from bot.ts.model import (
     RawHelper,
     TransactionInfo,
 )
-from bot.ts.parser import SourceFile, captures, parse, skip_reason
+from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
 from bot.ts.values import JsExpr, JsObject, JsValue, text_of, to_value, unwrap
 
@@ -59,9 +60,10 @@ _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|ar
 
 
 def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = frozenset(),
-                 module_is_client: Callable[[str, str], bool] | None = None) -> FileAnalysis:
+                 module_is_client: Callable[[str, str], bool] | None = None,
+                 max_bytes: int = MAX_BYTES) -> FileAnalysis:
     """Everything the query rules need from one file. Never raises on bad input."""
-    reason = skip_reason(path, data)
+    reason = skip_reason(path, data, max_bytes)
     if reason is not None:
         return FileAnalysis(path, skipped=reason)
     source = parse(path, data)
@@ -70,7 +72,7 @@ def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = fr
         result.parse_failed = True
         return result
     text = source.source.decode("utf-8", "replace")
-    result.lines = data.decode("utf-8", "replace").splitlines()
+    result.lines = split_lines(data.decode("utf-8", "replace"))
     result.use_server = _starts_with_use_server(source.root)
     names = collect_client_names(path, text, module_is_client)
     result.const_strings = set(_CONST_STRING.findall(text))

@@ -217,6 +217,7 @@ class FileAnalysis:
     new_clients: list[NewClient] = field(default_factory=list)
     raw_helpers: list[RawHelper] = field(default_factory=list)
     skipped: str | None = None  # why the file was not analysed
+    unanalysable: bool = False  # skipped for a reason the author must hear (size, nesting), not a bundle
     error_lines: list[int] = field(default_factory=list)
     parse_failed: bool = False  # nothing usable parsed
     use_server: bool = False  # the file starts with the "use server" directive

@@ -85,19 +85,36 @@ class SourceFile:
         return self.has_error and self.error_bytes * 2 >= max(len(self.source), 1)
 
 
-def skip_reason(path: str, data: bytes) -> str | None:
+def oversized(data: bytes, max_bytes: int = MAX_BYTES) -> str | None:
+    """Why a file is too large to analyse (the caller reports it as a finding), or None."""
+    if len(data) > max_bytes:
+        return f"it is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit for query analysis " \
+               "(`limits.query_bytes`)"
+    return None
+
+
+def is_minified(data: bytes) -> bool:
+    """A bundle by the shape of the whole file: most of its bytes sit on very long lines.
+
+    One long line (an inlined data URI, a license banner, a long SQL string) in ordinary code is not a bundle.
+    """
+    if len(data) < 20_000:
+        return False
+    long_bytes = sum(len(line) for line in data.split(b"\n") if len(line) > _MINIFIED_LINE)
+    return long_bytes * 2 > len(data)
+
+
+def skip_reason(path: str, data: bytes, max_bytes: int = MAX_BYTES) -> str | None:
     if path.endswith(_DECLARATION):
         return "a type declaration file (.d.ts)"
     if is_generated_client(path):
         return "Prisma's generated client"
-    if len(data) > MAX_BYTES:
-        return f"larger than {MAX_BYTES // 1_000_000} MB ({len(data) // 1024} KB)"
+    too_big = oversized(data, max_bytes)
+    if too_big is not None:
+        return too_big
     if path.endswith((".min.js", ".bundle.js")):
         return "a minified bundle"
-    lines = data.count(b"\n") + 1
-    if len(data) > 20_000 and len(data) / lines > 400:
-        return "a minified bundle (very long lines)"
-    if any(len(line) > _MINIFIED_LINE * 50 for line in data[:400_000].split(b"\n", 20)[:20]):
+    if is_minified(data):
         return "a minified bundle (very long lines)"
     if _GENERATED_HEADER.search(data[:2000]):
         return "Prisma's generated client"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gitutil import commit, git, make_repo, write
 
-from bot.change import ChangeError, FileStatus, parse_diff
+from bot.change import ChangeError, FileStatus, invalid_utf8_lines, parse_diff
 from bot.gitrepo import diff_file_change, git_change
 
 SCHEMA = "\n".join(f"line {i}" for i in range(1, 21)) + "\n"
@@ -106,11 +106,12 @@ def test_default_base_is_merge_base_with_main(tmp_path: Path) -> None:
     assert [f.added_lines for f in change.files] == [{2}]
 
 
-def test_non_utf8_file_is_unreadable_not_fatal(tmp_path: Path) -> None:
+def test_non_utf8_file_is_read_with_replacement_not_fatal(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"legacy.sql": "x\n"})
     commit(repo, {"legacy.sql": "caf\xe9\n".encode("latin-1")})
     change = git_change(repo, "HEAD~1", "HEAD")
-    assert change.head_text("legacy.sql") is None
+    assert change.head_text("legacy.sql") == "caf\ufffd\n"
+    assert invalid_utf8_lines(change.head.read_bytes("legacy.sql") or b"") == [1]
     assert len(change.files) == 1
 
 

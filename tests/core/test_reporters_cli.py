@@ -137,9 +137,10 @@ def test_no_database_surface_prints_nothing_to_review(tmp_path: Path, capsys: py
     assert "nothing to review" in capsys.readouterr().out
 
 
-def test_non_utf8_database_file_is_noted_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_database_file_is_a_finding_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path, {"prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n'})
     commit(repo, {MIG: "-- caf\xe9\nSELECT 1;\n".encode("latin-1")})
     assert main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--format", "json"]) == 0
-    notes = json.loads(capsys.readouterr().out)["summary"]["notes"]
-    assert any("not UTF-8" in n for n in notes)
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"], f["line"]) for f in findings] == [("change/unreadable-file", 1)]
+    assert main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--fail-on", "warning"]) == 1

@@ -131,9 +131,11 @@ def test_bundles_and_huge_files_are_noted() -> None:
     # The query analyzer notes huge and minified files itself; a *.min.js is never a query file.
     assert sorted(f.path for f in surfaces.query) == ["big.ts", "src/ok.ts", "web/chunk.js"]
     assert [path for path, _ in surfaces.skipped] == ["dist2/app.min.js"]
-    notes = review(change, parse_config("")).notes
+    result = review(change, parse_config(""))
+    notes = result.notes
     assert any(n.startswith("skipped dist2/app.min.js") for n in notes)
-    assert any(n.startswith("big.ts: not analysed") for n in notes)
+    # A file too large to analyse is the author's to hear about: a finding, not a note.
+    assert [f.path for f in result.findings if f.rule == "change/file-not-analysed"] == ["big.ts"]
 
 
 def test_stray_sql_in_a_migrations_folder_is_migration_surface() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from query_testkit import run_query
+from query_testkit import SCHEMA, run_query
 
 from bot.ts.extract import analysis_from_text
 from bot.ts.model import FrameKind
@@ -139,7 +139,25 @@ def test_skipped_files_get_a_note_and_no_findings():
     joined = "\n".join(notes)
     assert "public/app.js: not analysed by the query rules (a minified bundle" in joined
     assert "src/client/index.js: not analysed by the query rules (Prisma's generated client)" in joined
-    assert "src/huge.ts: not analysed by the query rules (larger than 1 MB" in joined
+    assert "src/huge.ts" not in joined  # not a note: the author is told with a finding (below)
+
+    from bot.pipeline import review
+    from bot.testing import change_from_trees
+
+    result = review(change_from_trees({}, {**head, "prisma/schema.prisma": SCHEMA}))
+    (too_big,) = [f for f in result.findings if f.rule == "change/file-not-analysed"]
+    assert too_big.path == "src/huge.ts" and "over the 1 MB limit for query analysis" in too_big.message
+    assert not [f for f in result.findings if f.path in ("public/app.js", "src/client/index.js", "src/types.d.ts")]
+
+
+def test_one_long_line_does_not_make_ordinary_code_a_bundle():
+    banner = "// " + "x" * 30_000 + "\n"
+    code = banner + "import { prisma } from '@/lib/prisma';\n" + "".join(
+        f"export async function f{i}(ids: string[]) {{\n  for (const id of ids) {{\n"
+        f"    await prisma.user.findUnique({{ where: {{ id }} }});\n  }}\n}}\n" for i in range(400))
+    found, notes = run_query({"src/service.ts": code})
+    assert not any("minified" in n for n in notes)
+    assert any(f.rule == "query/n-plus-one" for f in found)
 
 
 def test_syntax_error_region_is_noted_and_the_rest_is_analysed():

@@ -3,7 +3,7 @@ consistency, hidden Unicode. Each module exposes `check(ctx) -> list[Finding]`."
 
 from __future__ import annotations
 
-from bot.checks.change import concurrently, consistency, hidden_unicode, history
+from bot.checks.change import concurrently, consistency, files, hidden_unicode, history  # noqa: F401
 from bot.context import ReviewContext
 from bot.findings import Finding
 

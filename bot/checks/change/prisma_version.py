@@ -166,13 +166,18 @@ def _candidate_dirs(ctx: ReviewContext) -> list[str]:
     ]
     seen: list[str] = []
     for start in starts:
-        folder = start
+        # Layout paths are repository-relative; strip a stray leading "/" so the walk ends at the root, and stop
+        # at dirname's fixed point whatever comes in.
+        folder = posixpath.normpath(start.lstrip("/")) if start else ""
         while True:
+            if folder == ".":
+                folder = ""
             if folder not in seen:
                 seen.append(folder)
-            if folder in ("", "."):
+            parent = posixpath.dirname(folder)
+            if folder == "" or parent == folder:
                 break
-            folder = posixpath.dirname(folder)
+            folder = parent
     if "" not in seen:
         seen.append("")
     return seen

@@ -67,6 +67,9 @@ def _analyze_file(ctx: ReviewContext, path: str, model: MigrationModel | None, e
     parsed = parsed_migration(ctx, path)
     if parsed is None:
         return []
+    if parsed.oversized:
+        ctx.not_analysed(path, parsed.skipped or "over the size limit")
+        return []
     if parsed.skipped:
         ctx.note(parsed.skipped)
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.change import split_lines
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.sql.model import ParsedMigration
@@ -17,7 +18,7 @@ def finding(parsed: ParsedMigration) -> Finding:
     assert parsed.error is not None
     parser = ("PostgreSQL's own parser (libpg_query)" if parsed.is_postgres else
               f"the {parsed.provider} parser (sqlglot)")
-    lines = parsed.text.splitlines()
+    lines = split_lines(parsed.text)
     line = min(max(parsed.error.line, 1), max(len(lines), 1))
     return PARSE_ERROR.finding(
         parsed.path, line,

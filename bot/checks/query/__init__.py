@@ -52,7 +52,10 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
     for changed in ctx.surfaces.query:
         analysis = file_analysis(ctx, changed.path)
         if analysis.skipped:
-            ctx.note(f"{changed.path}: not analysed by the query rules ({analysis.skipped})")
+            if analysis.unanalysable:
+                ctx.not_analysed(changed.path, analysis.skipped)
+            else:  # a bundle, a .d.ts or the generated client: not source the author wrote
+                ctx.note(f"{changed.path}: not analysed by the query rules ({analysis.skipped})")
             continue
         if analysis.parse_failed:
             line = analysis.error_lines[0] if analysis.error_lines else 1

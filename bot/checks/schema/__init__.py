@@ -10,6 +10,7 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.change import split_lines
 from bot.checks.schema import (
     cascade,
     column_types,
@@ -86,7 +87,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             continue
         diff = schema_diff(ctx, group)
         inp = SchemaInput(load.schema, diff, ctx.options, ctx.config.is_enabled,
-                          {p: t.splitlines() for p, t in load.texts.items()})
+                          {p: split_lines(t) for p, t in load.texts.items()})
         findings.extend(run_checks(inp))
         ctx.facts.setdefault("schema", {})[group[0]] = {
             "models": len(load.schema.models),

@@ -210,7 +210,43 @@ def _same_kind(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
+# A dbreview config is a few hundred bytes nested three or four levels deep. Past these limits it is not one, and
+# PyYAML would spend seconds (deep flow collections) before failing.
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_NESTING = 32
+
+
+def _flow_nesting(text: str) -> int:
+    """The deepest `[`/`{` nesting outside quotes and comments (a cheap scan, before YAML parses anything)."""
+    depth = deepest = 0
+    quote = ""
+    comment = False
+    for i, ch in enumerate(text):
+        if comment:
+            comment = ch != "\n"
+        elif quote:
+            if ch == quote and not (quote == '"' and text[i - 1] == "\\"):
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_CONFIG_NESTING:
+                    return deepest
+        elif ch in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
 def parse_config(text: str, where: str = ".dbreview.yml") -> Config:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where}: {len(text) // 1024} KB is too large to be a dbreview config")
+    if _flow_nesting(text) > MAX_CONFIG_NESTING:
+        raise ConfigError(f"{where}: nested too deeply to be a dbreview config")
     try:
         data = yaml.safe_load(text)
     except RecursionError:

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class ReviewTimeout(Exception):
-    """Raised by `check_deadline()` once the running analyzer's share of the review's time is used up."""
+class ReviewTimeout(BaseException):
+    """Raised by `check_deadline()` once the running analyzer's share of the review's time is used up.
+
+    A BaseException, so the per-file `except Exception` guards in the analyzers let it through."""
 
 
 # The deadline of the analyzer running in this thread (each analyzer runs in its own thread with its own share).

@@ -18,6 +18,7 @@ def test_sample_review_finds_what_the_readme_promises(capsys: pytest.CaptureFixt
                  str(ROOT / "examples/vendor-payouts.patch"), "--format", "json", "--no-llm"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1  # errors at the default fail_on
+    assert not [n for n in data["summary"]["notes"] if "internal error" in n], data["summary"]["notes"]
     by_rule: dict[str, list[dict]] = {}
     for f in data["findings"]:
         by_rule.setdefault(f["rule"], []).append(f)

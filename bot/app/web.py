@@ -118,6 +118,8 @@ async def _webhook(rt: Runtime, request: Request, event: str, delivery: str) -> 
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return 400, {"result": "bad-json", "error": "body is not JSON"}
+    except RecursionError:  # validly signed `[[[[…`: no GitHub event nests this deep
+        return 400, {"result": "bad-json", "error": "body is nested too deeply"}
     if not isinstance(payload, dict):
         return 400, {"result": "bad-json", "error": "body is not a JSON object"}
     try:

@@ -225,7 +225,10 @@ def ops_of(stmt: Statement, provider: str = "postgresql") -> list[Op]:
     handler = _HANDLERS.get(kind)
     if handler is None:
         return [Op(stmt, "other", data={"node": stmt.kind})]
-    return handler(stmt, body)
+    try:
+        return handler(stmt, body)
+    except RecursionError:  # an expression nested past Python's stack: this statement is opaque, the file goes on
+        return [Op(stmt, "other", data={"node": stmt.kind})]
 
 
 def _create_table(stmt: Statement, n: J) -> list[Op]:

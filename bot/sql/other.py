@@ -48,6 +48,10 @@ def parse_other(text: str, provider: str) -> tuple[list[Statement], SqlError | N
         except GlotParseError as exc:
             err = exc.errors[0] if exc.errors else {}
             return statements, SqlError(str(err.get("description") or exc)[:200], int(err.get("line") or chunk[0].line))
+        except RecursionError:
+            # sqlglot's parser recurses per nesting level: a deeply nested expression is kept as an untyped
+            # statement (text-level rules still apply) instead of costing the file's other statements.
+            node = None
         kind = type(node).__name__ if node is not None else "Command"
         statements.append(Statement(index, body, chunk[0].line, chunk[-1].line, kind, node))
     return statements, None

@@ -10,7 +10,7 @@ import bisect
 import json
 from typing import Any
 
-from pglast.parser import ParseError, parse_sql_json, scan
+from pglast.parser import ParseError, parse_sql_json, scan, split
 
 from bot.sql.model import SqlError, Statement
 
@@ -35,7 +35,10 @@ def _spans(text: str) -> list[tuple[int, int, dict[str, Any]]]:
     libpg_query's JSON output is built in C (about 20x faster than pglast's Python AST); its spans are byte
     offsets, converted in one pass. Raises ParseError (message, character offset) like pglast.parse_sql.
     """
-    stmts = json.loads(parse_sql_json(text)).get("stmts", [])
+    try:
+        stmts = json.loads(parse_sql_json(text)).get("stmts", [])
+    except RecursionError:
+        return _spans_one_by_one(text)
     data = text.encode("utf-8") if not text.isascii() else None
     chars = _ByteToChar(data) if data is not None else None
     size = len(data) if data is not None else len(text)
@@ -47,6 +50,25 @@ def _spans(text: str) -> list[tuple[int, int, dict[str, Any]]]:
             out.append((chars(b_start), chars(b_end), s["stmt"]))
         else:
             out.append((b_start, b_end, s["stmt"]))
+    return out
+
+
+# The kind given to a statement nested too deeply to load as JSON: no rule knows it, text-level rules still see it.
+DEEPLY_NESTED = "DeeplyNestedStmt"
+
+
+def _spans_one_by_one(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """The slow path for a file with a statement nested deeper than Python's JSON decoder goes: each statement is
+    loaded on its own, so only the deep one loses its tree. Offsets from pglast's split are characters."""
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    for piece in split(text, with_parser=True, only_slices=True):
+        start, end = piece.start or 0, piece.stop if piece.stop is not None else len(text)
+        try:
+            stmts = json.loads(parse_sql_json(text[start:end])).get("stmts", [])
+            tree = stmts[0]["stmt"] if stmts else {DEEPLY_NESTED: {}}
+        except RecursionError:
+            tree = {DEEPLY_NESTED: {}}
+        out.append((start, end, tree))
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.context import check_deadline
 from bot.sql import locks as L
 from bot.sql.model import ParsedMigration
 from bot.sql.ops import ColumnInfo, Op, ops_of
@@ -170,6 +171,7 @@ def apply_file(parsed: ParsedMigration, catalog: Catalog) -> None:
     """Replay a file into the catalog without recording anything (earlier history)."""
     if not parsed.ok:
         return
+    check_deadline()
     for stmt in parsed.statements:
         for op in ops_of(stmt, parsed.provider):
             catalog.apply(op)

@@ -43,6 +43,14 @@ def test_signatures_are_checked_before_anything_else(app: AppProcess) -> None:
     assert _jobs(app, "acme/sig") == []
 
 
+def test_deeply_nested_signed_json_is_a_400_not_a_500(app: AppProcess) -> None:
+    for body in (b"[" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000):
+        response = app.post_raw("pull_request", body)
+        assert response.status_code == 400, response.text
+        assert response.json()["result"] == "bad-json"
+    assert httpx.get(app.url + "/healthz").status_code == 200
+
+
 def test_oversized_payload_is_refused_with_413(app: AppProcess) -> None:
     body = b" " * (25 * 1024 * 1024 + 1)
     response = app.post_raw("pull_request", body, signature=sign(SECRET, body))

@@ -232,3 +232,40 @@ def test_llm_findings_are_capped_at_warning() -> None:
     assert [f.severity for f in llm] == [Severity.WARNING]
     assert result.to_dict()["findings"][0]["severity"] in ("error", "warning")
     assert all(f["severity"] == "warning" for f in result.to_dict()["findings"] if f["source"] == "llm")
+
+
+# -- 7. deeply nested SQL costs one statement, not the file ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("provider", "quote"), [("mysql", "`"), ("sqlite", '"'), ("postgresql", '"')])
+def test_deeply_nested_sql_keeps_the_files_other_findings(provider: str, quote: str) -> None:
+    q = quote
+    schema = SCHEMA.replace('"postgresql"', f'"{provider}"')
+    base = {"prisma/schema.prisma": schema,
+            "prisma/migrations/migration_lock.toml": f'provider = "{provider}"\n',
+            "prisma/migrations/20240101000000_init/migration.sql":
+                f"CREATE TABLE {q}User{q} ({q}id{q} TEXT NOT NULL, {q}email{q} TEXT NOT NULL, PRIMARY KEY ({q}id{q}));\n"}
+    deep = "SELECT " + "(" * 600 + "1" + ")" * 600 + ";\n"
+    head = {**base, "prisma/schema.prisma": schema.replace("  email String\n", ""),
+            "prisma/migrations/20240201000000_drop/migration.sql":
+                f"ALTER TABLE {q}User{q} DROP COLUMN {q}email{q};\n" + deep}
+    result = review(change_from_trees(base, head))
+    assert [f.rule for f in result.findings] == ["migration/drop-column"]
+    assert not [n for n in result.notes if "internal error" in n], result.notes
+
+
+# -- 8. configs nested too deeply are refused at once ---------------------------------------------------------
+
+
+@pytest.mark.timeout(10)
+def test_a_config_of_unclosed_brackets_is_refused_fast() -> None:
+    from bot.config import ConfigError
+
+    started = time.monotonic()
+    for text in ("[" * 2000, "rules: " + "{a: " * 2000, "x" * 300_000):
+        with pytest.raises(ConfigError):
+            parse_config(text)
+    assert time.monotonic() - started < 2
+    # Brackets in strings and comments are not nesting.
+    assert parse_config('context: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n# {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n'
+                        "fail_on: warning\n").fail_on == "warning"

@@ -26,7 +26,7 @@ from bot.checks.migration import (
     prisma_header,
 )
 from bot.checks.migration._common import Env, Hit
-from bot.context import ReviewContext
+from bot.context import ReviewContext, check_deadline
 from bot.findings import Finding
 from bot.registry import all_rules
 from bot.sql import locks as L
@@ -55,6 +55,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         ctx.note(f"migration history could not be replayed ({type(exc).__name__}); files were checked alone")
         models = {}
     for changed in targets:
+        check_deadline()
         try:
             findings.extend(_analyze_file(ctx, changed.path, models.get(changed.path), env))
         except Exception as exc:  # one file's bug must not lose the other files' findings

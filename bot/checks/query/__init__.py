@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.context import ReviewContext
+from bot.context import ReviewContext, check_deadline
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts import file_analysis
@@ -50,6 +50,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
     files = calls = transactions_seen = 0
     models: set[str] = set()
     for changed in ctx.surfaces.query:
+        check_deadline()
         analysis = file_analysis(ctx, changed.path)
         if analysis.skipped:
             if analysis.unanalysable:

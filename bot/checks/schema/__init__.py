@@ -27,6 +27,7 @@ from bot.checks.schema import (
     timestamps,
 )
 from bot.checks.schema._common import SchemaInput
+from bot.context import check_deadline
 from bot.findings import Finding
 from bot.prisma.load import schema_at, schema_diff
 from bot.registry import Rule
@@ -77,6 +78,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         if group is not None and group not in groups:
             groups.append(group)
     for group in groups:
+        check_deadline()
         load = schema_at(ctx, "head", group)
         if load is None:
             continue

@@ -216,6 +216,8 @@ class Change:
     # to the model as untrusted data.
     commit_messages: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    # What building the change left out and why (a stale diff's non-database files), shown in the review's notes.
+    notes: list[str] = field(default_factory=list)
 
     def file(self, path: str) -> ChangedFile | None:
         return next((f for f in self.files if f.path == path), None)

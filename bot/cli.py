@@ -75,7 +75,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _add_change_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", default=".", help="repository directory (default: .)")
+    p.add_argument("--repo", default=None,
+                   help="repository directory (default: the git repository around the current directory)")
     p.add_argument("--base", default=None, help="base ref (default: merge-base with the default branch)")
     p.add_argument("--head", default=None, help="head ref (default: the working tree)")
     p.add_argument("--diff", default=None, help="review this unified diff file instead of two refs ('-' = stdin)")
@@ -124,7 +125,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "trace":
         from bot.trace.cli import run_trace
 
-        return run_trace(Path(args.repo), args.base, args.head, args.database_url, args.rows, args.format,
+        return run_trace(repo_dir(args.repo), args.base, args.head, args.database_url, args.rows, args.format,
                          diff=args.diff)
     if command == "stats":
         from bot.trace.cli import run_stats
@@ -143,6 +144,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return worker(args.workers)
     raise CliError(f"unknown command {command}")
+
+
+def repo_dir(given: str | None) -> Path:
+    """`--repo` as given, or the repository the current directory is in (its top, like git and ruff find it),
+    so `cd apps/api && dbreview check` reviews the whole change, not the part under apps/api."""
+    if given is not None:
+        return Path(given)
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
 
 
 def load_change(repo: Path, base: str | None, head: str | None, diff: str | None) -> Change:
@@ -169,7 +182,7 @@ def load_repo_config(repo: Path) -> Config:
 def _check(args: argparse.Namespace) -> int:
     from bot.pipeline import review as run_review
 
-    repo = Path(args.repo)
+    repo = repo_dir(args.repo)
     if not repo.is_dir():
         raise CliError(f"no such directory: {repo}")
     config = load_repo_config(repo)

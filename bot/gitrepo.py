@@ -7,6 +7,7 @@ Every git failure becomes a ChangeError with one line a user can act on.
 from __future__ import annotations
 
 import os
+import posixpath
 import subprocess
 import threading
 from dataclasses import replace
@@ -26,6 +27,7 @@ from bot.change import (
     parse_diff,
     split_lines,
 )
+from bot.surfaces import QUERY_EXTENSIONS, calls_prisma
 
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 _SKIP_WALK = {".git", "node_modules", ".venv", "__pycache__", ".next", "dist", "build"}
@@ -255,54 +257,99 @@ def diff_file_change(repo: Path, diff_text: str, base: str | None = None) -> Cha
         raise ChangeError("the diff file holds no file changes")
     tree: Snapshot = GitSnapshot(repo, base) if base else WorkTreeSnapshot(repo)
     try:
-        head_files = _apply_all(tree, files)
+        head_files, stale = _apply_all(tree, files)
+        kept = [f for f in files if f.path not in stale]
         return Change(
-            files=files,
+            files=kept,
             base=tree,
             head=_Overlay(tree, head_files, "diff applied"),
             base_label=base or str(repo.name),
             head_label="diff applied",
+            notes=_stale_notes(stale),
         )
     except ChangeError as forward_error:
         if base:
             raise
         try:
             reversed_files = [_reverse(f) for f in files]
-            base_files = _apply_all(tree, reversed_files)
+            base_files, stale = _apply_all(tree, reversed_files)
         except ChangeError:
             raise forward_error from None
+        stale_paths = {_reverse_path(f) for f in reversed_files if f.path in stale}
         return Change(
-            files=files,
+            files=[f for f in files if f.path not in stale_paths],
             base=_Overlay(tree, base_files, "before the diff"),
             head=tree,
             base_label="before the diff",
             head_label="working tree",
+            notes=_stale_notes(stale),
         )
 
 
-def _apply_all(tree: Snapshot, files: list[ChangedFile]) -> dict[str, bytes | None]:
-    """New contents per path after applying the diff to `tree` (None = the file is gone)."""
+# Files that decide what a change is about: a diff that does not apply to one of these cannot be reviewed.
+_LAYOUT_FILES = ("package.json", "prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.cjs",
+                 "migration_lock.toml", ".dbreview.yml", ".dbreview.yaml", "dbreview.yml", "dbreview.yaml",
+                 "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "npm-shrinkwrap.json")
+
+
+def _matters(changed: ChangedFile) -> bool:
+    """Whether dbreview needs this file of a diff: a database surface, or what finding the surfaces needs."""
+    path = changed.path
+    if path.endswith((".prisma", ".sql")) or posixpath.basename(path) in _LAYOUT_FILES or "/migrations/" in f"/{path}":
+        return True
+    if path.endswith(QUERY_EXTENSIONS):
+        text = "\n".join(ln.text for h in changed.hunks for ln in h.lines)
+        return calls_prisma(text) or "prisma" in text.lower()
+    return False
+
+
+def _apply_all(tree: Snapshot, files: list[ChangedFile]) -> tuple[dict[str, bytes | None], dict[str, str]]:
+    """New contents per path after applying the diff to `tree` (None = the file is gone), and the files dbreview
+    does not need whose hunks do not apply (path -> why): those are left out of the review, not fatal."""
     result: dict[str, bytes | None] = {}
+    stale: dict[str, str] = {}
     for changed in files:
         if changed.is_binary:
             continue
-        if changed.status is FileStatus.DELETED:
-            result[changed.path] = None
-            continue
-        source_path = changed.base_path
-        if source_path is None:
-            if tree.read_bytes(changed.path) is not None and changed.hunks:
-                raise ChangeError(f"{changed.path}: the diff adds a file that already exists")
-            base_text = ""
-        else:
-            data = tree.read_bytes(source_path)
-            base_text = decode_text(data) if data is not None else None
-            if base_text is None:
-                raise ChangeError(f"{source_path}: not found (or not text) where the diff expects it")
-        result[changed.path] = apply_hunks(base_text, changed).encode("utf-8")
-        if changed.status is FileStatus.RENAMED and changed.old_path:
-            result[changed.old_path] = None
-    return result
+        try:
+            _apply_one(tree, changed, result)
+        except ChangeError as exc:
+            if _matters(changed):
+                raise
+            stale[changed.path] = str(exc)
+    return result, stale
+
+
+def _apply_one(tree: Snapshot, changed: ChangedFile, result: dict[str, bytes | None]) -> None:
+    if changed.status is FileStatus.DELETED:
+        result[changed.path] = None
+        return
+    source_path = changed.base_path
+    if source_path is None:
+        if tree.read_bytes(changed.path) is not None and changed.hunks:
+            raise ChangeError(f"{changed.path}: the diff adds a file that already exists")
+        base_text = ""
+    else:
+        data = tree.read_bytes(source_path)
+        base_text = decode_text(data) if data is not None else None
+        if base_text is None:
+            raise ChangeError(f"{source_path}: not found (or not text) where the diff expects it")
+    result[changed.path] = apply_hunks(base_text, changed).encode("utf-8")
+    if changed.status is FileStatus.RENAMED and changed.old_path:
+        result[changed.old_path] = None
+
+
+def _reverse_path(reversed_file: ChangedFile) -> str:
+    """The head path of the original file a reversed ChangedFile came from."""
+    return reversed_file.old_path if reversed_file.status is FileStatus.RENAMED and reversed_file.old_path \
+        else reversed_file.path
+
+
+def _stale_notes(stale: dict[str, str]) -> list[str]:
+    if not stale:
+        return []
+    shown = ", ".join(sorted(stale)[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+    return [f"the diff does not apply to {shown} (not database files): left out of the review"]
 
 
 def _reverse(changed: ChangedFile) -> ChangedFile:

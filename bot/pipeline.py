@@ -69,6 +69,7 @@ def review(
     config = config or Config()
     surfaces = classify(change, config)
     result = Review(base_label=change.base_label, head_label=change.head_label)
+    result.notes.extend(change.notes)
     result.files = {
         "schema": [f.path for f in surfaces.schema],
         "migration": [f.path for f in surfaces.migrations],

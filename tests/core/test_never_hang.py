@@ -244,7 +244,8 @@ def test_deeply_nested_sql_keeps_the_files_other_findings(provider: str, quote: 
     base = {"prisma/schema.prisma": schema,
             "prisma/migrations/migration_lock.toml": f'provider = "{provider}"\n',
             "prisma/migrations/20240101000000_init/migration.sql":
-                f"CREATE TABLE {q}User{q} ({q}id{q} TEXT NOT NULL, {q}email{q} TEXT NOT NULL, PRIMARY KEY ({q}id{q}));\n"}
+                f"CREATE TABLE {q}User{q} ({q}id{q} TEXT NOT NULL, {q}email{q} TEXT NOT NULL, "
+                f"PRIMARY KEY ({q}id{q}));\n"}
     deep = "SELECT " + "(" * 600 + "1" + ")" * 600 + ";\n"
     head = {**base, "prisma/schema.prisma": schema.replace("  email String\n", ""),
             "prisma/migrations/20240201000000_drop/migration.sql":
@@ -269,3 +270,44 @@ def test_a_config_of_unclosed_brackets_is_refused_fast() -> None:
     # Brackets in strings and comments are not nesting.
     assert parse_config('context: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n# {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n'
                         "fail_on: warning\n").fail_on == "warning"
+
+
+# -- 9. run from a subfolder: the whole change is reviewed -----------------------------------------------------
+
+
+def test_check_from_a_subfolder_reviews_the_whole_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {**_project(), "apps/api/src/index.ts": "export const x = 1;\n"})
+    commit(repo, _dropping({}))
+    monkeypatch.chdir(repo / "apps/api")
+    assert main(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"], f["path"]) for f in findings] == [
+        ("migration/drop-column", "prisma/migrations/20240201000000_drop/migration.sql")]
+    # The working tree too (uncommitted edits to the schema and migrations, which sit outside apps/api).
+    git(repo, "reset", "-q", "--soft", "HEAD~1")
+    assert main(["check", "--format", "json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["rule"] for f in findings] == ["migration/drop-column"]
+
+
+# -- 10. a stale patch fails only on files dbreview needs -------------------------------------------------------
+
+
+def test_a_stale_patch_is_reviewed_when_only_unrelated_files_do_not_apply(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {**_project(), "CHANGELOG.md": "# Changelog\n\n- one\n"})
+    commit(repo, {**_dropping({}), "CHANGELOG.md": "# Changelog\n\n- one\n- two\n"})
+    patch = tmp_path / "old.patch"
+    patch.write_text(git(repo, "diff", "HEAD~1", "HEAD"), encoding="utf-8")
+    git(repo, "checkout", "-q", "HEAD~1")
+    (repo / "CHANGELOG.md").write_text("# Changes\n\nrewritten since the patch was made\n", encoding="utf-8")
+    assert main(["check", "--repo", str(repo), "--diff", str(patch), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in data["findings"]] == ["migration/drop-column"]
+    assert any("does not apply to CHANGELOG.md" in n for n in data["summary"]["notes"])
+
+    # A database file that does not apply is still an error: reviewing the wrong text would be worse.
+    (repo / "prisma/schema.prisma").write_text(SCHEMA.replace("email String", "mail String"), encoding="utf-8")
+    assert main(["check", "--repo", str(repo), "--diff", str(patch)]) == 2
+    assert "prisma/schema.prisma" in capsys.readouterr().err

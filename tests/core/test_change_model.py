@@ -162,10 +162,14 @@ def test_diff_file_applies_to_folder_or_reverses(tmp_path: Path) -> None:
 
 
 def test_diff_file_that_does_not_apply(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, {"a.ts": "one\n"})
-    diff = "--- a/a.ts\n+++ b/a.ts\n@@ -1,1 +1,2 @@\n zero\n+two\n"
+    repo = make_repo(tmp_path, {"a.ts": "one\n", "prisma/schema.prisma": "model A {\n  id Int @id\n}\n"})
+    diff = "--- a/prisma/schema.prisma\n+++ b/prisma/schema.prisma\n@@ -1,1 +1,2 @@\n model B {\n+  x Int\n"
     with pytest.raises(ChangeError, match="does not apply"):
         diff_file_change(repo, diff)
+    # Plain code that does not call Prisma is not needed for the review: left out with a note.
+    change = diff_file_change(repo, "--- a/a.ts\n+++ b/a.ts\n@@ -1,1 +1,2 @@\n zero\n+two\n")
+    assert change.files == [] and change.notes == [
+        "the diff does not apply to a.ts (not database files): left out of the review"]
 
 
 def test_untracked_symlink_out_of_the_repo_is_not_read(tmp_path: Path) -> None:

@@ -73,12 +73,19 @@ def test_check_with_a_trace_database_reports_measured_locks(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path, BASE)
     commit(repo, {"prisma/migrations/20240601000000_status_idx/migration.sql": INDEX})
+    before = _scratch_databases()
     code = main(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--format", "json",
                  "--no-llm", "--fail-on", "never", "--trace-database-url", PG])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     locks = data["summary"]["measured_locks"]
     assert any(row.get("table") == "orders" and "SHARE" in str(row.get("lock", "")) for row in locks), locks
+    # Other runs on a shared server may be tracing right now: theirs are in use, a database this run left is not.
+    assert _scratch_databases(idle_only=True) - before == set()
+
+
+def _scratch_databases(*, idle_only: bool = False) -> set[str]:
+    idle = (" AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)" if idle_only else "")
     with psycopg.connect(PG) as conn:
-        left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'dbreview_trace_%'").fetchone()
-    assert left == (0,)
+        rows = conn.execute(f"SELECT datname FROM pg_database d WHERE datname LIKE 'dbreview_trace_%'{idle}")
+        return {name for (name,) in rows.fetchall()}

@@ -505,13 +505,16 @@ def _compare_indexes(name: str, base: Table | None, sim: Table, head: Table, eff
                 f"creates that index: {consequence}, and the next `prisma migrate dev` generates it anyway. Add the "
                 "`CREATE INDEX` (CONCURRENTLY, alone in its own migration, for a large table)."),
                 f"index:{name}:{sig}", False, path=idx.path, line=idx.line))
+    names_by_sig: dict[IndexSig, str] = {}
+    for index_name, sig in sim.indexes.items():  # one pass: a lookup per index would be quadratic in the table's
+        names_by_sig.setdefault(sig, index_name)  # indexes (a generated migration can add thousands to one table)
     for sig in sim.sigs() - head.sigs():
         if moved & set(sig.columns):
             continue
         touch = effects.indexes.get((name, sig))
         attr = "@@unique" if sig.unique else "@@index"
         if touch is not None and touch.action == "create":
-            index_name = next((n for n, s in sim.indexes.items() if s == sig), "")
+            index_name = names_by_sig.get(sig, "")
             out.append(Mismatch(Severity.WARNING, (
                 f"This migration creates the {sig.describe()} `{index_name}` on `{name}`, which the schema does not "
                 f"declare: the next `prisma migrate dev` generates `DROP INDEX \"{index_name}\"`. Declare it on model "

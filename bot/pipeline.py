@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.change import Change, FileStatus, split_lines
+from bot import novelty
+from bot.change import EMPTY_SNAPSHOT, Change, ChangedFile, FileStatus, split_lines
 from bot.config import Config
 from bot.context import ReviewContext, ReviewTimeout, set_deadline
 from bot.findings import Finding, Severity, Side, Source, compute_fingerprint
@@ -98,10 +99,23 @@ def review(
     configured = _apply_config(raw, config)
     kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
     kept.extend(_apply_config(suppression_findings, config))
+    # New in this change, by meaning: the same analyzers on the base side of the files the change modifies.
+    surface_paths = {f.path for f in (*surfaces.schema, *surfaces.migrations, *surfaces.query)}
+    analysed = novelty.analysed_paths(change, surface_paths)
+    base_side = [(name, fn) for name, fn in [*analyzers(), *(extra_analyzers or [])]
+                 if name != "change" and not getattr(fn, "change_only", False)]
+    base_findings = _base_findings(change, config, analysed, base_side, started + config.limits.review_seconds)
+    if base_findings is None:
+        ctx.note("the base side could not be analysed in time: findings are filtered by the lines the change "
+                 "touched instead")
+        analysed, base_findings = {}, []
+    touched = (lambda f: True) if report_all else (lambda f: _caused_by_change(f, change))
+    split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
+    kept = split.new + split.preexisting if report_all else split.new
     if not report_all:
-        kept = [f for f in kept if _caused_by_change(f, change)]
         suppressed = [f for f in suppressed if _caused_by_change(f, change)]
-    kept = _fingerprint(_dedupe(kept), change)
+        result.preexisting = _fingerprint(split.preexisting, change)
+    kept = _fingerprint(kept, change)
     # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
     kept = adjust_severity(kept, load_stats(change.base), config)
     result.suppressed = _fingerprint(suppressed, change)
@@ -125,6 +139,24 @@ def review(
     result.facts = ctx.facts
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def _base_findings(change: Change, config: Config, analysed: dict[str, str], named: list[tuple[str, Analyzer]],
+                   deadline: float) -> list[Finding] | None:
+    """What the analyzers find in the base versions of the files the change modifies, against their base paths
+    (None when it could not be computed in time). The change-level checks and the trace are not run: their findings
+    are about the change itself."""
+    if not analysed:
+        return []
+    files = [ChangedFile(path=base_path, status=FileStatus.ADDED) for base_path in sorted(set(analysed.values()))]
+    # Every file "added" on an empty base: each analyzer reports all it finds in the base versions.
+    base_change = Change(files=files, base=EMPTY_SNAPSHOT, head=change.base, base_label="empty",
+                         head_label=change.base_label)
+    base_ctx = ReviewContext(change=base_change, config=config, surfaces=classify(base_change, config))
+    found, unfinished = _run_analyzers(base_ctx, named, deadline)
+    if unfinished or any("internal error" in n for n in base_ctx.notes):
+        return None
+    return _apply_config(found, config)
 
 
 # One analyzer may use at most this share of the review's time, so a runaway one leaves time for the others.

@@ -28,6 +28,9 @@ log = logging.getLogger("dbreview.trace")
 class TraceAnalyzer:
     """Runs the trace once per review; keeps the result for `finish` (the pipeline only sees the findings)."""
 
+    # Measures what the change's migrations do: never run on the base side to tell new findings from old ones.
+    change_only = True
+
     def __init__(self, database_url: str, rows: int = 0) -> None:
         self.database_url = database_url
         self.rows = rows

@@ -25,14 +25,41 @@ export async function edited(ids: string[]) {
 """
 
 
-def test_only_findings_in_edited_functions_are_reported():
-    head = BASE.replace("  return out;\n", "  return out.filter(Boolean);\n")
+def _review(head: str):  # type: ignore[no-untyped-def]
     change = change_from_trees({"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": BASE},
                                {"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": head})
-    result = review(change, Config())
-    n1 = [f for f in result.findings if f.rule == "query/n-plus-one"]
+    return review(change, Config())
+
+
+def test_an_edit_elsewhere_in_a_function_does_not_make_its_old_problems_new():
+    result = _review(BASE.replace("  return out;\n", "  return out.filter(Boolean);\n"))
+    assert [f for f in result.findings if f.rule == "query/n-plus-one"] == []
+    # Listed apart: the N+1 in the edited function was already there; the untouched function is not mentioned.
+    n1 = [f for f in result.preexisting if f.rule == "query/n-plus-one"]
     assert [(f.line, f.key) for f in n1] == [(12, "edited:prisma.product.findFirst")]
-    assert n1[0].fingerprint
+    assert n1[0].fingerprint and n1[0].preexisting
+
+
+def test_a_changed_call_or_a_new_loop_is_new():
+    changed_where = BASE.replace("prisma.product.findFirst({ where: { id } })",
+                                 "prisma.product.findFirst({ where: { id, active: true } })")
+    n1 = [f for f in _review(changed_where).findings if f.rule == "query/n-plus-one"]
+    assert [f.key for f in n1] == ["edited:prisma.product.findFirst"]
+
+    into_a_loop = BASE + """
+export async function batch(ids: string[]) {
+  const rows = await prisma.order.findMany({ where: { id: { in: ids } } });
+  return rows;
+}
+"""
+    base_fn = "export async function batch(ids: string[]) {\n  const rows = await prisma.order.findMany("
+    looped = into_a_loop.replace(base_fn, "export async function batch(ids: string[]) {\n  for (const id of ids) "
+                                          "await prisma.order.findFirst({ where: { id } });\n"
+                                          "  const rows = await prisma.order.findMany(")
+    change = change_from_trees({"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": into_a_loop},
+                               {"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": looped})
+    n1 = [f for f in review(change, Config()).findings if f.rule == "query/n-plus-one"]
+    assert [f.key for f in n1] == ["batch:prisma.order.findFirst"]
 
 
 def test_inline_suppression_and_config_severity():

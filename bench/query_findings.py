@@ -10,16 +10,21 @@ bench/query_accuracy.py), through `bot.pipeline.review(..., report_all=True)` wi
 reviewed in batches of `--batch` per change.
 
 It prints the query findings at `--severity` or above (default warning: errors and warnings), one per line, or as
-CSV with `--csv` (repo, commit, path, line, rule, severity, message): the list `holdout_judged.csv` was judged from.
-With `--judged` (default: bench/query_labels/holdout_judged.csv when the role is holdout) it matches today's
-findings to the judged ones by (repo, commit, path, line, rule) and prints the share useful / correct-but-noise /
-wrong, and the findings nobody has judged yet (judge them, or they are outside the judged sample).
+CSV with `--csv` (repo, commit, path, line, rule, severity, message). `--sample N` keeps, per app, the N findings
+that come first in a stable hash order of (repo, path, line, rule); `holdout_judged.csv` judges today's
+`--sample 20`. Findings the analyzer stops producing leave the sample and new ones enter it, so after an analyzer
+change the sample shows which of its findings still need a judgement.
+
+With `--judged` (default: bench/query_labels/holdout_judged.csv when the role is holdout and no --csv) it matches
+the findings to the judged ones by (repo, commit, path, line, rule) and prints the share useful / correct-but-noise /
+wrong among those judged, and how many findings are not judged yet.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -102,6 +107,20 @@ def findings_of(app: qa.App, mirrors: Path, under: list[str], batch: int, floor:
     return sorted(found, key=Finding.sort_key)
 
 
+def sample_key(repo: str, f: Finding) -> str:
+    """A stable pseudo-random order of findings, independent of the analyzer's output order."""
+    return hashlib.sha1(f"{repo}|{f.path}|{f.line}|{f.rule}".encode()).hexdigest()
+
+
+def sampled(rows: list[tuple[qa.App, Finding]], per_app: int) -> list[tuple[qa.App, Finding]]:
+    """The `per_app` findings of each app that come first in sample_key order."""
+    out: list[tuple[qa.App, Finding]] = []
+    for repo in sorted({app.repo for app, _ in rows}):
+        mine = [(a, f) for a, f in rows if a.repo == repo]
+        out += sorted(mine, key=lambda row: sample_key(row[0].repo, row[1]))[:per_app]
+    return sorted(out, key=lambda row: (row[0].repo, row[1].path, row[1].line, row[1].rule))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--role", choices=[*qa.ROLES, "all"], default="holdout")
@@ -112,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apps", type=Path, default=qa.LABELS_DIR / "apps.csv")
     ap.add_argument("--mirrors", type=Path, default=qa.DEFAULT_MIRRORS)
     ap.add_argument("--csv", action="store_true", help="print the findings as CSV")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="only the N findings per app that come first in a stable hash order (the judged sample)")
     ap.add_argument("--judged", type=Path, help="judged findings to score against (holdout_judged.csv layout)")
     args = ap.parse_args(argv)
 
@@ -143,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"query_findings: {exc}", file=sys.stderr)
             return 2
 
+    if args.sample:
+        rows = sampled(rows, args.sample)
+
     if args.csv:
         out = csv.writer(sys.stdout)
         out.writerow(["repo", "commit", "path", "line", "rule", "severity", "message"])
@@ -159,14 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(rows)} query findings at {floor.value} or above in {len(chosen)} apps; "
           f"by rule: {dict(Counter(f.rule for _, f in rows).most_common())}")
     if judged:
-        seen = [judged[k] for k in ((a.repo, a.commit, f.path, f.line, f.rule) for a, f in rows) if k in judged]
-        gone = len(judged) - len(seen)
+        keys = [(a.repo, a.commit, f.path, f.line, f.rule) for a, f in rows]
+        seen = [judged[k] for k in keys if k in judged]  # per finding: two findings can share a judged line
+        gone = len(set(judged) - set(keys))
         counts = Counter(j.verdict for j in seen)
         total = len(seen)
-        if total:
-            print(f"judged findings still reported: {total} (of {len(judged)}; {gone} no longer reported)")
-            for verdict in JUDGEMENTS:
-                print(f"  {verdict:<7} {counts[verdict]:>4}  {100 * counts[verdict] / total:5.1f} %")
+        print(f"judged: {total} of these findings ({len(judged)} judged rows, {gone} of them no longer reported)")
+        for verdict in JUDGEMENTS:
+            share = f"{100 * counts[verdict] / total:5.1f} %" if total else "  n/a"
+            print(f"  {verdict:<7} {counts[verdict]:>4}  {share}")
         print(f"findings not judged yet: {len(rows) - total}")
     return 0
 

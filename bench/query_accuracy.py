@@ -9,7 +9,8 @@ labelled files are reviewed as one change that adds them to the repository as it
 the whole tree at the commit, read from the bare mirror `<mirrors>/<owner>+<name>/repo` (the `fetch` tool's layout;
 `--mirrors` or DBREVIEW_MIRRORS to point elsewhere), the base is the same tree without the labelled files. So the
 schema(s), package.json files, tsconfig paths and every module a labelled file imports are there exactly as in a
-checkout, and the review runs through `bot.pipeline.review(change, report_all=True)` with this worktree's code.
+checkout, and the review runs through `bot.pipeline.review(change, report_all=True)` with this worktree's code
+(or the checkout DBREVIEW_CODE names).
 `--dump DIR` writes every file the review read (the rebuilt labelled files and their context) under DIR/<owner>+<name>/,
 so a single case can be re-run with `dbreview check` by hand.
 
@@ -36,7 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The code under test: this worktree's, or another checkout's (DBREVIEW_CODE=/path/to/checkout), so the labelled set
+# can score a branch it has not been merged into yet.
+CODE = Path(os.environ.get("DBREVIEW_CODE") or ROOT).resolve()
+sys.path.insert(0, str(CODE))
 
 import tree_sitter_javascript as tsjs  # noqa: E402
 import tree_sitter_typescript as tsts  # noqa: E402
@@ -315,6 +319,11 @@ def locations(finding: Finding) -> list[tuple[str, int, int]]:
     return out
 
 
+def reported(result: Review) -> list[Finding]:
+    """Every finding of a review, including those it files as already there at the base (none for added files)."""
+    return [*result.findings, *getattr(result, "preexisting", [])]
+
+
 def rule_matches(kind: str, rule: str) -> bool:
     return rule.startswith("query/") if kind == "not-prisma" else KIND_RULES[kind] == rule
 
@@ -340,7 +349,7 @@ def score_run(labels: list[Label], run: RepoRun) -> tuple[list[Outcome], list[Fi
     """Each label's outcome, and the query findings no label claims (for --unlabelled)."""
     outcomes: list[Outcome] = []
     claimed: set[int] = set()
-    query_findings = [f for f in run.result.findings if f.rule.startswith("query/")]
+    query_findings = [f for f in reported(run.result) if f.rule.startswith("query/")]
     # A site may carry a not-prisma label and a label of another kind (a service wrapper called in a loop is not a
     # Prisma call, yet it does issue a query per item): the other label's rule is scored by that label alone.
     own_rules: dict[tuple[str, int], set[str]] = defaultdict(set)
@@ -406,6 +415,12 @@ def table(by_kind: dict[str, Tally]) -> str:
         rows.append(f"{kind:<22} {t.tp + t.fn:>7} {t.fp + t.tn:>5} {t.tp:>4} {t.fn:>4} {t.fp:>4} "
                     f"{_pct(t.recall):>7} {_pct(t.precision):>9}")
     return "\n".join(rows)
+
+
+def code_dir() -> str:
+    import bot
+
+    return str(Path(bot.__file__).resolve().parent.parent)
 
 
 def _brief(f: Finding) -> str:
@@ -481,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     apps_seen = sorted({o.label.repo for o in outcomes})
-    print(f"{len(outcomes)} labelled sites from {len(apps_seen)} apps (role: {args.role})\n")
+    print(f"{len(outcomes)} labelled sites from {len(apps_seen)} apps (role: {args.role}); code: {code_dir()}\n")
     print(table(by_kind))
     for title, category in (("Misses (real problems not reported)", "fn"),
                             ("False positives (fine sites reported)", "fp")):

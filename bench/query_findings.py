@@ -102,7 +102,7 @@ def findings_of(app: qa.App, mirrors: Path, under: list[str], batch: int, floor:
         for note in run.result.notes:
             if "internal error" in note:
                 print(f"query_findings: {app.repo}: {note}", file=sys.stderr)
-        found += [f for f in run.result.findings
+        found += [f for f in qa.reported(run.result)
                   if f.rule.startswith("query/") and f.severity.rank >= floor.rank]
     return sorted(found, key=Finding.sort_key)
 

@@ -47,7 +47,7 @@ import tree_sitter_typescript as tsts  # noqa: E402
 from tree_sitter import Language, Node, Parser  # noqa: E402
 
 from bot.change import Change, ChangedFile, decode_text, parse_diff  # noqa: E402
-from bot.findings import Finding  # noqa: E402
+from bot.findings import Finding, Severity  # noqa: E402
 from bot.gitrepo import GitSnapshot  # noqa: E402
 from bot.pipeline import review  # noqa: E402
 from bot.review import Review  # noqa: E402
@@ -345,11 +345,17 @@ class Outcome:
         return "fp" if self.hit else "tn"
 
 
-def score_run(labels: list[Label], run: RepoRun) -> tuple[list[Outcome], list[Finding]]:
-    """Each label's outcome, and the query findings no label claims (for --unlabelled)."""
+def score_run(labels: list[Label], run: RepoRun,
+              floor: Severity = Severity.INFO) -> tuple[list[Outcome], list[Finding]]:
+    """Each label's outcome, and the query findings no label claims (for --unlabelled).
+
+    Only findings at `floor` or above count (info by default: advice is a claim too; --min-severity warning scores
+    what is posted inline and fails CI).
+    """
     outcomes: list[Outcome] = []
     claimed: set[int] = set()
-    query_findings = [f for f in reported(run.result) if f.rule.startswith("query/")]
+    query_findings = [f for f in reported(run.result)
+                      if f.rule.startswith("query/") and f.severity.rank >= floor.rank]
     # A site may carry a not-prisma label and a label of another kind (a service wrapper called in a loop is not a
     # Prisma call, yet it does issue a query per item): the other label's rule is scored by that label alone.
     own_rules: dict[tuple[str, int], set[str]] = defaultdict(set)
@@ -440,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--labels", type=Path, default=LABELS_DIR / "labels.csv")
     ap.add_argument("--apps", type=Path, default=LABELS_DIR / "apps.csv")
     ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
+    ap.add_argument("--min-severity", choices=[s.value for s in Severity], default="info",
+                    help="count only findings at this severity or above (default: every finding)")
     ap.add_argument("--unlabelled", action="store_true", help="also list query findings on unlabelled lines")
     ap.add_argument("--json", action="store_true", help="print the figures and every outcome as JSON")
     ap.add_argument("--dump", type=Path, help="write every file each review read under this folder")
@@ -478,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         notes += [f"{repo}: {n}" for n in run.result.notes if "internal error" in n]
         if args.dump:
             dump(run, args.dump)
-        got, extra = score_run(group, run)
+        got, extra = score_run(group, run, Severity(args.min_severity))
         outcomes += got
         unlabelled += [(repo, f) for f in extra]
 
@@ -486,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "role": args.role,
+            "min_severity": args.min_severity,
             "figures": {k: {"tp": t.tp, "fn": t.fn, "fp": t.fp, "tn": t.tn, "recall": t.recall,
                             "precision": t.precision} for k, t in by_kind.items()},
             "outcomes": [{"repo": o.label.repo, "commit": o.label.commit, "path": o.label.path,
@@ -496,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     apps_seen = sorted({o.label.repo for o in outcomes})
-    print(f"{len(outcomes)} labelled sites from {len(apps_seen)} apps (role: {args.role}); code: {code_dir()}\n")
+    print(f"{len(outcomes)} labelled sites from {len(apps_seen)} apps (role: {args.role}, findings at "
+          f"{args.min_severity} or above); code: {code_dir()}\n")
     print(table(by_kind))
     for title, category in (("Misses (real problems not reported)", "fn"),
                             ("False positives (fine sites reported)", "fp")):

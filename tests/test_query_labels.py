@@ -249,3 +249,12 @@ def test_findings_list_and_sample(mirror: tuple[Path, str], tmp_path: Path,
     assert qf.main(["--apps", str(apps), "--mirrors", str(mirrors), "--csv", "--sample", "1"]) == 0
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert len(rows) == 1 and rows[0]["repo"] == "acme/shop"
+
+
+def test_min_severity_leaves_advice_out() -> None:
+    labels = [_label(3, "n-plus-one", "fine")]
+    advice = Finding(rule="query/n-plus-one", severity=Severity.INFO, path="a.ts", line=3, message="m")
+    outcomes, _ = qa.score_run(labels, _run([advice]))
+    assert outcomes[0].category == "fp"
+    outcomes, _ = qa.score_run(labels, _run([advice]), Severity.WARNING)
+    assert outcomes[0].category == "tn"

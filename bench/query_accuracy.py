@@ -1,7 +1,8 @@
 """Recall and precision of the query analyzer on hand-labelled real Prisma Client call sites.
 
     cd <worktree> && .venv/bin/python bench/query_accuracy.py [--role tuning|holdout|all] [--kind KIND]
-                                                               [--repo OWNER/NAME] [--json] [--dump DIR]
+                                                               [--repo OWNER/NAME] [--min-severity warning]
+                                                               [--unlabelled] [--json] [--dump DIR]
 
 The labelled set is `bench/query_labels/labels.csv` (repo, commit, path, line, kind, verdict, reason) with the apps
 and their role in `bench/query_labels/apps.csv` (see bench/query_labels/README.md). For every (repo, commit) the
@@ -11,8 +12,8 @@ the whole tree at the commit, read from the bare mirror `<mirrors>/<owner>+<name
 schema(s), package.json files, tsconfig paths and every module a labelled file imports are there exactly as in a
 checkout, and the review runs through `bot.pipeline.review(change, report_all=True)` with this worktree's code
 (or the checkout DBREVIEW_CODE names).
-`--dump DIR` writes every file the review read (the rebuilt labelled files and their context) under DIR/<owner>+<name>/,
-so a single case can be re-run with `dbreview check` by hand.
+`--dump DIR` writes every file the review read (the rebuilt labelled files and their context) under
+DIR/<owner>+<name>/, so a single case can be re-run with `dbreview check` by hand.
 
 Matching: a finding counts for a label when it is on the same path, its rule is the label kind's rule, and its lines
 overlap the labelled call's span (the outermost call expression that starts on the labelled line; for
@@ -21,7 +22,7 @@ write of the group). Locations a grouped finding lists in `extra` (dicts with "l
 or a "lines" list) count too. A `problem` label with a match is a true positive, without one a miss; a `fine` label
 with a match is a false positive. `not-prisma` labels are always `fine`: any query/* finding on them is a false
 positive, except one whose rule another label on the same line scores. Findings on lines nobody labelled are not
-scored (they are listed with --unlabelled).
+scored (they are listed with --unlabelled). Every severity counts unless `--min-severity` says otherwise.
 """
 
 from __future__ import annotations

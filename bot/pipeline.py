@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot import novelty
+from bot import grouping, novelty
 from bot.change import EMPTY_SNAPSHOT, Change, ChangedFile, FileStatus, split_lines
 from bot.config import Config
 from bot.context import ReviewContext, ReviewTimeout, set_deadline
@@ -111,10 +111,12 @@ def review(
         analysed, base_findings = {}, []
     touched = (lambda f: True) if report_all else (lambda f: _caused_by_change(f, change))
     split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
-    kept = split.new + split.preexisting if report_all else split.new
+    line_text = _head_line_reader(change)
+    new, preexisting = grouping.group(split.new, line_text), grouping.group(split.preexisting, line_text)
+    kept = new + preexisting if report_all else new
     if not report_all:
         suppressed = [f for f in suppressed if _caused_by_change(f, change)]
-        result.preexisting = _fingerprint(split.preexisting, change)
+        result.preexisting = _fingerprint(preexisting, change)
     kept = _fingerprint(kept, change)
     # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
     kept = adjust_severity(kept, load_stats(change.base), config)
@@ -139,6 +141,18 @@ def review(
     result.facts = ctx.facts
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def _head_line_reader(change: Change) -> Callable[[str, int], str | None]:
+    cache: dict[str, list[str]] = {}
+
+    def read(path: str, line: int) -> str | None:
+        if path not in cache:
+            cache[path] = split_lines(change.head_text(path) or "")
+        lines = cache[path]
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+    return read
 
 
 def _base_findings(change: Change, config: Config, analysed: dict[str, str], named: list[tuple[str, Analyzer]],

@@ -1,0 +1,111 @@
+"""One finding per problem: the same rule repeated over one object is said once, listing where.
+
+- A schema rule on several fields of one model (three `DateTime` fields without a time zone) is one finding on the
+  first field, listing the others; when their fixes sit on consecutive lines the suggestion fixes them all.
+- A migration rule repeated in one file (256 `CREATE INDEX` without CONCURRENTLY in a generated migration) is one
+  finding on the first statement, listing the other lines.
+
+Query findings are not grouped here: two calls are two problems (the query analyzer groups a missing index's call
+sites itself). Pure: findings in, findings out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.findings import Finding, Suggestion
+
+# Repeats of one migration rule in one file at or above this count are said once.
+MIGRATION_GROUP_AT = 3
+_FIELD_KEY = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
+_SHOWN = 12
+
+LineText = Callable[[str, int], str | None]
+
+
+def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
+    """The findings with repeats merged; `line_text(path, line)` reads head lines to join suggestions."""
+    singles: list[Finding] = []
+    buckets: dict[tuple[str, ...], list[Finding]] = {}
+    for f in findings:
+        bucket = _bucket(f)
+        if bucket is None:
+            singles.append(f)
+        else:
+            buckets.setdefault(bucket, []).append(f)
+    out = singles
+    for bucket, members in buckets.items():
+        members.sort(key=lambda f: (f.line, f.last_line))
+        threshold = 2 if bucket[0] == "model" else MIGRATION_GROUP_AT
+        if len(members) < threshold:
+            out.extend(members)
+        else:
+            out.append(_merge(bucket, members, line_text))
+    return sorted(out, key=Finding.sort_key)
+
+
+def _bucket(f: Finding) -> tuple[str, ...] | None:
+    if f.suppressed_reason is not None or f.fingerprint:
+        return None
+    if f.rule.startswith("prisma/"):
+        match = _FIELD_KEY.match(f.key)
+        if match is None:
+            return None
+        return ("model", f.rule, f.path, f.side.value, match.group(1), str(f.preexisting))
+    if f.rule.startswith("migration/") and not f.caused_by_change:
+        return ("file", f.rule, f.path, f.side.value, str(f.preexisting))
+    return None
+
+
+def _merge(bucket: tuple[str, ...], members: list[Finding], line_text: LineText) -> Finding:
+    first = members[0]
+    others = members[1:]
+    severity = max((f.severity for f in members), key=lambda s: s.rank)
+    if bucket[0] == "model":
+        model = bucket[4]
+        where = ", ".join(f"`{f.key}` (line {f.line})" for f in others[:_SHOWN])
+        key = f"{model} (grouped)"
+        lead = f"{len(members)} fields of model `{model}`: `{first.key}` (line {first.line}) and {where}"
+    else:
+        where = ", ".join(str(f.line) for f in others[:_SHOWN])
+        key = "(grouped)"
+        lead = f"{len(members)} statements of this migration: line {first.line} and lines {where}"
+    more = f" and {len(others) - _SHOWN} more" if len(others) > _SHOWN else ""
+    suggestion = _joined_suggestion(first.path, members, line_text)
+    fixed = ""
+    if first.suggestion is not None:
+        fixed = (" The suggested change fixes all of them." if suggestion is not None and
+                 suggestion.end_line >= members[-1].last_line else
+                 f" The suggested change fixes line {first.line}; the others need the same edit.")
+    message = f"{first.message}\n\nThe same applies to {lead}{more}.{fixed}"
+    scope_lines = [n for f in members for n in (f.scope or (f.line, f.last_line))]
+    return first.with_(
+        severity=severity, message=message, key=key, suggestion=suggestion or first.suggestion,
+        scope=(min(scope_lines), max(scope_lines)),
+        extra={**first.extra, "grouped": [{"line": f.line, "end_line": f.last_line, "key": f.key} for f in members]},
+        confidence=max((f.confidence for f in members if f.confidence is not None), default=first.confidence),
+        title=first.title,
+    )
+
+
+def _joined_suggestion(path: str, members: list[Finding], line_text: LineText) -> Suggestion | None:
+    """One suggestion over the block from the first to the last fixable line, when every member has a one-line
+    suggestion and the lines between them are few (copied unchanged)."""
+    fixes = {f.suggestion.line: f.suggestion.replacement for f in members
+             if f.suggestion is not None and f.suggestion.line == f.suggestion.end_line}
+    if len(fixes) != len(members) or len(fixes) < 2:
+        return None
+    first, last = min(fixes), max(fixes)
+    if last - first > 20:
+        return None
+    lines: list[str] = []
+    for number in range(first, last + 1):
+        if number in fixes:
+            lines.append(fixes[number])
+            continue
+        text = line_text(path, number)
+        if text is None:
+            return None
+        lines.append(text)
+    return Suggestion(line=first, end_line=last, replacement="\n".join(lines))

@@ -14,6 +14,7 @@ from bot.change import Change
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.learnings import Learning
     from bot.registry import Rule
     from bot.surfaces import Surfaces
 
@@ -27,6 +28,8 @@ class ReviewContext:
     surfaces: Surfaces
     notes: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    # Conventions reviewers explained on earlier comments (GitHub App / Action); context for the LLM review only.
+    learnings: list[Learning] = field(default_factory=list)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: Any, factory: Callable[[], T]) -> T:

@@ -18,6 +18,7 @@ from bot.change import Change, FileStatus
 from bot.config import Config
 from bot.context import ReviewContext
 from bot.findings import Finding, Side, Source, compute_fingerprint
+from bot.learnings import Learning
 from bot.redact import scrub
 from bot.registry import all_rules
 from bot.review import LlmUsage, Review
@@ -63,6 +64,7 @@ def review(
     llm: LlmReviewer | None = None,
     report_all: bool = False,
     extra_analyzers: list[tuple[str, Analyzer]] | None = None,
+    learnings: list[Learning] | None = None,
 ) -> Review:
     started = time.perf_counter()
     config = config or Config()
@@ -83,7 +85,7 @@ def review(
         return result
     result.has_database_surface = True
 
-    ctx = ReviewContext(change=change, config=config, surfaces=surfaces)
+    ctx = ReviewContext(change=change, config=config, surfaces=surfaces, learnings=list(learnings or []))
     for changed in (*surfaces.schema, *surfaces.migrations, *surfaces.query):
         if changed.head_path and change.head_text(changed.head_path) is None:
             ctx.note(f"skipped {changed.path}: not UTF-8 text")

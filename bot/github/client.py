@@ -189,10 +189,15 @@ class GitHubClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (),
+        creates_content: bool | None = None,
     ) -> httpx.Response:
-        """One API call with retries. Statuses in `allow` are returned instead of raised (e.g. 404 on a read)."""
+        """One API call with retries. Statuses in `allow` are returned instead of raised (e.g. 404 on a read).
+        `creates_content` (default: any POST, PATCH, PUT or DELETE) serialises and spaces the call with the
+        other writes of the installation; a GraphQL query is a POST that writes nothing."""
         method = method.upper()
-        if method in _WRITE_METHODS:
+        if creates_content is None:
+            creates_content = method in _WRITE_METHODS
+        if creates_content:
             with self._write_lock():
                 last = _LAST_WRITE.get(self.auth.key)
                 if last is not None and self.write_interval > 0:
@@ -293,7 +298,9 @@ class GitHubClient:
             url = _next_link(resp)
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})})
+        mutation = query.lstrip().startswith("mutation")
+        resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})},
+                            creates_content=mutation)
         data = resp.json()
         if data.get("errors"):
             first = data["errors"][0]

@@ -25,6 +25,9 @@ class Decision:
     login: str = ""
     association: str = ""
     pr_author: str = ""
+    # A command written as a reply in a review thread: the thread's first comment (a dbreview finding, for ignore).
+    in_reply_to: int | None = None
+    comment_url: str = ""
     installation: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,6 +64,8 @@ def decide(event: str, payload: dict[str, Any], app_slug: str = "dbreview") -> D
         return _pull_request(base, payload)
     if event == "issue_comment":
         return _issue_comment(base, payload, app_slug)
+    if event == "pull_request_review_comment":
+        return _review_comment(base, payload, app_slug)
     base.reason = f"event {event or '(none)'} not handled"
     return base
 
@@ -120,9 +125,48 @@ def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decis
     d.number = number
     d.command = command
     d.comment_id = comment_id
+    url = comment.get("html_url")
+    d.comment_url = url if isinstance(url, str) else ""
     d.login = str(_obj(comment.get("user")).get("login") or "")
     d.association = str(comment.get("author_association") or "NONE").upper()
     d.pr_author = str(_obj(issue.get("user")).get("login") or "")
+    return d
+
+
+def _review_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decision:
+    """A comment on a line of the diff, usually a reply in one of our threads (`/dbreview ignore <reason>`)."""
+    pr = _obj(payload.get("pull_request"))
+    comment = _obj(payload.get("comment"))
+    if d.action != "created":
+        d.reason = f"review comment {d.action or '(none)'} ignored (only new comments carry commands)"
+        return d
+    if _is_bot(comment.get("user"), app_slug):
+        d.reason = "comment is from a bot"
+        return d
+    body = comment.get("body")
+    command = parse(body if isinstance(body, str) else None)
+    if command is None:
+        d.reason = "no /dbreview command"
+        return d
+    if pr.get("state") != "open":
+        d.reason = "pull request is closed"
+        return d
+    number = pr.get("number")
+    comment_id = comment.get("id")
+    if not isinstance(number, int) or not isinstance(comment_id, int) or not d.repo:
+        d.reason = "malformed review comment payload"
+        return d
+    reply_to = comment.get("in_reply_to_id")
+    d.kind = "command"
+    d.number = number
+    d.command = command
+    d.comment_id = comment_id
+    d.in_reply_to = reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None
+    url = comment.get("html_url")
+    d.comment_url = url if isinstance(url, str) else ""
+    d.login = str(_obj(comment.get("user")).get("login") or "")
+    d.association = str(comment.get("author_association") or "NONE").upper()
+    d.pr_author = str(_obj(pr.get("user")).get("login") or "")
     return d
 
 

@@ -392,6 +392,15 @@ class GitHubClient:
     def list_review_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
         return list(self.paginate(f"{self.repo_path(repo)}/pulls/{number}/comments"))
 
+    def get_review_comment(self, repo: str, comment_id: int) -> dict[str, Any] | None:
+        resp = self.request("GET", f"{self.repo_path(repo)}/pulls/comments/{comment_id}", allow=(404,))
+        return None if resp.status_code == 404 else resp.json()
+
+    def reply_to_review_comment(self, repo: str, number: int, comment_id: int, body: str) -> dict[str, Any]:
+        """A reply in the thread of review comment `comment_id` (the thread's first comment)."""
+        return self.json("POST", f"{self.repo_path(repo)}/pulls/{number}/comments/{comment_id}/replies",
+                         json={"body": body})
+
     def delete_review_comment(self, repo: str, comment_id: int) -> None:
         self.request("DELETE", f"{self.repo_path(repo)}/pulls/comments/{comment_id}", allow=(404,))
 

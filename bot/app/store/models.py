@@ -185,23 +185,23 @@ class FeedbackComment(Base):
 
     __tablename__ = "feedback_comments"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    repo: Mapped[str] = mapped_column(String(200))
+    repo: Mapped[str] = mapped_column(Text)
     pr_number: Mapped[int] = mapped_column(Integer)
-    fingerprint: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(Text)
     # The finding's object (rule, file, key): the same code on another pull request has the same object id.
-    object_id: Mapped[str] = mapped_column(String(128))
-    rule: Mapped[str] = mapped_column(String(200))
-    path: Mapped[str] = mapped_column(String(1000))
-    severity: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
     # open | fixed | dismissed
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(Text)
     # thumbs-down | resolved | ignore | suppressed
-    how: Mapped[str | None] = mapped_column(String(32))
-    dismissed_by: Mapped[str | None] = mapped_column(String(100))
+    how: Mapped[str | None] = mapped_column(Text)
+    dismissed_by: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     comment_id: Mapped[int | None] = mapped_column(BigInteger)
-    thread_id: Mapped[str | None] = mapped_column(String(200))
-    url: Mapped[str | None] = mapped_column(String(500))
+    thread_id: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     thumbs_up: Mapped[int] = mapped_column(Integer, default=0)
     thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
@@ -222,14 +222,14 @@ class FeedbackIgnore(Base):
 
     __tablename__ = "feedback_ignores"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    repo: Mapped[str] = mapped_column(String(200))
+    repo: Mapped[str] = mapped_column(Text)
     pr_number: Mapped[int] = mapped_column(Integer)
-    rule: Mapped[str | None] = mapped_column(String(200))
-    fingerprint: Mapped[str | None] = mapped_column(String(128))
-    object_id: Mapped[str | None] = mapped_column(String(128))
+    rule: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(Text)
+    object_id: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    login: Mapped[str] = mapped_column(String(100))
-    url: Mapped[str] = mapped_column(String(500), default="")
+    login: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_feedback_ignores_repo_pr", "repo", "pr_number"),)
@@ -240,15 +240,15 @@ class LearningRow(Base):
 
     __tablename__ = "learnings"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    repo: Mapped[str] = mapped_column(String(200))
+    repo: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    author: Mapped[str] = mapped_column(String(100))
-    url: Mapped[str] = mapped_column(String(500))
-    rule: Mapped[str] = mapped_column(String(200), default="")
-    path: Mapped[str] = mapped_column(String(1000), default="")
+    author: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text, default="")
+    path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    removed_by: Mapped[str | None] = mapped_column(String(100))
+    removed_by: Mapped[str | None] = mapped_column(Text)
 
     # The unique key starts with repo, so it also serves the per-repository listing.
     __table_args__ = (UniqueConstraint("repo", "url", name="uq_learnings_repo_url"),)

@@ -2,7 +2,8 @@
 
 Follows the rules dbreview enforces on migrations (checked by tests/app/test_feedback_store.py, which runs dbreview
 on this migration's PostgreSQL SQL): three new tables and their indexes, nothing rewritten or locked on an
-existing table, no foreign keys (rows are keyed by repository name), explicit constraint and index names.
+existing table, no foreign keys (rows are keyed by repository name), explicit constraint and index names, `text`
+rather than `varchar(n)` (migration/new-table-types: a length is a rewrite to change; the code bounds lengths).
 
 Revision ID: 0002_feedback
 Revises: 0001_initial
@@ -27,20 +28,20 @@ def upgrade() -> None:
     op.create_table(
         "feedback_comments",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
-        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("repo", sa.Text(), nullable=False),
         sa.Column("pr_number", sa.Integer(), nullable=False),
-        sa.Column("fingerprint", sa.String(128), nullable=False),
-        sa.Column("object_id", sa.String(128), nullable=False),
-        sa.Column("rule", sa.String(200), nullable=False),
-        sa.Column("path", sa.String(1000), nullable=False),
-        sa.Column("severity", sa.String(16), nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("how", sa.String(32), nullable=True),
-        sa.Column("dismissed_by", sa.String(100), nullable=True),
+        sa.Column("fingerprint", sa.Text(), nullable=False),
+        sa.Column("object_id", sa.Text(), nullable=False),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("severity", sa.Text(), nullable=False),
+        sa.Column("state", sa.Text(), nullable=False),
+        sa.Column("how", sa.Text(), nullable=True),
+        sa.Column("dismissed_by", sa.Text(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("comment_id", sa.BigInteger(), nullable=True),
-        sa.Column("thread_id", sa.String(200), nullable=True),
-        sa.Column("url", sa.String(500), nullable=True),
+        sa.Column("thread_id", sa.Text(), nullable=True),
+        sa.Column("url", sa.Text(), nullable=True),
         sa.Column("resolved", sa.Boolean(), nullable=False),
         sa.Column("thumbs_up", sa.Integer(), nullable=False),
         sa.Column("thumbs_down", sa.Integer(), nullable=False),
@@ -57,14 +58,14 @@ def upgrade() -> None:
     op.create_table(
         "feedback_ignores",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
-        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("repo", sa.Text(), nullable=False),
         sa.Column("pr_number", sa.Integer(), nullable=False),
-        sa.Column("rule", sa.String(200), nullable=True),
-        sa.Column("fingerprint", sa.String(128), nullable=True),
-        sa.Column("object_id", sa.String(128), nullable=True),
+        sa.Column("rule", sa.Text(), nullable=True),
+        sa.Column("fingerprint", sa.Text(), nullable=True),
+        sa.Column("object_id", sa.Text(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("login", sa.String(100), nullable=False),
-        sa.Column("url", sa.String(500), nullable=False),
+        sa.Column("login", sa.Text(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
         sa.Column("created_at", Ts, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_feedback_ignores"),
     )
@@ -73,15 +74,15 @@ def upgrade() -> None:
     op.create_table(
         "learnings",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
-        sa.Column("repo", sa.String(200), nullable=False),
+        sa.Column("repo", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("author", sa.String(100), nullable=False),
-        sa.Column("url", sa.String(500), nullable=False),
-        sa.Column("rule", sa.String(200), nullable=False),
-        sa.Column("path", sa.String(1000), nullable=False),
+        sa.Column("author", sa.Text(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
         sa.Column("created_at", Ts, nullable=False),
         sa.Column("removed_at", Ts, nullable=True),
-        sa.Column("removed_by", sa.String(100), nullable=True),
+        sa.Column("removed_by", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_learnings"),
         sa.UniqueConstraint("repo", "url", name="uq_learnings_repo_url"),
     )

@@ -132,3 +132,33 @@ def test_the_feedback_migration_follows_dbreviews_own_migration_rules() -> None:
     result = review(change_from_trees(base, head))
     assert result.has_database_surface and result.files["migration"]
     assert [(f.rule, f.line, f.message) for f in result.findings] == []
+
+
+def test_feedback_stats_and_learnings_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    assert main(["feedback-stats", "--database-url", url]) == 2  # no store there: nothing is created
+    assert "no dbreview store" in capsys.readouterr().err and not (tmp_path / "state.db").exists()
+    store = Store(url)
+    fb = FeedbackStore(store)
+    fb.record(REPO, 1, [_outcome("a1", State.DISMISSED, how=How.THUMBS_DOWN, by="maya", down=1),
+                        _outcome("b1", State.FIXED, rule="migration/ban-drop-column")])
+    fb.add_learnings(REPO, [Learning("Scores are floats, not money.", "maya", "2026-12-01T10:00:00Z",
+                                     "https://github.com/acme/shop/pull/1#discussion_r9")])
+    store.close()
+    assert main(["feedback-stats", "--database-url", url]) == 0
+    text = capsys.readouterr().out
+    assert REPO in text and "prisma/float-money" in text and "100%" in text
+    assert main(["feedback-stats", "--database-url", url, "--repo", REPO, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)["repositories"][REPO]
+    assert data["prisma/float-money"]["dismissed"] == 1 and data["migration/ban-drop-column"]["acceptance"] == 1.0
+    assert main(["learnings", "--database-url", url, "--repo", REPO]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "Scores are floats, not money." in line and "maya" in line
+    learning_id = line.split()[0]
+    assert main(["learnings", "--database-url", url, "--repo", REPO, "--remove", learning_id]) == 0
+    assert main(["learnings", "--database-url", url, "--repo", REPO]) == 0
+    assert "no learnings" in capsys.readouterr().out

@@ -298,14 +298,27 @@ class GitHubClient:
             url = _next_link(resp)
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One GraphQL call. GitHub reports its GraphQL rate limit as a 200 whose error type is RATE_LIMITED
+        (docs "rate-limits-and-node-limits-for-the-graphql-api"): that is waited out like a REST rate limit."""
         mutation = query.lstrip().startswith("mutation")
-        resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})},
-                            creates_content=mutation)
-        data = resp.json()
-        if data.get("errors"):
-            first = data["errors"][0]
-            raise GitHubError(200, f"GraphQL: {first.get('message', first)}", "POST", "/graphql", data["errors"])
-        return data.get("data") or {}
+        waited = 0.0
+        for attempt in range(1, self.max_rate_limit_retries + 2):
+            resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})},
+                                creates_content=mutation)
+            data = resp.json()
+            errors = data.get("errors") if isinstance(data, dict) else None
+            if not errors:
+                return (data.get("data") if isinstance(data, dict) else None) or {}
+            first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+            if first.get("type") != "RATE_LIMITED":
+                raise GitHubError(200, f"GraphQL: {first.get('message', first)}", "POST", "/graphql", errors)
+            self.rate_limited = True
+            delay = rate_limit_delay(resp, attempt, self._clock(), self._rng)
+            if attempt > self.max_rate_limit_retries or waited + delay > self.max_total_wait_s:
+                break
+            waited += self._wait(delay, "POST", "/graphql", "GraphQL rate limited")
+        log.error("GitHub POST /graphql: still rate limited after %.0f s of waiting; giving up", waited)
+        raise GitHubRateLimited(200, "GraphQL: rate limited", "POST", "/graphql", errors)
 
     def pygithub(self) -> Any:
         """A PyGithub `Github` on the same base URL and credentials (no library-side throttling or retries)."""

@@ -180,6 +180,7 @@ class FakeGitHub:
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
         self.graphql_api = GraphQLApi(self)
+        self.graphql_rate_limited = 0  # the next N GraphQL calls answer RATE_LIMITED
         self.app = self._build_app()
 
     # -- setup helpers used by tests -----------------------------------------------------------------------------
@@ -760,6 +761,14 @@ class FakeGitHub:
         async def graphql(request: Request):  # type: ignore[no-untyped-def]
             payload = await request.json()
             with gh._lock:
+                if gh.graphql_rate_limited > 0:
+                    # GitHub's GraphQL rate limit: HTTP 200, an error of type RATE_LIMITED, the reset in headers.
+                    gh.graphql_rate_limited -= 1
+                    reset = str(int(time.time()) + 120)
+                    return JSONResponse({"data": None, "errors": [{"type": "RATE_LIMITED", "message":
+                                         "API rate limit exceeded for installation ID 42."}]},
+                                        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset,
+                                                 "x-ratelimit-resource": "graphql"})
                 return gh.graphql_api.execute(payload.get("query", ""), payload.get("variables"),
                                               request.state.user)
 

@@ -440,37 +440,9 @@ class GitHubClient:
     def update_check_run(self, repo: str, check_run_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         return self.json("PATCH", f"{self.repo_path(repo)}/check-runs/{check_run_id}", json=payload)
 
-    def review_threads(self, repo: str, number: int) -> list[dict[str, Any]]:
-        """Review threads with their id, resolution and comments' database ids (GraphQL, paginated)."""
-        owner, _, name = repo.partition("/")
-        threads: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(50):
-            data = self.graphql(_THREADS_QUERY, {"owner": owner, "name": name, "number": number, "cursor": cursor})
-            conn = (((data.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads") or {})
-            threads.extend(conn.get("nodes") or [])
-            page = conn.get("pageInfo") or {}
-            if not page.get("hasNextPage"):
-                break
-            cursor = page.get("endCursor")
-        return threads
-
     def resolve_review_thread(self, thread_id: str) -> None:
         self.graphql(_RESOLVE_MUTATION, {"threadId": thread_id})
 
-
-_THREADS_QUERY = """
-query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
-  repository(owner: $owner, name: $name) {
-    pullRequest(number: $number) {
-      reviewThreads(first: 100, after: $cursor) {
-        pageInfo { hasNextPage endCursor }
-        nodes { id isResolved comments(first: 100) { nodes { databaseId } } }
-      }
-    }
-  }
-}
-"""
 
 _RESOLVE_MUTATION = """
 mutation($threadId: ID!) {

@@ -218,10 +218,15 @@ def test_reviewers_feedback_end_to_end(tmp_path: Path, github: FakeGitHub,
         assert "`prisma/float-money` is summary-only in this repository: reviewers dismissed it twice" in summary
         assert _check(fake, 2) == "failure"
 
-        # A finding of another rule, then fixed by the next push: counted as fixed.
+        # A finding of another rule: maya resolves its thread (a dismissal: not posted again on the next push),
+        # then a later push fixes it: counted as fixed.
         fake.open_pr(REPO, BASE, WITH_COUPON, number=3)
         _push(app, store, fake, 3, None, "opened")
-        assert [c for c in _inline(fake, 3) if "fk-missing-index" in c["body"]], app.logs()[-3000:]
+        (fk,) = [c for c in _inline(fake, 3) if "fk-missing-index" in c["body"]]
+        fake.resolve(fake.thread_of(fk["id"]), "maya")
+        _push(app, store, fake, 3, {**WITH_COUPON, "README.md": "# ledger\n"})
+        assert [c["id"] for c in _inline(fake, 3) if "fk-missing-index" in c["body"]] == [fk["id"]]
+        assert "thread resolved by `maya`" in _summary(fake, 3)
         _push(app, store, fake, 3, COUPON_FIXED)
         figures = FeedbackStore(store).rule_stats(REPO)[(REPO, "prisma/fk-missing-index")]
         assert (figures.posted, figures.fixed, figures.acceptance) == (1, 1, 1.0)

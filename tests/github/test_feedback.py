@@ -408,3 +408,40 @@ def test_graphql_rate_limit_is_waited_out_then_given_up_without_posting_twice(gh
     stuck = review_pull_request(gh.client(), REPO, 1)
     assert stuck.errors and "rate limit" in stuck.errors[0] and not stuck.posted
     assert len(_ours(gh)) == 4 and stuck.conclusion == "failure"  # the rule error still stands
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_action_with_a_database_remembers_dismissals_across_pull_requests(gh: Env, tmp_path: Path) -> None:
+    _roles(gh)
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    env = {**_action_env(gh, tmp_path, "pull_request", _pr_payload(gh)),
+           "DBREVIEW_DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.db'}"}
+    assert _action(env, gh)[0] == 1
+    discount = _by(gh, "Order.discount")
+    gh.fake.react(discount["id"], "maya", "-1")
+    gh.fake.reply(discount["id"], "maya", "Discounts are percentages shown to users, never money.")
+    assert _action(env, gh)[0] == 1  # the drop-column error still fails; the discount finding is dismissed
+
+    # Pull request 2 brings the same field: not posted inline, the summary says where it was dismissed.
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1, number=2)
+    payload = {**_pr_payload(gh), "number": 2}
+    payload["pull_request"] = {**payload["pull_request"], "number": 2,
+                               "head": {**payload["pull_request"]["head"],
+                                        "sha": gh.fake.repos[REPO].pulls[2].head_sha}}
+    env2 = {**_action_env(gh, tmp_path, "pull_request", payload), "DBREVIEW_DATABASE_URL": env["DBREVIEW_DATABASE_URL"]}
+    code, out = _action(env2, gh)
+    assert code == 1, out
+    on_two = [c["body"] for c in gh.fake.posted_comments(REPO, 2) if c["user"]["login"] == BOT]
+    assert len(on_two) == 3 and not any("Order.discount" in b for b in on_two)
+    summary = next(c["body"] for c in gh.fake.issue_comments.values() if c["_pr"] == 2 and SUMMARY_MARKER in c["body"])
+    assert "dismissed on #1 (👎 by `maya`)" in summary
+
+    from bot.app.store import Store
+    from bot.app.store.feedback import FeedbackStore
+
+    store = Store(env["DBREVIEW_DATABASE_URL"], migrate=False)
+    try:
+        (learning,) = FeedbackStore(store).learnings(REPO)
+        assert learning.text == "Discounts are percentages shown to users, never money." and learning.author == "maya"
+    finally:
+        store.close()

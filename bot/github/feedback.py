@@ -228,12 +228,16 @@ def summary_only(stats: RuleStats, config: Config) -> bool:
 class Trust:
     """Who may dismiss findings: associations seen on comments, then the permission API for anyone else (cached)."""
 
+    # A pull request drawing reactions from a crowd must not turn into a crowd of API calls.
+    MAX_LOOKUPS = 20
+
     def __init__(self, known: dict[str, str], lookup: Callable[[str], str | None] | None = None,
                  extra: Iterable[str] = ()) -> None:
         self.known = dict(known)
         self.lookup = lookup
         self.extra = set(extra)  # e.g. the PR author when `review.allow_pr_author_commands` is on
         self._cache: dict[str, bool] = {}
+        self.lookups = 0
 
     def __call__(self, login: str | None) -> bool:
         if not login:
@@ -244,9 +248,10 @@ class Trust:
             association = self.known.get(login)
             if association is not None and association in TRUSTED_ASSOCIATIONS:
                 self._cache[login] = True
-            elif association is not None or self.lookup is None:
+            elif association is not None or self.lookup is None or self.lookups >= self.MAX_LOOKUPS:
                 self._cache[login] = False
             else:
+                self.lookups += 1
                 self._cache[login] = (self.lookup(login) or "") in WRITE_PERMISSIONS
         return self._cache[login]
 

@@ -87,7 +87,8 @@ def fake_review(request: ReviewRequest) -> ReviewOutcome:
 
 class FileOps:
     def react(self, installation_id: int | None, repo: str, comment_id: int, *, review_comment: bool = False) -> None:
-        _append("ops.jsonl", {"op": "react", "repo": repo, "comment_id": comment_id, "review": review_comment})
+        _append("ops.jsonl", {"op": "react", "repo": repo, "comment_id": comment_id,
+                              **({"review_comment": True} if review_comment else {})})
 
     def reply(self, installation_id: int | None, repo: str, number: int, body: str) -> None:
         _append("ops.jsonl", {"op": "reply", "repo": repo, "number": number, "body": body})

@@ -12,7 +12,7 @@ PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"}
 
 @dataclass
 class Decision:
-    kind: str  # review | command | installation | ping | ignore
+    kind: str  # review | rerun | command | installation | ping | ignore
     reason: str = ""
     event: str = ""
     action: str = ""
@@ -66,6 +66,8 @@ def decide(event: str, payload: dict[str, Any], app_slug: str = "dbreview") -> D
         return _issue_comment(base, payload, app_slug)
     if event == "pull_request_review_comment":
         return _review_comment(base, payload, app_slug)
+    if event in ("check_run", "check_suite"):
+        return _rerun(base, payload)
     base.reason = f"event {event or '(none)'} not handled"
     return base
 
@@ -130,6 +132,26 @@ def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decis
     d.login = str(_obj(comment.get("user")).get("login") or "")
     d.association = str(comment.get("author_association") or "NONE").upper()
     d.pr_author = str(_obj(issue.get("user")).get("login") or "")
+    return d
+
+
+def _rerun(d: Decision, payload: dict[str, Any]) -> Decision:
+    """"Re-run" on the `dbreview` check (or all checks) of a pull request: review its head again, applying what
+    reviewers answered since (a 👎 sends no webhook). GitHub sends an App `rerequested` for its own checks only."""
+    if d.action != "rerequested":
+        d.reason = f"{d.event} {d.action or '(none)'} needs no review"
+        return d
+    run = _obj(payload.get(d.event))
+    pulls = run.get("pull_requests")
+    first = pulls[0] if isinstance(pulls, list) and pulls and isinstance(pulls[0], dict) else {}
+    number, head = first.get("number"), run.get("head_sha")
+    if not isinstance(number, int) or isinstance(number, bool) or not isinstance(head, str) or not head or not d.repo:
+        d.reason = "the check belongs to no open pull request"
+        return d
+    d.kind = "rerun"
+    d.number = number
+    d.head_sha = head
+    d.login = str(_obj(payload.get("sender")).get("login") or "")
     return d
 
 

@@ -161,6 +161,20 @@ def _handle(rt: Runtime, d: Decision, delivery: str) -> tuple[int, dict[str, Any
             log.error("queue unavailable (%s); review %s stays queued in the store for the sweeper",
                       type(exc).__name__, accepted.review_id)
         return 202, {"result": "queued", "review_id": accepted.review_id, **where}
+    if d.kind == "rerun":
+        assert d.number is not None
+        if not store.record_delivery(delivery, d.event, d.action, "queued", repo=d.repo, number=d.number,
+                                     installation_id=d.installation_id):
+            return 200, {"result": "duplicate", **where}
+        review_id = store.request_review(d.repo, d.number, d.installation_id, trigger="rerun", full=False,
+                                         requested_by=d.login[:100] or None, delivery_id=delivery, head_sha=d.head_sha)
+        store.set_delivery_result(delivery, "queued", review_id)
+        try:
+            rt.review_task(review_id)
+        except Exception as exc:
+            log.error("queue unavailable (%s); review %s stays queued in the store for the sweeper",
+                      type(exc).__name__, review_id)
+        return 202, {"result": "queued", "review_id": review_id, **where}
     if d.kind == "command":
         assert d.command is not None
         if not store.record_delivery(delivery, d.event, d.action, "queued", repo=d.repo, number=d.number,

@@ -168,6 +168,13 @@ def test_reviewers_feedback_end_to_end(tmp_path: Path, github: FakeGitHub,
         fake.react(discount["id"], "maya", "-1")
         fake.react(tax["id"], "otto", "-1")
         fake.reply(discount["id"], "maya", "Discount is a display percentage, never an amount of money.")
+        # A reaction sends no webhook: "Re-run" on the check applies it to the same head at once.
+        head = fake.repo(REPO).pulls[1].head_sha
+        _deliver_and_wait(app, store, 1, "check_run", {
+            "action": "rerequested", "repository": repo_payload(REPO), "installation": {"id": 42},
+            "sender": {"login": "maya", "type": "User"},
+            "check_run": {"id": 1, "name": "dbreview", "head_sha": head, "pull_requests": [{"number": 1}]}})
+        assert "Dismissed by reviewers (1)" in _summary(fake, 1) and _check(fake, 1) == "failure"
         _push(app, store, fake, 1, MOVED)
         assert _check(fake, 1) == "failure"  # the tax finding still counts
         assert len(_inline(fake, 1)) == 2, "a dismissed finding is never posted again"

@@ -93,6 +93,21 @@ def test_review_comment_replies_carry_commands() -> None:
     assert decide("pull_request_review_comment", event("/dbreview ignore x y", user_type="Bot")).kind == "ignore"
 
 
+def test_rerun_of_the_check_reviews_the_pull_request_again() -> None:
+    from app_harness import repo_payload
+
+    def event(action: str = "rerequested", pulls: list | None = None) -> dict:
+        return {"action": action, "repository": repo_payload("acme/shop"), "installation": {"id": 42},
+                "sender": {"login": "maya", "type": "User"},
+                "check_run": {"id": 5, "head_sha": "c" * 40, "name": "dbreview",
+                              "pull_requests": [{"number": 7}] if pulls is None else pulls}}
+
+    d = decide("check_run", event())
+    assert (d.kind, d.number, d.head_sha, d.login) == ("rerun", 7, "c" * 40, "maya")
+    assert decide("check_run", event("completed")).kind == "ignore"
+    assert decide("check_run", event(pulls=[])).reason == "the check belongs to no open pull request"
+
+
 def test_installation_events() -> None:
     created = {"action": "created", "installation": {"id": 5, "account": {"login": "acme", "type": "Organization"},
                                                       "repository_selection": "selected"},
@@ -152,7 +167,8 @@ def test_settings_refuse_to_start_without_a_secret() -> None:
 
 def test_app_manifest_asks_for_what_the_app_uses(repo_root: Path) -> None:
     manifest = yaml.safe_load((repo_root / "app.yml").read_text())
-    assert set(manifest["default_events"]) == {"pull_request", "issue_comment", "pull_request_review_comment"}
+    assert set(manifest["default_events"]) == {"pull_request", "issue_comment", "pull_request_review_comment",
+                                                   "check_run"}
     assert manifest["default_permissions"] == {"metadata": "read", "contents": "read", "pull_requests": "write",
                                                "issues": "write", "checks": "write"}
     assert manifest["hook_attributes"]["url"].endswith("/webhook")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -293,8 +294,8 @@ class Publisher:
     def _permission(self, login: str) -> str | None:
         """`login`'s role on the repository (admin, maintain, write, triage, read), for a 👎 or a resolution by
         someone who wrote no comment here (so their association is unknown)."""
-        if not login or "/" in login or login.endswith("[bot]"):
-            return None
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", login or ""):
+            return None  # not a GitHub user name (bots, or text that would change the path)
         try:
             resp = self.client.request("GET", f"{self.client.repo_path(self.repo)}/collaborators/"
                                               f"{login}/permission", allow=(403, 404))

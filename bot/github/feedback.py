@@ -315,7 +315,8 @@ def assess(review: Review, threads: Iterable[Thread], *, ours: Callable[[Thread]
                           thumbs_up=len(ups), thumbs_down=len(downs), thumbs_down_trusted=len(trusted_downs),
                           replies=len(replies))
         if finding is None:
-            if fp in suppressed or obj in suppressed:
+            if fp in suppressed or obj in suppressed or _turned_off(rule, config):
+                # Gone because someone silenced it (an inline comment, the rule off in .dbreview.yml): not a fix.
                 outcome.state = State.DISMISSED
                 outcome.dismissal = Dismissal(How.SUPPRESSED)
             else:
@@ -356,6 +357,13 @@ def assess(review: Review, threads: Iterable[Thread], *, ours: Callable[[Thread]
             result.held.setdefault(f.fingerprint, "summary-only in this repository (reviewers dismiss it far more "
                                                   "often than they fix it)")
     return result
+
+
+def _turned_off(rule_id: str, config: Config) -> bool:
+    from bot.registry import all_rules
+
+    rule = all_rules().get(rule_id)
+    return rule is not None and not config.is_enabled(rule)
 
 
 def _thread_dismissal(thread: Thread, replies: list[Note], trusted_downs: list[str], trust: Trust, finding: Finding,

@@ -445,3 +445,12 @@ def test_action_with_a_database_remembers_dismissals_across_pull_requests(gh: En
         assert learning.text == "Discounts are percentages shown to users, never money." and learning.author == "maya"
     finally:
         store.close()
+
+
+def test_a_rule_turned_off_in_the_config_is_not_counted_as_fixed() -> None:
+    f = _f()
+    off = Config.model_validate({"rules": {"prisma/float-money": "off"}})
+    result = assess(Review(findings=[]), [_thread(f)], ours=lambda t: t.is_bot, trust=Trust({}), config=off)
+    assert [o.state for o in result.outcomes] == [State.DISMISSED]
+    result = assess(Review(findings=[]), [_thread(f)], ours=lambda t: t.is_bot, trust=Trust({}), config=Config())
+    assert [o.state for o in result.outcomes] == [State.FIXED]

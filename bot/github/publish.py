@@ -541,6 +541,8 @@ class Publisher:
         conclusion = self.conclusion()
         counts = self.review.counts()
         title = f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+        if self.feedback is not None and self.feedback.dismissed:
+            title += f"; {len(self.feedback.dismissed)} dismissed by reviewers"
         if conclusion == "neutral":
             title = "dbreview could not finish: " + "; ".join(self._bot_errors())[:200]
         summary = truncate(self._summary_text(marker=False), MAX_CHECK_TEXT - 100)

@@ -4,7 +4,12 @@ Reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN (or 
 GITHUB_API_URL and GITHUB_STEP_SUMMARY. Handles:
 - `pull_request` (opened, synchronize, reopened, ready_for_review; drafts wait for ready_for_review),
 - `pull_request_target` the same way: everything is read through the API, PR code is never checked out or run,
-- `issue_comment` with `/dbreview` (or `/dbreview full`) on a PR, only from OWNER, MEMBER or COLLABORATOR.
+- `issue_comment` with `/dbreview` (or `/dbreview full`, or `/dbreview ignore <rule> <reason>`) on a PR, and
+  `pull_request_review_comment` with `/dbreview ignore <reason>` in a finding's thread, only from OWNER, MEMBER or
+  COLLABORATOR. An ignore is answered with the suppression to commit, then the PR is reviewed again.
+Reviewers' feedback (👎, resolved threads, `/dbreview ignore`) is read from the pull request itself on every run;
+with DBREVIEW_DATABASE_URL (the action's `database-url`) the run also uses and feeds the repository's memory:
+dismissals on other pull requests, per-rule records, learnings.
 With a read-only token (fork PRs under `pull_request`) GitHub refuses reviews, comments and check runs: dbreview
 then writes workflow annotations and the job summary instead of failing.
 
@@ -89,16 +94,19 @@ def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str
         if not isinstance(number, int) or isinstance(number, bool):
             return None, "", "the event payload names no pull request number"
         return number, "push" if action == "synchronize" else "opened", ""
-    if event_name == "issue_comment":
-        issue = _obj(payload.get("issue"))
+    if event_name in ("issue_comment", "pull_request_review_comment"):
+        review_comment = event_name == "pull_request_review_comment"
+        issue = _obj(payload.get("pull_request" if review_comment else "issue"))
         comment = _obj(payload.get("comment"))
         if action != "created":
             return None, "", "only new comments are commands (edits are ignored)"
-        if not issue.get("pull_request"):
+        if not review_comment and not issue.get("pull_request"):
             return None, "", "the comment is on an issue, not a pull request"
         body = comment.get("body")
         words = (body if isinstance(body, str) else "").strip().split()
-        if not words or words[0] != "/dbreview" or (len(words) > 1 and words[1] not in ("full", "review")):
+        allowed = ("ignore",) if review_comment else ("full", "review", "ignore")
+        if not words or words[0] != "/dbreview" or (len(words) > 1 and words[1] not in allowed) or (
+                review_comment and len(words) < 2):
             return None, "", "the comment is not a /dbreview command"
         if _obj(comment.get("user")).get("type") == "Bot":
             return None, "", "comments from bots are ignored"
@@ -109,8 +117,9 @@ def target_of(event_name: str, payload: dict[str, Any]) -> tuple[int | None, str
         number = issue.get("number")
         if not isinstance(number, int) or isinstance(number, bool):
             return None, "", "the event payload names no pull request number"
-        return number, "command", ""
-    return None, "", f"event {event_name!r} is not handled (use pull_request, pull_request_target or issue_comment)"
+        return number, "ignore" if words[1:2] == ["ignore"] else "command", ""
+    return None, "", (f"event {event_name!r} is not handled (use pull_request, pull_request_target, issue_comment or "
+                      "pull_request_review_comment)")
 
 
 class _RepoConfiguredLlm:
@@ -182,16 +191,24 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
     from bot.github.run import review_pull_request
 
     llm = _RepoConfiguredLlm(env) if env.get("ANTHROPIC_API_KEY", "").strip() else None
+    memory = _memory(env, say)
     with GitHubClient(StaticToken(token), env.get("GITHUB_API_URL") or None, sleep=sleep or time.sleep) as client:
-        if event_name == "issue_comment":
+        if event_name in ("issue_comment", "pull_request_review_comment"):
             comment_id = _obj(payload.get("comment")).get("id")
             try:
-                if isinstance(comment_id, int):
+                if isinstance(comment_id, int) and event_name == "issue_comment":
                     client.add_reaction(repo, comment_id, "eyes")
+                elif isinstance(comment_id, int):
+                    client.request("POST", f"{client.repo_path(repo)}/pulls/comments/{comment_id}/reactions",
+                                   json={"content": "eyes"})
             except GitHubError:
                 pass  # an acknowledgement only
+        if trigger == "ignore":
+            if not _answer_ignore(client, repo, number, payload, say):
+                return 0
+            trigger = "command"
         try:
-            result = review_pull_request(client, repo, number, trigger=trigger, llm=llm)
+            result = review_pull_request(client, repo, number, trigger=trigger, llm=llm, memory=memory)
         except Exception as exc:
             # dbreview's own trouble (GitHub down, a bug) never turns the job red; the message is escaped so it
             # cannot smuggle in a workflow command, and scrubbed of secrets.
@@ -200,6 +217,50 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
                 f"{_escape_data(scrub(f'{type(exc).__name__}: {exc}'))}")
             return 0
     return _finish(result, env, say)
+
+
+def _memory(env: Mapping[str, str], say: Callable[[str], None]) -> Any:
+    """The repository's feedback memory when the workflow gives the action a database (DBREVIEW_DATABASE_URL)."""
+    url = env.get("DBREVIEW_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    from bot.app.feedback import StoreFeedbackMemory
+    from bot.app.settings import sqlalchemy_url
+    from bot.app.store import Store
+
+    try:
+        return StoreFeedbackMemory(Store(sqlalchemy_url(url)))
+    except Exception as exc:
+        say(f"::warning title=dbreview::the feedback database is unavailable, reviewing without it: "
+            f"{_escape_data(scrub(f'{type(exc).__name__}: {exc}'))[:300]}")
+        return None
+
+
+def _answer_ignore(client: GitHubClient, repo: str, number: int, payload: dict[str, Any],
+                   say: Callable[[str], None]) -> bool:
+    """Answer `/dbreview ignore` with the suppression to commit; True when it was accepted (then the review that
+    follows reads it from the pull request and honours it)."""
+    from bot.github.feedback import parse_ignore
+    from bot.github.suppression import answer_ignore
+
+    comment = _obj(payload.get("comment"))
+    parsed = parse_ignore(str(comment.get("body") or "")) or (None, "")
+    thread = comment.get("in_reply_to_id")
+    in_thread = isinstance(thread, int) and not isinstance(thread, bool)
+    login = str(_obj(comment.get("user")).get("login") or "")
+    try:
+        root = client.get_review_comment(repo, thread) if in_thread and parsed[1] else None
+        answer = answer_ignore(parsed[0] or "", parsed[1], login, str(comment.get("html_url") or ""),
+                               in_thread=in_thread, root=root)
+        if in_thread:
+            client.reply_to_review_comment(repo, number, thread, answer.reply)
+        else:
+            client.create_issue_comment(repo, number, answer.reply)
+    except GitHubError as exc:
+        say(f"::warning title=dbreview::could not answer /dbreview ignore: {_escape_data(scrub(str(exc)))[:300]}")
+        return True  # the review still reads the command from the pull request
+    say(f"dbreview: /dbreview ignore from {login}: {answer.outcome}")
+    return answer.ignore is not None
 
 
 def _finish(result: PublishResult, env: Mapping[str, str], say: Callable[[str], None]) -> int:

@@ -62,6 +62,16 @@ def _build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--database-url", required=True)
     stats.add_argument("--output", "-o", default="dbreview-stats.json")
 
+    fb_stats = sub.add_parser("feedback-stats", help="per-rule acceptance of dbreview's comments, from the App's store")
+    fb_stats.add_argument("--database-url", default=None, help="the store (default: DATABASE_URL, else the App's "
+                                                               "SQLite file in DBREVIEW_DATA_DIR)")
+    fb_stats.add_argument("--repo", default=None, help="one repository (owner/name); default: all")
+    fb_stats.add_argument("--format", choices=("text", "json"), default="text")
+    learn = sub.add_parser("learnings", help="list a repository's learnings (or remove one) from the App's store")
+    learn.add_argument("--database-url", default=None)
+    learn.add_argument("--repo", required=True, help="owner/name")
+    learn.add_argument("--remove", type=int, default=None, metavar="ID", help="remove this learning")
+
     sub.add_parser("action", help="run inside GitHub Actions (reads the GITHUB_* environment)")
 
     serve = sub.add_parser("serve", help="run the GitHub App webhook receiver")
@@ -131,6 +141,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.trace.cli import run_stats
 
         return run_stats(args.database_url, Path(args.output))
+    if command in ("feedback-stats", "learnings"):
+        from bot.app import feedback_cli
+
+        try:
+            if command == "learnings":
+                return feedback_cli.learnings(args.database_url, args.repo, args.remove,
+                                              os.environ.get("USER", "cli"))
+            return feedback_cli.feedback_stats(args.database_url, args.repo, args.format)
+        except feedback_cli.StoreError as exc:
+            raise CliError(str(exc)) from None
     if command == "action":
         from bot.action import run_action
 

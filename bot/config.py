@@ -89,6 +89,17 @@ class LimitsConfig(_Strict):
     schema_bytes: int = Field(default=5_000_000, ge=1_000)
 
 
+class FeedbackConfig(_Strict):
+    """What reviewers' answers to dbreview's comments do in this repository (the GitHub App and Action)."""
+
+    # A rule dismissed at least this many times in the repository (0: never)...
+    summary_only_after: int = Field(default=5, ge=0)
+    # ...and at least this many times as often as it was fixed goes summary-only (no more inline comments).
+    summary_only_ratio: float = Field(default=3.0, ge=1)
+    # Rules that stay inline whatever their record (how a rule moved to summary-only is restored).
+    keep_inline: list[str] = Field(default_factory=list)
+
+
 class TraceConfig(_Strict):
     database_url: str | None = None
     rows: int = Field(default=0, ge=0)
@@ -105,6 +116,7 @@ class Config(_Strict):
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     trace: TraceConfig = Field(default_factory=TraceConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
 
     # Where the config came from, for messages; not part of the file format.
     source: str = Field(default="", exclude=True)
@@ -197,6 +209,9 @@ def validate_against_rules(config: Config, where: str) -> None:
                         f"{where}: rules.{rule_id}.{option}: expected {type(default).__name__}, "
                         f"got {type(option_value).__name__}"
                     )
+    for rule_id in config.feedback.keep_inline:
+        if rule_id not in rules:
+            raise ConfigError(f"{where}: feedback.keep_inline: unknown rule id {rule_id!r} (see `dbreview rules`)")
     for name in config.enable:
         if name not in rules and name not in packs:
             raise ConfigError(f"{where}: enable: unknown rule or pack {name!r} (packs: {', '.join(sorted(packs))})")

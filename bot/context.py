@@ -16,6 +16,7 @@ from bot.change import Change
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.learnings import Learning
     from bot.registry import Rule
     from bot.surfaces import Surfaces
 
@@ -53,6 +54,8 @@ class ReviewContext:
     facts: dict[str, Any] = field(default_factory=dict)
     # Database files of the change that the review could not read or analyse, and why: each becomes a finding.
     unanalysed: dict[str, str] = field(default_factory=dict)
+    # Conventions reviewers explained on earlier comments (GitHub App / Action); context for the LLM review only.
+    learnings: list[Learning] = field(default_factory=list)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: Any, factory: Callable[[], T]) -> T:

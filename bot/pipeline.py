@@ -20,6 +20,7 @@ from bot.change import EMPTY_SNAPSHOT, Change, ChangedFile, FileStatus, split_li
 from bot.config import Config
 from bot.context import ReviewContext, ReviewTimeout, set_deadline
 from bot.findings import Finding, Severity, Side, Source, compute_fingerprint
+from bot.learnings import Learning
 from bot.redact import scrub
 from bot.registry import all_rules
 from bot.review import LlmUsage, Review
@@ -65,6 +66,7 @@ def review(
     llm: LlmReviewer | None = None,
     report_all: bool = False,
     extra_analyzers: list[tuple[str, Analyzer]] | None = None,
+    learnings: list[Learning] | None = None,
 ) -> Review:
     started = time.perf_counter()
     config = config or Config()
@@ -89,7 +91,7 @@ def review(
         return result
     result.has_database_surface = True
 
-    ctx = ReviewContext(change=change, config=config, surfaces=surfaces)
+    ctx = ReviewContext(change=change, config=config, surfaces=surfaces, learnings=list(learnings or []))
     raw, unfinished = _run_analyzers(ctx, [*analyzers(), *(extra_analyzers or [])],
                                      started + config.limits.review_seconds)
     from bot.checks.change import files as file_checks

@@ -4,6 +4,9 @@
     /dbreview full            review the whole pull request again
     /dbreview pause | resume  stop / restart automatic reviews on pushes
     /dbreview explain <rule>  what a rule finds and why
+    /dbreview ignore [rule] <reason>   dismiss a finding (in its thread) or a rule (in the conversation) on this PR
+    /dbreview stats           per-rule acceptance figures of this repository
+    /dbreview learnings       the conventions reviewers taught dbreview here; /dbreview forget <id> removes one
     /dbreview help            this list
 """
 
@@ -22,8 +25,9 @@ _RULE_ID = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9-]{0,80}$")
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # review | full | pause | resume | explain | help | unknown
-    arg: str = ""
+    name: str  # review | full | pause | resume | explain | ignore | stats | learnings | forget | help | unknown
+    arg: str = ""  # the rule of explain and ignore, the learning id of forget
+    text: str = ""  # the reason of ignore
 
 
 def parse(body: str | None) -> Command | None:
@@ -39,8 +43,16 @@ def parse(body: str | None) -> Command | None:
     if not words:
         return Command("review")
     head, rest = words[0].lower(), words[1:]
-    if head in ("full", "pause", "resume", "help") and not rest:
+    if head in ("full", "pause", "resume", "help", "stats", "learnings") and not rest:
         return Command(head)
+    if head == "ignore":
+        from bot.github.feedback import parse_ignore
+
+        parsed = parse_ignore(match.group(0))
+        rule, reason = parsed if parsed is not None else (None, "")
+        return Command("ignore", rule or "", reason)
+    if head == "forget" and len(rest) == 1 and rest[0].isdigit() and len(rest[0]) <= 18:
+        return Command("forget", rest[0])
     if head == "review" and not rest:
         return Command("review")
     if head == "explain" and len(rest) == 1 and _RULE_ID.match(rest[0].lower()):
@@ -58,7 +70,14 @@ HELP = """\
 | `/dbreview pause` | Stop automatic reviews on new pushes to this pull request |
 | `/dbreview resume` | Restart automatic reviews |
 | `/dbreview explain <rule>` | Explain a rule, e.g. `/dbreview explain prisma/fk-missing-index` |
+| `/dbreview ignore [rule] <reason>` | In a finding's thread: stop counting it on this pull request, and \
+get the suppression to commit. In the conversation: the same for every finding of `<rule>` |
+| `/dbreview stats` | Per rule in this repository: comments posted, fixed, dismissed, 👍 / 👎, acceptance |
+| `/dbreview learnings` | The conventions reviewers explained to dbreview in this repository |
+| `/dbreview forget <id>` | Remove learning `<id>` |
 | `/dbreview help` | Show this list |
+
+A 👎 on a dbreview comment, or resolving its thread while the finding is still there, also dismisses it.
 
 Reviews can be requested by the repository's owners, members and collaborators."""
 

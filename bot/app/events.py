@@ -12,7 +12,7 @@ PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"}
 
 @dataclass
 class Decision:
-    kind: str  # review | command | installation | ping | ignore
+    kind: str  # review | rerun | command | installation | ping | ignore
     reason: str = ""
     event: str = ""
     action: str = ""
@@ -25,6 +25,9 @@ class Decision:
     login: str = ""
     association: str = ""
     pr_author: str = ""
+    # A command written as a reply in a review thread: the thread's first comment (a dbreview finding, for ignore).
+    in_reply_to: int | None = None
+    comment_url: str = ""
     installation: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,6 +64,10 @@ def decide(event: str, payload: dict[str, Any], app_slug: str = "dbreview") -> D
         return _pull_request(base, payload)
     if event == "issue_comment":
         return _issue_comment(base, payload, app_slug)
+    if event == "pull_request_review_comment":
+        return _review_comment(base, payload, app_slug)
+    if event in ("check_run", "check_suite"):
+        return _rerun(base, payload)
     base.reason = f"event {event or '(none)'} not handled"
     return base
 
@@ -120,9 +127,68 @@ def _issue_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decis
     d.number = number
     d.command = command
     d.comment_id = comment_id
+    url = comment.get("html_url")
+    d.comment_url = url if isinstance(url, str) else ""
     d.login = str(_obj(comment.get("user")).get("login") or "")
     d.association = str(comment.get("author_association") or "NONE").upper()
     d.pr_author = str(_obj(issue.get("user")).get("login") or "")
+    return d
+
+
+def _rerun(d: Decision, payload: dict[str, Any]) -> Decision:
+    """"Re-run" on the `dbreview` check (or all checks) of a pull request: review its head again, applying what
+    reviewers answered since (a 👎 sends no webhook). GitHub sends an App `rerequested` for its own checks only."""
+    if d.action != "rerequested":
+        d.reason = f"{d.event} {d.action or '(none)'} needs no review"
+        return d
+    run = _obj(payload.get(d.event))
+    pulls = run.get("pull_requests")
+    first = pulls[0] if isinstance(pulls, list) and pulls and isinstance(pulls[0], dict) else {}
+    number, head = first.get("number"), run.get("head_sha")
+    if not isinstance(number, int) or isinstance(number, bool) or not isinstance(head, str) or not head or not d.repo:
+        d.reason = "the check belongs to no open pull request"
+        return d
+    d.kind = "rerun"
+    d.number = number
+    d.head_sha = head
+    d.login = str(_obj(payload.get("sender")).get("login") or "")
+    return d
+
+
+def _review_comment(d: Decision, payload: dict[str, Any], app_slug: str) -> Decision:
+    """A comment on a line of the diff, usually a reply in one of our threads (`/dbreview ignore <reason>`)."""
+    pr = _obj(payload.get("pull_request"))
+    comment = _obj(payload.get("comment"))
+    if d.action != "created":
+        d.reason = f"review comment {d.action or '(none)'} ignored (only new comments carry commands)"
+        return d
+    if _is_bot(comment.get("user"), app_slug):
+        d.reason = "comment is from a bot"
+        return d
+    body = comment.get("body")
+    command = parse(body if isinstance(body, str) else None)
+    if command is None:
+        d.reason = "no /dbreview command"
+        return d
+    if pr.get("state") != "open":
+        d.reason = "pull request is closed"
+        return d
+    number = pr.get("number")
+    comment_id = comment.get("id")
+    if not isinstance(number, int) or not isinstance(comment_id, int) or not d.repo:
+        d.reason = "malformed review comment payload"
+        return d
+    reply_to = comment.get("in_reply_to_id")
+    d.kind = "command"
+    d.number = number
+    d.command = command
+    d.comment_id = comment_id
+    d.in_reply_to = reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None
+    url = comment.get("html_url")
+    d.comment_url = url if isinstance(url, str) else ""
+    d.login = str(_obj(comment.get("user")).get("login") or "")
+    d.association = str(comment.get("author_association") or "NONE").upper()
+    d.pr_author = str(_obj(pr.get("user")).get("login") or "")
     return d
 
 

@@ -15,9 +15,17 @@ log = logging.getLogger("dbreview.app.github")
 
 
 class GitHubOps(Protocol):
-    def react(self, installation_id: int | None, repo: str, comment_id: int) -> None: ...
+    def react(self, installation_id: int | None, repo: str, comment_id: int, *, review_comment: bool = False) -> None:
+        ...
 
     def reply(self, installation_id: int | None, repo: str, number: int, body: str) -> None: ...
+
+    def reply_in_thread(self, installation_id: int | None, repo: str, number: int, comment_id: int,
+                        body: str) -> None: ...
+
+    def review_comment(self, installation_id: int | None, repo: str, comment_id: int) -> dict[str, Any] | None: ...
+
+    def repo_config(self, installation_id: int | None, repo: str, number: int) -> Any: ...
 
     def author_may_command(self, installation_id: int | None, repo: str, number: int) -> bool: ...
 
@@ -64,35 +72,52 @@ class GitHubAccess:
 
     # -- GitHubOps ------------------------------------------------------------------------------------------
 
-    def react(self, installation_id: int | None, repo: str, comment_id: int) -> None:
+    def react(self, installation_id: int | None, repo: str, comment_id: int, *, review_comment: bool = False) -> None:
         with self.client(installation_id) as gh:
-            gh.add_reaction(repo, comment_id, "eyes")
+            if review_comment:
+                gh.request("POST", f"{gh.repo_path(repo)}/pulls/comments/{comment_id}/reactions",
+                           json={"content": "eyes"})
+            else:
+                gh.add_reaction(repo, comment_id, "eyes")
 
     def reply(self, installation_id: int | None, repo: str, number: int, body: str) -> None:
         with self.client(installation_id) as gh:
             gh.create_issue_comment(repo, number, body)
 
-    def author_may_command(self, installation_id: int | None, repo: str, number: int) -> bool:
-        """`review.allow_pr_author_commands` from the repo config on the PR's base branch (a PR cannot grant
-        itself the right)."""
+    def reply_in_thread(self, installation_id: int | None, repo: str, number: int, comment_id: int,
+                        body: str) -> None:
+        with self.client(installation_id) as gh:
+            gh.reply_to_review_comment(repo, number, comment_id, body)
+
+    def review_comment(self, installation_id: int | None, repo: str, comment_id: int) -> dict[str, Any] | None:
+        with self.client(installation_id) as gh:
+            return gh.get_review_comment(repo, comment_id)
+
+    def repo_config(self, installation_id: int | None, repo: str, number: int) -> Any:
+        """The repo config on the PR's base branch (a PR cannot change its own rules); defaults when unreadable."""
         from bot.change import decode_text
-        from bot.config import CONFIG_PATHS, ConfigError, parse_config
+        from bot.config import CONFIG_PATHS, Config, ConfigError, parse_config
 
         with self.client(installation_id) as gh:
             pr = gh.get_pull(repo, number)
             base_sha = (pr.get("base") or {}).get("sha") or (pr.get("base") or {}).get("ref")
             if not base_sha:
-                return False
+                return Config()
             for path in CONFIG_PATHS:
                 raw = gh.get_file_bytes(repo, path, base_sha)
                 if raw is None:
                     continue
                 try:
-                    return parse_config(decode_text(raw) or "", path).review.allow_pr_author_commands
+                    return parse_config(decode_text(raw) or "", path)
                 except (ConfigError, RecursionError, ValueError, TypeError) as exc:
-                    log.warning("repo config unreadable, PR author commands stay off: %s", exc)
-                    return False
-        return False
+                    log.warning("repo config unreadable, defaults apply: %s", exc)
+                    return Config()
+        return Config()
+
+    def author_may_command(self, installation_id: int | None, repo: str, number: int) -> bool:
+        """`review.allow_pr_author_commands` from the repo config on the PR's base branch (a PR cannot grant
+        itself the right)."""
+        return bool(self.repo_config(installation_id, repo, number).review.allow_pr_author_commands)
 
     def report_failure(
         self, installation_id: int | None, repo: str, number: int, head_sha: str | None, reason: str

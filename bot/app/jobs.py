@@ -205,7 +205,7 @@ def _command(rt: Runtime, repo: str, number: int, inst: int | None, data: dict[s
             ops.reply(inst, repo, number, commands.RATE_LIMITED.format(limit=s.command_limit, minutes=minutes))
         return "rate-limited"
     try:
-        ops.react(inst, repo, int(data["comment_id"]))
+        ops.react(inst, repo, int(data["comment_id"]), review_comment=bool(data.get("review_comment")))
     except Exception as exc:
         log.warning("could not add the eyes reaction: %s: %s", type(exc).__name__, exc)
     if name in commands.REVIEW_COMMANDS:
@@ -225,5 +225,54 @@ def _command(rt: Runtime, repo: str, number: int, inst: int | None, data: dict[s
     if name == "help":
         ops.reply(inst, repo, number, commands.HELP)
         return "helped"
+    if name == "ignore":
+        return _ignore(rt, repo, number, inst, data, login, arg, str(data.get("text") or ""))
+    if name == "stats":
+        from bot.app.feedback import stats_markdown
+        from bot.app.store.feedback import FeedbackStore
+
+        stats = {rule: s for (_r, rule), s in FeedbackStore(rt.store).rule_stats(repo).items()}
+        ops.reply(inst, repo, number, stats_markdown(repo, stats, ops.repo_config(inst, repo, number)))
+        return "stats"
+    if name == "learnings":
+        from bot.app.feedback import learnings_markdown
+        from bot.app.store.feedback import FeedbackStore
+
+        ops.reply(inst, repo, number, learnings_markdown(repo, FeedbackStore(rt.store).learnings(repo)))
+        return "learnings"
+    if name == "forget":
+        from bot.app.store.feedback import FeedbackStore
+
+        removed = FeedbackStore(rt.store).remove_learning(repo, int(arg), login)
+        ops.reply(inst, repo, number, f"Learning {arg} removed: the AI review no longer sees it." if removed else
+                  f"There is no learning {arg} in this repository (`/dbreview learnings` lists them).")
+        return "forgot" if removed else "forget-unknown"
     ops.reply(inst, repo, number, commands.unknown_reply(arg))
     return "unknown"
+
+
+def _ignore(rt: Runtime, repo: str, number: int, inst: int | None, data: dict[str, Any], login: str, rule: str,
+            reason: str) -> str:
+    """`/dbreview ignore`: record it for this pull request, answer with the suppression to commit, review again so
+    the check and the summary reflect it."""
+    from bot.app.store.feedback import FeedbackStore
+    from bot.github.suppression import answer_ignore
+
+    ops = rt.ops
+    thread = data.get("in_reply_to")
+    root = ops.review_comment(inst, repo, int(thread)) if thread and reason else None
+    answer = answer_ignore(rule, reason, login, str(data.get("comment_url") or ""), in_thread=bool(thread),
+                           root=root)
+    if answer.ignore is not None:
+        FeedbackStore(rt.store).add_ignore(repo, number, answer.ignore)
+    if thread:
+        ops.reply_in_thread(inst, repo, number, int(thread), answer.reply)
+    else:
+        ops.reply(inst, repo, number, answer.reply)
+    if answer.ignore is None:
+        return answer.outcome
+    # Review the current head again (not only lines changed since): the check turns green if nothing else fails.
+    review_id = rt.store.request_review(repo, number, inst, trigger="feedback", full=False, requested_by=login,
+                                        delivery_id=data.get("delivery"))
+    rt.review_task(review_id)
+    return answer.outcome

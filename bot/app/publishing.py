@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from bot.app.feedback import StoreFeedbackMemory
 from bot.app.jobs import ReviewOutcome, ReviewRequest
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def publish_review(rt: Runtime, request: ReviewRequest) -> ReviewOutcome:
             # `/dbreview` reports what changed since the last reviewed head; `/dbreview full` everything.
             incremental=request.trigger == "command" and not request.full,
             last_reviewed_sha=request.last_reviewed_sha, repost_resolved=request.full,
+            memory=StoreFeedbackMemory(rt.store),
         )
     for fingerprint in result.posted:
         rt.store.record_comment(request.repo, request.number, fingerprint, None, None, request.review_id)

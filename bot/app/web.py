@@ -163,6 +163,20 @@ def _handle(rt: Runtime, d: Decision, delivery: str) -> tuple[int, dict[str, Any
             log.error("queue unavailable (%s); review %s stays queued in the store for the sweeper",
                       type(exc).__name__, accepted.review_id)
         return 202, {"result": "queued", "review_id": accepted.review_id, **where}
+    if d.kind == "rerun":
+        assert d.number is not None
+        if not store.record_delivery(delivery, d.event, d.action, "queued", repo=d.repo, number=d.number,
+                                     installation_id=d.installation_id):
+            return 200, {"result": "duplicate", **where}
+        review_id = store.request_review(d.repo, d.number, d.installation_id, trigger="rerun", full=False,
+                                         requested_by=d.login[:100] or None, delivery_id=delivery, head_sha=d.head_sha)
+        store.set_delivery_result(delivery, "queued", review_id)
+        try:
+            rt.review_task(review_id)
+        except Exception as exc:
+            log.error("queue unavailable (%s); review %s stays queued in the store for the sweeper",
+                      type(exc).__name__, review_id)
+        return 202, {"result": "queued", "review_id": review_id, **where}
     if d.kind == "command":
         assert d.command is not None
         if not store.record_delivery(delivery, d.event, d.action, "queued", repo=d.repo, number=d.number,
@@ -173,6 +187,8 @@ def _handle(rt: Runtime, d: Decision, delivery: str) -> tuple[int, dict[str, Any
                 "delivery": delivery, "repo": d.repo, "number": d.number, "installation_id": d.installation_id,
                 "comment_id": d.comment_id, "login": d.login, "association": d.association,
                 "pr_author": d.pr_author, "command": d.command.name, "arg": d.command.arg,
+                "text": d.command.text, "in_reply_to": d.in_reply_to, "comment_url": d.comment_url,
+                "review_comment": d.event == "pull_request_review_comment",
             })
         except Exception as exc:
             # A command lives only in the queue: forget the delivery so GitHub's redelivery can bring it back.
@@ -208,4 +224,31 @@ def render_metrics(rt: Runtime) -> str:
                             ({"kind": "output"}, stats["llm_output_tokens"])])
     lines += metrics.gauge("dbreview_llm_cost_usd", "LLM cost of reviews in US dollars",
                            [({}, round(stats["llm_cost_usd"], 6))])
+    try:
+        lines += feedback_metrics(rt)
+    except Exception:
+        log.warning("feedback figures unavailable", exc_info=True)
     return "\n".join(lines) + "\n"
+
+
+def feedback_metrics(rt: Runtime) -> list[str]:
+    """Per repository and rule: what became of dbreview's inline comments, and the acceptance rate."""
+    from bot.app.store.feedback import FeedbackStore
+
+    stats = FeedbackStore(rt.store).rule_stats()
+    comments, reactions, acceptance = [], [], []
+    for (repo, rule), s in sorted(stats.items()):
+        labels = {"repo": repo, "rule": rule}
+        comments += [({**labels, "outcome": "posted"}, s.posted), ({**labels, "outcome": "fixed"}, s.fixed),
+                     ({**labels, "outcome": "dismissed"}, s.dismissed)]
+        reactions += [({**labels, "content": "+1"}, s.thumbs_up), ({**labels, "content": "-1"}, s.thumbs_down)]
+        if s.acceptance is not None:
+            acceptance.append((labels, round(s.acceptance, 4)))
+    return [
+        *metrics.gauge("dbreview_feedback_comments", "Inline comments by repository, rule and what became of them "
+                       "(posted, fixed, dismissed)", comments),
+        *metrics.gauge("dbreview_feedback_reactions", "Reactions on inline comments by repository, rule and content",
+                       reactions),
+        *metrics.gauge("dbreview_feedback_acceptance_ratio", "Fixed / (fixed + dismissed) inline comments by "
+                       "repository and rule", acceptance),
+    ]

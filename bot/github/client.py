@@ -189,10 +189,15 @@ class GitHubClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (),
+        creates_content: bool | None = None,
     ) -> httpx.Response:
-        """One API call with retries. Statuses in `allow` are returned instead of raised (e.g. 404 on a read)."""
+        """One API call with retries. Statuses in `allow` are returned instead of raised (e.g. 404 on a read).
+        `creates_content` (default: any POST, PATCH, PUT or DELETE) serialises and spaces the call with the
+        other writes of the installation; a GraphQL query is a POST that writes nothing."""
         method = method.upper()
-        if method in _WRITE_METHODS:
+        if creates_content is None:
+            creates_content = method in _WRITE_METHODS
+        if creates_content:
             with self._write_lock():
                 last = _LAST_WRITE.get(self.auth.key)
                 if last is not None and self.write_interval > 0:
@@ -293,12 +298,27 @@ class GitHubClient:
             url = _next_link(resp)
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})})
-        data = resp.json()
-        if data.get("errors"):
-            first = data["errors"][0]
-            raise GitHubError(200, f"GraphQL: {first.get('message', first)}", "POST", "/graphql", data["errors"])
-        return data.get("data") or {}
+        """One GraphQL call. GitHub reports its GraphQL rate limit as a 200 whose error type is RATE_LIMITED
+        (docs "rate-limits-and-node-limits-for-the-graphql-api"): that is waited out like a REST rate limit."""
+        mutation = query.lstrip().startswith("mutation")
+        waited = 0.0
+        for attempt in range(1, self.max_rate_limit_retries + 2):
+            resp = self.request("POST", self.graphql_url, json={"query": query, "variables": dict(variables or {})},
+                                creates_content=mutation)
+            data = resp.json()
+            errors = data.get("errors") if isinstance(data, dict) else None
+            if not errors:
+                return (data.get("data") if isinstance(data, dict) else None) or {}
+            first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+            if first.get("type") != "RATE_LIMITED":
+                raise GitHubError(200, f"GraphQL: {first.get('message', first)}", "POST", "/graphql", errors)
+            self.rate_limited = True
+            delay = rate_limit_delay(resp, attempt, self._clock(), self._rng)
+            if attempt > self.max_rate_limit_retries or waited + delay > self.max_total_wait_s:
+                break
+            waited += self._wait(delay, "POST", "/graphql", "GraphQL rate limited")
+        log.error("GitHub POST /graphql: still rate limited after %.0f s of waiting; giving up", waited)
+        raise GitHubRateLimited(200, "GraphQL: rate limited", "POST", "/graphql", errors)
 
     def pygithub(self) -> Any:
         """A PyGithub `Github` on the same base URL and credentials (no library-side throttling or retries)."""
@@ -385,6 +405,15 @@ class GitHubClient:
     def list_review_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
         return list(self.paginate(f"{self.repo_path(repo)}/pulls/{number}/comments"))
 
+    def get_review_comment(self, repo: str, comment_id: int) -> dict[str, Any] | None:
+        resp = self.request("GET", f"{self.repo_path(repo)}/pulls/comments/{comment_id}", allow=(404,))
+        return None if resp.status_code == 404 else resp.json()
+
+    def reply_to_review_comment(self, repo: str, number: int, comment_id: int, body: str) -> dict[str, Any]:
+        """A reply in the thread of review comment `comment_id` (the thread's first comment)."""
+        return self.json("POST", f"{self.repo_path(repo)}/pulls/{number}/comments/{comment_id}/replies",
+                         json={"body": body})
+
     def delete_review_comment(self, repo: str, comment_id: int) -> None:
         self.request("DELETE", f"{self.repo_path(repo)}/pulls/comments/{comment_id}", allow=(404,))
 
@@ -411,37 +440,9 @@ class GitHubClient:
     def update_check_run(self, repo: str, check_run_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         return self.json("PATCH", f"{self.repo_path(repo)}/check-runs/{check_run_id}", json=payload)
 
-    def review_threads(self, repo: str, number: int) -> list[dict[str, Any]]:
-        """Review threads with their id, resolution and comments' database ids (GraphQL, paginated)."""
-        owner, _, name = repo.partition("/")
-        threads: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(50):
-            data = self.graphql(_THREADS_QUERY, {"owner": owner, "name": name, "number": number, "cursor": cursor})
-            conn = (((data.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads") or {})
-            threads.extend(conn.get("nodes") or [])
-            page = conn.get("pageInfo") or {}
-            if not page.get("hasNextPage"):
-                break
-            cursor = page.get("endCursor")
-        return threads
-
     def resolve_review_thread(self, thread_id: str) -> None:
         self.graphql(_RESOLVE_MUTATION, {"threadId": thread_id})
 
-
-_THREADS_QUERY = """
-query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
-  repository(owner: $owner, name: $name) {
-    pullRequest(number: $number) {
-      reviewThreads(first: 100, after: $cursor) {
-        pageInfo { hasNextPage endCursor }
-        nodes { id isResolved comments(first: 100) { nodes { databaseId } } }
-      }
-    }
-  }
-}
-"""
 
 _RESOLVE_MUTATION = """
 mutation($threadId: ID!) {

@@ -12,10 +12,14 @@ import re
 from bot.findings import Finding, Severity, Side, Source
 from bot.report.summary import SUMMARY_MARKER
 
-__all__ = ["REVIEW_MARKER", "SUMMARY_MARKER", "comment_body", "fingerprint_marker", "fingerprint_of", "sanitize"]
+__all__ = ["REVIEW_MARKER", "SUMMARY_MARKER", "comment_body", "fingerprint_marker", "fingerprint_of", "head_of",
+           "object_of", "sanitize"]
 
 REVIEW_MARKER = "<!-- dbreview:review -->"
 _FP_RE = re.compile(r"<!-- dbreview:fp=([0-9A-Za-z_-]{4,80}) -->")
+# The object the finding is about (rule, file, key), for "never say it again" across pushes and pull requests.
+_OBJ_RE = re.compile(r"<!-- dbreview:obj=([0-9a-f]{8,64}) -->")
+_HEAD_RE = re.compile(r"\*\*(error|warning|info)\*\* · `([^`\n]{1,200})`")
 # GitHub rejects bodies over 65,536 characters; stay under with room for the marker.
 MAX_BODY = 65_000
 
@@ -30,6 +34,18 @@ def fingerprint_of(body: str | None) -> str | None:
     # Ours is always the last line; an earlier one came from quoted PR text (a suggestion keeps the line's comment).
     found = _FP_RE.findall(body or "")
     return found[-1] if found else None
+
+
+def object_of(body: str | None) -> str | None:
+    found = _OBJ_RE.findall(body or "")
+    return found[-1] if found else None
+
+
+def head_of(body: str | None) -> tuple[str, str] | None:
+    """(severity, rule) from the first line of one of our comments."""
+    first = (body or "").split("\n", 1)[0]
+    match = _HEAD_RE.search(first)
+    return (match.group(1), match.group(2)) if match else None
 
 
 _MENTION = re.compile(r"(?<![\w`@])(@{1,2}[A-Za-z][\w-]*(?:\([^)\n]{0,80}\))?)")
@@ -67,7 +83,7 @@ def truncate(text: str, limit: int = MAX_BODY) -> str:
     return cut + "\n\n… (truncated to fit GitHub's comment size limit)"
 
 
-def comment_body(finding: Finding, *, anchored_lines: tuple[int, int] | None = None) -> str:
+def comment_body(finding: Finding, *, anchored_lines: tuple[int, int] | None = None, object_id: str = "") -> str:
     """The inline comment for one finding; a ```suggestion block only when it replaces exactly the commented lines."""
     icon = SEVERITY_ICON.get(finding.severity, "")
     origin = "AI review" if finding.source is Source.LLM else finding.source.value
@@ -87,5 +103,7 @@ def comment_body(finding: Finding, *, anchored_lines: tuple[int, int] | None = N
             sug.replacement + "\n"
         parts.append(f"```suggestion\n{replacement}```")
     marker = fingerprint_marker(finding.fingerprint)
+    if object_id:
+        marker = f"<!-- dbreview:obj={object_id} -->\n{marker}"
     body = "\n\n".join(parts)
     return truncate(body, MAX_BODY - len(marker) - 2) + "\n\n" + marker

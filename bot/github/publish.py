@@ -9,6 +9,10 @@ Order of work, each step isolated so one failure does not lose the others:
 4. findings that are gone: resolve their thread when someone replied, else delete the comment;
 5. create or edit the sticky summary comment;
 6. the check run, annotations in batches of 50; `neutral` (never red) when dbreview itself failed.
+Before posting, reviewers' answers to earlier comments are applied (bot/github/feedback.py): dismissed findings
+leave the review (they no longer fail the check and are listed as dismissed), findings dismissed elsewhere or of a
+rule gone summary-only are not posted inline. Threads, replies and reactions come from one GraphQL query
+(bot/github/threads.py), which also tells which findings are already posted.
 A command's scope narrows this: `keep` picks the findings reported inline and in the table (the others keep their
 earlier comments and are not retired), `banner` heads the summary, `repost_resolved` posts findings again whose
 thread was resolved.
@@ -17,7 +21,9 @@ A token that cannot write (fork PR) makes `read_only` true and stops writes; the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,7 +42,9 @@ from bot.github.comments import (
     sanitize,
     truncate,
 )
+from bot.github.feedback import FeedbackResult, RepoMemory, Trust, assess, known_associations, object_id
 from bot.github.pr import PullRequestInfo
+from bot.github.threads import Note, PullThreads, Thread, read_threads
 from bot.redact import scrub
 from bot.report.summary import SummaryContext, render_summary
 from bot.review import Review, inline_candidates
@@ -81,16 +89,20 @@ class PublishResult:
     config: Config | None = None
     head_sha: str = ""
     scope: str = "full"  # full | since (changes since the last reviewed head) | unchanged
+    feedback: FeedbackResult | None = None  # what reviewers' answers changed (None: threads not read)
+    bot_logins: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Existing:
-    by_fp: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> our root comment
+    by_fp: dict[str, Thread] = field(default_factory=dict)  # fingerprint -> the thread of our comment
     replied: set[int] = field(default_factory=set)  # comment ids that have at least one reply
     summary: dict[str, Any] | None = None
     pending_reviews: list[int] = field(default_factory=list)
     our_reviews: list[dict[str, Any]] = field(default_factory=list)
-    resolved: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> root of a resolved thread
+    resolved: dict[str, Thread] = field(default_factory=dict)  # fingerprint -> our resolved thread (to re-post)
+    threads: PullThreads = field(default_factory=PullThreads)
+    notes: list[Note] = field(default_factory=list)  # the conversation's comments, when they were listed
 
 
 class _ReadOnly(Exception):
@@ -142,7 +154,8 @@ class Publisher:
                  change: Change | None, notes: Iterable[str] = (), trigger: str = "push",
                  store: CommentStore | None = None, bot_logins: Iterable[str] = (),
                  keep: Callable[[Finding], bool] | None = None, banner: str = "",
-                 repost_resolved: bool = False) -> None:
+                 repost_resolved: bool = False, threads: PullThreads | None = None,
+                 memory: RepoMemory | None = None) -> None:
         self.client = client
         self.pr = pr
         self.repo = pr.repo
@@ -156,6 +169,9 @@ class Publisher:
         self.keep = keep
         self.banner = banner
         self.repost_resolved = repost_resolved
+        self.threads = threads
+        self.memory = memory
+        self.feedback: FeedbackResult | None = None
         self.result = PublishResult(review=review, config=config, head_sha=pr.head_sha)
         self._pending_retried = False
 
@@ -205,6 +221,9 @@ class Publisher:
             self.result.skipped = True
             return self.result
         current = {f.fingerprint: f for f in self.review.findings if f.fingerprint}
+        if self.feedback is not None:
+            # A dismissed finding is still there: its comment stays (it is neither posted again nor retired).
+            current.update({f.fingerprint: f for f, _ in self.feedback.dismissed})
         # Without knowing what is already posted, posting would duplicate comments and the summary: only the check
         # run (neutral, with the reason) goes out.
         if read_ok:
@@ -217,6 +236,7 @@ class Publisher:
             self._step("create the check run", self._check_run)
         if not self.result.summary_markdown:
             self.result.summary_markdown = self._summary_text()
+        self.result.bot_logins = sorted(self.logins)
         return self.result
 
     def _learn_login(self) -> None:
@@ -243,40 +263,63 @@ class Publisher:
                 summary = None
         if summary is None:
             for c in self.client.list_issue_comments(self.repo, self.pr.number):
-                if SUMMARY_MARKER in (c.get("body") or "") and _ours(c, self.logins):
+                existing.notes.append(_note(c))
+                if summary is None and SUMMARY_MARKER in (c.get("body") or "") and _ours(c, self.logins):
                     summary = c
-                    break
         existing.summary = summary
         if summary is not None:
             login = (summary.get("user") or {}).get("login")
             if login:
                 self.logins.add(login)
-        comments = self.client.list_review_comments(self.repo, self.pr.number)
-        for c in comments:
-            if c.get("in_reply_to_id"):
-                existing.replied.add(int(c["in_reply_to_id"]))
-        for c in comments:
-            fp = fingerprint_of(c.get("body"))
+        existing.threads = self.threads if self.threads is not None else read_threads(
+            self.client, self.repo, self.pr.number)
+        for t in existing.threads.threads:
+            if t.replied:
+                existing.replied.add(t.comment_id)
+            fp = fingerprint_of(t.body)
             # Only our own comments count: a human quoting a marker must not make dbreview delete their comment.
-            if fp and not c.get("in_reply_to_id") and _ours(c, self.logins):
-                existing.by_fp.setdefault(fp, c)
+            if fp and not t.pending and self._ours_thread(t):
+                existing.by_fp.setdefault(fp, t)
+        self._apply_feedback(existing)
         if self.repost_resolved and existing.by_fp:
-            self._set_aside_resolved(existing)
+            for fp, thread in list(existing.by_fp.items()):
+                # Findings whose thread was resolved count as not posted, so they are posted again (and not
+                # retired); a dismissed finding is no longer in the review, so it stays answered.
+                if thread.resolved:
+                    existing.resolved[fp] = existing.by_fp.pop(fp)
 
-    def _set_aside_resolved(self, existing: _Existing) -> None:
-        """Findings whose thread was resolved count as not posted, so they are posted again (and not retired)."""
+    def _ours_thread(self, thread: Thread) -> bool:
+        return thread.login in self.logins if self.logins else thread.is_bot
+
+    def _permission(self, login: str) -> str | None:
+        """`login`'s role on the repository (admin, maintain, write, triage, read), for a 👎 or a resolution by
+        someone who wrote no comment here (so their association is unknown)."""
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", login or ""):
+            return None  # not a GitHub user name (bots, or text that would change the path)
         try:
-            threads = self.client.review_threads(self.repo, self.pr.number)
+            resp = self.client.request("GET", f"{self.client.repo_path(self.repo)}/collaborators/"
+                                              f"{login}/permission", allow=(403, 404))
         except GitHubError as exc:
-            # Not knowing which threads are resolved only means those are not re-posted: the review goes on.
-            log.warning("%s#%s: review threads not read (%s); resolved findings are not re-posted", self.repo,
-                        self.pr.number, exc.status)
-            return
-        resolved = {int(n["databaseId"]) for t in threads if t.get("isResolved")
-                    for n in ((t.get("comments") or {}).get("nodes") or []) if n.get("databaseId") is not None}
-        for fp, comment in list(existing.by_fp.items()):
-            if int(comment["id"]) in resolved:
-                existing.resolved[fp] = existing.by_fp.pop(fp)
+            log.warning("%s: permission of %s not read (%s); their 👎 does not dismiss", self.repo, login, exc.status)
+            return None
+        if resp.status_code != 200:
+            return None
+        data = resp.json() or {}
+        return str(data.get("role_name") or data.get("permission") or "")
+
+    def _apply_feedback(self, existing: _Existing) -> None:
+        threads = existing.threads
+        extra = {threads.author} if self.config.review.allow_pr_author_commands and threads.author else set()
+        trust = Trust(known_associations(threads.threads, existing.notes, threads.author, threads.author_association),
+                      lookup=self._permission, extra=extra)
+        feedback = assess(self.review, threads.threads, ours=self._ours_thread, trust=trust, config=self.config,
+                          memory=self.memory, notes=existing.notes, bots=self.logins)
+        self.feedback = self.result.feedback = feedback
+        if feedback.dismissed:
+            gone = {f.fingerprint for f, _ in feedback.dismissed}
+            self.review = dataclasses.replace(self.review,
+                                              findings=[f for f in self.review.findings if f.fingerprint not in gone])
+            self.result.review = self.review
 
     def _clear_pending(self, existing: _Existing) -> None:
         for r in self.client.list_reviews(self.repo, self.pr.number):
@@ -304,12 +347,16 @@ class Publisher:
             if f.fingerprint and self.keep is not None and not self.keep(f):
                 continue
             self.result.not_inlined.append((f, reason))
+        held = self.feedback.held if self.feedback is not None else {}
         for f in candidates:
             if f.fingerprint and f.fingerprint in existing.by_fp:
                 self.result.already_posted.append(f.fingerprint)
                 continue
             if f.fingerprint and self.keep is not None and not self.keep(f):
                 continue  # outside the command's scope: neither posted nor listed as not inline
+            if f.fingerprint in held:
+                self.result.not_inlined.append((f, held[f.fingerprint]))
+                continue
             anchor, reason = anchor_for(f, self.change) if self.change is not None else (None, "no diff available")
             if anchor is None:
                 self.result.not_inlined.append((f, reason))
@@ -323,7 +370,8 @@ class Publisher:
         needs_review = bool(new) or (event == "REQUEST_CHANGES" and not any(
             r.get("state") == "CHANGES_REQUESTED" for r in existing.our_reviews))
         if needs_review:
-            comments = [(f, {**a.to_api(), "body": comment_body(f, anchored_lines=self._lines(a))}) for f, a in new]
+            comments = [(f, {**a.to_api(), "body": comment_body(f, anchored_lines=self._lines(a),
+                                                                 object_id=object_id(f))}) for f, a in new]
             try:
                 self._post_batches(comments, event, first=True)
             except _ReadOnly:
@@ -339,10 +387,10 @@ class Publisher:
                         self.repo, self.pr.number, int(r["id"]), "dbreview: the errors it reported are fixed"))
         for fp in self.result.posted:
             old = existing.resolved.get(fp)
-            if old is not None and int(old["id"]) not in existing.replied:
+            if old is not None and old.comment_id not in existing.replied:
                 # Re-posted: the resolved copy without a conversation goes, so one comment per finding remains.
                 self._write("delete a re-posted finding's resolved comment",
-                            lambda cid=int(old["id"]): self.client.delete_review_comment(self.repo, cid))
+                            lambda cid=old.comment_id: self.client.delete_review_comment(self.repo, cid))
 
     @staticmethod
     def _lines(anchor: Anchor) -> tuple[int, int]:
@@ -398,29 +446,19 @@ class Publisher:
             self.logins.add(login)
 
     def _retire_stale(self, existing: _Existing, current: dict[str, Finding]) -> None:
-        stale = {fp: c for fp, c in existing.by_fp.items() if fp not in current}
-        if not stale:
-            return
-        threads: dict[int, dict[str, Any]] | None = None
-        for _fp, comment in stale.items():
-            cid = int(comment["id"])
+        stale = {fp: t for fp, t in existing.by_fp.items() if fp not in current}
+        for _fp, thread in stale.items():
+            cid = thread.comment_id
             if cid not in existing.replied:
                 self._write("delete a fixed finding's comment",
                             lambda cid=cid: self.client.delete_review_comment(self.repo, cid))
                 self.result.deleted_comments.append(cid)
                 continue
-            if threads is None:
-                threads = {}
-                for t in self.client.review_threads(self.repo, self.pr.number):
-                    for node in ((t.get("comments") or {}).get("nodes") or []):
-                        if node.get("databaseId") is not None:
-                            threads[int(node["databaseId"])] = t
-            thread = threads.get(cid)
-            if thread is None or thread.get("isResolved"):
+            if thread.resolved:
                 continue
             self._write("resolve a fixed finding's thread",
-                        lambda tid=thread["id"]: self.client.resolve_review_thread(tid))
-            self.result.resolved_threads.append(str(thread["id"]))
+                        lambda tid=thread.id: self.client.resolve_review_thread(tid))
+            self.result.resolved_threads.append(thread.id)
 
     def _summary_context(self, marker: bool = True) -> SummaryContext:
         web = web_url_for(self.client.base_url)
@@ -438,7 +476,21 @@ class Publisher:
             blob_url=f"{web}/{self.repo}/blob/{self.pr.head_sha}" if self.pr.head_sha else None,
             change=self.change,
             marker=marker,
+            sections=[text for text in [self._feedback_section()] if text],
         )
+
+    def _feedback_section(self) -> str:
+        if self.feedback is None:
+            return ""
+        web = web_url_for(self.client.base_url)
+
+        def where(f: Finding) -> str:
+            loc = f"{f.path}:{f.line}"
+            if f.side is Side.NEW and self.pr.head_sha:
+                return f"[`{loc}`]({web}/{self.repo}/blob/{self.pr.head_sha}/{f.path}#L{f.line})"
+            return f"`{loc}`"
+
+        return self.feedback.section(where)
 
     def _bot_errors(self) -> list[str]:
         errors = list(self.result.errors)
@@ -489,6 +541,8 @@ class Publisher:
         conclusion = self.conclusion()
         counts = self.review.counts()
         title = f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+        if self.feedback is not None and self.feedback.dismissed:
+            title += f"; {len(self.feedback.dismissed)} dismissed by reviewers"
         if conclusion == "neutral":
             title = "dbreview could not finish: " + "; ".join(self._bot_errors())[:200]
         summary = truncate(self._summary_text(marker=False), MAX_CHECK_TEXT - 100)
@@ -528,7 +582,19 @@ def publish_review(client: GitHubClient, pr: PullRequestInfo, review: Review, co
                    change: Change | None = None, notes: Iterable[str] = (), trigger: str = "push",
                    store: CommentStore | None = None, bot_logins: Iterable[str] = (),
                    keep: Callable[[Finding], bool] | None = None, banner: str = "",
-                   repost_resolved: bool = False) -> PublishResult:
-    """Post `review` on `pr` (see the module docstring for the order, the failure handling and the scope)."""
+                   repost_resolved: bool = False, threads: PullThreads | None = None,
+                   memory: RepoMemory | None = None) -> PublishResult:
+    """Post `review` on `pr` (see the module docstring for the order, the failure handling and the scope).
+    `threads`: the pull request's review threads when the caller already read them; `memory`: what the store
+    remembers of the repository (dismissals on other pull requests, `/dbreview ignore`, rule records)."""
     return Publisher(client, pr, review, config, change=change, notes=notes, trigger=trigger, store=store,
-                     bot_logins=bot_logins, keep=keep, banner=banner, repost_resolved=repost_resolved).run()
+                     bot_logins=bot_logins, keep=keep, banner=banner, repost_resolved=repost_resolved,
+                     threads=threads, memory=memory).run()
+
+
+def _note(comment: dict[str, Any]) -> Note:
+    user = comment.get("user") or {}
+    login = str(user.get("login") or "")
+    return Note(int(comment.get("id") or 0), login, str(comment.get("author_association") or "NONE"),
+                str(comment.get("body") or ""), str(comment.get("html_url") or ""),
+                str(comment.get("created_at") or ""), user.get("type") == "Bot" or login.endswith("[bot]"))

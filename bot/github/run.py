@@ -5,7 +5,13 @@ The GitHub App worker and the Action both call `review_pull_request`; neither pa
 `/dbreview` (incremental) still reviews the whole pull request, since the analyzers need the whole change for
 context, but reports only what lies on lines changed since the last reviewed head (GitHub's compare API); findings
 elsewhere keep their earlier comments. When that head is the current one, the summary says so and nothing is
-reviewed. `/dbreview full` also re-posts findings whose earlier thread was resolved.
+reviewed. `/dbreview full` also re-posts findings whose earlier thread was resolved (unless someone allowed to
+dismiss findings resolved it: then the finding is dismissed, and stays answered).
+
+Reviewers' feedback: the pull request's review threads (replies, reactions, resolutions) are read once, before the
+review, so the LLM review sees the conventions reviewers explained; the publisher applies them
+(bot/github/feedback.py). A `FeedbackMemory` (the App's store, or the Action's when it has a database) adds what
+the repository remembers and records what happened to each posted comment.
 """
 
 from __future__ import annotations
@@ -15,13 +21,18 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.change import ChangeError, parse_diff
+from bot.config import Config
 from bot.findings import Finding, Side
 from bot.github.client import GitHubClient, GitHubError
-from bot.github.comments import SUMMARY_MARKER
+from bot.github.comments import SUMMARY_MARKER, fingerprint_of, head_of
+from bot.github.feedback import RepoMemory, Trust, known_associations, parse_ignore
 from bot.github.pr import load_pull_request, load_review_input, pr_conversation
 from bot.github.publish import CommentStore, PublishResult, publish_review, with_banner
+from bot.github.threads import PullThreads, read_threads
+from bot.learnings import Learning, clean_text, worth_keeping
 from bot.pipeline import LlmReviewer, review
 from bot.trace import tracer_for
 from bot.trace.stats import load_stats
@@ -31,6 +42,14 @@ log = logging.getLogger("dbreview.github")
 # GitHub's compare lists at most 300 files; beyond that the range is not known exactly: review everything.
 MAX_COMPARE_FILES = 300
 _SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+class FeedbackMemory(Protocol):
+    """What a store remembers of a repository's feedback (bot/app/feedback_store.py implements it)."""
+
+    def load(self, repo: str, number: int) -> RepoMemory: ...
+
+    def save(self, repo: str, number: int, result: PublishResult) -> None: ...
 
 
 @dataclass
@@ -126,6 +145,7 @@ def review_pull_request(
     incremental: bool = False,
     last_reviewed_sha: str | None = None,
     repost_resolved: bool = False,
+    memory: FeedbackMemory | None = None,
 ) -> PublishResult:
     """Review PR `number` of `repo_full_name` and post the result.
 
@@ -150,6 +170,15 @@ def review_pull_request(
         else:
             banner = f"Reviewed the whole pull request: {found}."
     data = load_review_input(client, repo_full_name, number)
+    threads: PullThreads | None = None
+    if llm is not None:
+        # Read before the review so the LLM sees what reviewers explained on this pull request; the publisher
+        # reuses them (it reads them itself otherwise: the same one query).
+        try:
+            threads = read_threads(client, repo_full_name, number)
+        except GitHubError as exc:
+            log.warning("%s#%s: review threads not read (%s)", repo_full_name, number, exc)
+    remembered = _load_memory(memory, repo_full_name, number)
     if llm is not None:
         # Only the LLM review reads the conversation: two more API calls, made only when it runs.
         try:
@@ -158,7 +187,9 @@ def review_pull_request(
             log.warning("%s#%s: PR commits/comments not read (%s); the review goes on without them",
                         repo_full_name, number, exc)
     tracer = tracer_for(data.config, os.environ)
-    result = review(data.change, data.config, llm=llm, extra_analyzers=[("trace", tracer)] if tracer else None)
+    learnings = [*remembered.learnings, *_thread_learnings(threads, data.config)] if llm is not None else []
+    result = review(data.change, data.config, llm=llm, extra_analyzers=[("trace", tracer)] if tracer else None,
+                    learnings=learnings)
     if tracer is not None:
         tracer.finish(result, stats=load_stats(data.change.base))
     if should_continue is not None and not should_continue():
@@ -171,11 +202,53 @@ def review_pull_request(
                   "(`/dbreview full` lists everything).")
     published = publish_review(client, data.pr, result, data.config, change=data.change, notes=data.notes,
                                trigger=trigger, store=comment_store, keep=scope.keeps if scope else None,
-                               banner=banner, repost_resolved=repost_resolved)
+                               banner=banner, repost_resolved=repost_resolved, threads=threads, memory=remembered)
     published.scope = "since" if scope is not None else "full"
+    if memory is not None and published.feedback is not None and not published.superseded:
+        try:
+            memory.save(repo_full_name, number, published)
+        except Exception:  # the review is posted; losing one run's record must not fail it
+            log.exception("%s#%s: feedback not recorded", repo_full_name, number)
     log.info("%s#%s: %d new comments, %d kept, %d not inline, %d retired, check %s%s%s", repo_full_name, number,
              len(published.posted), len(published.already_posted), len(published.not_inlined),
              len(published.resolved_threads) + len(published.deleted_comments), published.conclusion,
              " (read-only token)" if published.read_only else "",
              f" (changes since {scope.since[:12]})" if scope is not None else "")
     return published
+
+
+def _load_memory(memory: FeedbackMemory | None, repo: str, number: int) -> RepoMemory:
+    if memory is None:
+        return RepoMemory()
+    try:
+        return memory.load(repo, number)
+    except Exception:  # the review goes on with this pull request's own feedback
+        log.exception("%s#%s: the repository's feedback memory could not be read", repo, number)
+        return RepoMemory()
+
+
+def _thread_learnings(threads: PullThreads | None, config: Config) -> list[Learning]:
+    """Learnings from this pull request's threads, for the LLM before the review: explanations under our comments
+    that someone trusted 👎'd or answered with `/dbreview ignore`. Only associations seen on comments count here
+    (no API call); the publisher settles the rest once the review is known."""
+    if threads is None:
+        return []
+    trust = Trust(known_associations(threads.threads, (), threads.author, threads.author_association),
+                  extra={threads.author} if config.review.allow_pr_author_commands and threads.author else ())
+    out: list[Learning] = []
+    for t in threads.threads:
+        if not t.is_bot or fingerprint_of(t.body) is None:
+            continue
+        answered = any(trust(x) for x in t.thumbs_down) or any(
+            parse_ignore(r.body) is not None and trust(r.login) for r in t.replies)
+        if not answered:
+            continue
+        rule = (head_of(t.body) or ("", ""))[1]
+        for r in t.replies:
+            if r.is_bot or not trust(r.login):
+                continue
+            parsed = parse_ignore(r.body)
+            text = parsed[1] if parsed is not None else r.body
+            if worth_keeping(text):
+                out.append(Learning(clean_text(text), r.login, r.created_at, r.url, rule, t.path))
+    return out

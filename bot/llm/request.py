@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Config
 from bot.findings import Finding
+from bot.learnings import LEARNINGS_NOTE, Learning, learning_lines
 from bot.llm.prompts import PromptSet
 from bot.llm.sanitize import escape_invisible
 from bot.llm.surfaces_match import instructions_for
@@ -67,10 +69,14 @@ def system_blocks(prompts: PromptSet, repo_context: str) -> list[dict[str, Any]]
     return blocks
 
 
-def repo_context(config: Config, paths: list[str], schema_text: str, left_out: list[str]) -> str:
+def repo_context(config: Config, paths: list[str], schema_text: str, left_out: list[str],
+                 learnings: Sequence[Learning] = ()) -> str:
     parts: list[str] = []
     if config.context.strip():
         parts.append("# Project context from the maintainers (.dbreview.yml)\n" + config.context.strip())
+    if learnings:  # what reviewers explained when they dismissed findings: PR text, so fenced as data
+        parts.append(fence("untrusted-learnings", escape_invisible("\n".join(learning_lines(learnings))),
+                           LEARNINGS_NOTE))
     instructions = instructions_for(config, paths)
     if instructions:
         parts.append("# Path instructions from the maintainers\n" + "\n".join(

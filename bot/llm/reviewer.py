@@ -128,7 +128,7 @@ class AnthropicReviewer:
         # calls and pushes, so they are read from the prompt cache.
         schema_text, left_out = schema_context(ctx, units)
         system = system_blocks(self.prompts, repo_context(ctx.config, sorted({u.path for u in units}), schema_text,
-                                                          left_out))
+                                                          left_out, ctx.learnings))
         migrations = migration_summary(ctx.facts)
         pr_text = _pr_text(ctx)
         tools = [tool_definition()]

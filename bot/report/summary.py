@@ -41,6 +41,9 @@ class SummaryContext:
     change: Change | None = None
     marker: bool = True  # the hidden marker that makes the comment findable (off for the Actions job summary)
     extra_markers: list[str] = field(default_factory=list)
+    # Sections a surface adds after the findings table (GitHub: findings reviewers dismissed, rules gone
+    # summary-only); markdown, already sanitised by their author.
+    sections: list[str] = field(default_factory=list)
 
 
 def _esc_cell(text: str) -> str:
@@ -224,6 +227,7 @@ def _render(review: Review, ctx: SummaryContext, *, diagram: bool, rows: int | N
     if ctx.not_inlined:
         heading = "Findings not posted inline" if any(r for _, r in ctx.not_inlined) else "Findings"
         parts.append(f"### {heading} ({len(ctx.not_inlined)})\n" + _findings_table(ctx.not_inlined, ctx, rows))
+    parts.extend(section for section in ctx.sections if section.strip())
     lock_rows = review.facts.get("locks") or []
     if lock_rows:
         table = lock_table(lock_rows, locks)

@@ -57,7 +57,7 @@ class AppProcess:
         self.log_path = data_dir / f"server-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> AppProcess:
+    def start(self, timeout: float = 60.0) -> AppProcess:  # a loaded 2-core machine needs ~10 s to import
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, str(SERVER), "--port", str(self.port), "--workers", str(self.workers),
                 "--job", self.job]

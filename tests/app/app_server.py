@@ -86,11 +86,24 @@ def fake_review(request: ReviewRequest) -> ReviewOutcome:
 
 
 class FileOps:
-    def react(self, installation_id: int | None, repo: str, comment_id: int) -> None:
-        _append("ops.jsonl", {"op": "react", "repo": repo, "comment_id": comment_id})
+    def react(self, installation_id: int | None, repo: str, comment_id: int, *, review_comment: bool = False) -> None:
+        _append("ops.jsonl", {"op": "react", "repo": repo, "comment_id": comment_id,
+                              **({"review_comment": True} if review_comment else {})})
 
     def reply(self, installation_id: int | None, repo: str, number: int, body: str) -> None:
         _append("ops.jsonl", {"op": "reply", "repo": repo, "number": number, "body": body})
+
+    def reply_in_thread(self, installation_id: int | None, repo: str, number: int, comment_id: int,
+                        body: str) -> None:
+        _append("ops.jsonl", {"op": "reply", "repo": repo, "number": number, "thread": comment_id, "body": body})
+
+    def review_comment(self, installation_id: int | None, repo: str, comment_id: int) -> dict | None:
+        return None
+
+    def repo_config(self, installation_id: int | None, repo: str, number: int):  # type: ignore[no-untyped-def]
+        from bot.config import Config
+
+        return Config()
 
     def author_may_command(self, installation_id: int | None, repo: str, number: int) -> bool:
         return os.environ.get("FAKE_ALLOW_AUTHOR") == "1"

@@ -75,6 +75,39 @@ def test_comment_command_routing() -> None:
     assert decide("issue_comment", edited).kind == "ignore"
 
 
+def test_review_comment_replies_carry_commands() -> None:
+    from app_harness import repo_payload
+
+    def event(body: str, *, action: str = "created", user_type: str = "User", reply_to: int | None = 900) -> dict:
+        user = {"login": "maya", "type": user_type}
+        return {"action": action, "repository": repo_payload("acme/shop"), "installation": {"id": 42},
+                "sender": user, "pull_request": {"number": 7, "state": "open", "user": {"login": "alice"}},
+                "comment": {"id": 901, "body": body, "user": user, "author_association": "MEMBER",
+                            "in_reply_to_id": reply_to, "html_url": "https://github.com/acme/shop/pull/7#r901"}}
+
+    d = decide("pull_request_review_comment", event("/dbreview ignore ratios, not money"))
+    assert (d.kind, d.number, d.in_reply_to, d.association) == ("command", 7, 900, "MEMBER")
+    assert d.command == Command("ignore", "", "ratios, not money") and d.comment_url.endswith("#r901")
+    assert decide("pull_request_review_comment", event("nice catch")).kind == "ignore"
+    assert decide("pull_request_review_comment", event("/dbreview ignore x y", action="edited")).kind == "ignore"
+    assert decide("pull_request_review_comment", event("/dbreview ignore x y", user_type="Bot")).kind == "ignore"
+
+
+def test_rerun_of_the_check_reviews_the_pull_request_again() -> None:
+    from app_harness import repo_payload
+
+    def event(action: str = "rerequested", pulls: list | None = None) -> dict:
+        return {"action": action, "repository": repo_payload("acme/shop"), "installation": {"id": 42},
+                "sender": {"login": "maya", "type": "User"},
+                "check_run": {"id": 5, "head_sha": "c" * 40, "name": "dbreview",
+                              "pull_requests": [{"number": 7}] if pulls is None else pulls}}
+
+    d = decide("check_run", event())
+    assert (d.kind, d.number, d.head_sha, d.login) == ("rerun", 7, "c" * 40, "maya")
+    assert decide("check_run", event("completed")).kind == "ignore"
+    assert decide("check_run", event(pulls=[])).reason == "the check belongs to no open pull request"
+
+
 def test_installation_events() -> None:
     created = {"action": "created", "installation": {"id": 5, "account": {"login": "acme", "type": "Organization"},
                                                       "repository_selection": "selected"},
@@ -97,6 +130,14 @@ def test_installation_events() -> None:
     ("/dbreview --model=claude-opus", Command("unknown", "--model=claude-opus")),
     ("/dbreview full --key=value", Command("unknown", "full --key=value")),
     ("/dbreview explain ../../etc/passwd", Command("unknown", "explain ../../etc/passwd")),
+    ("/dbreview ignore prisma/float-money scores are floats", Command("ignore", "prisma/float-money",
+                                                                     "scores are floats")),
+    ("/dbreview ignore scores are floats, not money\nmore", Command("ignore", "", "scores are floats, not money")),
+    ("/dbreview ignore", Command("ignore", "", "")),
+    ("/dbreview stats", Command("stats")),
+    ("/dbreview learnings", Command("learnings")),
+    ("/dbreview forget 12", Command("forget", "12")),
+    ("/dbreview forget twelve", Command("unknown", "forget twelve")),
 ])
 def test_command_parsing(body: str, expected: Command) -> None:
     assert parse(body) == expected
@@ -126,7 +167,8 @@ def test_settings_refuse_to_start_without_a_secret() -> None:
 
 def test_app_manifest_asks_for_what_the_app_uses(repo_root: Path) -> None:
     manifest = yaml.safe_load((repo_root / "app.yml").read_text())
-    assert set(manifest["default_events"]) == {"pull_request", "issue_comment"}
+    assert set(manifest["default_events"]) == {"pull_request", "issue_comment", "pull_request_review_comment",
+                                                   "check_run"}
     assert manifest["default_permissions"] == {"metadata": "read", "contents": "read", "pull_requests": "write",
                                                "issues": "write", "checks": "write"}
     assert manifest["hook_attributes"]["url"].endswith("/webhook")

@@ -10,7 +10,11 @@ Implements the routes dbreview uses and the rules that break review bots in prod
 - `Link` header pagination (`per_page` default 30, max 100);
 - faults injected per route: 403 secondary rate limit with `retry-after`, 429, 5xx;
 - read-only tokens (fork PRs) get 403 "Resource not accessible by integration" on every write;
-- GitHub omits `patch` for very large files (threshold configurable) and binary files.
+- GitHub omits `patch` for very large files (threshold configurable) and binary files;
+- GraphQL (tests/fakes/github_graphql.py) executed by graphql-core against a subset of GitHub's schema: review
+  threads, their comments, reactions and resolution, `resolveReviewThread`;
+- reactions on review comments and issue comments, replies in threads, `author_association` of every comment and
+  the collaborator permission route, from per-repository roles set by the test (`grant`).
 Diffs are computed here with difflib and the hunk rules are checked by this module's own small patch reader, not by
 dbreview's diff code, so the two can disagree and a test will notice.
 """
@@ -31,6 +35,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from fakes.github_graphql import GraphQLApi
 
 MAX_BODY = 65_536
 READ_ONLY_MESSAGE = "Resource not accessible by integration"
@@ -169,8 +175,12 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.requests: list[dict[str, Any]] = []
         self.app_installations: dict[str, str] = {}  # installation id -> bot login
+        # (repo, login) -> (author_association, permission); everyone else is CONTRIBUTOR / read (a public repo)
+        self.roles: dict[tuple[str, str], tuple[str, str]] = {}
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
+        self.graphql_api = GraphQLApi(self)
+        self.graphql_rate_limited = 0  # the next N GraphQL calls answer RATE_LIMITED
         self.app = self._build_app()
 
     # -- setup helpers used by tests -----------------------------------------------------------------------------
@@ -220,16 +230,63 @@ class FakeGitHub:
                message: str = "", times: int = 1) -> None:
         self.faults.append(Fault(method.upper(), re.compile(path_regex), status, headers or {}, message, times))
 
+    def grant(self, repo: str, login: str, association: str = "MEMBER", permission: str = "write") -> None:
+        """`login`'s role in `repo`: the `author_association` GitHub shows on their comments, and their permission."""
+        self.user(login)
+        self.roles[(repo, login)] = (association, permission)
+
+    def association(self, repo: str, login: str) -> str:
+        user = self.users.get(login)
+        if user is not None and user.type == "Bot":
+            return "NONE"
+        return self.roles.get((repo, login), ("CONTRIBUTOR", "read"))[0]
+
+    def permission(self, repo: str, login: str) -> str:
+        return self.roles.get((repo, login), ("CONTRIBUTOR", "read"))[1]
+
+    def _stamp(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
     def reply(self, comment_id: int, login: str, body: str) -> dict[str, Any]:
-        """A human answers one of the bot's inline comments."""
+        """Someone answers in the thread of a review comment."""
         root = self.review_comments[comment_id]
         with self._lock:
             cid = next(self._ids)
             reply = {**root, "id": cid, "node_id": f"PRRC_{cid}", "body": body, "user": self.user(login).api(),
-                     "in_reply_to_id": comment_id, "pull_request_review_id": None}
+                     "in_reply_to_id": comment_id, "pull_request_review_id": None, "created_at": self._stamp(),
+                     "author_association": self.association(root["_repo"], login),
+                     "html_url": f"https://github.com/{root['_repo']}/pull/{root['_pr']}#discussion_r{cid}"}
             self.review_comments[cid] = reply
             self.threads[root["_thread"]]["comments"].append(cid)
         return reply
+
+    def react(self, comment_id: int, login: str, content: str) -> dict[str, Any]:
+        """`login` reacts to a review comment (`+1`, `-1`, ... as in the REST API)."""
+        with self._lock:
+            reaction = {"id": next(self._ids), "content": content, "review_comment_id": comment_id,
+                        "user": self.user(login).api(), "created_at": self._stamp()}
+            self.reactions.append(reaction)
+        return reaction
+
+    def resolve(self, thread_id: str, login: str | None) -> None:
+        """`login` resolves a review thread (None: resolved by someone GitHub does not name)."""
+        with self._lock:
+            self.threads[thread_id]["resolved"] = True
+            self.threads[thread_id]["resolved_by"] = login
+
+    def comment(self, repo: str, number: int, login: str, body: str) -> dict[str, Any]:
+        """`login` writes a comment in the pull request's conversation."""
+        with self._lock:
+            cid = next(self._ids)
+            comment = {"id": cid, "node_id": f"IC_{cid}", "body": body, "user": self.user(login).api(),
+                       "author_association": self.association(repo, login), "created_at": self._stamp(),
+                       "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{cid}",
+                       "_repo": repo, "_pr": number}
+            self.issue_comments[cid] = comment
+        return comment
+
+    def thread_of(self, comment_id: int) -> str:
+        return self.review_comments[comment_id]["_thread"]
 
     def posted_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
         return [c for c in self.review_comments.values()
@@ -520,6 +577,9 @@ class FakeGitHub:
                         "line": c.get("line"), "original_line": c.get("line"), "side": c.get("side", "RIGHT"),
                         "start_line": c.get("start_line"), "start_side": c.get("start_side"), "body": c["body"],
                         "user": user.api(), "commit_id": commit_id, "in_reply_to_id": None,
+                        "author_association": gh.association(repo.full_name, user.login),
+                        "created_at": gh._stamp(),
+                        "html_url": f"https://github.com/{repo.full_name}/pull/{number}#discussion_r{cid}",
                         "_repo": repo.full_name, "_pr": number, "_thread": thread, "_pending": state == "PENDING",
                     }
             return JSONResponse(public(review), status_code=200)
@@ -562,6 +622,33 @@ class FakeGitHub:
             payload = await request.json()
             return JSONResponse(public(gh.reply(comment_id, request.state.user.login, payload["body"])), 201)
 
+        @app.get("/repos/{owner}/{name}/pulls/comments/{comment_id}")
+        async def get_review_comment(owner: str, name: str, comment_id: int,  # type: ignore[no-untyped-def]
+                                     request: Request):
+            c = gh.review_comments.get(comment_id)
+            if c is None or c["_repo"] != f"{owner}/{name}" or not visible(c, request.state.user):
+                return err(404, "Not Found")
+            return public(c)
+
+        @app.post("/repos/{owner}/{name}/pulls/comments/{comment_id}/reactions")
+        async def react_review_comment(owner: str, name: str, comment_id: int,  # type: ignore[no-untyped-def]
+                                       request: Request):
+            payload = await request.json()
+            if comment_id not in gh.review_comments:
+                return err(404, "Not Found")
+            if payload.get("content") not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
+                return err(422, "Validation Failed")
+            return JSONResponse(gh.react(comment_id, request.state.user.login, payload["content"]), status_code=201)
+
+        @app.get("/repos/{owner}/{name}/collaborators/{username}/permission")
+        async def collaborator_permission(owner: str, name: str, username: str):  # type: ignore[no-untyped-def]
+            # GET /repos/{owner}/{repo}/collaborators/{username}/permission: the legacy base role
+            # (admin | write | read | none) and the role name; 404 for an unknown user.
+            if f"{owner}/{name}" not in gh.repos or username not in gh.users:
+                return err(404, "Not Found")
+            permission = gh.permission(f"{owner}/{name}", username)
+            return {"permission": permission, "role_name": permission, "user": gh.users[username].api()}
+
         @app.delete("/repos/{owner}/{name}/pulls/comments/{comment_id}")
         async def delete_comment(owner: str, name: str, comment_id: int,  # type: ignore[no-untyped-def]
                                  request: Request):
@@ -594,7 +681,10 @@ class FakeGitHub:
                 return err(422, "Validation Failed", ["Body is too long (maximum is 65536 characters)"])
             cid = next(gh._ids)
             comment = {"id": cid, "node_id": f"IC_{cid}", "body": body, "user": request.state.user.api(),
-                       "author_association": "NONE", "_repo": f"{owner}/{name}", "_pr": number}
+                       "author_association": gh.association(f"{owner}/{name}", request.state.user.login),
+                       "created_at": gh._stamp(),
+                       "html_url": f"https://github.com/{owner}/{name}/pull/{number}#issuecomment-{cid}",
+                       "_repo": f"{owner}/{name}", "_pr": number}
             gh.issue_comments[cid] = comment
             return JSONResponse(public(comment), status_code=201)
 
@@ -670,24 +760,17 @@ class FakeGitHub:
         @app.post("/graphql")
         async def graphql(request: Request):  # type: ignore[no-untyped-def]
             payload = await request.json()
-            query = payload.get("query", "")
-            variables = payload.get("variables") or {}
-            if "resolveReviewThread" in query:
-                thread = gh.threads.get(variables.get("threadId", ""))
-                if thread is None:
-                    return {"data": None, "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to a node"}]}
-                thread["resolved"] = True
-                return {"data": {"resolveReviewThread": {"thread": {"id": variables["threadId"],
-                                                                     "isResolved": True}}}}
-            if "reviewThreads" in query:
-                repo = f"{variables.get('owner')}/{variables.get('name')}"
-                nodes = [{"id": tid, "isResolved": t["resolved"],
-                          "comments": {"nodes": [{"databaseId": cid} for cid in t["comments"]]}}
-                         for tid, t in gh.threads.items()
-                         if t["_repo"] == repo and t["_pr"] == variables.get("number") and t["comments"]]
-                return {"data": {"repository": {"pullRequest": {"reviewThreads": {
-                    "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}}}}}
-            return {"data": None, "errors": [{"message": "fake server: unsupported query"}]}
+            with gh._lock:
+                if gh.graphql_rate_limited > 0:
+                    # GitHub's GraphQL rate limit: HTTP 200, an error of type RATE_LIMITED, the reset in headers.
+                    gh.graphql_rate_limited -= 1
+                    reset = str(int(time.time()) + 120)
+                    return JSONResponse({"data": None, "errors": [{"type": "RATE_LIMITED", "message":
+                                         "API rate limit exceeded for installation ID 42."}]},
+                                        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset,
+                                                 "x-ratelimit-resource": "graphql"})
+                return gh.graphql_api.execute(payload.get("query", ""), payload.get("variables"),
+                                              request.state.user)
 
         return app
 

@@ -72,8 +72,9 @@ def test_action_yml_runs_the_dockerfile_with_the_action_command() -> None:
     runs = action["runs"]
     assert runs["using"] == "docker" and runs["image"] == "Dockerfile" and runs["args"] == ["action"]
     assert runs["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
-    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "trace-database-url"}
+    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "trace-database-url", "database-url"}
     assert runs["env"]["DBREVIEW_TRACE_DATABASE_URL"] == "${{ inputs.trace-database-url }}"
+    assert runs["env"]["DBREVIEW_DATABASE_URL"] == "${{ inputs.database-url }}"
 
 
 def test_example_workflow_gives_the_trace_a_postgres_service() -> None:
@@ -88,7 +89,7 @@ def test_example_workflow_gates_commands_and_never_checks_out_pr_code() -> None:
     text = (REPO / ".github/workflows/dbreview-example.yml").read_text()
     flow = yaml.safe_load(text)
     triggers = flow[True] if True in flow else flow["on"]  # YAML 1.1 reads the key `on` as a boolean
-    assert set(triggers) == {"pull_request", "issue_comment"}
+    assert set(triggers) == {"pull_request", "issue_comment", "pull_request_review_comment"}
     assert flow["permissions"] == {"contents": "read", "pull-requests": "write", "issues": "write",
                                    "checks": "write"}
     job = flow["jobs"]["review"]

@@ -178,3 +178,77 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class FeedbackComment(Base):
+    """What became of one posted finding comment: open, fixed, or dismissed (how, by whom), with its reactions."""
+
+    __tablename__ = "feedback_comments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(Text)
+    pr_number: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    # The finding's object (rule, file, key): the same code on another pull request has the same object id.
+    object_id: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    # open | fixed | dismissed
+    state: Mapped[str] = mapped_column(Text)
+    # thumbs-down | resolved | ignore | suppressed
+    how: Mapped[str | None] = mapped_column(Text)
+    dismissed_by: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    thumbs_up: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_down_trusted: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("repo", "pr_number", "fingerprint", name="uq_feedback_comments_finding"),
+        Index("ix_feedback_comments_repo_rule", "repo", "rule"),
+        Index("ix_feedback_comments_repo_object", "repo", "object_id"),
+    )
+
+
+class FeedbackIgnore(Base):
+    """`/dbreview ignore` on a pull request: one finding (a thread reply) or a rule (a conversation comment)."""
+
+    __tablename__ = "feedback_ignores"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(Text)
+    pr_number: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(Text)
+    object_id: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    login: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_feedback_ignores_repo_pr", "repo", "pr_number"),)
+
+
+class LearningRow(Base):
+    """A convention a reviewer explained; `removed_at` keeps a removed one from coming back from its thread."""
+
+    __tablename__ = "learnings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text, default="")
+    path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    removed_by: Mapped[str | None] = mapped_column(Text)
+
+    # The unique key starts with repo, so it also serves the per-repository listing.
+    __table_args__ = (UniqueConstraint("repo", "url", name="uq_learnings_repo_url"),)

@@ -59,9 +59,11 @@ INDEX}
 # Warnings fail this repository's check; two dismissals of a rule (and no fix) make it summary-only.
 CONFIG = "fail_on: warning\nfeedback:\n  summary_only_after: 2\n  summary_only_ratio: 1\n"
 BASE = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER\n", ""), ".dbreview.yml": CONFIG}
-FLOATS = {**BASE, "prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float\n  taxAmount Float")}
-MOVED = {**BASE, "prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  note String?\n  discount Float\n"
-                                                                    "  taxAmount Float")}
+# The two Floats sit in two models: one model's fields would be one grouped finding (one comment).
+FLOATS = {**BASE, "prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float").replace(
+    "  orders Order[]\n", "  orders Order[]\n  taxAmount Float\n")}
+MOVED = {**BASE, "prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  note String?\n  discount Float").replace(
+    "  orders Order[]\n", "  name   String?\n  orders Order[]\n  taxAmount Float\n")}
 WITH_COUPON = {**BASE, "prisma/schema.prisma": BASE["prisma/schema.prisma"] + COUPON.replace("INDEX", "")}
 COUPON_FIXED = {**BASE, "prisma/schema.prisma": BASE["prisma/schema.prisma"]
                 + COUPON.replace("INDEX", "\n  @@index([orderId])\n")}
@@ -162,7 +164,7 @@ def test_reviewers_feedback_end_to_end(tmp_path: Path, github: FakeGitHub,
     try:
         _push(app, store, fake, 1, None, "opened")
         assert _check(fake, 1) == "failure" and len(_inline(fake, 1)) == 2, app.logs()[-3000:]
-        discount, tax = _with(fake, 1, "Order.discount"), _with(fake, 1, "Order.taxAmount")
+        discount, tax = _with(fake, 1, "Order.discount"), _with(fake, 1, "User.taxAmount")
 
         # maya (a member) 👎 the discount comment, otto (nobody) the tax one; a push moves both lines.
         fake.react(discount["id"], "maya", "-1")

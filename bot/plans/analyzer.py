@@ -173,7 +173,11 @@ def plan_facts(result: PlanResult) -> dict[str, Any]:
         "untranslated": [{"path": u.call.path, "line": u.call.line, "call": u.call.target, "reason": u.reason}
                          for u in result.untranslated],
         "statements": result.statements(), "planned": result.planned(),
-        "seeded": dict(result.sizes.seeded), "calls": calls, "setup_s": round(result.setup_s, 2),
+        "seeded": dict(result.sizes.seeded), "calls": calls,
+        # Candidates an existing index already starts with (an index the change adds counts): not advised.
+        "present": [{"table": table, "index": "@@index([" + ", ".join(fields) + "])", "existing": name}
+                    for (table, fields), name in sorted(result.served.items())],
+        "setup_s": round(result.setup_s, 2),
         "elapsed_s": round(result.elapsed_s, 2),
     }
 

@@ -301,10 +301,13 @@ def _insert(conn: psycopg.Connection[Any], plan: _Plan, rows: int, fill_nullable
     with_clause = sql.SQL("WITH ") + sql.SQL(", ").join(ctes) + sql.SQL(" ") if ctes else sql.SQL("")
     target = sql.Identifier(rel.schema, rel.relname)
     conflict = sql.SQL(" ON CONFLICT DO NOTHING") if realistic else sql.SQL("")
+    # Realistic rows are written in row-number order (a hash join with the parents would shuffle them), so the
+    # timestamps follow the physical order as in an append-mostly table: the planner's correlation is realistic.
+    order = sql.SQL(" ORDER BY g") if realistic else sql.SQL("")
     if names:
-        query = sql.SQL("{w}INSERT INTO {t} ({c}) SELECT {v} FROM generate_series(1, {n}) AS g{j}{o}").format(
+        query = sql.SQL("{w}INSERT INTO {t} ({c}) SELECT {v} FROM generate_series(1, {n}) AS g{j}{r}{o}").format(
             w=with_clause, t=target, c=sql.SQL(", ").join(names), v=sql.SQL(", ").join(values),
-            n=sql.Literal(rows), j=sql.SQL("").join(joins), o=conflict)
+            n=sql.Literal(rows), j=sql.SQL("").join(joins), r=order, o=conflict)
     else:
         query = sql.SQL("INSERT INTO {t} SELECT FROM generate_series(1, {n}) AS g{o}").format(
             t=target, n=sql.Literal(rows), o=conflict)

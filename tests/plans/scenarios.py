@@ -26,6 +26,15 @@ def server_down() -> str | None:
         return str(exc).strip().splitlines()[0]
 
 
+def hypopg_available() -> bool:
+    """The server can create HypoPG (Debian: postgresql-15-hypopg; .ci/run installs it when it can)."""
+    try:
+        with psycopg.connect(DATABASE_URL, connect_timeout=3) as conn:
+            return conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'").fetchone() is not None
+    except psycopg.Error:
+        return False
+
+
 def leftover_databases(names: list[str]) -> list[str]:
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         rows = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)).fetchall()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -73,9 +74,23 @@ def cost(n: float) -> str:
     return f"{n:,.0f}" if n >= 100 else f"{n:,.1f}"
 
 
-def plan_path(plan: Plan, limit: int = 4) -> str:
-    """The plan's top nodes as one line: `Limit → Sort → Seq Scan on payouts (est. 1,250 rows)`."""
-    parts = [n.describe() + (f" (est. {human(n.rows)} rows)" if n.relation else "") for n in plan.nodes[:limit]]
+def _rows(n: float) -> str:
+    return f"{human(n)} row" + ("" if round(n) == 1 else "s")
+
+
+def plan_path(plan: Plan, limit: int = 4, table_rows: Callable[[str], int] | None = None) -> str:
+    """The plan's top nodes as one line: `Limit → Sort → Seq Scan on payouts (reads 20k rows, est. 1,250 match)`.
+
+    A scan's row estimate is what it returns; a sequential scan reads the whole table (`table_rows` tells how big)."""
+    parts = []
+    for node in plan.nodes[:limit]:
+        text = node.describe()
+        if node.node_type in ("Seq Scan", "Parallel Seq Scan") and table_rows is not None \
+                and table_rows(node.relation):
+            text += f" (reads {_rows(table_rows(node.relation))}, est. {human(node.rows)} match)"
+        elif node.relation:
+            text += f" (est. {_rows(node.rows)})"
+        parts.append(text)
     return " → ".join(parts) + (" → …" if len(plan.nodes) > limit else "")
 
 
@@ -150,8 +165,13 @@ def _evidence(measured: Measured, trial: Trial, sizes: TableSizes, hypopg: bool)
     if source == "in dbreview-stats.json" and rows != seeded:
         size += f" ({human(rows)} in production per dbreview-stats.json)"
     before, after = measured.plan.total_cost, trial.plan.total_cost
-    return (f"on {size}, EXPLAIN shows {plan_path(measured.plan)}; with {trial.candidate.prisma} as "
-            f"{_hypothetical_word(hypopg)} it is {plan_path(trial.plan)}: cost {cost(before)} → {cost(after)} "
+
+    def table_rows(relation: str) -> int:
+        return sizes.seeded_rows(_qualified(measured, relation))
+
+    return (f"on {size}, EXPLAIN shows {plan_path(measured.plan, table_rows=table_rows)}; with "
+            f"{trial.candidate.prisma} as {_hypothetical_word(hypopg)} it is "
+            f"{plan_path(trial.plan, table_rows=table_rows)}: cost {cost(before)} → {cost(after)} "
             f"(-{trial.cut(measured.plan):.0%})")
 
 

@@ -67,8 +67,9 @@ def test_a_confirmed_static_finding_carries_the_measurement() -> None:
     review, notes = _reconcile([_static()], call, sizes)
     [f] = review.findings
     assert notes == [] and f.source is Source.MEASURED and f.rule == "query/missing-index"
-    assert "Measured: on 20k seeded rows of `payouts`, EXPLAIN shows Sort → Seq Scan on payouts (est. 1,250 rows)" \
-        in f.message
+    assert "Measured: on 20k seeded rows of `payouts`, EXPLAIN shows Sort → Seq Scan on payouts (reads 20k rows, " \
+        "est. 1,250 match); with @@index([status, createdAt]) as a hypothetical index (HypoPG) it is Index Scan " \
+        "using the suggested index on payouts (est. 1,250 rows)" in f.message
     assert "cost 500 → 100 (-80%)" in f.message and f.extra["cost_cut"] == 0.8
 
 

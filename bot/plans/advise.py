@@ -178,6 +178,12 @@ def run(explainer: Explainer, lookup: SchemaLookup, workloads: list[Workload], *
             try:
                 values = explainer.picker.values(params)
                 measured.params = [v if v is not None else "NULL" for v in values]
+                empty = next((p for p, v in zip(params, values, strict=True) if v is None and not p.known), None)
+                if empty is not None:
+                    # Planning `col = NULL` shows an empty result, not the query: better unmeasured than wrong.
+                    measured.error = f"no seeded value of {empty.table}.{empty.column} to plan with"
+                    measured.elapsed_ms = elapsed_ms(started)
+                    continue
                 measured.plan = explainer.explain(text, values)
             except psycopg.Error as exc:
                 measured.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

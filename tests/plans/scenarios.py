@@ -60,9 +60,12 @@ HELPDESK_SCHEMA = """datasource db {
 }
 
 model Agent {
-  id      String   @id @default(uuid()) @db.Uuid
-  email   String   @unique
-  tickets Ticket[]
+  id        String   @id @default(uuid()) @db.Uuid
+  email     String   @unique
+  managerId String?  @db.Uuid
+  manager   Agent?   @relation("Team", fields: [managerId], references: [id])
+  reports   Agent[]  @relation("Team")
+  tickets   Ticket[]
 }
 
 model Ticket {
@@ -77,6 +80,7 @@ model Ticket {
 HELPDESK_INIT = """CREATE TABLE "Agent" (
     "id" UUID NOT NULL,
     "email" TEXT NOT NULL,
+    "managerId" UUID,
     CONSTRAINT "Agent_pkey" PRIMARY KEY ("id")
 );
 CREATE TABLE "Ticket" (
@@ -88,6 +92,8 @@ CREATE TABLE "Ticket" (
     CONSTRAINT "Ticket_pkey" PRIMARY KEY ("id")
 );
 CREATE UNIQUE INDEX "Agent_email_key" ON "Agent"("email");
+ALTER TABLE "Agent" ADD CONSTRAINT "Agent_managerId_fkey" FOREIGN KEY ("managerId") REFERENCES "Agent"("id")
+    ON DELETE SET NULL ON UPDATE CASCADE;
 ALTER TABLE "Ticket" ADD CONSTRAINT "Ticket_agentId_fkey" FOREIGN KEY ("agentId") REFERENCES "Agent"("id")
     ON DELETE RESTRICT ON UPDATE CASCADE;
 """

@@ -35,6 +35,7 @@ def test_seeded_rows_look_like_production() -> None:
             per_agent = conn.execute('SELECT count(DISTINCT "agentId"), max(n) FROM (SELECT "agentId", count(*) n '
                                      'FROM "Ticket" GROUP BY 1) s').fetchone()
             emails = conn.execute('SELECT count(*), count(DISTINCT email) FROM "Agent"').fetchone()
+            managers = conn.execute('SELECT count("managerId"), count(DISTINCT "managerId") FROM "Agent"').fetchone()
             stats = conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'Ticket'").fetchone()
     assert leftover_databases(names) == []
     assert db.seeded == {"Agent": 12_000, "Ticket": 12_000}
@@ -46,6 +47,8 @@ def test_seeded_rows_look_like_production() -> None:
     # Foreign keys spread unevenly over many parents; unique columns stay unique; statistics are there.
     assert per_agent[0] > 2_000 and per_agent[1] >= 5
     assert emails[0] == emails[1] == 12_000
+    # A foreign key to the table itself (a tree) is filled afterwards: most rows get a parent, a tenth are parents.
+    assert 0.6 < managers[0] / 12_000 < 0.8 and 500 < managers[1] <= 1_200
     assert stats[0] > 0
 
 

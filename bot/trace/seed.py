@@ -315,26 +315,28 @@ def _insert(conn: psycopg.Connection[Any], plan: _Plan, rows: int, fill_nullable
     return cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else rows
 
 
-def _link_to_self(conn: psycopg.Connection[Any], plan: _Plan, rows: int) -> None:
-    """A tree (a category's parent, a comment's reply-to): the foreign key to the table itself could not point at
-    rows while they were being inserted, so 70 % of the rows get a parent among the first tenth, afterwards."""
-    for i, fk in enumerate(plan.fks):
-        if fk.parent != fk.child or len(fk.columns) != 1:
-            continue
-        rel = plan.rel
-        column, ref = sql.Identifier(fk.columns[0]), sql.Identifier(fk.parent_columns[0])
-        table = sql.Identifier(rel.schema, rel.relname)
-        roots = max(1, rows // 10)
-        u = sql.SQL("(hashtext(t.ctid::text || {l}) & 2147483647)").format(l=sql.Literal(f"{rel.relname}.self{i}"))
-        statement = sql.SQL(
-            "WITH p AS (SELECT {ref} AS v, row_number() OVER (ORDER BY {ref}) AS rn FROM {t}) "
-            "UPDATE {t} AS t SET {c} = p.v FROM p WHERE p.rn = 1 + {u} % {roots} AND {u} % 10 < 7"
-        ).format(ref=ref, t=table, c=column, u=u, roots=sql.Literal(roots))
-        try:
-            with conn.transaction():
-                conn.execute(statement)
-        except psycopg.Error:
-            continue  # a NOT NULL or CHECK the tree breaks: the column keeps what the insert gave it
+def _link_later(conn: psycopg.Connection[Any], plan: _Plan, fk: _Fk, rows: int, label: str) -> None:
+    """A nullable foreign key whose parent had no rows when this table was filled (a tree's parent, the back edge
+    of a cycle such as users <-> subscriptions): 70 % of the rows get a parent among the first tenth, afterwards."""
+    if len(fk.columns) != 1:
+        return
+    parent = probe_relation(conn, fk.parent)
+    if parent is None:
+        return
+    column, ref = sql.Identifier(fk.columns[0]), sql.Identifier(fk.parent_columns[0])
+    table = sql.Identifier(plan.rel.schema, plan.rel.relname)
+    roots = max(1, rows // 10) if fk.parent == fk.child else max(1, rows)
+    u = sql.SQL("(hashtext(t.ctid::text || {l}) & 2147483647)").format(l=sql.Literal(label))
+    statement = sql.SQL(
+        "WITH p AS (SELECT {ref} AS v, row_number() OVER (ORDER BY {ref}) AS rn FROM {pt} LIMIT {n}) "
+        "UPDATE {t} AS t SET {c} = p.v FROM p WHERE p.rn = 1 + {u} % {roots} AND {u} % 10 < 7"
+    ).format(ref=ref, pt=sql.Identifier(parent.schema, parent.relname), n=sql.Literal(_PARENT_SAMPLE), t=table,
+             c=column, u=u, roots=sql.Literal(min(roots, _PARENT_SAMPLE)))
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.Error:
+        return  # a NOT NULL or CHECK the link breaks: the column keeps what the insert gave it
 
 
 def probe_relation(conn: psycopg.Connection[Any], oid: int) -> probe.Relation | None:
@@ -348,6 +350,26 @@ def _fast_session(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET synchronous_commit = off")
     with contextlib.suppress(psycopg.Error):
         conn.execute("SET session_replication_role = replica")
+
+
+def _is_empty(conn: psycopg.Connection[Any], oid: int) -> bool:
+    rel = probe_relation(conn, oid)
+    if rel is None:
+        return True
+    row = conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(rel.schema, rel.relname))).fetchone()
+    return row is None
+
+
+def _try_insert(conn: psycopg.Connection[Any], plan: _Plan, count: int, profile: SeedProfile | None
+                ) -> tuple[int, str | None]:
+    error: str | None = None
+    for fill_nullable in (True, False):
+        try:
+            with conn.transaction():
+                return (_insert(conn, plan, count, fill_nullable, profile) if count > 0 else 0), None
+        except psycopg.Error as exc:
+            error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return 0, error
 
 
 def seed_tables(conn: psycopg.Connection[Any], names: list[str], rows: int,
@@ -370,28 +392,35 @@ def seed_tables(conn: psycopg.Connection[Any], names: list[str], rows: int,
     seeded: dict[str, int] = {}
     notes: list[str] = []
     _fast_session(conn)
-    for plan in _order(targets, known, fks):
-        error: str | None = None
-        count = profile.rows_for(plan.rel, rows) if profile is not None else rows
-        inserted = 0
-        for fill_nullable in (True, False):
-            try:
-                with conn.transaction():
-                    inserted = _insert(conn, plan, count, fill_nullable, profile) if count > 0 else 0
-                error = None
+    ordered = _order(targets, known, fks)
+    failed: list[tuple[_Plan, str]] = []
+    later: list[tuple[_Plan, _Fk, int]] = []  # foreign keys whose parent was still empty
+    # A table that fails for want of parent rows (the other side of a cycle was not seeded yet) gets a second try.
+    for plans in (ordered, None):
+        if plans is None:
+            if profile is None or not failed:
                 break
-            except psycopg.Error as exc:
-                error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if error is None:
+            plans = [p for p, _ in failed]
+            failed = []
+        for plan in plans:
+            count = profile.rows_for(plan.rel, rows) if profile is not None else rows
+            empty_parents = [fk for fk in plan.fks if _is_empty(conn, fk.parent)]
+            inserted, error = _try_insert(conn, plan, count, profile)
+            if error is not None:
+                failed.append((plan, error))
+                continue
             seeded[plan.rel.name] = inserted if profile is not None else rows
             if profile is not None and inserted:
-                _link_to_self(conn, plan, inserted)
+                later.extend((plan, fk, inserted) for fk in empty_parents)
             # Children join their parents' rows next: without statistics the planner guesses a handful of parent
             # rows and picks a nested loop (minutes instead of a fraction of a second at 100k rows).
             with contextlib.suppress(psycopg.Error):
                 conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(plan.rel.schema, plan.rel.relname)))
-        else:
-            notes.append(f"trace: could not seed {plan.rel.name} ({error}); it stays empty")
+    for plan, error in failed:
+        notes.append(f"trace: could not seed {plan.rel.name} ({error}); it stays empty")
+    for i, (plan, fk, inserted) in enumerate(later):
+        if not _is_empty(conn, fk.parent):
+            _link_later(conn, plan, fk, inserted, f"{plan.rel.relname}.late{i}")
     with contextlib.suppress(psycopg.Error):
         conn.execute("RESET session_replication_role")
     if seeded:

@@ -287,8 +287,8 @@ def reconcile(review: Review, calls: list[CallMeasurement], sizes: TableSizes, s
             continue
         who = "query/missing-index" if is_static else "the AI review's index suggestion"
         if judged.served_by is not None:
-            notes.append(f"plans: dropped {who} at {where}: the index `{judged.served_by}` already starts with "
-                         f"those columns, and the plan uses what the schema has")
+            notes.append(f"plans: dropped {who} at {where}: the database the migrations build already has "
+                         f"`{judged.served_by}`, which starts with those columns")
         elif rows < settings.min_table_rows:
             notes.append(f"plans: dropped {who} at {where}: `{_relname(_main_table(call))}` has {rows:,} rows "
                          f"({source}), too few for {index} to matter")

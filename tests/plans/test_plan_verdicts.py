@@ -89,7 +89,8 @@ def test_an_unused_index_and_an_existing_one_drop_the_claim() -> None:
     call, sizes = _call(after=None)
     served = {("public.payouts", ("status", "createdAt")): "payouts_status_createdAt_idx"}
     review, notes = _reconcile([_static()], call, sizes, served)
-    assert review.findings == [] and "`payouts_status_createdAt_idx` already starts with those columns" in notes[0]
+    assert review.findings == [] and "already has `payouts_status_createdAt_idx`, which starts with those columns" \
+        in notes[0]
 
 
 def test_a_claim_the_plans_did_not_test_stands() -> None:

@@ -134,14 +134,17 @@ def verdict(calls: list[CallMeasurement], fields: tuple[str, ...], table: str,
     return found
 
 
-def _scan_problem(measured: Measured, sizes: TableSizes, settings: Settings) -> str | None:
-    """What only the plan shows: a Seq Scan of a large table, or a large Sort; None when the plan is fine."""
+def _scan_problem(measured: Measured, sizes: TableSizes, settings: Settings, table: str) -> str | None:
+    """What only the plan shows: a Seq Scan of the large `table` (the one the index is for), or a large Sort; None
+    when the plan is fine."""
     plan = measured.plan
     if plan is None:
         return None
     for node in plan.seq_scans():
-        rows, _ = sizes.rows(_qualified(measured, node.relation))
-        if rows >= settings.min_table_rows and node.relation:
+        if node.relation != _relname(table):
+            continue
+        rows, _ = sizes.rows(table)
+        if rows >= settings.min_table_rows:
             return f"Seq Scan on {node.relation}"
     for node in plan.sorts():
         if node.rows >= settings.min_table_rows:
@@ -198,9 +201,11 @@ def measured_findings(calls: list[CallMeasurement], sizes: TableSizes, settings:
     for call in calls:
         best: tuple[Measured, Trial, str] | None = None
         for measured in call.statements:
-            problem = _scan_problem(measured, sizes, settings)
             trial = measured.best()
-            if problem is None or trial is None or measured.plan is None:
+            if trial is None or measured.plan is None:
+                continue
+            problem = _scan_problem(measured, sizes, settings, trial.candidate.table)
+            if problem is None:
                 continue
             if trial.cut(measured.plan) < settings.min_cost_cut:
                 continue

@@ -13,7 +13,8 @@ On the trace's scratch server (`--trace-database-url`, $DBREVIEW_TRACE_DATABASE_
    `query/missing-index` the plans contradict is dropped with a note; a large scan the static rules missed is
    `query/measured-seq-scan`.
 
-Modules: model (data), translate, scratch, explain, advise (candidates and the loop), rules (findings), analyzer.
+Modules: model (data), translate (calls -> statements) with sqlparts (names, `where` -> SQL), scratch, explain,
+advise (candidates and the loop), rules (findings), analyzer.
 """
 
 from __future__ import annotations

@@ -22,15 +22,11 @@ held in a variable we cannot read, implicit many-to-many filters, JSON filters) 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
 
 from bot.plans.model import (
     EQ,
-    HIGH,
-    LIKE,
     LIMIT,
-    LOW,
     OFFSET,
     SET,
     Access,
@@ -40,9 +36,28 @@ from bot.plans.model import (
     Translation,
     Untranslated,
 )
-from bot.prisma.model import Field, Model, Relation, Schema
+from bot.plans.sqlparts import (
+    DEFAULT_SCHEMA,
+    Aliases,
+    Filter,
+    Params,
+    SchemaLookup,
+    Untranslatable,
+    and_all,
+    link_fields,
+    literal_of,
+    primary_fields,
+    qualified,
+    quote,
+    short,
+    table_sql,
+    unique_sets,
+)
+from bot.prisma.model import Field, Model, Relation
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
+
+__all__ = ["DEFAULT_SCHEMA", "OPERATIONS", "SchemaLookup", "Untranslatable", "expand_list", "qualified", "translate"]
 
 # Operations whose SQL this module builds.
 READS = frozenset({"findMany", "findFirst", "findFirstOrThrow", "findUnique", "findUniqueOrThrow", "count",
@@ -52,55 +67,6 @@ OPERATIONS = READS | WRITES
 
 MAX_VARIANTS = 4
 MAX_INCLUDE_DEPTH = 3
-DEFAULT_SCHEMA = "public"
-_RANGE_OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
-_LIKE_PATTERNS = {"contains": "%{}%", "startsWith": "{}%", "endsWith": "%{}"}
-_SCALAR_OPS = frozenset({"equals", "not", "in", "notIn", "lt", "lte", "gt", "gte", "contains", "startsWith",
-                         "endsWith", "mode"})
-
-
-class Untranslatable(Exception):
-    """This call (or this part of it) has no faithful SQL translation; the message says why, for the note."""
-
-
-class SchemaLookup:
-    """The head schema as the translator needs it: models by client accessor, enums by name, preview features."""
-
-    def __init__(self, schemas: list[Schema]) -> None:
-        self.schemas = schemas
-        self.by_accessor: dict[str, Model] = {}
-        self.enums: dict[str, tuple[str, str]] = {}  # enum name -> (db schema, db name)
-        self.relation_joins = False
-        for schema in schemas:
-            for model in schema.all_models():
-                self.by_accessor.setdefault(model.name[:1].lower() + model.name[1:], model)
-            for enum in schema.enums.values():
-                self.enums.setdefault(enum.name, (enum.db_schema or DEFAULT_SCHEMA, enum.db_name))
-            if "relationJoins" in schema.preview_features():
-                self.relation_joins = True
-
-    def model(self, accessor: str | None) -> Model | None:
-        return self.by_accessor.get(accessor or "")
-
-    def model_named(self, name: str) -> Model | None:
-        for schema in self.schemas:
-            found = schema.model(name)
-            if found is not None:
-                return found
-        return None
-
-
-def qualified(model: Model) -> str:
-    """`public.payouts`: how plans, stats and seeds name the table."""
-    return f"{model.db_schema or DEFAULT_SCHEMA}.{model.db_name}"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def table_sql(model: Model) -> str:
-    return f"{_q(model.db_schema or DEFAULT_SCHEMA)}.{_q(model.db_name)}"
 
 
 def call_ref(call: PrismaCall, model: Model) -> CallRef:
@@ -165,19 +131,14 @@ def branches(expr: JsExpr) -> list[tuple[str, JsValue | None]] | None:
         yes, no = node.child_by_field_name("consequence"), node.child_by_field_name("alternative")
         if yes is None or no is None:
             return None
-        return [(f"`{_short(yes.text)}`", to_value(yes)), (f"`{_short(no.text)}`", to_value(no))]
+        return [(f"`{short(yes.text)}`", to_value(yes)), (f"`{short(no.text)}`", to_value(no))]
     if node.type == "binary_expression":
         op = node.child_by_field_name("operator")
         right = node.child_by_field_name("right")
         if op is None or right is None or (op.text or b"") != b"&&":
             return None
-        return [(f"`{_short(right.text)}`", to_value(right)), ("the condition false", None)]
+        return [(f"`{short(right.text)}`", to_value(right)), ("the condition false", None)]
     return None
-
-
-def _short(raw: bytes | None) -> str:
-    text = " ".join((raw or b"").decode("utf-8", "replace").split())
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_nothing(value: JsValue | None) -> bool:
@@ -191,7 +152,7 @@ def _merge_spreads(obj: JsObject, what: str) -> list[tuple[str, dict[str, JsValu
     for spread in obj.spreads:
         options = branches(spread)
         if options is None:
-            raise Untranslatable(f"the spread `...{_short(spread.text.encode())}` in {what} cannot be read")
+            raise Untranslatable(f"the spread `...{short(spread.text.encode())}` in {what} cannot be read")
         grown: list[tuple[str, dict[str, JsValue]]] = []
         for label, entries in variants:
             for branch_label, value in options:
@@ -200,7 +161,7 @@ def _merge_spreads(obj: JsObject, what: str) -> list[tuple[str, dict[str, JsValu
                 elif isinstance(value, JsObject) and not value.spreads:
                     merged = {**entries, **value.entries}
                 else:
-                    raise Untranslatable(f"the spread `...{_short(spread.text.encode())}` in {what} cannot be read")
+                    raise Untranslatable(f"the spread `...{short(spread.text.encode())}` in {what} cannot be read")
                 grown.append((_join_label(label, f"{what} spread {branch_label}"), merged))
         variants = grown
         if len(variants) > MAX_VARIANTS:
@@ -235,377 +196,6 @@ def _variants(args: JsObject) -> list[tuple[str, dict[str, JsValue]]]:
     return out
 
 
-# -- SQL building ----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Cond:
-    """A rendered condition and the joins it needs at the statement's top level."""
-
-    sql: str
-    joins: list[str] = field(default_factory=list)
-
-
-def _and(parts: list[str]) -> str | None:
-    parts = [p for p in parts if p]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
-
-
-class _Params:
-    def __init__(self) -> None:
-        self.items: list[Param] = []
-
-    def add(self, param: Param) -> str:
-        self.items.append(param)
-        return f"${len(self.items)}"
-
-
-class _Aliases:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def next(self, prefix: str) -> str:
-        self.n += 1
-        return f"{prefix}{self.n}"
-
-
-def _literal(value: JsValue | None) -> tuple[bool, object]:
-    if isinstance(value, JsLiteral):
-        return True, value.value
-    return False, None
-
-
-def _scalar_value_ok(value: JsValue | None) -> bool:
-    return isinstance(value, (JsLiteral, JsExpr))
-
-
-class _Filter:
-    """Renders a `where` for one model (quaint's FilterVisitor): conditions, joins, and what an index would serve."""
-
-    def __init__(self, lookup: SchemaLookup, params: _Params, aliases: _Aliases, accesses: list[Access],
-                 *, mutation: bool) -> None:
-        self.lookup, self.params, self.aliases, self.accesses = lookup, params, aliases, accesses
-        self.mutation = mutation
-
-    # columns
-
-    def col(self, model: Model, f: Field, alias: str | None) -> str:
-        owner = _q(alias) if alias else table_sql(model)
-        return f"{owner}.{_q(f.db_name)}"
-
-    def access_for(self, model: Model, alias: str | None) -> Access:
-        """One Access per (model, alias) so the main table and each sub-select are advised separately."""
-        for access in self.accesses:
-            if access.table == qualified(model) and access.alias == (alias or ""):
-                return access
-        access = Access(model.name, qualified(model), alias=alias or "")
-        self.accesses.append(access)
-        return access
-
-    def value(self, model: Model, f: Field, value: JsValue | None, kind: str, *, pattern: str = "{}",
-              lower: bool = False) -> str:
-        if not _scalar_value_ok(value):
-            raise Untranslatable(f"the value compared with `{model.name}.{f.name}` is an object or array")
-        known, literal = _literal(value)
-        if known and pattern != "{}":
-            literal = pattern.format(literal)
-        placeholder = self.params.add(Param(kind, qualified(model), f.db_name, known, literal, pattern, lower))
-        if f.kind == "enum":
-            schema, name = self.lookup.enums.get(f.type, (DEFAULT_SCHEMA, f.type))
-            return f"CAST({placeholder}::text AS {_q(schema)}.{_q(name)})"
-        return f"LOWER({placeholder})" if lower else placeholder
-
-    # the where object
-
-    def where(self, model: Model, where: JsValue | None, alias: str | None, collect: bool) -> _Cond:
-        if where is None or (isinstance(where, JsLiteral) and where.value is None):
-            return _Cond("")
-        if isinstance(where, JsExpr):
-            raise Untranslatable(f"its `where` is the expression `{_short(where.text.encode())}`, whose fields are "
-                                 "unknown")
-        if not isinstance(where, JsObject):
-            raise Untranslatable("its `where` is not an object")
-        if where.spreads:
-            raise Untranslatable(f"the `where` spreads `...{_short(where.spreads[0].text.encode())}`, whose fields "
-                                 "are unknown")
-        parts: list[str] = []
-        joins: list[str] = []
-        for name, value in where.entries.items():
-            for cond in self.entry(model, name, value, alias, collect):
-                parts.append(cond.sql)
-                joins.extend(cond.joins)
-        return _Cond(_and(parts) or "", joins)
-
-    def entry(self, model: Model, name: str, value: JsValue, alias: str | None, collect: bool) -> list[_Cond]:
-        if name in ("AND", "OR", "NOT"):
-            return [self.logical(model, name, value, alias, collect)]
-        f = model.field(name)
-        if f is None:
-            if isinstance(value, JsObject) and value.entries and all(model.field(k) for k in value.entries):
-                # A compound unique input: `userId_slug: { userId, slug }` is an equality on each field.
-                return [c for k, v in value.entries.items() for c in self.entry(model, k, v, alias, collect)]
-            raise Untranslatable(f"`{name}` is not a field of model {model.name}")
-        if f.kind == "relation":
-            return [self.relation(model, f, value, alias, collect)]
-        if f.kind not in ("scalar", "enum") or f.list:
-            raise Untranslatable(f"filters on `{model.name}.{name}` ({f.type_text()}) are not translated")
-        if f.type == "Json":
-            raise Untranslatable(f"JSON filters on `{model.name}.{name}` are not translated")
-        return self.scalar(model, f, value, alias, collect)
-
-    def logical(self, model: Model, op: str, value: JsValue, alias: str | None, collect: bool) -> _Cond:
-        items = value.items if isinstance(value, JsArray) else [value]
-        if isinstance(value, JsArray) and value.has_spread:
-            raise Untranslatable(f"the `{op}` list spreads values whose filters are unknown")
-        conds = [self.where(model, item, alias, collect and op == "AND") for item in items]
-        joins = [j for c in conds for j in c.joins]
-        parts = [c.sql or "1=1" for c in conds]
-        if op == "AND":
-            return _Cond(_and([c.sql for c in conds]) or "", joins)
-        if op == "OR":
-            if not parts:
-                return _Cond("1=0", joins)
-            return _Cond(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")", joins)
-        negated = [f"(NOT {p})" for p in parts]
-        return _Cond(_and(negated) or "", joins)
-
-    def scalar(self, model: Model, f: Field, value: JsValue, alias: str | None, collect: bool) -> list[_Cond]:
-        col = self.col(model, f, alias)
-        access = self.access_for(model, alias) if collect else None
-        weak_type = f.type == "Boolean" or f.kind == "enum"
-        if not isinstance(value, JsObject):
-            if isinstance(value, JsLiteral) and value.value is None:
-                if access:
-                    access.add("weak", f.name)
-                return [_Cond(f"{col} IS NULL")]
-            if access:
-                access.add("weak" if weak_type or (isinstance(value, JsLiteral) and isinstance(value.value, bool))
-                           else "equality", f.name)
-            return [_Cond(f"{col} = {self.value(model, f, value, EQ)}")]
-        if value.spreads:
-            raise Untranslatable(f"the filter on `{model.name}.{f.name}` spreads values whose operators are unknown")
-        unknown = set(value.entries) - _SCALAR_OPS
-        if unknown:
-            raise Untranslatable(f"the `{sorted(unknown)[0]}` filter on `{model.name}.{f.name}` is not translated")
-        insensitive = isinstance(value.get("mode"), JsLiteral) and value.get("mode").value == "insensitive"  # type: ignore[union-attr]
-        out: list[_Cond] = []
-        for op, operand in value.entries.items():
-            if op == "mode":
-                continue
-            out.append(self.operator(model, f, col, op, operand, insensitive, access, weak_type, alias))
-        return out
-
-    def operator(self, model: Model, f: Field, col: str, op: str, operand: JsValue, insensitive: bool,
-                 access: Access | None, weak_type: bool, alias: str | None) -> _Cond:
-        if op == "equals":
-            if isinstance(operand, JsLiteral) and operand.value is None:
-                if access:
-                    access.add("weak", f.name)
-                return _Cond(f"{col} IS NULL")
-            if access:
-                weak = (weak_type and f.type == "Boolean") or (isinstance(operand, JsLiteral) and \
-                    isinstance(operand.value, bool))
-                access.add("weak" if weak else "equality", f.name)
-            if insensitive:
-                return _Cond(f"{col} ILIKE {self.value(model, f, operand, LIKE)}")
-            return _Cond(f"{col} = {self.value(model, f, operand, EQ)}")
-        if op == "not":
-            if isinstance(operand, JsLiteral) and operand.value is None:
-                return _Cond(f"{col} IS NOT NULL")
-            if isinstance(operand, JsObject):
-                inner = JsObject({**operand.entries, **({"mode": JsLiteral("insensitive", "", 0)}
-                                                        if insensitive else {})}, operand.line, operand.end_line)
-                conds = self.scalar(model, f, inner, alias, False)
-                return _Cond("(NOT " + (_and([c.sql for c in conds]) or "1=1") + ")")
-            if insensitive:
-                return _Cond(f"{col} NOT ILIKE {self.value(model, f, operand, LIKE)}")
-            return _Cond(f"{col} <> {self.value(model, f, operand, EQ)}")
-        if op in ("in", "notIn"):
-            placeholders = self.list_values(model, f, operand, insensitive)
-            if access and op == "in":
-                access.add("weak" if f.type == "Boolean" else "equality", f.name)
-            left = f"LOWER({col})" if insensitive else col
-            if not placeholders:
-                return _Cond("1=0" if op == "in" else "1=1")
-            word = "IN" if op == "in" else "NOT IN"
-            return _Cond(f"{left} {word} ({','.join(placeholders)})")
-        if op in _RANGE_OPS:
-            if access:
-                access.add("range", f.name)
-            kind = LOW if op in ("gt", "gte") else HIGH
-            left = f"LOWER({col})" if insensitive else col
-            return _Cond(f"{left} {_RANGE_OPS[op]} {self.value(model, f, operand, kind, lower=insensitive)}")
-        pattern = _LIKE_PATTERNS[op]
-        if insensitive:
-            return _Cond(f"{col} ILIKE {self.value(model, f, operand, LIKE, pattern=pattern)}")
-        return _Cond(f"{col}::text LIKE {self.value(model, f, operand, LIKE, pattern=pattern)}")
-
-    def list_values(self, model: Model, f: Field, operand: JsValue, lower: bool) -> list[str]:
-        if isinstance(operand, JsArray) and not operand.has_spread:
-            return [self.value(model, f, item, EQ, lower=lower) for item in operand.items]
-        if isinstance(operand, (JsExpr, JsArray)):
-            # A list the code computes: Prisma sends one parameter per element; ten stand for a typical list.
-            return [self.value(model, f, JsExpr("", "identifier", 0), EQ, lower=lower) for _ in range(10)]
-        raise Untranslatable(f"the `in` list of `{model.name}.{f.name}` is not a list")
-
-    # relations
-
-    def relation(self, model: Model, f: Field, value: JsValue, alias: str | None, collect: bool) -> _Cond:
-        rel = f.relation
-        target = self.lookup.model_named(f.type)
-        if rel is None or target is None:
-            raise Untranslatable(f"the relation `{model.name}.{f.name}` cannot be resolved in the schema")
-        if rel.implicit_many_to_many:
-            raise Untranslatable(f"filters through the implicit many-to-many relation `{model.name}.{f.name}` are "
-                                 "not translated yet")
-        if len(rel.fields) != len(rel.references) or not rel.fields:
-            raise Untranslatable(f"the relation `{model.name}.{f.name}` has no usable foreign key")
-        here, there = _link_fields(model, target, rel)
-        if f.list:
-            return self.to_many(model, f, target, here, there, value, alias, collect)
-        return self.to_one(model, f, target, here, there, value, alias, collect)
-
-    def to_many(self, model: Model, f: Field, target: Model, here: list[Field], there: list[Field],
-                value: JsValue, alias: str | None, collect: bool) -> _Cond:
-        if not isinstance(value, JsObject) or value.spreads or not value.entries:
-            raise Untranslatable(f"the filter on the list relation `{model.name}.{f.name}` cannot be read")
-        conds: list[str] = []
-        for op, nested in value.entries.items():
-            if op not in ("some", "every", "none"):
-                raise Untranslatable(f"`{op}` on the list relation `{model.name}.{f.name}` is not translated")
-            sub_alias = self.aliases.next("t")
-            inner = _Filter(self.lookup, self.params, self.aliases, self.accesses, mutation=False)
-            cond = inner.where(target, nested, sub_alias, collect=op == "some")
-            if op == "some":
-                access = inner.access_for(target, sub_alias)
-                for tf in there:
-                    access.add("equality", tf.name)
-            nested_sql = cond.sql
-            if op == "every":
-                nested_sql = f"(NOT {nested_sql})" if nested_sql else "1=0"
-            not_null = [f"{_q(sub_alias)}.{_q(tf.db_name)} IS NOT NULL" for tf in there]
-            where_sql = _and([nested_sql or "1=1", *not_null])
-            cols = ", ".join(f"{_q(sub_alias)}.{_q(tf.db_name)}" for tf in there)
-            joins = "".join(" " + j for j in cond.joins)
-            select = f"SELECT {cols} FROM {table_sql(target)} AS {_q(sub_alias)}{joins} WHERE {where_sql}"
-            left = "(" + ", ".join(self.col(model, hf, alias) for hf in here) + ")"
-            word = "IN" if op == "some" else "NOT IN"
-            conds.append(f"{left} {word} ({select})")
-        return _Cond(_and(conds) or "")
-
-    def to_one(self, model: Model, f: Field, target: Model, here: list[Field], there: list[Field],
-               value: JsValue, alias: str | None, collect: bool) -> _Cond:
-        holds_fk = f.relation is not None and f.relation.model is model and f.relation.field is f
-        negate = False
-        if isinstance(value, JsLiteral) and value.value is None:
-            nested: JsValue | None = None
-            null_check = True
-        elif isinstance(value, JsObject) and not value.spreads and set(value.entries) <= {"is", "isNot"} \
-                and value.entries:
-            if len(value.entries) > 1:
-                raise Untranslatable(f"both `is` and `isNot` on `{model.name}.{f.name}` are not translated")
-            op, nested = next(iter(value.entries.items()))
-            negate = op == "isNot"
-            null_check = isinstance(nested, JsLiteral) and nested.value is None
-            if null_check and negate:
-                return self.not_null_relation(model, f, target, here, there, alias, holds_fk)
-        elif isinstance(value, JsObject) and not value.spreads:
-            nested, null_check = value, False
-        else:
-            raise Untranslatable(f"the filter on the relation `{model.name}.{f.name}` cannot be read")
-        if null_check:
-            if holds_fk:
-                return _Cond("(" + " AND ".join(f"{self.col(model, hf, alias)} IS NULL" for hf in here) + ")")
-            join_alias = self.aliases.next("j")
-            join = self.join(model, target, here, there, alias, join_alias)
-            checks = " AND ".join(f"{_q(join_alias)}.{_q(tf.db_name)} IS NULL" for tf in there)
-            return _Cond(f"({checks})", [join])
-        if self.mutation:
-            return self.to_one_subselect(model, target, here, there, nested, alias, negate)
-        join_alias = self.aliases.next("j")
-        join = self.join(model, target, here, there, alias, join_alias)
-        inner = _Filter(self.lookup, self.params, self.aliases, self.accesses, mutation=False)
-        cond = inner.where(target, nested, join_alias, collect=collect and not negate)
-        if collect and not negate and not holds_fk:
-            access = inner.access_for(target, join_alias)
-            for tf in there:
-                access.add("equality", tf.name)
-        if collect and not negate and holds_fk and cond.sql:
-            # Prisma can look the parent rows up first and join back through the foreign key.
-            access = self.access_for(model, alias)
-            for hf in here:
-                access.add("equality", hf.name)
-        ids = [pf for pf in _primary(target)]
-        not_null = "(" + " AND ".join(f"{_q(join_alias)}.{_q(pf.db_name)} IS NOT NULL" for pf in ids) + ")"
-        if negate:
-            nulls = "(" + " AND ".join(f"{_q(join_alias)}.{_q(pf.db_name)} IS NULL" for pf in ids) + ")"
-            return _Cond(f"((NOT {cond.sql or '1=1'}) OR {nulls})", [join, *cond.joins])
-        return _Cond(_and([cond.sql, not_null]) or "", [join, *cond.joins])
-
-    def not_null_relation(self, model: Model, f: Field, target: Model, here: list[Field], there: list[Field],
-                          alias: str | None, holds_fk: bool) -> _Cond:
-        if holds_fk:
-            return _Cond("(" + " AND ".join(f"{self.col(model, hf, alias)} IS NOT NULL" for hf in here) + ")")
-        join_alias = self.aliases.next("j")
-        join = self.join(model, target, here, there, alias, join_alias)
-        checks = " AND ".join(f"{_q(join_alias)}.{_q(tf.db_name)} IS NOT NULL" for tf in there)
-        return _Cond(f"({checks})", [join])
-
-    def join(self, model: Model, target: Model, here: list[Field], there: list[Field], alias: str | None,
-             join_alias: str) -> str:
-        left = ", ".join(f"{_q(join_alias)}.{_q(tf.db_name)}" for tf in there)
-        right = ", ".join(self.col(model, hf, alias) for hf in here)
-        return f"LEFT JOIN {table_sql(target)} AS {_q(join_alias)} ON ({left}) = ({right})"
-
-    def to_one_subselect(self, model: Model, target: Model, here: list[Field], there: list[Field],
-                         nested: JsValue | None, alias: str | None, negate: bool) -> _Cond:
-        sub_alias = self.aliases.next("t")
-        inner = _Filter(self.lookup, self.params, self.aliases, self.accesses, mutation=False)
-        cond = inner.where(target, nested, sub_alias, collect=not negate)
-        not_null = [f"{_q(sub_alias)}.{_q(tf.db_name)} IS NOT NULL" for tf in there]
-        cols = ", ".join(f"{_q(sub_alias)}.{_q(tf.db_name)}" for tf in there)
-        joins = "".join(" " + j for j in cond.joins)
-        select = f"SELECT {cols} FROM {table_sql(target)} AS {_q(sub_alias)}{joins} WHERE " \
-                 f"{_and([cond.sql or '1=1', *not_null])}"
-        left = "(" + ", ".join(self.col(model, hf, alias) for hf in here) + ")"
-        return _Cond(f"{left} {'NOT IN' if negate else 'IN'} ({select})")
-
-
-def _link_fields(model: Model, target: Model, rel: Relation) -> tuple[list[Field], list[Field]]:
-    """The columns that join `model` to `target` through `rel`: (this side's, the other side's)."""
-    fk = [f for n in rel.fields if (f := rel.model.field(n)) is not None]
-    refs = [f for n in rel.references if (f := rel.target.field(n)) is not None]
-    if len(fk) != len(rel.fields) or len(refs) != len(rel.references):
-        raise Untranslatable(f"the relation between {model.name} and {target.name} names unknown fields")
-    if rel.model is model and rel.target is not model:
-        return fk, refs
-    if rel.target is model and rel.model is not model:
-        return refs, fk
-    # A self-relation: the side that holds the foreign key is the one whose relation field is rel.field.
-    return fk, refs
-
-
-def _primary(model: Model) -> list[Field]:
-    pk = model.primary_key
-    if pk is not None:
-        found = [f for n in pk.columns if (f := model.field(n)) is not None]
-        if found:
-            return found
-    for unique in model.uniques:
-        found = [f for n in unique.columns if (f := model.field(n)) is not None]
-        if found and all(f.required for f in found):
-            return found
-    raise Untranslatable(f"model {model.name} has no primary key or required unique key")
-
-
-def _unique_sets(model: Model) -> list[set[str]]:
-    sets = [set(model.primary_key.columns)] if model.primary_key is not None else []
-    sets.extend(set(u.columns) for u in model.uniques)
-    return [s for s in sets if s]
-
-
 # -- one call -----------------------------------------------------------------------------------------------------
 
 
@@ -636,8 +226,8 @@ class _Call:
 
     def read(self, model: Model, args: dict[str, JsValue], depth: int, parent: tuple[int, Relation, Field] | None
              ) -> None:
-        params, aliases, accesses = _Params(), _Aliases(), []
-        filt = _Filter(self.lookup, params, aliases, accesses, mutation=False)
+        params, aliases, accesses = Params(), Aliases(), []
+        filt = Filter(self.lookup, params, aliases, accesses, mutation=False)
         strategy = self.relation_strategy(args)
         joins_mode = strategy == "join"
         main_alias = aliases.next("t") if joins_mode and depth == 0 and self.has_relations(model, args) else None
@@ -667,12 +257,12 @@ class _Call:
             in_memory = "`distinct` is applied in memory by Prisma"
         if cursor is not None:
             if not order_fields:
-                pk = _primary(model)
+                pk = primary_fields(model)
                 order_sql = [f"{filt.col(model, f, main_alias)} ASC" for f in pk]
                 order_fields = [(f, "ASC") for f in pk]
             parts.append(self.cursor(model, cursor, order_fields, main_alias, filt, params))
             ordered = {f.name for f, _ in order_fields}
-            if not any(s <= ordered for s in _unique_sets(model)):
+            if not any(s <= ordered for s in unique_sets(model)):
                 in_memory = ("the cursor's `orderBy` is not unique, so Prisma applies `take`/`skip` in memory: the "
                              "database returns every row after the cursor")
         take, skip = args.get("take"), args.get("skip")
@@ -686,13 +276,13 @@ class _Call:
         if joins_mode:
             for rel_field, rel_args in relations:
                 lateral.append(self.lateral(model, rel_field, rel_args, main_alias, params, aliases, accesses))
-        select_cols = ", ".join(columns + [f'{_q(model.name + "_" + rf.name)}."__prisma_data__" AS {_q(rf.name)}'
+        select_cols = ", ".join(columns + [f'{quote(model.name + "_" + rf.name)}."__prisma_data__" AS {quote(rf.name)}'
                                            for rf, _ in relations if joins_mode])
-        base = f"{table_sql(model)} AS {_q(main_alias)}" if main_alias else table_sql(model)
+        base = f"{table_sql(model)} AS {quote(main_alias)}" if main_alias else table_sql(model)
         sql = f"SELECT {select_cols} FROM {base}"
         sql += "".join(" " + j for j in lateral)
         sql += "".join(" " + j for j in joins)
-        where_sql = _and([p for p in parts if p])
+        where_sql = and_all([p for p in parts if p])
         if unique:
             # findUnique: Prisma ANDs the unique filter with an empty one, which renders as `1=1`.
             where_sql = f"({where_sql} AND 1=1)" if where_sql else "1=1"
@@ -720,7 +310,7 @@ class _Call:
 
     def follow_up_columns(self, model: Model, rel: Relation, via: Field) -> Field:
         """The column of `model` (the loaded side) that the parent rows' values are matched against."""
-        _, there = _link_fields(via.model, model, rel)
+        _, there = link_fields(via.model, model, rel)
         if len(there) != 1:
             raise Untranslatable(f"the relation `{via.model.name}.{via.name}` joins on several columns")
         return there[0]
@@ -785,28 +375,28 @@ class _Call:
             target = self.lookup.model_named(rel_field.type)
             if rel is None or target is None or rel.implicit_many_to_many:
                 continue
-            here, _ = _link_fields(model, target, rel)
+            here, _ = link_fields(model, target, rel)
             for hf in here:
                 if hf not in scalars:
                     scalars.append(hf)
-        owner = _q(alias) if alias else table_sql(model)
-        cols = [f"{owner}.{_q(f.db_name)}" + ("::text" if f.kind == "enum" else "") for f in scalars]
+        owner = quote(alias) if alias else table_sql(model)
+        cols = [f"{owner}.{quote(f.db_name)}" + ("::text" if f.kind == "enum" else "") for f in scalars]
         if not cols:
-            cols = [f"{owner}.{_q(f.db_name)}" for f in _primary(model)]
+            cols = [f"{owner}.{quote(f.db_name)}" for f in primary_fields(model)]
         return cols, relations
 
     def lateral(self, model: Model, rel_field: Field, rel_args: dict[str, JsValue], parent_alias: str | None,
-                params: _Params, aliases: _Aliases, accesses: list[Access]) -> str:
+                params: Params, aliases: Aliases, accesses: list[Access]) -> str:
         """relationJoins: one LEFT JOIN LATERAL per loaded relation, JSON built in the database."""
         rel = rel_field.relation
         target = self.lookup.model_named(rel_field.type)
         if rel is None or target is None or rel.implicit_many_to_many:
             raise Untranslatable(f"the relation `{model.name}.{rel_field.name}` cannot be joined (many-to-many)")
-        here, there = _link_fields(model, target, rel)
+        here, there = link_fields(model, target, rel)
         inner_alias = aliases.next("t")
-        filt = _Filter(self.lookup, params, aliases, accesses, mutation=False)
-        parent = _q(parent_alias) if parent_alias else table_sql(model)
-        link = " AND ".join(f"{parent}.{_q(hf.db_name)} = {_q(inner_alias)}.{_q(tf.db_name)}"
+        filt = Filter(self.lookup, params, aliases, accesses, mutation=False)
+        parent = quote(parent_alias) if parent_alias else table_sql(model)
+        link = " AND ".join(f"{parent}.{quote(hf.db_name)} = {quote(inner_alias)}.{quote(tf.db_name)}"
                             for hf, tf in zip(here, there, strict=True))
         cond = filt.where(target, rel_args.get("where"), inner_alias, collect=True)
         access = filt.access_for(target, inner_alias)
@@ -816,30 +406,31 @@ class _Call:
         for f, _ in order_fields:
             access.add("sort", f.name)
         fields = [f for f in target.fields if f.kind in ("scalar", "enum") and not f.is_ignored]
-        json = "JSONB_BUILD_OBJECT(" + ", ".join(f"'{f.name}', {_q(inner_alias)}.{_q(f.db_name)}"
+        json = "JSONB_BUILD_OBJECT(" + ", ".join(f"'{f.name}', {quote(inner_alias)}.{quote(f.db_name)}"
                                                  for f in fields[:50]) + ")"
-        name = _q(model.name + "_" + rel_field.name)
-        where = _and([link, cond.sql]) or "1=1"
+        name = quote(model.name + "_" + rel_field.name)
+        where = and_all([link, cond.sql]) or "1=1"
         joins = "".join(" " + j for j in cond.joins)
         if not rel_field.list:
             limit = params.add(Param(LIMIT, known=True, value=1))
             return (f"LEFT JOIN LATERAL (SELECT {json} AS \"__prisma_data__\" FROM {table_sql(target)} AS "
-                    f"{_q(inner_alias)}{joins} WHERE {where} LIMIT {limit}) AS {name} ON true")
+                    f"{quote(inner_alias)}{joins} WHERE {where} LIMIT {limit}) AS {name} ON true")
         order = (" ORDER BY " + ", ".join(order_sql)) if order_sql else ""
         take = rel_args.get("take")
         limit = ""
         if take is not None:
-            known, value = _literal(take)
+            known, value = literal_of(take)
             limit = " LIMIT " + params.add(Param(LIMIT, known=known, value=abs(value) if isinstance(value, int)
                                                  else value))
             access.limited = True
         middle, outer = aliases.next("t"), aliases.next("t")
+        middle_json = json.replace(quote(inner_alias) + ".", quote(middle) + ".")
         return (f"LEFT JOIN LATERAL (SELECT COALESCE(JSONB_AGG(\"__prisma_data__\"), '[]') AS \"__prisma_data__\" "
-                f"FROM (SELECT {json.replace(_q(inner_alias) + '.', _q(middle) + '.')} AS \"__prisma_data__\" FROM "
-                f"(SELECT {_q(inner_alias)}.* FROM {table_sql(target)} AS {_q(inner_alias)}{joins} WHERE {where}"
-                f"{order}{limit}) AS {_q(middle)}) AS {_q(outer)}) AS {name} ON true")
+                f"FROM (SELECT {middle_json} AS \"__prisma_data__\" FROM "
+                f"(SELECT {quote(inner_alias)}.* FROM {table_sql(target)} AS {quote(inner_alias)}{joins} WHERE {where}"
+                f"{order}{limit}) AS {quote(middle)}) AS {quote(outer)}) AS {name} ON true")
 
-    def order_by(self, model: Model, order: JsValue | None, alias: str | None, filt: _Filter
+    def order_by(self, model: Model, order: JsValue | None, alias: str | None, filt: Filter
                  ) -> tuple[list[str], list[tuple[Field, str]]]:
         if order is None:
             return [], []
@@ -873,7 +464,7 @@ class _Call:
         return sql, fields
 
     def cursor(self, model: Model, cursor: JsValue, order_fields: list[tuple[Field, str]], alias: str | None,
-               filt: _Filter, params: _Params) -> str:
+               filt: Filter, params: Params) -> str:
         if not isinstance(cursor, JsObject) or cursor.spreads or not cursor.entries:
             raise Untranslatable("its `cursor` cannot be read")
         keys = []
@@ -906,7 +497,7 @@ class _Call:
             blocks.append("(" + " AND ".join(conds) + ")")
         return "(" + " OR ".join(blocks) + ")"
 
-    def limit(self, take: JsValue | None, skip: JsValue | None, params: _Params, model: Model, in_memory: str,
+    def limit(self, take: JsValue | None, skip: JsValue | None, params: Params, model: Model, in_memory: str,
               depth: int) -> str:
         unique = self.operation in ("findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow") and \
             depth == 0
@@ -916,13 +507,13 @@ class _Call:
         if unique:
             out += " LIMIT " + params.add(Param(LIMIT, known=True, value=1))
         elif take is not None and depth == 0:
-            known, value = _literal(take)
+            known, value = literal_of(take)
             if known and not isinstance(value, int):
                 raise Untranslatable("its `take` is not a number")
             if not known:
                 self.notes.append("its `take` is computed; planned with a page of 50 rows")
             out += " LIMIT " + params.add(Param(LIMIT, known=True, value=abs(value) if known else 50))  # type: ignore[arg-type]
-        known, value = _literal(skip) if skip is not None and depth == 0 else (True, 0)
+        known, value = literal_of(skip) if skip is not None and depth == 0 else (True, 0)
         if not known:
             self.notes.append("its `skip` is computed; planned from the first row")
             value = 0
@@ -932,9 +523,9 @@ class _Call:
     # count, aggregate, groupBy
 
     def aggregate(self, count_only: bool) -> Statement:
-        params, aliases, accesses = _Params(), _Aliases(), []
+        params, aliases, accesses = Params(), Aliases(), []
         model = self.model
-        filt = _Filter(self.lookup, params, aliases, accesses, mutation=False)
+        filt = Filter(self.lookup, params, aliases, accesses, mutation=False)
         values: list[str] = []
         inner_fields: list[Field] = []
         if count_only:
@@ -948,7 +539,7 @@ class _Call:
                     if f is None:
                         raise Untranslatable(f"count selects `{name}`, not a field of {model.name}")
                     inner_fields.append(f)
-                    values.append(f'COUNT({_q(f.db_name)}) AS "_count.{name}"')
+                    values.append(f'COUNT({quote(f.db_name)}) AS "_count.{name}"')
             else:
                 values.append('COUNT(*) AS "_count._all"')
         else:
@@ -969,11 +560,11 @@ class _Call:
                         raise Untranslatable(f"{key} names `{name}`, not a field of {model.name}")
                     if f not in inner_fields:
                         inner_fields.append(f)
-                    values.append(f'{fn}({_q(f.db_name)}) AS "{key}.{name}"')
+                    values.append(f'{fn}({quote(f.db_name)}) AS "{key}.{name}"')
             if not values:
                 raise Untranslatable("the aggregate selects nothing it can translate")
         if not inner_fields:
-            inner_fields = _primary(model)
+            inner_fields = primary_fields(model)
         cond = filt.where(model, self.arg("where"), None, collect=True)
         order_sql, order_fields = self.order_by(model, self.arg("orderBy"), None, filt)
         access = filt.access_for(model, None)
@@ -990,9 +581,9 @@ class _Call:
                          [a for a in accesses if _useful(a)])
 
     def group_by(self) -> Statement:
-        params, aliases, accesses = _Params(), _Aliases(), []
+        params, aliases, accesses = Params(), Aliases(), []
         model = self.model
-        filt = _Filter(self.lookup, params, aliases, accesses, mutation=False)
+        filt = Filter(self.lookup, params, aliases, accesses, mutation=False)
         by = self.arg("by")
         names = [i.value for i in by.items if isinstance(i, JsLiteral)] if isinstance(by, JsArray) else \
             [by.value] if isinstance(by, JsLiteral) else None
@@ -1004,7 +595,7 @@ class _Call:
             if f is None or f.kind not in ("scalar", "enum"):
                 raise Untranslatable(f"groupBy names `{name}`, not a scalar field of {model.name}")
             by_fields.append(f)
-        values = [_q(f.db_name) + ("::text" if f.kind == "enum" else "") for f in by_fields]
+        values = [quote(f.db_name) + ("::text" if f.kind == "enum" else "") for f in by_fields]
         for key, fn in (("_count", "COUNT"), ("_avg", "AVG"), ("_sum", "SUM"), ("_min", "MIN"), ("_max", "MAX")):
             spec = self.arg(key)
             if isinstance(spec, JsLiteral) and spec.value is True and key == "_count":
@@ -1017,7 +608,7 @@ class _Call:
                     f = model.field(name)
                     if f is None:
                         raise Untranslatable(f"{key} names `{name}`, not a field of {model.name}")
-                    values.append(f'{fn}({_q(f.db_name)}) AS "{key}.{name}"')
+                    values.append(f'{fn}({quote(f.db_name)}) AS "{key}.{name}"')
         if self.arg("having") is not None:
             self.notes.append("its `having` is not planned")
         cond = filt.where(model, self.arg("where"), None, collect=True)
@@ -1037,9 +628,9 @@ class _Call:
     # writes: only their filter matters to a plan, but the statement is the one Prisma sends
 
     def write(self) -> Statement:
-        params, aliases, accesses = _Params(), _Aliases(), []
+        params, aliases, accesses = Params(), Aliases(), []
         model = self.model
-        filt = _Filter(self.lookup, params, aliases, accesses, mutation=True)
+        filt = Filter(self.lookup, params, aliases, accesses, mutation=True)
         sets: list[str] = []
         if self.operation == "updateMany":
             data = self.arg("data")
@@ -1049,7 +640,7 @@ class _Call:
                 f = model.field(name)
                 if f is None or f.kind not in ("scalar", "enum"):
                     continue  # nested writes and unknown keys: not part of the statement's filter
-                col = _q(f.db_name)
+                col = quote(f.db_name)
                 if isinstance(value, JsObject):
                     ops = {"increment": "+", "decrement": "-", "multiply": "*", "divide": "/"}
                     op_name = next(iter(value.entries), "")
@@ -1062,7 +653,7 @@ class _Call:
                 sets.append(f"{col} = {filt.value(model, f, value, SET)}")
             for f in model.fields:
                 if f.is_updated_at and f.name not in data.entries:
-                    sets.append(f"{_q(f.db_name)} = {filt.value(model, f, JsExpr('new Date()', 'new', 0), SET)}")
+                    sets.append(f"{quote(f.db_name)} = {filt.value(model, f, JsExpr('new Date()', 'new', 0), SET)}")
             if not sets:
                 raise Untranslatable("its `data` sets no column of the table")
         where = self.arg("where")

@@ -5,7 +5,7 @@ On the trace's scratch server (`--trace-database-url`, $DBREVIEW_TRACE_DATABASE_
 1. translate: each Prisma read the change adds or edits (and the filter of updateMany/deleteMany) becomes the SQL
    Prisma Client sends for it (bot.plans.translate);
 2. scratch: a throwaway database gets the head branch's migrations and production-like rows: sizes from
-   dbreview-stats.json (scaled down, ratios kept) or `--rows`/`plans.rows`, skewed values, then ANALYZE;
+   dbreview-stats.json (scaled down, ratios kept) or `plans.rows`, skewed values, then ANALYZE;
 3. explain: each statement is planned with representative parameter values; each candidate index (the static
    advisor's, `prisma/fk-missing-index`'s, and one per table the statement reads) is added as a HypoPG hypothetical
    index, or built for real in a rolled-back transaction when the extension is missing, and planned again;

@@ -42,8 +42,9 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-llm", action="store_true", help="deterministic rules only, even with an API key")
     check.add_argument("--all", action="store_true",
                        help="report everything in the changed files, not only what the change touched")
-    check.add_argument("--trace-database-url", default=None,
-                       help="also run the new migrations on a scratch database on this PostgreSQL server")
+    check.add_argument("--trace-database-url", "--database-url", dest="trace_database_url", default=None,
+                       help="a PostgreSQL server for scratch databases: measure the new migrations' locks and the "
+                            "new queries' plans there")
     check.add_argument("--output", "-o", default=None, help="write the report to this file instead of stdout")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 

@@ -105,6 +105,19 @@ class TraceConfig(_Strict):
     rows: int = Field(default=0, ge=0)
 
 
+class PlansConfig(_Strict):
+    """Measured query plans (bot.plans), on the trace's scratch server when one is configured."""
+
+    enabled: bool = True
+    rows: int = Field(default=0, ge=0)  # rows per table read; 0 = dbreview-stats.json's sizes, else default_rows
+    default_rows: int = Field(default=20_000, ge=1)
+    max_rows: int = Field(default=200_000, ge=100)  # the largest table is scaled down to this, ratios kept
+    min_cost_cut: float = Field(default=0.3, gt=0, le=1)  # an index is advised only when it cuts the cost this much
+    min_table_rows: int = Field(default=10_000, ge=0)  # smaller tables get no measured seq-scan finding
+    timeout_s: int = Field(default=180, ge=5)  # the whole step, scratch database included
+    statement_timeout_s: int = Field(default=10, ge=1)  # one EXPLAIN (or one real index build without HypoPG)
+
+
 class Config(_Strict):
     fail_on: FailOn = "error"
     enable: list[str] = Field(default_factory=list)
@@ -117,6 +130,7 @@ class Config(_Strict):
     trace: TraceConfig = Field(default_factory=TraceConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    plans: PlansConfig = Field(default_factory=PlansConfig)
 
     # Where the config came from, for messages; not part of the file format.
     source: str = Field(default="", exclude=True)

@@ -188,6 +188,9 @@ def plan_facts(result: PlanResult) -> dict[str, Any]:
 class PlanAnalyzer:
     """Runs the plans once per review; keeps the result for `finish` (the pipeline only sees the findings)."""
 
+    # Measures the change's own queries: never run on the base side to tell new findings from old ones.
+    change_only = True
+
     def __init__(self, database_url: str, rows: int = 0, *, use_hypopg: bool = True) -> None:
         self.database_url = database_url
         self.rows = rows

@@ -40,6 +40,8 @@ class MeasuredSteps:
     """The measured steps on one scratch server, as one pipeline analyzer: the migration trace, then the query plans
     (bot.plans). Each runs on its own; one failing does not stop the other."""
 
+    change_only = True  # measures the change itself: never run on the base side (bot/novelty.py)
+
     def __init__(self, trace: TraceAnalyzer, plans: PlanAnalyzer | None) -> None:
         self.trace = trace
         self.plans = plans

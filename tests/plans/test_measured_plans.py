@@ -101,7 +101,7 @@ def test_an_index_the_change_adds_is_seen_as_present(sample: Reviewed) -> None:
 def test_measured_findings_fold_into_the_static_ones_and_the_review_keeps_its_size(sample: Reviewed) -> None:
     # The two listings were already flagged by query/missing-index: no second finding for the same call.
     assert not [f for f in sample.review.findings if f.rule == "query/measured-seq-scan"]
-    assert len(sample.review.findings) == 23
+    assert len(sample.review.findings) == len(review(sample_change(), config()).findings)
     facts = sample.review.facts["measured_plans"]
     assert facts["hypothetical_indexes"] is HYPOPG and facts["planned"] == facts["statements"] > 0
     json.dumps(sample.review.to_dict())  # the facts stay JSON

@@ -24,7 +24,7 @@ from bot.surfaces import Surfaces
 
 UNUSED = define(
     "change/unused-suppression",
-    Severity.WARNING,
+    Severity.INFO,
     Surface.CHANGE,
     "A dbreview-ignore comment that no longer suppresses any finding",
 )

@@ -276,7 +276,7 @@ model User {
     [c] = findings(text, "prisma/char-type")
     assert c.key == "User.country" and "`country String?`" in c.message
     [j] = findings(text, "prisma/json-not-jsonb")
-    assert j.key == "User.settings" and j.line == line_of(text, "@db.Json") and j.severity is Severity.WARNING
+    assert j.key == "User.settings" and j.line == line_of(text, "@db.Json") and j.severity is Severity.INFO
     assert "`settings Json`" in j.message
 
 

@@ -21,7 +21,7 @@ CHAR = define(
 )
 JSON = define(
     "prisma/json-not-jsonb",
-    Severity.WARNING,
+    Severity.INFO,
     Surface.SCHEMA,
     "Json with @db.Json instead of PostgreSQL's jsonb",
 )

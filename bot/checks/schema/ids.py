@@ -27,7 +27,7 @@ AUTOINCREMENT = define(
 )
 UUID_TEXT = define(
     "prisma/uuid-as-text",
-    Severity.WARNING,
+    Severity.INFO,
     Surface.SCHEMA,
     "UUID id stored as text instead of @db.Uuid on PostgreSQL",
 )

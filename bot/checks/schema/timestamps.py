@@ -24,7 +24,7 @@ from bot.registry import define
 
 NO_TZ = define(
     "prisma/timestamp-without-timezone",
-    Severity.WARNING,
+    Severity.INFO,
     Surface.SCHEMA,
     "DateTime stored as timestamp without time zone on PostgreSQL",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.checks.migration._common import Env, Hit, q
+from bot.checks.migration._common import Env, Hit, prisma_tx_note, q
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -131,7 +131,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 "the schema and its objects are deleted",
                 key=f"drop schema {op.name}",
             ))
-        elif op.kind == "drop_column" and st.existing and id(op) not in dropped_ops and (
+        elif op.kind == "drop_database":
+            hits.append(_drop_database_hit(model, st))
+        elif op.kind == "drop_column" and st.existing and not st.new_column and id(op) not in dropped_ops and (
                 (op.table, op.column) not in swapped.values()):
             c = q(op.column)
             recreated = (op.table, op.column) in readded
@@ -155,11 +157,12 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                         ("drop_recreate_required", op.table, op.column), ("scalar_to_list", op.table, op.column),
                         ("add_required", op.table, op.column)],
             ))
-        elif op.kind in ("rename_column", "rename_table") and st.existing and id(op) not in swapped:
+        elif op.kind in ("rename_column", "rename_table") and st.existing and not st.new_column and (
+                id(op) not in swapped):
             hits.append(_rename_object_hit(st))
         elif op.kind == "rename_type" and op.name in model.enums_before and op.name not in types_renamed_into:
             hits.append(_rename_type_hit(st))
-        elif op.kind == "drop_not_null" and st.existing:
+        elif op.kind == "drop_not_null" and st.existing and not st.new_column:
             c = q(op.column)
             hits.append(Hit(
                 DROP_NOT_NULL, op.stmt, f"column {op.subject}",
@@ -169,7 +172,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 "old clients fail reading NULLs",
                 key=f"drop not null {op.table}.{op.column}",
             ))
-        elif op.kind == "drop_default" and st.existing:
+        elif op.kind == "drop_default" and st.existing and not st.new_column:
             # the default old pods rely on is the one before this file: a default set earlier in the same file
             # (Prisma writes SET DEFAULT ... , DROP DEFAULT when an autoincrement id becomes a client-side uuid)
             # was never seen by them
@@ -197,11 +200,28 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     return hits
 
 
+def _drop_database_hit(model: MigrationModel, st: OpState) -> Hit:
+    op = st.op
+    name = q(op.name)
+    in_tx = (f"Here it also fails the deploy: {prisma_tx_note(st)}, and DROP DATABASE cannot run inside a "
+             "transaction block (ERROR 25001), so the migration is left failed (P3018). ") if st.in_transaction else ""
+    return Hit(
+        DROP_TABLE, op.stmt, f"database {op.name}",
+        f"DROP DATABASE {name} deletes a whole database, every table and row in it, and cuts off every client "
+        f"connected to it. {in_tx}A migration of this project's schema has no business dropping a database "
+        "(Prisma cannot drop the one it is connected to either: ERROR 55006): remove the statement and drop "
+        "databases by hand, after a backup, if they really must go.",
+        "the whole database is deleted",
+        key=f"drop database {op.name}",
+    )
+
+
 def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
     """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
-    drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and st.column_before]
+    drops = [st for st in model.ops
+             if st.op.kind == "drop_column" and st.existing and not st.new_column and st.column_before]
     if not drops:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates

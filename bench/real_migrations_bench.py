@@ -88,6 +88,23 @@ def per_migration(reviewed: list[str], found: list[tuple[str, Finding]]) -> str:
             f"migrations each rule fires in (of {len(values)}): {dict(by_rule.most_common())}")
 
 
+def compare_runs(old: dict, reviewed: list[str], found: list[tuple[str, Finding]]) -> str:  # type: ignore[type-arg]
+    """Per rule: findings and error+warning findings before -> after, on the migrations both runs reviewed."""
+    both = set(old["migrations"]) & set(reviewed)
+    before = [(f["migration"], f["rule"], f["severity"]) for f in old["findings"] if f["migration"] in both]
+    after = [(m, f.rule, f.severity.value) for m, f in found if m in both]
+    rules = sorted({r for _m, r, _s in before} | {r for _m, r, _s in after})
+    lines = [f"\nbefore -> after on {len(both)} migrations (findings; error+warning; migrations fired in):"]
+    for rule in rules:
+        b = [x for x in before if x[1] == rule]
+        a = [x for x in after if x[1] == rule]
+        bw = sum(1 for x in b if x[2] != "info")
+        aw = sum(1 for x in a if x[2] != "info")
+        lines.append(f"  {rule:45} {len(b):4} -> {len(a):4}   {bw:4} -> {aw:4}   "
+                     f"{len({x[0] for x in b}):4} -> {len({x[0] for x in a}):4}")
+    return "\n".join(lines)
+
+
 def compare_squawk(projects: list[Path]) -> str:
     exe = mb.ensure_squawk()
     files = sq = sq_tx = checked = 0
@@ -112,6 +129,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write every finding to this file (to compare two runs)")
     ap.add_argument("--no-squawk", action="store_true", help="skip the squawk comparison")
     ap.add_argument("--last", type=int, default=0, help="review only each project's newest N migrations")
+    ap.add_argument("--compare", type=Path, help="a --json file of an earlier run: print what changed per rule")
     args = ap.parse_args()
     projects = sorted(p for p in args.root.iterdir() if p.is_dir() and any(p.glob("*/migration.sql")))
     all_reviewed: list[str] = []
@@ -133,6 +151,8 @@ def main() -> None:
         args.json.write_text(json.dumps({"migrations": all_reviewed, "findings": [
             {"migration": m, "rule": f.rule, "severity": f.severity.value, "line": f.line, "message": f.message}
             for m, f in all_found]}, indent=1), encoding="utf-8")
+    if args.compare:
+        print(compare_runs(json.loads(args.compare.read_text(encoding="utf-8")), all_reviewed, all_found))
     if not args.no_squawk:
         print(compare_squawk(projects))
 

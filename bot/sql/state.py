@@ -161,6 +161,7 @@ class OpState:
     # a validated CHECK (column IS NOT NULL) exists on the table when this op runs (SET NOT NULL skips its scan)
     not_null_checked: bool = False
     known_constraint: bool = False  # the constraint a VALIDATE/DROP CONSTRAINT names is known to the history
+    tx: int = 0  # the transaction it runs in, numbered in file order (equal numbers: the same transaction)
 
     @property
     def stmt(self):  # type: ignore[no-untyped-def]
@@ -270,16 +271,22 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     pg = parsed.is_postgres  # lock modes are PostgreSQL's; other providers get the destructive rules only
     stmt_ops = [ops_of(stmt, parsed.provider) for stmt in parsed.statements]
     named_tables = set(catalog.tables) | {op.table for ops in stmt_ops for op in ops if op.table}
+    tx = 0  # which transaction the statement runs in: COMMIT/ROLLBACK end one, autocommit statements are each one
     for ops in stmt_ops:
+        autocommit = not one_transaction and not explicit_tx and not any(o.kind == "transaction" for o in ops)
         for op in ops:
             if op.kind == "transaction":
                 kind = op.data.get("kind")
                 if kind == "begin":
+                    if not explicit_tx and not one_transaction:
+                        tx += 1
                     explicit_tx = True
                 elif kind in ("commit", "rollback"):
+                    # the locks go with the transaction; what follows runs in a new one (PostgreSQL starts a new
+                    # implicit transaction for the rest of a multi-statement batch)
                     explicit_tx = False
-                    if not one_transaction:
-                        held = {}
+                    held = {}
+                    tx += 1
             if op.kind == "set" and op.name == "lock_timeout":
                 lock_timeout = _timeout_on(op)
             table = op.table or ""
@@ -302,7 +309,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                             new_index=op.kind == "drop_index" and (op.name or "") in new_indexes,
                             not_null_checked=op.kind == "set_not_null" and ts is not None
                             and ts.valid_not_null_check(op.column),
-                            known_constraint=ts is not None and (op.name or "") in ts.constraints)
+                            known_constraint=ts is not None and (op.name or "") in ts.constraints, tx=tx)
             model.ops.append(state)
             if op.kind == "add_column" and op.table and op.column:
                 new_columns.add((op.table, op.column))
@@ -322,6 +329,8 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             if table:
                 touched.add(table)
             catalog.apply(op)
+        if autocommit:
+            tx += 1
     model.created_tables = created
     for t in touched:
         ts = catalog.tables.get(t)

@@ -219,3 +219,25 @@ def test_new_rules_stay_quiet_on_a_plain_prisma_migration() -> None:
     sql = ('-- AlterTable\nALTER TABLE "Order" ADD COLUMN     "note" TEXT;\n\n'
            '-- CreateIndex\nCREATE INDEX "Order_note_idx" ON "Order"("note");\n')
     assert rules(run(sql)) == ["migration/index-not-concurrent", "migration/missing-lock-timeout"]
+
+
+def test_prismas_own_enum_block_is_not_an_early_commit() -> None:
+    sql = ("-- AlterEnum\nBEGIN;\nCREATE TYPE \"Role_new\" AS ENUM ('USER', 'ADMIN');\n"
+           'ALTER TABLE "User" ALTER COLUMN "role" DROP DEFAULT;\n'
+           'ALTER TABLE "User" ALTER COLUMN "role" TYPE "Role_new" USING ("role"::text::"Role_new");\n'
+           'ALTER TYPE "Role" RENAME TO "Role_old";\nALTER TYPE "Role_new" RENAME TO "Role";\nDROP TYPE "Role_old";\n'
+           "ALTER TABLE \"User\" ALTER COLUMN \"role\" SET DEFAULT 'USER';\nCOMMIT;\n\n"
+           '-- AlterTable\nALTER TABLE "Order" ADD COLUMN "x" TEXT;\n')
+    found = run(sql)
+    assert not of(found, "migration/transaction-control") and of(found, "migration/enum-value-removal")
+
+
+def test_commit_after_add_value_lets_later_statements_use_it() -> None:
+    sql = ("ALTER TYPE \"Role\" ADD VALUE 'SUPPORT';\nCOMMIT;\n"
+           "UPDATE \"User\" SET \"role\" = 'SUPPORT' WHERE \"email\" LIKE '%@support.example';\n")
+    found = run(sql)
+    assert not of(found, "migration/enum-value-same-transaction")  # the COMMIT made the value usable
+    (f,) = of(found, "migration/transaction-control")
+    assert f.severity is Severity.INFO and "55P04" in f.message and "non-atomic" in f.message
+    # without the COMMIT the deploy fails
+    assert of(run(sql.replace("COMMIT;\n", "")), "migration/enum-value-same-transaction")

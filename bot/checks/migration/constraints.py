@@ -11,7 +11,8 @@ from bot.sql.state import MigrationModel
 
 CONSTRAINT_NOT_VALID = define(
     "migration/constraint-not-valid", Severity.WARNING, Surface.MIGRATION,
-    "FOREIGN KEY or CHECK added to a table with data without NOT VALID (full scan under a write-blocking lock)",
+    "FOREIGN KEY or CHECK (also on ADD COLUMN, or on a domain) added to data without NOT VALID (full scan under a "
+    "write-blocking lock)",
     aliases=("squawk:adding-foreign-key-constraint", "squawk:constraint-missing-not-valid",
              "squawk:ban-alter-domain-with-add-constraint", "eugene:E1"),
 )
@@ -22,7 +23,7 @@ VALIDATE_SAME_TX = define(
 )
 UNIQUE_WITHOUT_INDEX = define(
     "migration/unique-without-index", Severity.WARNING, Surface.MIGRATION,
-    "UNIQUE or PRIMARY KEY constraint added to a table with data without USING INDEX (index built under "
+    "UNIQUE or PRIMARY KEY (also on ADD COLUMN) added to a table with data without USING INDEX (index built under "
     "ACCESS EXCLUSIVE)",
     aliases=("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field", "eugene:E7"),
 )
@@ -30,7 +31,7 @@ UNIQUE_WITHOUT_INDEX = define(
 
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
-    not_valid_at: dict[str, int] = {}
+    not_valid_at: dict[str, tuple[int, int]] = {}  # name -> (line, transaction)
     dropped: set[str] = set()
     added: set[tuple[str | None, str | None]] = set()
     for st in model.ops:
@@ -45,7 +46,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             t = q(op.table)
             subject = f"constraint {op.name or op.subject}"
             if d.get("not_valid"):
-                not_valid_at[op.name or ""] = op.stmt.line
+                not_valid_at[op.name or ""] = (op.stmt.line, st.tx)
                 continue
             if not st.existing:
                 continue
@@ -112,11 +113,12 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             hit = _domain_check(st)
             if hit is not None:
                 hits.append(hit)
-        elif op.kind == "validate_constraint" and op.name in not_valid_at and st.in_transaction:
+        elif op.kind == "validate_constraint" and op.name in not_valid_at and st.in_transaction and (
+                not_valid_at[op.name or ""][1] == st.tx):
             t = q(op.table)
             hits.append(Hit(
                 VALIDATE_SAME_TX, op.stmt, f"constraint {op.name}",
-                f"{qn(op.name)} is added NOT VALID at line {not_valid_at[op.name or '']} and validated here in the "
+                f"{qn(op.name)} is added NOT VALID at line {not_valid_at[op.name or ''][0]} and validated here in the "
                 "same transaction (Prisma runs a multi-statement migration.sql as one), so the lock taken by the "
                 f"ADD is still held while VALIDATE scans {t}: NOT VALID gains nothing. Move "
                 f"`ALTER TABLE {t} VALIDATE CONSTRAINT {qn(op.name)};` to the next migration.",

@@ -14,7 +14,7 @@ from bot.sql.state import MigrationModel, OpState
 
 DROP_TABLE = define(
     "migration/drop-table", Severity.ERROR, Surface.MIGRATION,
-    "DROP TABLE or DROP SCHEMA on data that exists: the data is gone and running code still queries it",
+    "DROP TABLE, DROP SCHEMA or DROP DATABASE on data that exists: the data is gone and running code still queries it",
     aliases=("squawk:ban-drop-table", "squawk:ban-drop-schema", "squawk:ban-drop-database"),
 )
 DROP_COLUMN = define(

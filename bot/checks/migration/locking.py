@@ -86,20 +86,25 @@ def _long_held(model: MigrationModel) -> list[Hit]:
         ae = [t for t, m in st.locks if m == L.ACCESS_EXCLUSIVE and t not in st.held_before and t not in dropped]
         if not ae:
             continue
-        later = [(o, why) for o in model.ops[i + 1:] if o.in_transaction and o.op.stmt.index != st.op.stmt.index
+        later = [(o, why) for o in model.ops[i + 1:] if o.in_transaction and o.tx == st.tx
+                 and o.op.stmt.index != st.op.stmt.index
                  and not _reported_with_the_lock(o, ae) for why in [slow_work(o)] if why]
         if not later:
             continue
         t = table_ref(ae[0])
         work = "; ".join(f"line {o.op.stmt.line} {why}" for o, why in later[:3])
         more = f" (and {len(later) - 3} more)" if len(later) > 3 else ""
+        end = next((f"the COMMIT at line {o.op.stmt.line}" for o in model.ops[i + 1:]
+                    if o.op.kind == "transaction" and o.tx != st.tx), "the file ends")
+        why_tx = ("the file's BEGIN keeps it in one transaction" if st.explicit_transaction else
+                  "Prisma runs the whole migration.sql as one transaction")
         return [Hit(
             LONG_HELD_LOCK, st.op.stmt, f"lock {ae[0]}",
-            f"This statement takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {t}, and Prisma runs the whole "
-            f"migration.sql as one transaction, so {t} stays locked until the file ends, through slow work: "
+            f"This statement takes {L.a_lock(L.ACCESS_EXCLUSIVE)} on {t}, and {why_tx}, so {t} stays locked "
+            f"until {end}, through slow work: "
             f"{work}{more}. Move the slow statements into a migration of their own (or put this statement last), "
             "so the exclusive lock is held for milliseconds.",
-            f"the {L.ACCESS_EXCLUSIVE} lock on {t} is then held until the file ends, through {work}; move "
+            f"the {L.ACCESS_EXCLUSIVE} lock on {t} is then held until {end}, through {work}; move "
             "that slow work to its own migration",
             key=f"lock held {ae[0]}",
             file_level=True,

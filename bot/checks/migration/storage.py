@@ -42,6 +42,6 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             "(with `SET lock_timeout`), or use pg_repack, which moves a table to another tablespace online "
             "(`pg_repack --table ... --tablespace ...`).",
             "the table is copied under ACCESS EXCLUSIVE",
-            key=f"table rewrite {op.table} {sub}",
+            key=f"table rewrite {sub} {op.table}",
         ))
     return hits

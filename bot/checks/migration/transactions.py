@@ -72,6 +72,17 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                                  f"COMMIT at line {line} has no BEGIN before it. {runner} So it does nothing "
                                  "(WARNING: there is no transaction in progress). Remove it.",
                                  "the COMMIT does nothing"))
+            elif after and one_batch and open_at is not None and _prisma_enum_block(ops, open_at, st):
+                pass  # Prisma's own `BEGIN; <enum recreate>; COMMIT;`: enum-value-removal reports the dance
+            elif after and one_batch and _adds_enum_value(ops, st):
+                hits.append(_hit(st, "early commit", Severity.INFO,
+                                 f"COMMIT at line {line} commits the enum value added above it so that the "
+                                 "statements after it may use it (PostgreSQL refuses a new value in the transaction "
+                                 f"that added it, 55P04). {runner} That works, but it makes the migration "
+                                 "non-atomic: if a statement after the COMMIT fails, the part before it stays "
+                                 "applied and the migration is marked failed (P3009). Two migrations do the same "
+                                 "cleanly: the ADD VALUE in one, the statements that use it in the next; and from "
+                                 "Prisma 7.4.0 the COMMIT is not needed.", "the COMMIT splits the migration"))
             elif after and one_batch:
                 begun = (f"the transaction opened at line {open_at.op.stmt.line}" if open_at is not None else
                          "Prisma's transaction")
@@ -118,3 +129,19 @@ def _hit(st: OpState, what: str, severity: Severity, message: str, short: str) -
     # keyed by the statement's position among the file's transaction statements, not by its line
     return Hit(TRANSACTION_CONTROL, st.op.stmt, f"transaction {what}", message, short, severity=severity,
                key=f"transaction {what} #{st.op.data.get('ordinal', 0)}")
+
+
+# What `prisma migrate dev` writes between its own BEGIN and COMMIT when it recreates an enum.
+_ENUM_DANCE = {"create_enum", "alter_type", "rename_type", "drop_type", "drop_default", "set_default"}
+
+
+def _prisma_enum_block(ops: list[OpState], begin: OpState, commit: OpState) -> bool:
+    inside = [o.op for o in ops if begin.op.stmt.index < o.op.stmt.index < commit.op.stmt.index]
+    return bool(inside) and all(o.kind in _ENUM_DANCE for o in inside) and any(
+        o.kind == "create_enum" for o in inside)
+
+
+def _adds_enum_value(ops: list[OpState], commit: OpState) -> bool:
+    """The transaction this COMMIT ends added an enum value (the usual reason for a COMMIT mid-file)."""
+    return any(o.op.kind == "add_enum_value" and o.tx == commit.tx - 1 and o.op.stmt.index < commit.op.stmt.index
+               for o in ops)

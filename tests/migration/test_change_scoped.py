@@ -165,3 +165,17 @@ def test_schema_parameter_of_a_literal_url_is_the_managed_schema() -> None:
     head = dict(base, **{"prisma/schema.prisma": url % "",
                          NEW_PATH: ADD_BIO + 'CREATE TABLE "public"."legacy" ("id" TEXT);\n'})
     assert consistency.check(context_for(base, head)) == []
+
+
+def test_column_swapped_through_a_temporary_copy_is_not_a_drop() -> None:
+    # langfuse's enum rename: copy into a temporary column, drop the old one, give the copy the old name
+    sql = ('ALTER TABLE "Order" ADD COLUMN "status_temp" TEXT;\n'
+           'UPDATE "Order" SET "status_temp" = "status"::text;\n'
+           'ALTER TABLE "Order" DROP COLUMN "status";\n'
+           'ALTER TABLE "Order" RENAME COLUMN "status_temp" TO "status";\n')
+    found = run(sql)
+    assert not [f for f in found if f.rule in ("migration/drop-column", "migration/rename",
+                                               "migration/rename-as-drop-add")]
+    # without the copy the values are gone
+    (f,) = of(run(sql.replace('UPDATE "Order" SET "status_temp" = "status"::text;\n', "")), "migration/drop-column")
+    assert '"status"' in f.message

@@ -64,7 +64,8 @@ def _base_type(t: str | None) -> str:
 
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
-    renames = _renames(model)
+    swapped = _swapped_columns(model)
+    renames = _renames(model, set(swapped.values()))
     dropped_ops = {id(d.op) for d, _a in renames}
     for drop, add in renames:
         hits.append(_rename_hit(drop, add))
@@ -72,7 +73,6 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     pg = model.parsed.is_postgres
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
-    swapped = _swapped_columns(model)
     # Prisma's enum recreate renames the old type aside and the new one into its place: enum-value-removal's business.
     types_renamed_into = {st.op.data.get("new") for st in model.ops if st.op.kind == "rename_type"}
     at_start: dict[tuple[str | None, str | None], ColumnInfo | None] = {}
@@ -216,12 +216,12 @@ def _drop_database_hit(model: MigrationModel, st: OpState) -> Hit:
     )
 
 
-def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
+def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]]) -> list[tuple[OpState, OpState]]:
     """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
-    drops = [st for st in model.ops
-             if st.op.kind == "drop_column" and st.existing and not st.new_column and st.column_before]
+    drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and not st.new_column
+             and st.column_before and (st.op.table, st.op.column) not in swapped]
     if not drops:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
@@ -319,6 +319,21 @@ def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str |
             continue
         if any(o.kind == "update" and o.table == op.table for o in later[add + 1:drop]):
             out[id(op)] = tmp
+    # the other order: ADD COLUMN "role_temp"; UPDATE ... SET "role_temp" = "role"::text; DROP COLUMN "role";
+    # RENAME COLUMN "role_temp" TO "role" (langfuse's enum rename): the dropped name exists again, values copied
+    for i, op in enumerate(ops):
+        if op.kind != "rename_column" or not op.data.get("new"):
+            continue
+        tmp, final = op.column, op.data["new"]
+        before = ops[:i]
+        add = next((j for j, o in enumerate(before) if o.kind == "add_column" and (o.table, o.column) ==
+                    (op.table, tmp)), None)
+        drop = next((j for j, o in enumerate(before) if o.kind == "drop_column" and (o.table, o.column) ==
+                     (op.table, final)), None)
+        if add is None or drop is None or drop < add:
+            continue
+        if any(o.kind == "update" and o.table == op.table for o in before[add + 1:drop]):
+            out[id(op)] = (op.table, final)
     return out
 
 

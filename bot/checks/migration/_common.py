@@ -8,12 +8,17 @@ is kept and the other's summary is appended to it ("Also: ...").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.findings import Severity, Suggestion
 from bot.registry import Rule
 from bot.sql.model import Statement
 from bot.sql.ops import Op
 from bot.sql.state import MigrationModel, OpState
+
+if TYPE_CHECKING:
+    from bot.checks.change.prisma_version import PrismaVersion
+    from bot.checks.migration.locking import LockWait
 
 
 @dataclass
@@ -104,7 +109,7 @@ class Env:
     large_tables: set[str] = field(default_factory=set)
     # The review's lock_timeout reminder, per file path (said once per review): set by the analyzer for a whole
     # change; None when a file is checked on its own (one reminder per file).
-    lock_waits: dict[str, list] | None = None  # type: ignore[type-arg]
+    lock_waits: dict[str, list[LockWait]] | None = None
     # The project's Prisma CLI (bot.checks.change.prisma_version): how migrate deploy sends the file.
-    prisma: object | None = None  # PrismaVersion
+    prisma: PrismaVersion | None = None
     splits_statements: bool | None = None

@@ -26,7 +26,7 @@ TRANSACTION_CONTROL = define(
 def _runner(model: MigrationModel, env: Env) -> tuple[str, bool | None]:
     """How the project's Prisma sends the file, as a sentence, and whether it splits statements (None: unknown)."""
     splits = env.splits_statements if model.implicit_transaction is not False else True
-    described = env.prisma.describe() if env.prisma is not None and hasattr(env.prisma, "describe") else None
+    described = env.prisma.describe() if env.prisma is not None else None
     if splits is True:
         return (f"This project's Prisma ({described or '7.4.0 or later'}) sends each statement of the file on its "
                 "own and commits it."), True

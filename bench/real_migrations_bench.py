@@ -47,12 +47,13 @@ def _share_parses_across_reviews() -> None:
     import bot.sql.load as load
 
     original = load.parse_migration_text
-    cache: dict[tuple[str, str, str | None], object] = {}
+    cache: dict[tuple[object, ...], object] = {}
 
-    def cached(text: str, path: str = "migration.sql", provider: str | None = None):  # type: ignore[no-untyped-def]
-        key = (text, path, provider)
+    def cached(text: str, path: str = "migration.sql", provider: str | None = None,  # type: ignore[no-untyped-def]
+               **options):
+        key = (text, path, provider, *sorted(options.items()))
         if key not in cache:
-            cache[key] = original(text, path, provider)
+            cache[key] = original(text, path, provider, **options)
         return cache[key]
 
     load.parse_migration_text = cached  # type: ignore[assignment]

@@ -241,3 +241,16 @@ def test_commit_after_add_value_lets_later_statements_use_it() -> None:
     assert f.severity is Severity.INFO and "55P04" in f.message and "non-atomic" in f.message
     # without the COMMIT the deploy fails
     assert of(run(sql.replace("COMMIT;\n", "")), "migration/enum-value-same-transaction")
+
+
+def test_blocks_committed_on_purpose_are_said_not_warned() -> None:
+    sql = ("BEGIN;\n" + ADD + "COMMIT;\n\nBEGIN;\n" + 'ALTER TABLE "User" ADD COLUMN "y" TEXT;\nCOMMIT;\n')
+    (f,) = of(run(sql), "migration/transaction-control")
+    assert f.severity is Severity.INFO and "several transactions" in f.message and f.line == 3
+    # Prisma's enum block with a statement the author added inside it is still Prisma's block
+    enum = ("BEGIN;\nUPDATE \"User\" SET \"role\" = 'USER' WHERE \"role\" = 'MODERATOR';\n"
+            "CREATE TYPE \"Role_new\" AS ENUM ('USER', 'ADMIN');\n"
+            'ALTER TABLE "User" ALTER COLUMN "role" TYPE "Role_new" USING ("role"::text::"Role_new");\n'
+            'ALTER TYPE "Role" RENAME TO "Role_old";\nALTER TYPE "Role_new" RENAME TO "Role";\nDROP TYPE "Role_old";\n'
+            "COMMIT;\n" + ADD)
+    assert not of(run(enum), "migration/transaction-control")

@@ -83,11 +83,19 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                                  "applied and the migration is marked failed (P3009). Two migrations do the same "
                                  "cleanly: the ADD VALUE in one, the statements that use it in the next; and from "
                                  "Prisma 7.4.0 the COMMIT is not needed.", "the COMMIT splits the migration"))
+            elif after and one_batch and open_at is not None:
+                # BEGIN ... COMMIT blocks written on purpose (shorter locks per block): said, not warned about
+                hits.append(_hit(st, "block commit", Severity.INFO,
+                                 f"COMMIT at line {line} ends the block opened at line {open_at.op.stmt.line}, and "
+                                 f"statements follow. {runner} So this file commits in several transactions: if a "
+                                 "later one fails, the earlier ones stay applied and the migration is marked failed "
+                                 "(P3009); the retry runs them again. If the blocks are meant to commit separately, "
+                                 "separate migrations say so and retry cleanly.", "the file commits in several "
+                                 "transactions"))
             elif after and one_batch:
-                begun = (f"the transaction opened at line {open_at.op.stmt.line}" if open_at is not None else
-                         "Prisma's transaction")
                 hits.append(_hit(st, "early commit", Severity.WARNING,
-                                 f"COMMIT at line {line} ends {begun} in the middle of the file. {runner} So "
+                                 f"COMMIT at line {line} ends Prisma's transaction in the middle of the file (there "
+                                 f"is no BEGIN before it). {runner} So "
                                  f"everything before line {line} is committed, and the statements after it run in "
                                  "a new transaction. If one of those fails, the migration is left half-applied and "
                                  "marked failed (P3009): the retry runs the committed part again and fails on it. "
@@ -131,14 +139,11 @@ def _hit(st: OpState, what: str, severity: Severity, message: str, short: str) -
                key=f"transaction {what} #{st.op.data.get('ordinal', 0)}")
 
 
-# What `prisma migrate dev` writes between its own BEGIN and COMMIT when it recreates an enum.
-_ENUM_DANCE = {"create_enum", "alter_type", "rename_type", "drop_type", "drop_default", "set_default"}
-
-
 def _prisma_enum_block(ops: list[OpState], begin: OpState, commit: OpState) -> bool:
+    """Prisma's `-- AlterEnum` block (CREATE TYPE "E_new" ... DROP TYPE "E_old" between its BEGIN and COMMIT), also
+    when the author added statements inside it (an UPDATE of the old values, a DROP VIEW)."""
     inside = [o.op for o in ops if begin.op.stmt.index < o.op.stmt.index < commit.op.stmt.index]
-    return bool(inside) and all(o.kind in _ENUM_DANCE for o in inside) and any(
-        o.kind == "create_enum" for o in inside)
+    return any(o.kind == "create_enum" for o in inside) and any(o.kind == "drop_type" for o in inside)
 
 
 def _adds_enum_value(ops: list[OpState], commit: OpState) -> bool:

@@ -33,6 +33,7 @@ class ColumnInfo:
     # functions the default calls that are neither known volatile nor known IMMUTABLE/STABLE built-ins: they count
     # as volatile (default_volatile) until the replayed history shows them defined IMMUTABLE or STABLE
     default_unknown_funcs: tuple[str, ...] = ()
+    default_funcs: tuple[str, ...] = ()  # every function the default calls (the history may redefine any of them)
 
 
 @dataclass
@@ -186,6 +187,7 @@ def column_info(cd: J) -> ColumnInfo:
     volatile = identity = stored = pk = unique = False
     references = None
     unknown: tuple[str, ...] = ()
+    called: tuple[str, ...] = ()
     if typ in _SERIALS:
         default, volatile = "nextval(...)", True
     for c in cd.get("constraints") or ():
@@ -197,6 +199,7 @@ def column_info(cd: J) -> ColumnInfo:
             default = expr_text(con["raw_expr"])
             known_volatile = bool(func_names(con["raw_expr"]) & VOLATILE_FUNCS)
             is_volatile, unknown = default_volatility(con["raw_expr"])
+            called = tuple(sorted(func_names(con["raw_expr"])))
             volatile = volatile or is_volatile
             if known_volatile:
                 unknown = ()  # a known volatile call decides it, whatever the other functions are
@@ -211,7 +214,7 @@ def column_info(cd: J) -> ColumnInfo:
         elif ct == "CONSTR_FOREIGN":
             references = rel_name(con.get("pktable"))
     return ColumnInfo(cd.get("colname") or "?", typ, not_null, default, volatile, identity, stored, pk, unique,
-                      is_array, references, unknown)
+                      is_array, references, unknown, called)
 
 
 def constraint_data(c: J) -> dict[str, Any]:

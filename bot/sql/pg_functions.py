@@ -230,12 +230,13 @@ xml_is_well_formed xml_is_well_formed_content xml_is_well_formed_document xmlcom
 xmlvalidate xpath xpath_exists
 """
 
-# Newer than PostgreSQL 15 (16-18), and common extensions (uuid-ossp, pgcrypto, unaccent, PostGIS constructors).
+# Newer than PostgreSQL 15 (16-18), common extensions (uuid-ossp, pgcrypto, unaccent, PostGIS constructors), and
+# Supabase's STABLE auth.uid() / auth.jwt() (column defaults such as `DEFAULT auth.uid()`).
 _NEWER_AND_EXTENSIONS = """
 date_add date_subtract erf erfc uuid_extract_timestamp uuid_extract_version casefold array_reverse array_sort crc32
 crc32c gamma lgamma uuid_nil uuid_ns_dns uuid_ns_url uuid_ns_oid uuid_ns_x500 uuid_generate_v3 uuid_generate_v5
 digest hmac crypt armor dearmor unaccent st_makepoint st_setsrid st_point st_geomfromtext
-st_geogfromtext st_makeenvelope
+st_geogfromtext st_makeenvelope uid jwt
 """
 
 NON_VOLATILE: frozenset[str] = frozenset((_BUILTIN + _NEWER_AND_EXTENSIONS).split())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.sql import locks as L
 from bot.sql.model import ParsedMigration
-from bot.sql.ops import ColumnInfo, Op, ops_of
+from bot.sql.ops import VOLATILE_FUNCS, ColumnInfo, Op, ops_of
 
 
 @dataclass
@@ -232,10 +232,14 @@ def _annotate(op: Op, catalog: Catalog) -> None:
     k = op.kind
     if k == "add_column":
         col: ColumnInfo = op.data["col"]
-        unknown = col.default_unknown_funcs
-        if unknown and col.default_volatile and all(catalog.functions.get(f) in ("immutable", "stable")
-                                                    for f in unknown):
-            op.data["col"] = ColumnInfo(**{**col.__dict__, "default_volatile": False, "default_unknown_funcs": ()})
+        declared = {f: catalog.functions[f] for f in col.default_funcs if f in catalog.functions}
+        if declared and not col.type.endswith("serial"):
+            # the history's own CREATE/ALTER FUNCTION decides for the functions it defines, both ways
+            unknown = tuple(f for f in col.default_unknown_funcs if f not in declared)
+            volatile = any(v == "volatile" for v in declared.values()) or bool(unknown) or any(
+                f in VOLATILE_FUNCS for f in col.default_funcs if f not in declared)
+            op.data["col"] = ColumnInfo(**{**col.__dict__, "default_volatile": volatile,
+                                           "default_unknown_funcs": unknown})
     elif k == "domain_add_constraint":
         op.data["users"] = [(tn, cn) for tn, ts in catalog.tables.items() for cn, c in ts.columns.items()
                             if c.type == op.name]

@@ -254,3 +254,11 @@ def test_blocks_committed_on_purpose_are_said_not_warned() -> None:
             'ALTER TYPE "Role" RENAME TO "Role_old";\nALTER TYPE "Role_new" RENAME TO "Role";\nDROP TYPE "Role_old";\n'
             "COMMIT;\n" + ADD)
     assert not of(run(enum), "migration/transaction-control")
+
+
+def test_history_that_redefines_a_builtin_name_as_volatile_wins() -> None:
+    init = INIT + "\nCREATE FUNCTION uid() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT md5(random()::text) $$;\n"
+    assert of(run('ALTER TABLE "Order" ADD COLUMN "owner" TEXT DEFAULT uid();\n', init=init),
+              "migration/add-column-rewrite")
+    assert not of(run('ALTER TABLE "Order" ADD COLUMN "owner" TEXT DEFAULT auth.uid();\n'),
+                  "migration/add-column-rewrite")  # Supabase's auth.uid() is STABLE

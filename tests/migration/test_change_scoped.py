@@ -179,3 +179,22 @@ def test_column_swapped_through_a_temporary_copy_is_not_a_drop() -> None:
     # without the copy the values are gone
     (f,) = of(run(sql.replace('UPDATE "Order" SET "status_temp" = "status"::text;\n', "")), "migration/drop-column")
     assert '"status"' in f.message
+
+
+def test_recreated_column_is_not_the_new_name_of_another_dropped_one() -> None:
+    # openpanel's recent_dashboards: "userId" dropped, "user_id" dropped and recreated with another type
+    sql = ('ALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN "created" TIMESTAMP(3),\n'
+           'DROP COLUMN "status",\nADD COLUMN "status" INTEGER NOT NULL;\n')
+    found = run(sql)
+    assert not of(found, "migration/rename-as-drop-add")
+    drops = of(found, "migration/drop-column")
+    assert len(drops) == 2 and any("dropped and added again" in f.message for f in drops)
+
+
+def test_rename_as_drop_add_keeps_the_required_columns_deploy_failure() -> None:
+    sql = 'ALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN "buyerId" TEXT NOT NULL;\n'
+    (f,) = of(run(sql), "migration/rename-as-drop-add")
+    assert "NOT NULL without a database default" in f.message and "23502" in f.message
+    with_default = 'ALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN "buyerId" TEXT NOT NULL DEFAULT \'\';\n'
+    (f,) = of(run(with_default), "migration/rename-as-drop-add")
+    assert "23502" not in f.message

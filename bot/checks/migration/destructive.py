@@ -227,8 +227,11 @@ def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]])
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
     adds: dict[tuple[str, str, bool], list[tuple[OpState, str]]] = {}
     by_name: dict[tuple[str, str, bool, str], list[OpState]] = {}
+    # a column dropped and added again under its own name is a recreate (drop-column says so), never the new name
+    # of another dropped column
+    recreated = {(st.op.table, st.op.column) for st in drops}
     for st in model.ops:
-        if st.op.kind == "add_column":
+        if st.op.kind == "add_column" and (st.op.table, st.op.column) not in recreated:
             col = st.op.data["col"]
             slot = (st.op.table or "", _base_type(col.type), col.is_array)
             norm = _norm(st.op.column or "")
@@ -283,7 +286,7 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
         f"{t}.{q(old)} is dropped and {q(new)} ({col.type}) is added: if this is a rename, every value of "
         f"{q(old)} is deleted (Prisma turns a renamed field into DROP + ADD). Keep the column and rename only the "
         f"Prisma field: `{new} ... @map(\"{old}\")` (no migration at all), or edit this migration to "
-        f"`ALTER TABLE {t} RENAME COLUMN {q(old)} TO {q(new)};`.",
+        f"`ALTER TABLE {t} RENAME COLUMN {q(old)} TO {q(new)};`." + _required_note(add),
         "the rename done as drop + add deletes the data",
         end_stmt=last if last is not first else None,
         key=f"rename as drop add {drop.op.table}.{old}->{new}",
@@ -291,6 +294,15 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
                 ("add_required_prisma_default", add.op.table, new)],
         replaces={(add.op.stmt.index, f"column {add.op.subject}")},
     )
+
+
+def _required_note(add: OpState) -> str:
+    """The ADD's own problem, which this finding replaces: a NOT NULL column without a database default."""
+    col = add.op.data["col"]
+    if not col.not_null or col.default is not None or col.identity or col.generated_stored:
+        return ""
+    return (f" If it is not a rename, note that {q(add.op.column)} is NOT NULL without a database default: the "
+            f"deploy fails (23502) while {q(add.op.table)} has rows.")
 
 
 def _implicit_relation_table(table: str | None) -> bool:

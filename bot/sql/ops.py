@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sql.model import Statement
+from bot.sql.pg_functions import NON_VOLATILE
 
 J = dict[str, Any]
 
@@ -170,14 +171,15 @@ def expr_text(tree: Any) -> str:
     return "an expression"
 
 
-def default_volatility(tree: Any) -> tuple[bool, tuple[str, ...]]:
+def default_volatility(tree: Any, called: set[str] | None = None) -> tuple[bool, tuple[str, ...]]:
     """(volatile, unknown functions) of a default expression: volatile when it calls a known volatile function or
-    one this module cannot classify (those are returned so the history can vouch for them)."""
-    from bot.sql.pg_functions import NON_VOLATILE
-
-    called = func_names(tree)
-    unknown = tuple(sorted(called - VOLATILE_FUNCS - NON_VOLATILE))
-    return bool(called & VOLATILE_FUNCS) or bool(unknown), unknown
+    one this module cannot classify (those are returned so the history can vouch for them). A known volatile call
+    decides it whatever the others are, so no unknown function is returned then."""
+    called = func_names(tree) if called is None else called
+    if called & VOLATILE_FUNCS:
+        return True, ()
+    unknown = tuple(sorted(called - NON_VOLATILE))
+    return bool(unknown), unknown
 
 
 def column_info(cd: J) -> ColumnInfo:
@@ -197,12 +199,10 @@ def column_info(cd: J) -> ColumnInfo:
             not_null = True
         elif ct == "CONSTR_DEFAULT" and con.get("raw_expr") is not None:
             default = expr_text(con["raw_expr"])
-            known_volatile = bool(func_names(con["raw_expr"]) & VOLATILE_FUNCS)
-            is_volatile, unknown = default_volatility(con["raw_expr"])
-            called = tuple(sorted(func_names(con["raw_expr"])))
+            names = func_names(con["raw_expr"])
+            is_volatile, unknown = default_volatility(con["raw_expr"], names)
+            called = tuple(sorted(names))
             volatile = volatile or is_volatile
-            if known_volatile:
-                unknown = ()  # a known volatile call decides it, whatever the other functions are
         elif ct == "CONSTR_IDENTITY":
             identity, not_null = True, True
         elif ct == "CONSTR_GENERATED":

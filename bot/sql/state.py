@@ -39,10 +39,11 @@ class Catalog:
     enums: dict[str, list[str]] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # name -> volatility, from CREATE/ALTER FUNCTION
     domains: set[str] = field(default_factory=set)
+    rls_enabled: bool = False  # some ENABLE ROW LEVEL SECURITY was replayed (most histories have none)
 
     @property
     def uses_rls(self) -> bool:
-        return any(t.rls for t in self.tables.values())
+        return self.rls_enabled and any(t.rls for t in self.tables.values())
 
     def column(self, table: str | None, column: str | None) -> ColumnInfo | None:
         t = self.tables.get(table or "")
@@ -135,6 +136,7 @@ class Catalog:
             state.constraints[op.name or ""] = {**state.constraints[op.name or ""], "not_valid": False}
         elif k == "enable_rls":
             state.rls = True
+            self.rls_enabled = True
         elif k == "table_rewrite" and op.data.get("subtype") in ("AT_SetLogged", "AT_SetUnLogged"):
             state.unlogged = op.data["subtype"] == "AT_SetUnLogged"
 

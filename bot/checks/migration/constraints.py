@@ -148,8 +148,7 @@ def _inline(model: MigrationModel, st) -> Hit | None:  # type: ignore[no-untyped
         kw = "UNIQUE" if contype == "unique" else "PRIMARY KEY"
         name = op.name or (_default_name(op.table, [], "pkey") if contype == "pk"
                            else _default_name(op.table, [op.column], "key"))
-        constant = (col.default is not None and not col.default_volatile and col.default != "NULL"
-                    and contype == "unique")
+        constant = col.default is not None and not col.default_volatile and col.default != "NULL"
         dup = (f" Every existing row gets the default {col.default}, so the build fails (23505) as soon as {t} "
                "has two rows." if constant else "")
         return Hit(

@@ -47,15 +47,22 @@ def _build(ctx: ReviewContext) -> dict[str, MigrationModel]:
     for _root, files in roots.items():
         catalog = Catalog()
         fresh: set[str] = set()
+        fresh_columns: set[tuple[str, str]] = set()
+        fresh_indexes: set[str] = set()
         for path in sorted(set(files) | {p for p in changed if _history_root(p) == _root}, key=migration_name):
             parsed = parsed_migration(ctx, path)
             if parsed is None:
                 continue
             if path in changed:
-                model = walk(parsed, catalog, frozenset(fresh), implicit_transaction=implicit_transaction)
+                model = walk(parsed, catalog, frozenset(fresh), implicit_transaction=implicit_transaction,
+                             fresh_columns=frozenset(fresh_columns), fresh_indexes=frozenset(fresh_indexes))
                 models[path] = model
                 if changed[path].status is FileStatus.ADDED:
+                    # what a migration this change adds creates is new to the ones after it: empty, unknown to
+                    # the code running before the deploy
                     fresh |= model.created_tables
+                    fresh_columns |= model.created_columns
+                    fresh_indexes |= model.created_indexes
             else:
                 apply_file(parsed, catalog)
     return models

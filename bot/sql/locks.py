@@ -53,9 +53,15 @@ def locks_of(op: Op, index_table: dict[str, str] | None = None) -> list[tuple[st
     if k == "create_table":
         refs = {c.get("ref_table") for c in op.data.get("constraints", []) if c.get("contype") == "fk"}
         return [(r, SHARE_ROW_EXCLUSIVE) for r in sorted(x for x in refs if x)]
+    if k in ("domain_add_constraint", "domain_validate_constraint"):
+        # every table with a column of the domain is scanned under SHARE (PostgreSQL 19 lowers VALIDATE to
+        # SHARE UPDATE EXCLUSIVE)
+        if k == "domain_add_constraint" and op.data.get("not_valid"):
+            return []
+        return [(t, SHARE) for t in dict.fromkeys(t for t, _c in op.data.get("users") or ())]
     if k in ("add_column", "drop_column", "alter_type", "set_not_null", "drop_not_null", "set_default",
              "drop_default", "drop_constraint", "enable_rls", "rename_column", "rename_table", "drop_table",
-             "truncate", "vacuum_full", "cluster", "create_policy", "rename_constraint"):
+             "truncate", "vacuum_full", "cluster", "create_policy", "rename_constraint", "table_rewrite"):
         return [(t or op.name or "?", ACCESS_EXCLUSIVE)] if (t or op.name) else []
     if k == "alter_other":
         sub = op.data.get("subtype", "")
@@ -71,6 +77,8 @@ def locks_of(op: Op, index_table: dict[str, str] | None = None) -> list[tuple[st
     if k == "create_trigger":
         return [(t or "?", SHARE_ROW_EXCLUSIVE)]
     if k == "reindex":
+        if op.data.get("object") in ("system", "database"):
+            return []  # every table (or every catalog) in turn, not one table of the schema
         if op.data.get("concurrent"):
             return [(op.name or "?", SHARE_UPDATE_EXCLUSIVE)]
         if op.data.get("object") == "index":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sql.model import Statement
+from bot.sql.pg_functions import NON_VOLATILE
 
 J = dict[str, Any]
 
@@ -30,6 +31,10 @@ class ColumnInfo:
     unique: bool = False
     is_array: bool = False
     references: str | None = None  # inline REFERENCES target table
+    # functions the default calls that are neither known volatile nor known IMMUTABLE/STABLE built-ins: they count
+    # as volatile (default_volatile) until the replayed history shows them defined IMMUTABLE or STABLE
+    default_unknown_funcs: tuple[str, ...] = ()
+    default_funcs: tuple[str, ...] = ()  # every function the default calls (the history may redefine any of them)
 
 
 @dataclass
@@ -50,13 +55,21 @@ class Op:
 
 
 # Functions whose value differs per row: a DEFAULT using one makes ADD COLUMN rewrite the whole table.
-# now()/current_timestamp are stable within a statement (evaluated once), so they stay metadata-only.
+# now()/current_timestamp/statement_timestamp() are stable (evaluated once per statement): metadata-only. A function
+# in neither this set nor bot.sql.pg_functions.NON_VOLATILE is unknown, and unknown counts as volatile unless the
+# migration history defines it IMMUTABLE or STABLE (bot.sql.state.Catalog.functions).
 VOLATILE_FUNCS = {"gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "uuid_generate_v1mc", "random",
                   "clock_timestamp", "timeofday", "nextval", "gen_random_bytes", "uuid_generate_v7", "uuidv4",
-                  "uuidv7", "txid_current", "statement_timestamp", "cuid", "nanoid", "ulid"}
+                  "uuidv7", "cuid", "nanoid", "ulid", "gen_salt", "setval", "random_normal", "array_shuffle",
+                  "array_sample"}
 _TYPE_ALIASES = {"integer": "int4", "int": "int4", "bigint": "int8", "smallint": "int2", "bpchar": "char",
                  "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial"}
 _SERIALS = ("serial", "bigserial", "smallserial")
+_INLINE_CONSTRAINTS = ("CONSTR_FOREIGN", "CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_CHECK")
+# ALTER TABLE forms that copy every row into a new file under ACCESS EXCLUSIVE (SET STORAGE and SET COMPRESSION only
+# change how future values are stored: no rewrite).
+_REWRITING_FORMS = {"AT_SetLogged": "SET LOGGED", "AT_SetUnLogged": "SET UNLOGGED",
+                    "AT_SetTableSpace": "SET TABLESPACE", "AT_SetAccessMethod": "SET ACCESS METHOD"}
 _CONTYPES = {"CONSTR_FOREIGN": "fk", "CONSTR_CHECK": "check", "CONSTR_UNIQUE": "unique", "CONSTR_PRIMARY": "pk",
              "CONSTR_EXCLUSION": "exclude", "CONSTR_NOTNULL": "notnull"}
 
@@ -158,12 +171,25 @@ def expr_text(tree: Any) -> str:
     return "an expression"
 
 
+def default_volatility(tree: Any, called: set[str] | None = None) -> tuple[bool, tuple[str, ...]]:
+    """(volatile, unknown functions) of a default expression: volatile when it calls a known volatile function or
+    one this module cannot classify (those are returned so the history can vouch for them). A known volatile call
+    decides it whatever the others are, so no unknown function is returned then."""
+    called = func_names(tree) if called is None else called
+    if called & VOLATILE_FUNCS:
+        return True, ()
+    unknown = tuple(sorted(called - NON_VOLATILE))
+    return bool(unknown), unknown
+
+
 def column_info(cd: J) -> ColumnInfo:
     typ, is_array = type_name(cd.get("typeName"))
     not_null = bool(cd.get("is_not_null"))
     default = None
     volatile = identity = stored = pk = unique = False
     references = None
+    unknown: tuple[str, ...] = ()
+    called: tuple[str, ...] = ()
     if typ in _SERIALS:
         default, volatile = "nextval(...)", True
     for c in cd.get("constraints") or ():
@@ -173,7 +199,10 @@ def column_info(cd: J) -> ColumnInfo:
             not_null = True
         elif ct == "CONSTR_DEFAULT" and con.get("raw_expr") is not None:
             default = expr_text(con["raw_expr"])
-            volatile = volatile or bool(func_names(con["raw_expr"]) & VOLATILE_FUNCS)
+            names = func_names(con["raw_expr"])
+            is_volatile, unknown = default_volatility(con["raw_expr"], names)
+            called = tuple(sorted(names))
+            volatile = volatile or is_volatile
         elif ct == "CONSTR_IDENTITY":
             identity, not_null = True, True
         elif ct == "CONSTR_GENERATED":
@@ -185,7 +214,7 @@ def column_info(cd: J) -> ColumnInfo:
         elif ct == "CONSTR_FOREIGN":
             references = rel_name(con.get("pktable"))
     return ColumnInfo(cd.get("colname") or "?", typ, not_null, default, volatile, identity, stored, pk, unique,
-                      is_array, references)
+                      is_array, references, unknown, called)
 
 
 def constraint_data(c: J) -> dict[str, Any]:
@@ -254,7 +283,20 @@ def _create_table(stmt: Statement, n: J) -> list[Op]:
         "columns": columns, "constraints": constraints, "partitioned": n.get("partspec") is not None,
         "partition_of": rel_name(inh[0]) if n.get("partbound") is not None and inh else None,
         "if_not_exists": bool(n.get("if_not_exists")),
+        "unlogged": (n.get("relation") or {}).get("relpersistence") == "u",
+        "duplicates": _duplicates(c.name for c in columns),
     })]
+
+
+def _duplicates(names: Iterator[str] | list[str]) -> list[str]:
+    """Names that occur more than once, in order of their second occurrence."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if name in seen and name not in out:
+            out.append(name)
+        seen.add(name)
+    return out
 
 
 def _create_table_as(stmt: Statement, n: J) -> list[Op]:
@@ -285,12 +327,17 @@ def _alter_table(stmt: Statement, n: J) -> list[Op]:
             col = column_info(d)
             out.append(Op(stmt, "add_column", table=table, column=col.name,
                           data={"col": col, "if_not_exists": bool(cmd.get("missing_ok"))}))
+            # column constraints are built or validated over every existing row, like their ADD CONSTRAINT forms
             for c in d.get("constraints") or ():
                 _k2, con = unwrap(c)
-                if con.get("contype") == "CONSTR_FOREIGN":
+                if con.get("contype") in _INLINE_CONSTRAINTS:
                     cd = constraint_data(con)
                     cd["columns"] = [col.name]
-                    out.append(Op(stmt, "add_constraint", table=table, name=con.get("conname"), data=cd))
+                    cd["inline"] = True
+                    # a new column without a default is NULL in every row: PostgreSQL skips the REFERENCES scan
+                    cd["column_filled"] = (col.default not in (None, "NULL")) or col.identity or col.generated_stored
+                    out.append(Op(stmt, "add_constraint", table=table, column=col.name, name=con.get("conname"),
+                                  data=cd))
         elif st == "AT_DropColumn":
             out.append(Op(stmt, "drop_column", table=table, column=name,
                           data={"if_exists": bool(cmd.get("missing_ok"))}))
@@ -323,6 +370,9 @@ def _alter_table(stmt: Statement, n: J) -> list[Op]:
             out.append(Op(stmt, "detach_partition", table=table, data={"concurrent": bool(d.get("concurrent"))}))
         elif st == "AT_AttachPartition":
             out.append(Op(stmt, "attach_partition", table=table))
+        elif st in _REWRITING_FORMS:
+            out.append(Op(stmt, "table_rewrite", table=table, data={
+                "form": _REWRITING_FORMS[st] + (f" {name}" if name else ""), "subtype": st}))
         else:
             out.append(Op(stmt, "alter_other", table=table, data={"subtype": st, "def": dkind}))
     return out
@@ -399,8 +449,19 @@ def _truncate(stmt: Statement, n: J) -> list[Op]:
     return [Op(stmt, "truncate", table=rel_name(r), data={"cascade": cascade}) for r in n.get("relations") or ()]
 
 
+def _target_path(target: J) -> str:
+    """`a`, or `a.f` / `a[1]` for an assignment to a field or element (`SET a.f = 1, a.g = 2` is valid)."""
+    parts = [target.get("name") or "?"]
+    for item in target.get("indirection") or ():
+        kind, body = unwrap(item)
+        parts.append(f".{body.get('sval', '')}" if kind == "String" else "[]")
+    return "".join(parts)
+
+
 def _update(stmt: Statement, n: J) -> list[Op]:
-    return [Op(stmt, "update", table=rel_name(n.get("relation")), data={"where": n.get("whereClause") is not None})]
+    targets = [_target_path(unwrap(t)[1]) for t in n.get("targetList") or ()]
+    return [Op(stmt, "update", table=rel_name(n.get("relation")), data={
+        "where": n.get("whereClause") is not None, "duplicates": _duplicates(targets)})]
 
 
 def _delete(stmt: Statement, n: J) -> list[Op]:
@@ -410,27 +471,47 @@ def _delete(stmt: Statement, n: J) -> list[Op]:
 def _insert(stmt: Statement, n: J) -> list[Op]:
     _k, sel = unwrap(n.get("selectStmt"))
     from_select = bool(sel) and not sel.get("valuesLists")
-    return [Op(stmt, "insert", table=rel_name(n.get("relation")), data={"select": from_select})]
+    targets = [_target_path(unwrap(t)[1]) for t in n.get("cols") or ()]
+    return [Op(stmt, "insert", table=rel_name(n.get("relation")), data={"select": from_select,
+                                                                        "duplicates": _duplicates(targets)})]
 
 
 def _set(stmt: Statement, n: J) -> list[Op]:
     value = " ".join(expr_text(a) for a in n.get("args") or ())
-    return [Op(stmt, "set", name=(n.get("name") or "").lower(), data={"value": value,
-                                                                       "local": bool(n.get("is_local"))})]
+    return [Op(stmt, "set", name=(n.get("name") or "").lower(), data={
+        "value": value, "local": bool(n.get("is_local")), "reset": n.get("kind") in ("VAR_RESET", "VAR_SET_DEFAULT")})]
 
 
 def _transaction(stmt: Statement, n: J) -> list[Op]:
     kinds = {"TRANS_STMT_BEGIN": "begin", "TRANS_STMT_START": "begin", "TRANS_STMT_COMMIT": "commit",
              "TRANS_STMT_ROLLBACK": "rollback"}
     k = n.get("kind", "")
-    return [Op(stmt, "transaction", data={"kind": kinds.get(k, k.lower())})]
+    return [Op(stmt, "transaction", data={"kind": kinds.get(k, k.lower()), "chain": bool(n.get("chain")),
+                                          "ordinal": stmt.index})]
+
+
+def option_on(options: Any, name: str) -> bool:
+    """Whether a boolean utility option is on: `(FULL)`, `(FULL TRUE)`, `(FULL 1)`, `(FULL on)`; `(FULL FALSE)`,
+    `(FULL 0)`, `(FULL off)` and an absent option are off."""
+    for o in options or ():
+        elem = unwrap(o)[1]
+        if elem.get("defname") != name:
+            continue
+        kind, arg = unwrap(elem.get("arg"))
+        if not kind:
+            return True
+        if kind == "Integer":
+            return bool(arg.get("ival", 0))
+        if kind == "Boolean":
+            return bool(arg.get("boolval", False))
+        return str(arg.get("sval", "")).lower() not in ("false", "off", "no", "0")
+    return False
 
 
 def _vacuum(stmt: Statement, n: J) -> list[Op]:
-    opts = {unwrap(o)[1].get("defname", "") for o in n.get("options") or ()}
     tables = [rel_name(unwrap(r)[1].get("relation")) for r in n.get("rels") or ()]
     vacuum = bool(n.get("is_vacuumcmd"))
-    kind = "vacuum_full" if "full" in opts and vacuum else ("vacuum" if vacuum else "analyze")
+    kind = "vacuum_full" if vacuum and option_on(n.get("options"), "full") else ("vacuum" if vacuum else "analyze")
     return [Op(stmt, kind, table=t) for t in tables] or [Op(stmt, kind)]
 
 
@@ -439,11 +520,58 @@ def _cluster(stmt: Statement, n: J) -> list[Op]:
 
 
 def _reindex(stmt: Statement, n: J) -> list[Op]:
-    concurrent = any(unwrap(p)[1].get("defname") == "concurrently" for p in n.get("params") or ())
+    concurrent = option_on(n.get("params"), "concurrently")
     kind = str(n.get("kind", "")).replace("REINDEX_OBJECT_", "").lower()
     target = rel_name(n["relation"]) if n.get("relation") else n.get("name")
     return [Op(stmt, "reindex", table=target if kind == "table" else None, name=target,
                data={"concurrent": concurrent, "object": kind})]
+
+
+def _dropdb(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "drop_database", name=n.get("dbname"), data={"if_exists": bool(n.get("missing_ok"))})]
+
+
+def _qualified(names: Any) -> str:
+    return ".".join(p for p in strs(names) if p not in ("public", "pg_catalog")) or "?"
+
+
+def _create_domain(stmt: Statement, n: J) -> list[Op]:
+    return [Op(stmt, "create_domain", name=_qualified(n.get("domainname")))]
+
+
+def _alter_domain(stmt: Statement, n: J) -> list[Op]:
+    name = _qualified(n.get("typeName"))
+    if n.get("subtype") == "C":
+        _k, con = unwrap(n.get("def"))
+        return [Op(stmt, "domain_add_constraint", name=name, data={
+            "constraint": con.get("conname"), "contype": _CONTYPES.get(con.get("contype", ""), con.get("contype")),
+            "not_valid": bool(con.get("skip_validation"))})]
+    if n.get("subtype") == "V":
+        return [Op(stmt, "domain_validate_constraint", name=name, data={"constraint": n.get("name")})]
+    return [Op(stmt, "other", name=name, data={"node": "AlterDomainStmt", "subtype": n.get("subtype")})]
+
+
+def _volatility(options: Any) -> str | None:
+    for o in options or ():
+        elem = unwrap(o)[1]
+        if elem.get("defname") == "volatility":
+            return str(unwrap(elem.get("arg"))[1].get("sval", "")).lower() or None
+    return None
+
+
+def _create_function(stmt: Statement, n: J) -> list[Op]:
+    names = strs(n.get("funcname"))
+    # PostgreSQL's default is VOLATILE
+    return [Op(stmt, "create_function", name=(names[-1] if names else "?").lower(),
+               data={"volatility": _volatility(n.get("options")) or "volatile"})]
+
+
+def _alter_function(stmt: Statement, n: J) -> list[Op]:
+    names = strs((n.get("func") or {}).get("objname"))
+    volatility = _volatility(n.get("actions"))
+    if volatility is None:
+        return [Op(stmt, "other", data={"node": "AlterFunctionStmt"})]
+    return [Op(stmt, "create_function", name=(names[-1] if names else "?").lower(), data={"volatility": volatility})]
 
 
 def _policy(stmt: Statement, n: J) -> list[Op]:
@@ -480,4 +608,9 @@ _HANDLERS = {
     "CreatePolicyStmt": _policy,
     "CreateTrigStmt": _trigger,
     "RefreshMatViewStmt": _refresh,
+    "DropdbStmt": _dropdb,
+    "CreateDomainStmt": _create_domain,
+    "AlterDomainStmt": _alter_domain,
+    "CreateFunctionStmt": _create_function,
+    "AlterFunctionStmt": _alter_function,
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bot.context import check_deadline
 from bot.sql import locks as L
 from bot.sql.model import ParsedMigration
-from bot.sql.ops import ColumnInfo, Op, ops_of
+from bot.sql.ops import VOLATILE_FUNCS, ColumnInfo, Op, ops_of
 
 
 @dataclass
@@ -25,6 +25,12 @@ class TableState:
     indexes: dict[str, list[str | None]] = field(default_factory=dict)  # index/constraint name -> columns
     constraints: dict[str, dict] = field(default_factory=dict)
     rls: bool = False
+    unlogged: bool = False
+
+    def valid_not_null_check(self, column: str | None) -> bool:
+        """A validated CHECK (column IS NOT NULL): SET NOT NULL then skips its scan (PostgreSQL 12+)."""
+        return any(c.get("contype") == "check" and c.get("not_null_of") == column and not c.get("not_valid")
+                   for c in self.constraints.values())
 
 
 @dataclass
@@ -32,10 +38,13 @@ class Catalog:
     tables: dict[str, TableState] = field(default_factory=dict)
     index_table: dict[str, str] = field(default_factory=dict)
     enums: dict[str, list[str]] = field(default_factory=dict)
+    functions: dict[str, str] = field(default_factory=dict)  # name -> volatility, from CREATE/ALTER FUNCTION
+    domains: set[str] = field(default_factory=set)
+    rls_enabled: bool = False  # some ENABLE ROW LEVEL SECURITY was replayed (most histories have none)
 
     @property
     def uses_rls(self) -> bool:
-        return any(t.rls for t in self.tables.values())
+        return self.rls_enabled and any(t.rls for t in self.tables.values())
 
     def column(self, table: str | None, column: str | None) -> ColumnInfo | None:
         t = self.tables.get(table or "")
@@ -53,6 +62,7 @@ class Catalog:
             for col in state.columns.values():
                 if col.primary_key or col.unique:
                     state.indexes[f"{t}_{col.name}_inline"] = [col.name]
+            state.unlogged = bool(op.data.get("unlogged"))
             self.tables[t] = state
         elif k == "drop_table":
             self.tables.pop(t, None)
@@ -75,6 +85,10 @@ class Catalog:
                     idx.indexes[op.data["new"]] = idx.indexes.pop(op.name)
         elif t in self.tables or k in ("add_column", "add_constraint", "enable_rls"):
             self._apply_table_op(op, self.tables.setdefault(t, TableState()) if t else TableState())
+        if k == "create_function" and op.name:
+            self.functions[op.name] = op.data.get("volatility") or "volatile"
+        elif k == "create_domain" and op.name:
+            self.domains.add(op.name)
         if k == "create_enum":
             self.enums[op.name or ""] = list(op.data.get("values", []))
         elif k == "add_enum_value":
@@ -86,6 +100,7 @@ class Catalog:
             op.data.setdefault("users", [f"{tn}.{cn}" for tn, ts in self.tables.items()
                                          for cn, c in ts.columns.items() if c.type == op.name])
             self.enums.pop(op.name or "", None)
+            self.domains.discard(op.name or "")
 
     def _apply_table_op(self, op: Op, state: TableState) -> None:
         k, col = op.kind, op.column or ""
@@ -118,8 +133,13 @@ class Catalog:
             op.data.setdefault("was", state.constraints.get(op.name or ""))
             state.constraints.pop(op.name or "", None)
             state.indexes.pop(op.name or "", None)
+        elif k == "validate_constraint" and op.name in state.constraints:
+            state.constraints[op.name or ""] = {**state.constraints[op.name or ""], "not_valid": False}
         elif k == "enable_rls":
             state.rls = True
+            self.rls_enabled = True
+        elif k == "table_rewrite" and op.data.get("subtype") in ("AT_SetLogged", "AT_SetUnLogged"):
+            state.unlogged = op.data["subtype"] == "AT_SetUnLogged"
 
 
 def _with(col: ColumnInfo, **changes: object) -> ColumnInfo:
@@ -137,6 +157,14 @@ class OpState:
     held_before: dict[str, str]  # strong locks on tables with data, held since earlier statements
     column_before: ColumnInfo | None = None
     explicit_transaction: bool = False  # inside BEGIN ... COMMIT written in the file
+    # the op's column was added by this change (earlier in this file, or by an earlier migration of the change):
+    # it holds no data anyone relies on yet, and code running before the deploy never knew it
+    new_column: bool = False
+    new_index: bool = False  # the index a DROP INDEX names was created by this change
+    # a validated CHECK (column IS NOT NULL) exists on the table when this op runs (SET NOT NULL skips its scan)
+    not_null_checked: bool = False
+    known_constraint: bool = False  # the constraint a VALIDATE/DROP CONSTRAINT names is known to the history
+    tx: int = 0  # the transaction it runs in, numbered in file order (equal numbers: the same transaction)
 
     @property
     def stmt(self):  # type: ignore[no-untyped-def]
@@ -161,6 +189,8 @@ class MigrationModel:
     rls_after: set[str]
     # False for Prisma 7.4.0+, which sends each statement of a multi-statement file on its own.
     implicit_transaction: bool = True
+    created_columns: set[tuple[str, str]] = field(default_factory=set)  # (table, column) added by this file
+    created_indexes: set[str] = field(default_factory=set)
 
     @property
     def path(self) -> str:
@@ -188,9 +218,48 @@ def _table_of_index_name(name: str, tables: set[str]) -> str | None:
     return best
 
 
+def _timeout_on(op: Op) -> bool:
+    """`SET lock_timeout = '5s'` sets one; `= 0`, `'0'`, RESET and DEFAULT (0 unless the role sets it) do not."""
+    if op.data.get("reset"):
+        return False
+    value = str(op.data.get("value", "")).strip("'\" ")
+    digits = "".join(ch for ch in value if ch.isdigit() or ch == ".")
+    try:
+        return float(digits or "1") > 0
+    except ValueError:
+        return True
+
+
+def _annotate(op: Op, catalog: Catalog) -> None:
+    """What an op means given the schema so far: a default's user-defined functions the history declares
+    IMMUTABLE/STABLE, the columns a domain constraint checks, a SET LOGGED/UNLOGGED that changes nothing."""
+    k = op.kind
+    if k == "add_column":
+        col: ColumnInfo = op.data["col"]
+        declared = {f: catalog.functions[f] for f in col.default_funcs if f in catalog.functions}
+        if declared and not col.type.endswith("serial"):
+            # the history's own CREATE/ALTER FUNCTION decides for the functions it defines, both ways
+            unknown = tuple(f for f in col.default_unknown_funcs if f not in declared)
+            volatile = any(v == "volatile" for v in declared.values()) or bool(unknown) or any(
+                f in VOLATILE_FUNCS for f in col.default_funcs if f not in declared)
+            op.data["col"] = ColumnInfo(**{**col.__dict__, "default_volatile": volatile,
+                                           "default_unknown_funcs": unknown})
+    elif k == "domain_add_constraint":
+        op.data["users"] = [(tn, cn) for tn, ts in catalog.tables.items() for cn, c in ts.columns.items()
+                            if c.type == op.name]
+        op.data["known"] = op.name in catalog.domains
+    elif k == "table_rewrite" and op.data.get("subtype") in ("AT_SetLogged", "AT_SetUnLogged"):
+        ts = catalog.tables.get(op.table or "")
+        if ts is not None and ts.unlogged == (op.data["subtype"] == "AT_SetUnLogged"):
+            op.data["noop"] = True
+
+
 def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset(),
-         *, implicit_transaction: bool = True) -> MigrationModel:
-    """`implicit_transaction=False` models Prisma 7.4.0+, which sends each statement on its own (autocommit)."""
+         *, implicit_transaction: bool = True,
+         fresh_columns: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+         fresh_indexes: set[str] | frozenset[str] = frozenset()) -> MigrationModel:
+    """`implicit_transaction=False` models Prisma 7.4.0+, which sends each statement on its own (autocommit).
+    `fresh_*` are what earlier migrations of the same change created (tables, (table, column) pairs, indexes)."""
     statements = [s for s in parsed.statements if s.kind != "TransactionStmt"]
     multi = len(statements) > 1
     one_transaction = multi and implicit_transaction
@@ -203,23 +272,31 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     held: dict[str, str] = {}
     touched: set[str] = set()
     emptied: set[str] = set()
+    new_columns: set[tuple[str, str]] = set(fresh_columns)
+    new_indexes: set[str] = set(fresh_indexes)
     if not parsed.ok:
         return model
     pg = parsed.is_postgres  # lock modes are PostgreSQL's; other providers get the destructive rules only
     stmt_ops = [ops_of(stmt, parsed.provider) for stmt in parsed.statements]
     named_tables = set(catalog.tables) | {op.table for ops in stmt_ops for op in ops if op.table}
+    tx = 0  # which transaction the statement runs in: COMMIT/ROLLBACK end one, autocommit statements are each one
     for ops in stmt_ops:
+        autocommit = not one_transaction and not explicit_tx and not any(o.kind == "transaction" for o in ops)
         for op in ops:
             if op.kind == "transaction":
                 kind = op.data.get("kind")
                 if kind == "begin":
+                    if not explicit_tx and not one_transaction:
+                        tx += 1
                     explicit_tx = True
                 elif kind in ("commit", "rollback"):
+                    # the locks go with the transaction; what follows runs in a new one (PostgreSQL starts a new
+                    # implicit transaction for the rest of a multi-statement batch)
                     explicit_tx = False
-                    if not one_transaction:
-                        held = {}
-            if op.kind == "set" and op.name in ("lock_timeout", "statement_timeout"):
-                lock_timeout = lock_timeout or op.name == "lock_timeout"
+                    held = {}
+                    tx += 1
+            if op.kind == "set" and op.name == "lock_timeout":
+                lock_timeout = _timeout_on(op)
             table = op.table or ""
             if op.kind in ("drop_index", "reindex") and op.name and op.name not in catalog.index_table:
                 guess = _table_of_index_name(op.name, named_tables)
@@ -230,11 +307,24 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             is_new = table in created or table in fresh_tables or table in emptied
             known = table in catalog.tables
             in_tx = one_transaction or explicit_tx
+            _annotate(op, catalog)
             op_locks = [(t, m) for t, m in (L.locks_of(op, catalog.index_table) if pg else [])
                         if t not in created and t not in fresh_tables and t not in emptied and t != "?"]
+            ts = catalog.tables.get(table)
             state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),
-                            catalog.column(table, op.column), explicit_tx)
+                            catalog.column(table, op.column), explicit_tx,
+                            new_column=(table, op.column or "") in new_columns,
+                            new_index=op.kind == "drop_index" and (op.name or "") in new_indexes,
+                            not_null_checked=op.kind == "set_not_null" and ts is not None
+                            and ts.valid_not_null_check(op.column),
+                            known_constraint=ts is not None and (op.name or "") in ts.constraints, tx=tx)
             model.ops.append(state)
+            if op.kind == "add_column" and op.table and op.column:
+                new_columns.add((op.table, op.column))
+                model.created_columns.add((op.table, op.column))
+            elif op.kind == "create_index" and op.name:
+                new_indexes.add(op.name)
+                model.created_indexes.add(op.name)
             if in_tx:
                 for t, mode in op_locks:
                     if mode in L.STRONG:
@@ -247,6 +337,8 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             if table:
                 touched.add(table)
             catalog.apply(op)
+        if autocommit:
+            tx += 1
     model.created_tables = created
     for t in touched:
         ts = catalog.tables.get(t)

@@ -86,12 +86,13 @@ def base_tree(init: str = INIT, extra: dict[str, str] | None = None) -> dict[str
 
 
 def run(sql: str | bytes, *, init: str = INIT, path: str = NEW_PATH, extra_head: dict[str, str] | None = None,
-        base_extra: dict[str, str] | None = None, ctx_out: list | None = None) -> list[Finding]:  # type: ignore[type-arg]
+        base_extra: dict[str, str] | None = None, ctx_out: list | None = None,  # type: ignore[type-arg]
+        config: str | None = None) -> list[Finding]:
     base = base_tree(init, base_extra)
     head = dict(base)
     head[path] = sql  # type: ignore[assignment]
     head.update(extra_head or {})
-    ctx = context_for(base, head)
+    ctx = context_for(base, head, config)
     findings = analyze(ctx)
     if ctx_out is not None:
         ctx_out.append(ctx)

@@ -24,7 +24,17 @@ from bot.context import ReviewContext
 from bot.findings import Finding, Severity, Side, Surface
 from bot.registry import define
 
-from .dbshape import Column, DbShape, IndexSig, SqlEffects, Table, Touch, project, schema_type
+from .dbshape import (
+    Column,
+    DbShape,
+    IndexSig,
+    SqlEffects,
+    Table,
+    Touch,
+    managed_schemas,
+    project,
+    schema_type,
+)
 from .migration_dirs import MigrationScript, changed_scripts, guarded, migration_index
 
 NO_MIGRATION = define(
@@ -98,7 +108,7 @@ def _check(ctx: ReviewContext) -> list[Finding]:
             return _schema_without_migration(ctx, root, base_shape, head_shape)
         return []
 
-    effects = SqlEffects(base_shape.copy())
+    effects = SqlEffects(base_shape.copy(), managed=managed_schemas(head_schema))
     for script in new_scripts:
         parsed = parsed_migration(ctx, script.path)
         if parsed is None or parsed.skipped:

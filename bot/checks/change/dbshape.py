@@ -132,6 +132,52 @@ def project(schema: Schema | None) -> DbShape:
     return shape
 
 
+def managed_schemas(schema: Schema | None) -> frozenset[str]:
+    """The PostgreSQL schemas Prisma manages for this datasource: the `schemas = [...]` list when there is one,
+    otherwise the datasource's own schema (`?schema=` of a literal URL, else `public`). Tables elsewhere (Supabase's
+    `auth.users`, `extensions.*`) are not in the Prisma schema and `migrate dev` never drops them: SQL on them is
+    not drift."""
+    from bot.prisma.parser import ArrayExpr, StringLit
+
+    ds = schema.datasource if schema is not None else None
+    if ds is None:
+        return frozenset({"public"})
+    listed = ds.get("schemas")
+    if isinstance(listed, ArrayExpr):
+        names = {item.value for item in listed.items if isinstance(item, StringLit)}
+        if names:
+            return frozenset(names)
+    url = ds.get("url")
+    if isinstance(url, StringLit) and "schema=" in url.value:
+        from urllib.parse import parse_qs, urlsplit
+
+        found = parse_qs(urlsplit(url.value).query).get("schema")
+        if found and found[0]:
+            return frozenset({found[0]})
+    return frozenset({"public"})
+
+
+def statement_schema(node: Any) -> str | None:
+    """The schema a statement qualifies its object with (`"auth"."users"` -> `auth`), None when unqualified."""
+    relation = getattr(node, "relation", None)
+    if isinstance(node, (ast.CreateStmt, ast.AlterTableStmt, ast.IndexStmt)) or (
+            isinstance(node, ast.RenameStmt) and relation is not None):
+        return getattr(relation, "schemaname", None) if relation is not None else None
+    names: Any = None
+    if isinstance(node, (ast.CreateEnumStmt, ast.AlterEnumStmt)):
+        names = node.typeName
+    elif isinstance(node, ast.RenameStmt):
+        names = node.object
+    elif isinstance(node, ast.DropStmt) and node.objects:
+        first = node.objects[0]
+        names = first.names if isinstance(first, ast.TypeName) else first
+    if isinstance(names, ast.TypeName):
+        names = names.names
+    if isinstance(names, (tuple, list)) and len(names) > 1:
+        return _str(names[0])
+    return None
+
+
 # -- SQL replay ---------------------------------------------------------------------------------------------------
 
 
@@ -157,11 +203,18 @@ class SqlEffects:
     enum_values: dict[tuple[str, str], Touch] = field(default_factory=dict)
     opaque: list[Touch] = field(default_factory=list)  # DO blocks, functions, EXECUTE: effects we cannot see
     renamed_tables: dict[str, str] = field(default_factory=dict)  # new -> old
+    # Schemas the datasource manages (managed_schemas); statements on objects qualified with another schema are
+    # not replayed. None: every schema counts.
+    managed: frozenset[str] | None = None
 
     def apply(self, path: str, statements: list[Any]) -> None:
         for stmt in statements:
             touch = lambda action, s=stmt: Touch(path, s.line, s.end_line, action)  # noqa: E731
             try:
+                if self.managed is not None:
+                    schema = statement_schema(stmt.node)
+                    if schema is not None and schema not in self.managed:
+                        continue
                 self._apply(stmt.node, touch)
             except (AttributeError, TypeError, IndexError):
                 self.opaque.append(touch("unknown"))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.change import FileStatus
 from bot.checks.migration import (
+    assignments,
     columns,
     constraints,
     data,
@@ -24,6 +26,8 @@ from bot.checks.migration import (
     locking,
     parse_error,
     prisma_header,
+    storage,
+    transactions,
 )
 from bot.checks.migration._common import Env, Hit
 from bot.context import ReviewContext, check_deadline
@@ -31,15 +35,15 @@ from bot.findings import Finding
 from bot.registry import all_rules
 from bot.sql import locks as L
 from bot.sql.history import migration_models
-from bot.sql.load import is_migration_sql, parsed_migration
+from bot.sql.load import is_migration_sql, migration_name, parsed_migration
 from bot.sql.state import MigrationModel
 
 log = logging.getLogger("dbreview.migration")
 
 Check = Callable[[MigrationModel, Env], list[Hit]]
 # Order = priority: when two rules hit the same subject of one statement, the earlier module's hit is kept.
-CHECKS: list[Check] = [enums.check, destructive.check, columns.check, constraints.check, indexes.check,
-                       data.check, locking.check, design.check]
+CHECKS: list[Check] = [assignments.check, transactions.check, enums.check, destructive.check, columns.check,
+                       constraints.check, indexes.check, storage.check, data.check, locking.check, design.check]
 
 
 def analyze(ctx: ReviewContext) -> list[Finding]:
@@ -54,6 +58,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         log.exception("migration history replay failed")
         ctx.note(f"migration history could not be replayed ({type(exc).__name__}); files were checked alone")
         models = {}
+    env.lock_waits = _review_lock_waits(targets, models, env)
     for changed in targets:
         check_deadline()
         try:
@@ -62,6 +67,27 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             log.exception("migration analysis failed on %s", changed.path)
             ctx.note(f"internal error analysing {changed.path} ({type(exc).__name__}); its findings are missing")
     return findings
+
+
+def _review_lock_waits(targets: list, models: dict[str, MigrationModel], env: Env  # type: ignore[type-arg]
+                       ) -> dict[str, list[locking.LockWait]]:
+    """The lock_timeout reminder is said once per review: the first migration (in deploy order) that waits for a lock
+    on a table with data carries every file's waits; the others carry none."""
+    out: dict[str, list[locking.LockWait]] = {}
+    merged: list[locking.LockWait] = []
+    first: str | None = None
+    for changed in sorted(targets, key=lambda c: migration_name(c.path)):
+        out[changed.path] = []
+        model = models.get(changed.path)
+        if model is None or not model.parsed.ok:
+            continue
+        waits = locking.lock_waits(model, env)
+        if waits and first is None:
+            first = changed.path
+        merged.extend(waits)
+    if first is not None:
+        out[first] = merged
+    return out
 
 
 def _analyze_file(ctx: ReviewContext, path: str, model: MigrationModel | None, env: Env) -> list[Finding]:
@@ -80,6 +106,7 @@ def _analyze_file(ctx: ReviewContext, path: str, model: MigrationModel | None, e
         from bot.sql.state import Catalog, walk
 
         model = walk(parsed, Catalog())
+        env = replace(env, lock_waits=None)  # not part of the review's replay: its own reminder
     findings = file_findings(model, env)
     ctx.facts.setdefault("locks", []).extend(lock_facts(model))
     return findings
@@ -183,7 +210,37 @@ def build_env(ctx: ReviewContext) -> Env:
                 env.deferred.add(mine)
     env.type_options = dict(ctx.options(design.NEW_TABLE_TYPES))
     env.prisma_level_defaults = _prisma_level_defaults(ctx)
+    env.small_tables, env.large_tables = _table_sizes(ctx)
+    try:
+        from bot.checks.change.prisma_version import prisma_version, splits_statements
+
+        env.prisma = prisma_version(ctx)
+        env.splits_statements = splits_statements(ctx)
+    except Exception:  # the version is optional context: messages then cover both behaviours
+        log.exception("prisma version detection failed")
     return env
+
+
+def _table_sizes(ctx: ReviewContext) -> tuple[set[str], set[str]]:
+    """(small, large) tables by the base branch's dbreview-stats.json, named the way the SQL names them."""
+    from bot.trace.stats import LARGE_BYTES, LARGE_ROWS, SMALL_BYTES, SMALL_ROWS, load_stats
+
+    try:
+        stats = load_stats(ctx.change.base)
+    except Exception:  # an unreadable stats file only costs the size-aware wording
+        log.exception("dbreview-stats.json could not be read")
+        return set(), set()
+    if stats is None:
+        return set(), set()
+    small: set[str] = set()
+    large: set[str] = set()
+    for name, t in stats.tables.items():
+        size = t.total_bytes or t.bytes
+        if t.rows < SMALL_ROWS and size < SMALL_BYTES:
+            small.add(name)
+        elif t.rows >= LARGE_ROWS or size >= LARGE_BYTES:
+            large.add(name)
+    return small, large
 
 
 def _prisma_level_defaults(ctx: ReviewContext) -> set[tuple[str, str]]:

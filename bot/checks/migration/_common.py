@@ -8,12 +8,17 @@ is kept and the other's summary is appended to it ("Also: ...").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.findings import Severity, Suggestion
 from bot.registry import Rule
 from bot.sql.model import Statement
 from bot.sql.ops import Op
 from bot.sql.state import MigrationModel, OpState
+
+if TYPE_CHECKING:
+    from bot.checks.change.prisma_version import PrismaVersion
+    from bot.checks.migration.locking import LockWait
 
 
 @dataclass
@@ -65,7 +70,12 @@ def cols(columns: list[str | None] | None) -> str:
 
 
 def prisma_tx_note(state: OpState) -> str:
-    return "Prisma runs a multi-statement migration.sql as one transaction" if state.in_transaction else ""
+    """Why the statement runs inside a transaction: the file's own BEGIN, or Prisma's one transaction per file."""
+    if not state.in_transaction:
+        return ""
+    if state.explicit_transaction:
+        return "it runs inside the BEGIN ... COMMIT block this file opens"
+    return "Prisma runs a multi-statement migration.sql as one transaction"
 
 
 def first_line_text(model: MigrationModel, line: int) -> str:
@@ -94,3 +104,12 @@ class Env:
     # (table, column) pairs whose Prisma field has a client-side default such as @default(uuid()) / cuid().
     prisma_level_defaults: set[tuple[str, str]] = field(default_factory=set)
     type_options: dict[str, object] = field(default_factory=dict)  # migration/new-table-types options
+    # Tables dbreview-stats.json (base branch) calls small (under 10,000 rows and 64 MB) or large (1M rows or 1 GB).
+    small_tables: set[str] = field(default_factory=set)
+    large_tables: set[str] = field(default_factory=set)
+    # The review's lock_timeout reminder, per file path (said once per review): set by the analyzer for a whole
+    # change; None when a file is checked on its own (one reminder per file).
+    lock_waits: dict[str, list[LockWait]] | None = None
+    # The project's Prisma CLI (bot.checks.change.prisma_version): how migrate deploy sends the file.
+    prisma: PrismaVersion | None = None
+    splits_statements: bool | None = None

@@ -72,10 +72,17 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 what = ("an identity column" if col.identity else "a stored generated column" if
                         col.generated_stored else f"a {col.type} column" if col.type.endswith("serial") else
                         f"a column with the volatile default {col.default}")
+                unknown = (f" {', '.join(f + '()' for f in col.default_unknown_funcs)} is not a built-in PostgreSQL "
+                           "knows to be IMMUTABLE or STABLE and no migration of this history defines it so; unless "
+                           "the database declares it IMMUTABLE or STABLE, it is volatile (the default for "
+                           "CREATE FUNCTION)." if col.default_unknown_funcs and not col.identity
+                           and not col.generated_stored and not col.type.endswith("serial") else "")
+                if unknown:
+                    what = f"a column with the default {col.default}"
                 hits.append(Hit(
                     ADD_COLUMN_REWRITE, op.stmt, subject,
                     f"Adding {what} ({c}) to {t} computes a value for every existing row: PostgreSQL rewrites the "
-                    f"whole table and its indexes while holding {L.a_lock(L.ACCESS_EXCLUSIVE)}. Add the "
+                    f"whole table and its indexes while holding {L.a_lock(L.ACCESS_EXCLUSIVE)}.{unknown} Add the "
                     "column without the default (nullable), set the default for new rows with "
                     f"`ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT ...;`, backfill existing rows in batches, then "
                     "add NOT NULL.",
@@ -83,7 +90,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     key=f"add column {op.table}.{op.column}",
                 ))
         elif op.kind == "set_not_null":
-            if not st.existing or (op.table or "", op.column or "") in not_null_checks:
+            if not st.existing or st.not_null_checked or (op.table or "", op.column or "") in not_null_checks:
                 continue
             name = f"{(op.table or '').split('.')[-1]}_{op.column}_not_null"  # constraint names are unqualified
             hits.append(Hit(
@@ -209,19 +216,20 @@ def _prec(mods: str) -> tuple[int, int]:
 
 
 def _validated_not_null_checks(model: MigrationModel) -> set[tuple[str, str]]:
-    """(table, column) pairs with a CHECK (col IS NOT NULL) validated in this file, which makes SET NOT NULL fast."""
+    """(table, column) pairs whose NOT NULL check this file validates although the replayed history does not know the
+    constraint (added by SQL outside the migrations, or a history this review cannot see): a VALIDATE CONSTRAINT
+    whose name names the column (`foo_bar_not_null`, `bar_nn`) before SET NOT NULL on that column is taken to be
+    the CHECK (bar IS NOT NULL) of the documented recipe. Checks the history knows are tracked by the state model
+    (OpState.not_null_checked), across migrations."""
     out: set[tuple[str, str]] = set()
-    pending: dict[str, tuple[str, str]] = {}
+    validated: dict[str, list[str]] = {}
     for st in model.ops:
         op = st.op
-        if op.kind == "add_constraint" and op.data.get("contype") == "check":
-            column = op.data.get("not_null_of")
-            if column:
-                pair = (op.table or "", column)
-                if op.data.get("not_valid"):
-                    pending[op.name or ""] = pair
-                else:
-                    out.add(pair)
-        elif op.kind == "validate_constraint" and op.name in pending:
-            out.add(pending[op.name or ""])
+        if op.kind == "validate_constraint" and op.name and not st.known_constraint:
+            validated.setdefault(op.table or "", []).append(op.name.lower())
+        elif op.kind == "set_not_null" and op.column:
+            column = op.column.lower()
+            if any(column in name and ("null" in name or name.endswith("_nn") or "_nn_" in name)
+                   for name in validated.get(op.table or "", [])):
+                out.add((op.table or "", op.column))
     return out

@@ -11,8 +11,10 @@ from bot.sql.state import MigrationModel
 
 CONSTRAINT_NOT_VALID = define(
     "migration/constraint-not-valid", Severity.WARNING, Surface.MIGRATION,
-    "FOREIGN KEY or CHECK added to a table with data without NOT VALID (full scan under a write-blocking lock)",
-    aliases=("squawk:adding-foreign-key-constraint", "squawk:constraint-missing-not-valid", "eugene:E1"),
+    "FOREIGN KEY or CHECK (also on ADD COLUMN, or on a domain) added to data without NOT VALID (full scan under a "
+    "write-blocking lock)",
+    aliases=("squawk:adding-foreign-key-constraint", "squawk:constraint-missing-not-valid",
+             "squawk:ban-alter-domain-with-add-constraint", "eugene:E1"),
 )
 VALIDATE_SAME_TX = define(
     "migration/validate-same-transaction", Severity.WARNING, Surface.MIGRATION,
@@ -21,7 +23,7 @@ VALIDATE_SAME_TX = define(
 )
 UNIQUE_WITHOUT_INDEX = define(
     "migration/unique-without-index", Severity.WARNING, Surface.MIGRATION,
-    "UNIQUE or PRIMARY KEY constraint added to a table with data without USING INDEX (index built under "
+    "UNIQUE or PRIMARY KEY (also on ADD COLUMN) added to a table with data without USING INDEX (index built under "
     "ACCESS EXCLUSIVE)",
     aliases=("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field", "eugene:E7"),
 )
@@ -29,7 +31,7 @@ UNIQUE_WITHOUT_INDEX = define(
 
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
-    not_valid_at: dict[str, int] = {}
+    not_valid_at: dict[str, tuple[int, int]] = {}  # name -> (line, transaction)
     dropped: set[str] = set()
     added: set[tuple[str | None, str | None]] = set()
     for st in model.ops:
@@ -44,9 +46,14 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             t = q(op.table)
             subject = f"constraint {op.name or op.subject}"
             if d.get("not_valid"):
-                not_valid_at[op.name or ""] = op.stmt.line
+                not_valid_at[op.name or ""] = (op.stmt.line, st.tx)
                 continue
             if not st.existing:
+                continue
+            if d.get("inline"):
+                hit = _inline(model, st)
+                if hit is not None:
+                    hits.append(hit)
                 continue
             if contype == "fk":
                 ref = q(d.get("ref_table"))
@@ -102,11 +109,16 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     key=f"add {contype} {name} on {op.table}",
                     covers=[("unique_added", op.table, None), ("primary_key_change", op.table, None)],
                 ))
-        elif op.kind == "validate_constraint" and op.name in not_valid_at and st.in_transaction:
+        elif op.kind == "domain_add_constraint" and not d.get("not_valid") and d.get("contype") == "check":
+            hit = _domain_check(st)
+            if hit is not None:
+                hits.append(hit)
+        elif op.kind == "validate_constraint" and op.name in not_valid_at and st.in_transaction and (
+                not_valid_at[op.name or ""][1] == st.tx):
             t = q(op.table)
             hits.append(Hit(
                 VALIDATE_SAME_TX, op.stmt, f"constraint {op.name}",
-                f"{qn(op.name)} is added NOT VALID at line {not_valid_at[op.name or '']} and validated here in the "
+                f"{qn(op.name)} is added NOT VALID at line {not_valid_at[op.name or ''][0]} and validated here in the "
                 "same transaction (Prisma runs a multi-statement migration.sql as one), so the lock taken by the "
                 f"ADD is still held while VALIDATE scans {t}: NOT VALID gains nothing. Move "
                 f"`ALTER TABLE {t} VALIDATE CONSTRAINT {qn(op.name)};` to the next migration.",
@@ -114,6 +126,87 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 key=f"validate {op.name} on {op.table}",
             ))
     return hits
+
+
+def _inline(model: MigrationModel, st) -> Hit | None:  # type: ignore[no-untyped-def]
+    """A constraint written on the column of ADD COLUMN: `ADD COLUMN "code" TEXT UNIQUE`, `... PRIMARY KEY`,
+    `... REFERENCES "User"("id")`, `... CHECK (...)`. The statement holds ACCESS EXCLUSIVE on the table (ADD COLUMN)
+    while PostgreSQL builds the index or validates the constraint over every existing row. Its subject is the
+    column's, so a finding the column already has (a rewrite, a NOT NULL without default) carries this one too."""
+    op = st.op
+    d = op.data
+    col = next((o.op.data["col"] for o in model.ops if o.op.kind == "add_column" and o.op.stmt is op.stmt
+                and o.op.table == op.table and o.op.column == op.column), None)
+    if col is None:
+        return None
+    t, c = q(op.table), q(op.column)
+    subject = f"column {op.table}.{op.column}"
+    filled = bool(d.get("column_filled"))
+    add_alone = f"`ALTER TABLE {t} ADD COLUMN {c} {col.type.upper()}{'[]' if col.is_array else ''};`"
+    contype = d.get("contype")
+    if contype in ("unique", "pk"):
+        kw = "UNIQUE" if contype == "unique" else "PRIMARY KEY"
+        name = op.name or (_default_name(op.table, [], "pkey") if contype == "pk"
+                           else _default_name(op.table, [op.column], "key"))
+        constant = col.default is not None and not col.default_volatile and col.default != "NULL"
+        dup = (f" Every existing row gets the default {col.default}, so the build fails (23505) as soon as {t} "
+               "has two rows." if constant else "")
+        return Hit(
+            UNIQUE_WITHOUT_INDEX, op.stmt, subject,
+            f"ADD COLUMN {c} ... {kw} on {t} builds a unique index over every existing row while the statement "
+            f"holds {L.a_lock(L.ACCESS_EXCLUSIVE)}, for as long as the build takes.{dup} Add the column alone "
+            f"here ({add_alone}), build the index in a migration of its own with "
+            f"`CREATE UNIQUE INDEX CONCURRENTLY {qn(name)} ON {t} ({c});`, then attach it: "
+            f"`ALTER TABLE {t} ADD CONSTRAINT {qn(name)} {kw} USING INDEX {qn(name)};`."
+            + (" A PRIMARY KEY also needs the column NOT NULL (backfilled first)." if contype == "pk" else ""),
+            f"its inline {kw} builds the index under ACCESS EXCLUSIVE",
+            key=f"add {contype} {name} on {op.table}",
+            covers=[("unique_added", op.table, None), ("primary_key_change", op.table, None)],
+        )
+    if contype == "fk" and not filled:
+        return None  # a new column with no default is NULL everywhere: PostgreSQL skips the validation scan
+    if contype in ("fk", "check"):
+        what = "FOREIGN KEY" if contype == "fk" else "CHECK"
+        name = op.name or _default_name(op.table, [op.column], "fkey" if contype == "fk" else "check")
+        why = (f"fills every row with {col.default if col.default else 'a value'}, and its REFERENCES "
+               f"{q(d.get('ref_table'))} is validated" if contype == "fk" else "comes with a CHECK that is validated")
+        fk = (f" REFERENCES {q(d.get('ref_table'))}" if contype == "fk" else " CHECK (...)")
+        return Hit(
+            CONSTRAINT_NOT_VALID, op.stmt, subject,
+            f"ADD COLUMN {c} on {t} {why} by scanning every existing row while the statement holds "
+            f"{L.a_lock(L.ACCESS_EXCLUSIVE)}. A column constraint cannot be NOT VALID: add the column alone "
+            f"({add_alone}), then `ALTER TABLE {t} ADD CONSTRAINT {qn(name)}"
+            + (f" FOREIGN KEY ({c}){fk}" if contype == "fk" else fk) + " NOT VALID;`, and "
+            f"`ALTER TABLE {t} VALIDATE CONSTRAINT {qn(name)};` in the next migration (reads and writes go on).",
+            f"its inline {what} is validated by a scan under ACCESS EXCLUSIVE",
+            key=f"add {contype} {name} on {op.table}",
+        )
+    return None
+
+
+def _domain_check(st) -> Hit | None:  # type: ignore[no-untyped-def]
+    """ALTER DOMAIN ... ADD CONSTRAINT ... CHECK without NOT VALID checks every column of the domain's type, in every
+    table, holding SHARE (writes blocked) on each table while it scans."""
+    op = st.op
+    users = list(op.data.get("users") or [])
+    if op.data.get("known") and not users:
+        return None  # the history knows the domain and no column uses it: nothing to scan
+    if users and not st.locks:
+        return None  # only tables this change created use it: empty
+    name = op.data.get("constraint") or f"{op.name}_check"
+    where = (", ".join(f"{q(tn)}.{q(cn)}" for tn, cn in users[:5]) + (" and more" if len(users) > 5 else "")
+             if users else "every column of that type, in every table")
+    return Hit(
+        CONSTRAINT_NOT_VALID, op.stmt, f"domain {op.name}",
+        f"ALTER DOMAIN {q(op.name)} ADD CONSTRAINT {qn(name)} CHECK without NOT VALID checks every value already "
+        f"stored in the domain's columns ({where}), holding {L.a_lock(L.SHARE)} on each table while it scans. "
+        f"Add it with NOT VALID (new values are checked at once), then "
+        f"`ALTER DOMAIN {q(op.name)} VALIDATE CONSTRAINT {qn(name)};` in a later migration, at a quiet time "
+        "(it still holds SHARE on each table until PostgreSQL 19, which lowers it to SHARE UPDATE EXCLUSIVE); or put "
+        "the CHECK on the columns themselves, where NOT VALID + VALIDATE lets writes go on.",
+        "the domain constraint scans every column of the type under a write-blocking lock",
+        key=f"domain check {op.name} {name}",
+    )
 
 
 def _default_name(table: str | None, columns: list[str | None] | None, suffix: str) -> str:

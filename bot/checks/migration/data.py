@@ -30,7 +30,8 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             continue
         # the lock on the table being written matters most: name it first when the file holds one
         held = sorted(st.held_before.items(), key=lambda tm: tm[0] != op.table)
-        ddl_after = [o for o in ddl_lines if o.op.stmt.line > op.stmt.line] if st.in_transaction else []
+        ddl_after = ([o for o in ddl_lines if o.op.stmt.line > op.stmt.line and o.tx == st.tx]
+                     if st.in_transaction else [])
         no_where = op.kind in ("update", "delete") and not op.data.get("where")
         if st.in_transaction and (held or ddl_after):
             if held:

@@ -15,8 +15,10 @@ from bot.sql.state import MigrationModel
 NEW_TABLE_TYPES = define(
     "migration/new-table-types", Severity.INFO, Surface.MIGRATION,
     "Column types in a new table that are hard to change later (one finding per table)",
+    # not squawk:prefer-identity: Prisma has no identity columns (autoincrement() is always SERIAL), so that advice
+    # cannot be followed in a Prisma schema
     aliases=("squawk:prefer-timestamp-tz", "squawk:prefer-text-field", "squawk:ban-char-field",
-             "squawk:prefer-bigint-over-int", "squawk:prefer-identity", "squawk:prefer-bigint-over-smallint"),
+             "squawk:prefer-bigint-over-int", "squawk:prefer-bigint-over-smallint"),
     # timestamp: also report a table whose only problem is Prisma's default TIMESTAMP(3) (off: a Prisma project
     # writes UTC through the client, and the schema analyzer reports it on the model)
     options={"timestamp": False, "varchar": True, "int_keys": True},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.checks.migration._common import Env, Hit, q
+from bot.checks.migration._common import Env, Hit, prisma_tx_note, q
 from bot.findings import Severity, Surface
 from bot.registry import define
 from bot.sql import locks as L
@@ -14,7 +14,7 @@ from bot.sql.state import MigrationModel, OpState
 
 DROP_TABLE = define(
     "migration/drop-table", Severity.ERROR, Surface.MIGRATION,
-    "DROP TABLE or DROP SCHEMA on data that exists: the data is gone and running code still queries it",
+    "DROP TABLE, DROP SCHEMA or DROP DATABASE on data that exists: the data is gone and running code still queries it",
     aliases=("squawk:ban-drop-table", "squawk:ban-drop-schema", "squawk:ban-drop-database"),
 )
 DROP_COLUMN = define(
@@ -64,7 +64,8 @@ def _base_type(t: str | None) -> str:
 
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
-    renames = _renames(model)
+    swapped = _swapped_columns(model)
+    renames = _renames(model, set(swapped.values()))
     dropped_ops = {id(d.op) for d, _a in renames}
     for drop, add in renames:
         hits.append(_rename_hit(drop, add))
@@ -72,7 +73,6 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     pg = model.parsed.is_postgres
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
-    swapped = _swapped_columns(model)
     # Prisma's enum recreate renames the old type aside and the new one into its place: enum-value-removal's business.
     types_renamed_into = {st.op.data.get("new") for st in model.ops if st.op.kind == "rename_type"}
     at_start: dict[tuple[str | None, str | None], ColumnInfo | None] = {}
@@ -131,7 +131,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 "the schema and its objects are deleted",
                 key=f"drop schema {op.name}",
             ))
-        elif op.kind == "drop_column" and st.existing and id(op) not in dropped_ops and (
+        elif op.kind == "drop_database":
+            hits.append(_drop_database_hit(model, st))
+        elif op.kind == "drop_column" and st.existing and not st.new_column and id(op) not in dropped_ops and (
                 (op.table, op.column) not in swapped.values()):
             c = q(op.column)
             recreated = (op.table, op.column) in readded
@@ -155,11 +157,12 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                         ("drop_recreate_required", op.table, op.column), ("scalar_to_list", op.table, op.column),
                         ("add_required", op.table, op.column)],
             ))
-        elif op.kind in ("rename_column", "rename_table") and st.existing and id(op) not in swapped:
+        elif op.kind in ("rename_column", "rename_table") and st.existing and not st.new_column and (
+                id(op) not in swapped):
             hits.append(_rename_object_hit(st))
         elif op.kind == "rename_type" and op.name in model.enums_before and op.name not in types_renamed_into:
             hits.append(_rename_type_hit(st))
-        elif op.kind == "drop_not_null" and st.existing:
+        elif op.kind == "drop_not_null" and st.existing and not st.new_column:
             c = q(op.column)
             hits.append(Hit(
                 DROP_NOT_NULL, op.stmt, f"column {op.subject}",
@@ -169,7 +172,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 "old clients fail reading NULLs",
                 key=f"drop not null {op.table}.{op.column}",
             ))
-        elif op.kind == "drop_default" and st.existing:
+        elif op.kind == "drop_default" and st.existing and not st.new_column:
             # the default old pods rely on is the one before this file: a default set earlier in the same file
             # (Prisma writes SET DEFAULT ... , DROP DEFAULT when an autoincrement id becomes a client-side uuid)
             # was never seen by them
@@ -197,18 +200,38 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     return hits
 
 
-def _renames(model: MigrationModel) -> list[tuple[OpState, OpState]]:
+def _drop_database_hit(model: MigrationModel, st: OpState) -> Hit:
+    op = st.op
+    name = q(op.name)
+    in_tx = (f"Here it also fails the deploy: {prisma_tx_note(st)}, and DROP DATABASE cannot run inside a "
+             "transaction block (ERROR 25001), so the migration is left failed (P3018). ") if st.in_transaction else ""
+    return Hit(
+        DROP_TABLE, op.stmt, f"database {op.name}",
+        f"DROP DATABASE {name} deletes a whole database, every table and row in it, and cuts off every client "
+        f"connected to it. {in_tx}A migration of this project's schema has no business dropping a database "
+        "(Prisma cannot drop the one it is connected to either: ERROR 55006): remove the statement and drop "
+        "databases by hand, after a backup, if they really must go.",
+        "the whole database is deleted",
+        key=f"drop database {op.name}",
+    )
+
+
+def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]]) -> list[tuple[OpState, OpState]]:
     """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
-    drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and st.column_before]
+    drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and not st.new_column
+             and st.column_before and (st.op.table, st.op.column) not in swapped]
     if not drops:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
     adds: dict[tuple[str, str, bool], list[tuple[OpState, str]]] = {}
     by_name: dict[tuple[str, str, bool, str], list[OpState]] = {}
+    # a column dropped and added again under its own name is a recreate (drop-column says so), never the new name
+    # of another dropped column
+    recreated = {(st.op.table, st.op.column) for st in drops}
     for st in model.ops:
-        if st.op.kind == "add_column":
+        if st.op.kind == "add_column" and (st.op.table, st.op.column) not in recreated:
             col = st.op.data["col"]
             slot = (st.op.table or "", _base_type(col.type), col.is_array)
             norm = _norm(st.op.column or "")
@@ -263,7 +286,7 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
         f"{t}.{q(old)} is dropped and {q(new)} ({col.type}) is added: if this is a rename, every value of "
         f"{q(old)} is deleted (Prisma turns a renamed field into DROP + ADD). Keep the column and rename only the "
         f"Prisma field: `{new} ... @map(\"{old}\")` (no migration at all), or edit this migration to "
-        f"`ALTER TABLE {t} RENAME COLUMN {q(old)} TO {q(new)};`.",
+        f"`ALTER TABLE {t} RENAME COLUMN {q(old)} TO {q(new)};`." + _required_note(add),
         "the rename done as drop + add deletes the data",
         end_stmt=last if last is not first else None,
         key=f"rename as drop add {drop.op.table}.{old}->{new}",
@@ -271,6 +294,15 @@ def _rename_hit(drop: OpState, add: OpState) -> Hit:
                 ("add_required_prisma_default", add.op.table, new)],
         replaces={(add.op.stmt.index, f"column {add.op.subject}")},
     )
+
+
+def _required_note(add: OpState) -> str:
+    """The ADD's own problem, which this finding replaces: a NOT NULL column without a database default."""
+    col = add.op.data["col"]
+    if not col.not_null or col.default is not None or col.identity or col.generated_stored:
+        return ""
+    return (f" If it is not a rename, note that {q(add.op.column)} is NOT NULL without a database default: the "
+            f"deploy fails (23502) while {q(add.op.table)} has rows.")
 
 
 def _implicit_relation_table(table: str | None) -> bool:
@@ -299,6 +331,21 @@ def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str |
             continue
         if any(o.kind == "update" and o.table == op.table for o in later[add + 1:drop]):
             out[id(op)] = tmp
+    # the other order: ADD COLUMN "role_temp"; UPDATE ... SET "role_temp" = "role"::text; DROP COLUMN "role";
+    # RENAME COLUMN "role_temp" TO "role" (langfuse's enum rename): the dropped name exists again, values copied
+    for i, op in enumerate(ops):
+        if op.kind != "rename_column" or not op.data.get("new"):
+            continue
+        tmp, final = op.column, op.data["new"]
+        before = ops[:i]
+        add = next((j for j, o in enumerate(before) if o.kind == "add_column" and (o.table, o.column) ==
+                    (op.table, tmp)), None)
+        drop = next((j for j, o in enumerate(before) if o.kind == "drop_column" and (o.table, o.column) ==
+                     (op.table, final)), None)
+        if add is None or drop is None or drop < add:
+            continue
+        if any(o.kind == "update" and o.table == op.table for o in before[add + 1:drop]):
+            out[id(op)] = (op.table, final)
     return out
 
 

@@ -11,7 +11,7 @@ from bot.sql.ops import string_literals
 from bot.sql.state import MigrationModel
 
 ENUM_VALUE_REMOVAL = define(
-    "migration/enum-value-removal", Severity.ERROR, Surface.MIGRATION,
+    "migration/enum-value-removal", Severity.WARNING, Surface.MIGRATION,
     "Enum values removed by recreating the type: rewrites every table using it and fails if a row holds the value",
 )
 ENUM_VALUE_SAME_TX = define(
@@ -115,6 +115,9 @@ def _same_tx(model: MigrationModel) -> list[Hit]:
     added: dict[str, tuple[str, int]] = {}  # value -> (enum, line)
     for st in model.ops:
         op = st.op
+        if op.kind == "transaction" and op.data.get("kind") in ("commit", "rollback"):
+            added.clear()  # committed (or gone): a later statement runs in a new transaction
+            continue
         if op.kind == "add_enum_value" and st.in_transaction and op.data.get("value"):
             added[op.data["value"]] = (op.name or "", op.stmt.line)
             continue

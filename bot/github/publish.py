@@ -158,6 +158,7 @@ class Publisher:
         self.repost_resolved = repost_resolved
         self.result = PublishResult(review=review, config=config, head_sha=pr.head_sha)
         self._pending_retried = False
+        self._comment_urls: dict[str, str] = {}
 
     # -- guarded writes -----------------------------------------------------------------------------------------
 
@@ -262,6 +263,8 @@ class Publisher:
                 existing.by_fp.setdefault(fp, c)
         if self.repost_resolved and existing.by_fp:
             self._set_aside_resolved(existing)
+        # The summary links each finding to its inline comment when it knows the comment's address.
+        self._comment_urls = {fp: c["html_url"] for fp, c in existing.by_fp.items() if c.get("html_url")}
 
     def _set_aside_resolved(self, existing: _Existing) -> None:
         """Findings whose thread was resolved count as not posted, so they are posted again (and not retired)."""
@@ -438,6 +441,10 @@ class Publisher:
             blob_url=f"{web}/{self.repo}/blob/{self.pr.head_sha}" if self.pr.head_sha else None,
             change=self.change,
             marker=marker,
+            inline=set(self.result.posted) | set(self.result.already_posted),
+            comment_urls=dict(self._comment_urls),
+            pr_url=f"{web}/{self.repo}/pull/{self.pr.number}",
+            max_inline=self.config.review.max_inline_comments,
         )
 
     def _bot_errors(self) -> list[str]:

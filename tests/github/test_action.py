@@ -88,7 +88,8 @@ def test_fork_pr_with_read_only_token_falls_back_to_annotations(gh: Env, tmp_pat
     assert f"::error file={trees.NEW_MIGRATION},line={migration_line},title=test/drop-column::Dropping" in out
     assert sum(1 for ln in lines if ln.startswith("::warning file=prisma/schema.prisma")) == 2
     summary = (tmp_path / "step_summary.md").read_text()
-    assert "Findings not posted inline (4)" in summary and "cannot post reviews (fork pull request)" in summary
+    assert "Full text of the 4 findings without an inline comment" in summary
+    assert "not inline: this token cannot post reviews (fork pull request)" in summary
     assert gh.sleeps.waits == []  # a permission 403 is not a rate limit: no waiting
 
 

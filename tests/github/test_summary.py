@@ -27,6 +27,7 @@ _MERMAID_LINE = re.compile(
     r'^(erDiagram|    \w+ \{|        \w+ \w+( (PK|FK|UK)(, (PK|FK|UK))*)?|        more fields "\d+ not shown"|    \}|'
     r'    \w+ (\|\||\|o|\}o)--(o\{|o\||\|\|) \w+ : "\w+")$'
 )
+MAX_ER_MODELS = 24
 
 
 def _f(severity: Severity, source: Source = Source.RULE, **kw: object) -> Finding:
@@ -49,7 +50,7 @@ def test_er_diagram_of_every_corpus_model_is_valid_mermaid(corpus_dir: Path, rel
     diagram = er_diagram(schema, [m.name for m in models])
     bad = [ln for ln in diagram.splitlines() if not _MERMAID_LINE.match(ln)]
     assert not bad
-    assert diagram.count(" {") == min(len(models), 24)
+    assert diagram.count(" {") == min(len(models), MAX_ER_MODELS)
 
 
 def test_er_diagram_cardinalities() -> None:
@@ -88,18 +89,25 @@ def test_summary_with_real_pipeline_findings_locks_and_diagram() -> None:
 
     change = change_from_trees(trees.BASE, trees.PUSH1)
     result = review(change)
-    text = render_summary(result, SummaryContext(change=change, not_inlined=[(f, "test") for f in result.findings]))
+    text = render_summary(result, SummaryContext(change=change, not_inlined=[(f, "test") for f in result.findings],
+                                                 inline=set()))
     assert text.startswith("<!-- dbreview:summary -->")
     assert "### Migration lock impact" in text and "ACCESS EXCLUSIVE on `Order`" in text
-    assert "```mermaid\nerDiagram" in text and "User ||--o{ Order" in text
-    assert f"### Findings not posted inline ({len(result.findings)})" in text
+    assert "```mermaid\nerDiagram" in text and 'Order["Order (changed)"]' in text and "User ||--o{ Order" in text
+    listed = [f for f in result.findings if f.severity is not Severity.INFO]
+    assert text.count("\n- ") >= len(result.findings)  # one line each, then the full text (collapsed)
+    assert f"Full text of the {len(listed)} findings without an inline comment" in text
 
 
 def test_lock_table_shapes() -> None:
     rows = [{"path": "prisma/migrations/20260101_x/migration.sql", "line": 3, "statement": "CREATE INDEX a|b ON t",
              "lock": "SHARE", "blocks": ("INSERT", "UPDATE"), "table": "t", "held_until": "end of file"}]
     table = lock_table(rows)
-    assert "| `20260101_x`:3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE | end of file |" in table
+    assert table.startswith("Migration `20260101_x`; each lock is held until end of file")
+    assert "| 3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE |" in table
+    two = lock_table([*rows, {**rows[0], "path": "prisma/migrations/20260102_y/migration.sql", "held_until": "now"}])
+    assert "| Migration | Statement | Lock | Blocks | Held until |" in two
+    assert "| `20260102_y`:3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE | now |" in two
 
 
 def test_summary_footer_and_partial_llm_review_are_visible() -> None:
@@ -118,9 +126,10 @@ def test_summary_is_summarised_to_fit() -> None:
     locks = [{"path": "m/migration.sql", "line": i, "statement": "ALTER TABLE x " * 10, "lock": "ACCESS EXCLUSIVE",
               "blocks": "everything", "table": "x"} for i in range(2000)]
     review = Review(findings=findings, facts={"locks": locks}, has_database_surface=True)
-    text = render_summary(review, SummaryContext(not_inlined=[(f, "limit") for f in findings]))
+    text = render_summary(review, SummaryContext(not_inlined=[(f, "limit") for f in findings], inline=set()))
     assert len(text) <= 65_000
     assert "… and 1900 more" in text and "… and 1950 more statements." in text
+    assert text.count("<details>") == text.count("</details>")
 
 
 def test_sanitize_neutralises_mentions_markers_and_commands() -> None:
@@ -184,7 +193,8 @@ def test_anchor_on_renamed_file_uses_the_new_path_and_old_side_base_path() -> No
 def test_cli_markdown_has_no_inline_reason_column() -> None:
     review = Review(findings=[_f(Severity.WARNING)], has_database_surface=True)
     text = render_summary(review, SummaryContext(not_inlined=[(f, "") for f in review.findings], marker=False))
-    assert "### Findings (1)" in text and "Not inline because" not in text and SUMMARY_MARKER_TEXT not in text
+    assert "### Findings\n" in text and "not inline" not in text and SUMMARY_MARKER_TEXT not in text
+    assert "Full text of each finding" in text
 
 
 SUMMARY_MARKER_TEXT = "<!-- dbreview:summary -->"
@@ -201,4 +211,4 @@ def test_measured_locks_from_the_trace_get_their_own_table() -> None:
     ]})
     text = render_summary(review)
     assert "### Locks measured on a scratch PostgreSQL" in text
-    assert "| SHARE on `orders` | inserts, updates and deletes | 1,234 ms |" in text
+    assert "| SHARE on `orders` | inserts, updates and deletes | 1,234 ms |" in text and "| Held |" in text

@@ -15,9 +15,10 @@ from pathlib import Path
 from bot import __version__
 from bot.change import Change, ChangeError
 from bot.config import Config, ConfigError, load_config
+from bot.extras import MissingExtra, installed, require
 from bot.review import Review
 
-FORMATS = ("text", "json", "sarif", "github", "markdown")
+FORMATS = ("text", "concise", "json", "sarif", "github", "markdown")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -94,7 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return _dispatch(args)
-    except (CliError, ChangeError, ConfigError) as exc:
+    except ConfigError as exc:
+        if len(exc.problems) > 1:
+            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
+                     *(f"  - {p}" for p in exc.problems)]
+            print(scrub("\n".join(lines)), file=sys.stderr)
+        else:
+            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except (CliError, ChangeError, MissingExtra) as exc:
         print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -122,23 +131,28 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json_schema())
         return EXIT_OK
     if command == "trace":
+        require("trace", "`dbreview trace`")
         from bot.trace.cli import run_trace
 
         return run_trace(Path(args.repo), args.base, args.head, args.database_url, args.rows, args.format,
                          diff=args.diff)
     if command == "stats":
+        require("trace", "`dbreview stats`")
         from bot.trace.cli import run_stats
 
         return run_stats(args.database_url, Path(args.output))
     if command == "action":
+        require("github", "`dbreview action`")
         from bot.action import run_action
 
         return run_action(os.environ)
     if command == "serve":
+        require("app", "`dbreview serve`")
         from bot.app.cli import serve
 
         return serve(args.host, args.port, args.workers)
     if command == "worker":
+        require("app", "`dbreview worker`")
         from bot.app.cli import worker
 
         return worker(args.workers)
@@ -174,9 +188,12 @@ def _check(args: argparse.Namespace) -> int:
         raise CliError(f"no such directory: {repo}")
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
-    llm = None if args.no_llm else _llm_from_env(config)
-    from bot.trace import tracer_for
+    llm_missing = not args.no_llm and _llm_wanted(config) and not installed("llm")
+    llm = None if args.no_llm or llm_missing else _llm_from_env(config)
+    from bot.trace import TRACE_URL_ENV, tracer_for
 
+    if args.trace_database_url or os.environ.get(TRACE_URL_ENV) or config.trace.database_url:
+        require("trace", "measuring the migrations on PostgreSQL (--trace-database-url, trace.database_url)")
     tracer = tracer_for(config, os.environ, args.trace_database_url)
     result = run_review(change, config, llm=llm, report_all=args.all,
                         extra_analyzers=[("trace", tracer)] if tracer else None)
@@ -185,10 +202,15 @@ def _check(args: argparse.Namespace) -> int:
 
         # The measurement wins over the static guess, then sizes re-grade what is left.
         tracer.finish(result, stats=load_stats(change.base))
-    if llm is None and not args.no_llm and result.has_database_surface:
+    if llm_missing and result.has_database_surface:
+        result.notes.append("LLM review off: ANTHROPIC_API_KEY is set but the [llm] extra is not installed "
+                            "(pip install 'dbreview[llm]'); this review is deterministic only")
+    elif llm is None and not args.no_llm and result.has_database_surface:
         from bot.llm import llm_off_note
 
-        result.notes.append(llm_off_note(config))
+        note = llm_off_note(config)
+        if note:
+            result.notes.append(note)
     fail_on = args.fail_on or config.fail_on
     output = render(result, change, args.format, colour=_use_colour(args), fail_on=fail_on)
     if args.output:
@@ -196,6 +218,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output)
     return EXIT_FINDINGS if result.fails(fail_on) else EXIT_OK
+
+
+def _llm_wanted(config: Config) -> bool:
+    return config.llm.enabled and bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
 
 
 def _llm_from_env(config: Config):  # type: ignore[no-untyped-def]
@@ -225,6 +251,10 @@ def render(result: Review, change: Change | None, fmt: str, *, colour: bool = Fa
         from bot.report.annotations import render_annotations
 
         return render_annotations(result)
+    if fmt == "concise":
+        from bot.report.concise import render_concise
+
+        return render_concise(result)
     if fmt == "markdown":
         from bot.report.markdown import render_markdown
 

@@ -16,12 +16,14 @@ import html
 import re
 from dataclasses import dataclass
 
+from bot.redact import scrub
+
 ELLIPSIS = "…"
 
 # Where a code span may end when its closing backtick is followed by these (or by the end of the text).
 _CLOSE_FOLLOW = set(" \t\n.,;:!?)]}\"'") | {ELLIPSIS}
 _TEXT_ESCAPES = str.maketrans({
-    "\\": "\\\\", "`": "&#96;", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "<": "&lt;", ">": "&gt;",
+    "\\": "\\\\", "`": "&#96;", "*": "\\*", "[": "\\[", "]": "\\]", "<": "&lt;", ">": "&gt;",
     "&": "&amp;", "|": "\\|", "~": "\\~", "#": "\\#",
 })
 _BACKTICKS = re.compile(r"`+")
@@ -92,8 +94,11 @@ def _by_boundaries(text: str) -> list[Segment] | None:
 
 
 def segments(text: str) -> list[Segment]:
-    """Text and code parts of a message; a backtick that pairs with nothing stays text (shown as a backtick)."""
-    text = " ".join(text.split())  # one line: a summary row or list item
+    """Text and code parts of a message; a backtick that pairs with nothing stays text (shown as a backtick).
+
+    Secrets are masked first: escaping changes a token's characters, and the scrub of the posted text that comes
+    later would no longer recognise it."""
+    text = " ".join(scrub(text).split())  # one line: a summary row or list item
     parsed, clean = _commonmark(text)
     if clean:
         return parsed
@@ -101,13 +106,17 @@ def segments(text: str) -> list[Segment]:
     return repaired if repaired is not None else parsed
 
 
+# An underscore inside a word never starts or ends emphasis (CommonMark): `user_id` stays as it is.
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
 def escape_text(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+    return _EDGE_UNDERSCORE.sub(r"\_", scrub(text).translate(_TEXT_ESCAPES))
 
 
 def code(text: str) -> str:
     """`text` as inline code that survives any content (backticks, pipes, HTML), inside or outside a table."""
-    text = " ".join(text.split())
+    text = " ".join(scrub(text).split())
     if not text:
         return ""
     if "`" in text:

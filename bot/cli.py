@@ -52,6 +52,11 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="print a rule's page")
     explain.add_argument("rule", help="rule id, e.g. prisma/fk-missing-index")
     sub.add_parser("config-schema", help="print the JSON schema of .dbreview.yml")
+    init = sub.add_parser("init", help="write a commented .dbreview.yml detected from the repository, and the "
+                                       "example GitHub workflow")
+    init.add_argument("--repo", default=".", help="repository directory (default: .)")
+    init.add_argument("--no-workflow", action="store_true", help="write only .dbreview.yml")
+    init.add_argument("--force", action="store_true", help="replace files that already exist")
 
     trace = sub.add_parser("trace", help="measure the locks and rewrites of the change's migrations on PostgreSQL")
     _add_change_options(trace)
@@ -130,6 +135,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(json_schema())
         return EXIT_OK
+    if command == "init":
+        return _init(args)
     if command == "trace":
         require("trace", "`dbreview trace`")
         from bot.trace.cli import run_trace
@@ -262,6 +269,21 @@ def render(result: Review, change: Change | None, fmt: str, *, colour: bool = Fa
     from bot.report.text import render_text
 
     return render_text(result, change, colour=colour)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from bot.init import InitError, run_init
+
+    try:
+        written = run_init(Path(args.repo), workflow=not args.no_workflow, force=args.force)
+    except InitError as exc:
+        raise CliError(str(exc)) from None
+    for rel in written:
+        print(f"wrote {rel}")
+    print("next: review it, commit it, then `dbreview check` runs on your changes"
+          + (" and pull requests get reviewed (the workflow needs no secret; add ANTHROPIC_API_KEY for the AI review)"
+             if not args.no_workflow else ""))
+    return EXIT_OK
 
 
 def _rules() -> int:

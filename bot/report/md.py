@@ -12,7 +12,6 @@ tells prose from code by counting backticks, then sees exactly what GitHub will 
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
@@ -114,17 +113,19 @@ def escape_text(text: str) -> str:
     return _EDGE_UNDERSCORE.sub(r"\_", scrub(text).translate(_TEXT_ESCAPES))
 
 
-def code(text: str) -> str:
-    """`text` as inline code that survives any content (backticks, pipes, HTML), inside or outside a table."""
+def code(text: str, *, table: bool = False) -> str:
+    """`text` as inline code that survives any content (backticks, pipes, HTML). `table`: for a cell of a GFM
+    table, where a pipe must be escaped even inside code (GitHub drops the backslash there, and only there)."""
     text = " ".join(scrub(text).split())
     if not text:
         return ""
     if "`" in text:
-        # A backtick-fenced span would need a longer fence, which sanitize() and some renderers miscount.
-        return "<code>" + html.escape(text, quote=False).replace("`", "&#96;").replace("|", "&#124;") + "</code>"
+        # A backtick-fenced span would need a longer fence, which sanitize() and some renderers miscount. Inside
+        # an HTML <code> element markdown still applies, so the content is escaped like text.
+        return "<code>" + escape_text(text) + "</code>"
     if text.startswith(" ") or text.endswith(" "):
         text = text.strip()
-    return "`" + text.replace("|", "\\|") + "`"
+    return "`" + (text.replace("|", "\\|") if table else text) + "`"
 
 
 def render(parts: list[Segment]) -> str:

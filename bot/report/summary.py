@@ -264,9 +264,9 @@ def _cell(text: str) -> str:
 def _statement(text: str, limit: int = 72) -> str:
     stmt = " ".join(text.split())
     if len(stmt) <= limit:
-        return md.code(stmt)
+        return md.code(stmt, table=True)
     head = stmt[: limit - 1]  # whole words of the statement, the code span closed, then "…"
-    return md.code(head[: head.rfind(" ")] if " " in head else head) + md.ELLIPSIS
+    return md.code(head[: head.rfind(" ")] if " " in head else head, table=True) + md.ELLIPSIS
 
 
 def lock_table(locks: Iterable[Any], limit: int | None = None) -> str:
@@ -294,7 +294,7 @@ def lock_table(locks: Iterable[Any], limit: int | None = None) -> str:
     one_held = len(helds) == 1 and not any(r.get("held_ms") is not None for r in rows)
     lead = []
     if one_migration:
-        lead.append(f"Migration {md.code(next(iter(migrations)))}")
+        lead.append(f"Migration {md.code(next(iter(migrations)))}")  # above the table: no pipe escaping
     if one_held and next(iter(helds)):
         lead.append(f"each lock is held until {_cell(next(iter(helds)))}")
     head = ["Line" if one_migration else "Migration", "Statement", "Lock", "Blocks"]
@@ -307,9 +307,9 @@ def lock_table(locks: Iterable[Any], limit: int | None = None) -> str:
             where = line
         else:
             name = migration(r)
-            where = (md.code(name) + (f":{line}" if line else "")) if name else ""
+            where = (md.code(name, table=True) + (f":{line}" if line else "")) if name else ""
         table = _get(r, "table", "relation")
-        lock = _cell(_get(r, "lock", "lock_mode", "mode")) + (f" on {md.code(table)}" if table else "")
+        lock = _cell(_get(r, "lock", "lock_mode", "mode")) + (f" on {md.code(table, table=True)}" if table else "")
         cells = [where, _statement(_get(r, "statement", "sql", "summary")), lock, _cell(_get(r, "blocks", "blocked"))]
         if not one_held:
             cells.append(_cell(held(r)))

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import posixpath
 import re
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -356,19 +358,53 @@ def validation_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
-def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None) -> Config:
-    """The first config file found at the snapshot (a PR's base branch) or in a directory; defaults otherwise."""
+# Set by the GitHub Action from its inputs (`config`, `working-directory`, `fail-on`); honoured by every front door.
+CONFIG_ENV, WORKDIR_ENV, FAIL_ON_ENV = "DBREVIEW_CONFIG", "DBREVIEW_WORKING_DIRECTORY", "DBREVIEW_FAIL_ON"
+
+
+def config_candidates(env: Mapping[str, str] | None = None) -> list[str]:
+    """Where the config is looked for, first match wins: an explicit path, then the working directory's, then the
+    repository root's."""
+    env = os.environ if env is None else env
+    out: list[str] = []
+    explicit = (env.get(CONFIG_ENV) or "").strip().strip("/")
+    if explicit:
+        out.append(posixpath.normpath(explicit))
+    workdir = (env.get(WORKDIR_ENV) or "").strip().strip("/")
+    if workdir and workdir != ".":
+        out += [posixpath.normpath(f"{workdir}/{rel}") for rel in CONFIG_PATHS]
+    out += list(CONFIG_PATHS)
+    return [p for p in dict.fromkeys(out) if not p.startswith("..")]
+
+
+def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """The first config file found at the snapshot (a PR's base branch) or in a directory; defaults otherwise.
+    `DBREVIEW_FAIL_ON` (the Action's `fail-on` input) overrides the file's `fail_on`."""
     from bot.change import decode_text
 
-    for rel in CONFIG_PATHS:
+    env = os.environ if env is None else env
+    config: Config | None = None
+    explicit = (env.get(CONFIG_ENV) or "").strip()
+    for rel in config_candidates(env):
         text: str | None = None
         if snapshot is not None:
             text = decode_text(snapshot.read_bytes(rel))
         elif repo_dir is not None and (repo_dir / rel).is_file():
             text = (repo_dir / rel).read_text("utf-8", errors="replace")
         if text is not None:
-            return parse_config(text, rel)
-    return Config()
+            config = parse_config(text, rel)
+            break
+        if explicit and rel == config_candidates(env)[0]:
+            raise ConfigError(f"{rel}: no such config file (named by the `config` input / ${CONFIG_ENV})")
+    config = config or Config()
+    fail_on = (env.get(FAIL_ON_ENV) or "").strip()
+    if fail_on:
+        if fail_on not in ("error", "warning", "info", "never"):
+            raise ConfigError(f"fail-on: expected one of error, warning, info, never; got {fail_on!r}"
+                              f"{_did_you_mean(fail_on, ['error', 'warning', 'info', 'never'])}")
+        config.fail_on = fail_on  # type: ignore[assignment]
+    return config
 
 
 def json_schema() -> str:

@@ -409,7 +409,6 @@ def _render(review: Review, ctx: SummaryContext, limits: _Limits) -> str:
     if ctx.marker:
         parts.append(SUMMARY_MARKER + "".join(ctx.extra_markers))
     parts.append("## dbreview · database review")
-    parts.append(f"{verdict(review, ctx.fail_on)}<br>\n{_counts_line(review)} · <sub>fails on `{ctx.fail_on}`</sub>")
     status = []
     if ctx.inlined:
         status.append(f"{_plural(ctx.inlined, 'new inline comment')}")
@@ -417,8 +416,9 @@ def _render(review: Review, ctx: SummaryContext, limits: _Limits) -> str:
         status.append(f"{ctx.already_posted} still open from earlier pushes")
     if ctx.resolved:
         status.append(f"{ctx.resolved} fixed since the last review (threads resolved)")
-    if status:
-        parts.append("Inline: " + "; ".join(status) + ".")
+    inline_line = ("<br>\nInline: " + "; ".join(status) + ".") if status else ""
+    parts.append(f"{verdict(review, ctx.fail_on)}<br>\n{_counts_line(review)} · <sub>fails on `{ctx.fail_on}`</sub>"
+                 + inline_line)
     if ctx.bot_errors:
         parts.append("> [!NOTE]\n> dbreview itself had trouble, so this review may be incomplete:\n" +
                      "\n".join(f"> - {md.inline(e, 300)}" for e in ctx.bot_errors))

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from bot.change import Change
 from bot.prisma.model import Field, Model, Relation, Schema
 
-MAX_CHANGED_MODELS = 8
+MAX_CHANGED_MODELS = 4
 MAX_FIELDS = 10
+CROWDED = 3  # above this many changed models, each shows fewer fields so the drawing keeps a readable size
+MAX_FIELDS_CROWDED = 6
 MAX_NEIGHBOURS_PER_MODEL = 4
-MAX_NEIGHBOURS = 10
+MAX_NEIGHBOURS = 6
 MAX_ER_MODELS = 24  # er_diagram(): a plain diagram of named models
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
@@ -119,7 +121,7 @@ def _changes(base: Schema | None, head: Schema) -> list[_ModelChange]:
     return sorted(found.values(), key=lambda c: (order[c.status], -len(c.fields), c.name))
 
 
-def _entity(change: _ModelChange, schema: Schema) -> list[str]:
+def _entity(change: _ModelChange, schema: Schema, max_fields: int = MAX_FIELDS) -> list[str]:
     model = change.model
     fk = _fk_names(schema, model)
     scalars = [f for f in model.fields if _is_scalar(f, schema)]
@@ -137,7 +139,7 @@ def _entity(change: _ModelChange, schema: Schema) -> list[str]:
 
     # Changed fields first, then keys, then the rest in schema order; removed fields sort by their base line.
     ranked = sorted(scalars, key=lambda f: (not mark(f), not _keys(f, model, fk), f.line))
-    shown = ranked[:MAX_FIELDS]
+    shown = ranked[:max_fields]
     if change.status == CHANGED:  # what changed and the keys; the untouched columns are only counted
         shown = [f for f in shown if mark(f) or _keys(f, model, fk)]
     shown.sort(key=lambda f: (f in change.removed_fields, f.line))
@@ -166,8 +168,9 @@ def change_diagram(base: Schema | None, head: Schema) -> Diagram:
     removed = {c.name for c in shown if c.status == REMOVED}
 
     lines = ["erDiagram"]
+    max_fields = MAX_FIELDS if len(shown) <= CROWDED else MAX_FIELDS_CROWDED
     for c in shown:
-        lines += _entity(c, base if c.status == REMOVED and base is not None else head)
+        lines += _entity(c, base if c.status == REMOVED and base is not None else head, max_fields)
 
     edges: dict[str, None] = {}
     neighbours: dict[str, None] = {}

@@ -112,7 +112,10 @@ _PAGE = """<!doctype html>
       result.errors.push("mermaid error box: " + el.textContent.slice(0, 200));
     }}
     const box = svg.getBoundingClientRect();
-    result.diagrams.push({{width: box.width, height: box.height}});
+    const view = svg.viewBox && svg.viewBox.baseVal;
+    // How much Mermaid shrank the drawing to fit the comment: text is drawn at about this times its size.
+    const scale = view && view.width ? box.width / view.width : 1;
+    result.diagrams.push({{width: box.width, height: box.height, scale: scale}});
   }});
   const article = document.getElementById("comment");
   const top = article.getBoundingClientRect().top;

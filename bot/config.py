@@ -386,7 +386,10 @@ def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None,
     env = os.environ if env is None else env
     config: Config | None = None
     explicit = (env.get(CONFIG_ENV) or "").strip()
-    for rel in config_candidates(env):
+    candidates = config_candidates(env)
+    if explicit and posixpath.normpath(explicit.strip("/")) != candidates[0]:
+        raise ConfigError(f"{explicit}: the config path must be inside the repository")
+    for rel in candidates:
         text: str | None = None
         if snapshot is not None:
             text = decode_text(snapshot.read_bytes(rel))
@@ -395,7 +398,7 @@ def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None,
         if text is not None:
             config = parse_config(text, rel)
             break
-        if explicit and rel == config_candidates(env)[0]:
+        if explicit and rel == candidates[0]:
             raise ConfigError(f"{rel}: no such config file (named by the `config` input / ${CONFIG_ENV})")
     config = config or Config()
     fail_on = (env.get(FAIL_ON_ENV) or "").strip()

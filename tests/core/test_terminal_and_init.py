@@ -178,3 +178,26 @@ def test_check_with_a_key_but_without_the_llm_extra_says_so_and_goes_on(
     out = capsys.readouterr().out
     assert code == 1
     assert "the [llm] extra is not installed (pip install 'dbreview[llm]')" in out
+
+
+def test_action_config_inputs_pick_the_file_and_override_fail_on() -> None:
+    from bot.change import MemorySnapshot
+    from bot.config import load_config
+
+    snapshot = MemorySnapshot({".dbreview.yml": "fail_on: warning\n",
+                               "packages/db/.dbreview.yml": "fail_on: info\n",
+                               "ci/review.yml": "fail_on: never\n"})
+    assert load_config(snapshot, env={}).fail_on == "warning"
+    assert load_config(snapshot, env={"DBREVIEW_WORKING_DIRECTORY": "packages/db/"}).fail_on == "info"
+    assert load_config(snapshot, env={"DBREVIEW_WORKING_DIRECTORY": "packages/other"}).fail_on == "warning"
+    assert load_config(snapshot, env={"DBREVIEW_CONFIG": "ci/review.yml",
+                                      "DBREVIEW_WORKING_DIRECTORY": "packages/db"}).fail_on == "never"
+    assert load_config(snapshot, env={"DBREVIEW_FAIL_ON": "error"}).fail_on == "error"
+    with pytest.raises(ConfigError, match=r"ci/missing.yml: no such config file"):
+        load_config(snapshot, env={"DBREVIEW_CONFIG": "ci/missing.yml"})
+    with pytest.raises(ConfigError, match=r"fail-on: expected one of .*got 'eror' \(did you mean 'error'\?\)"):
+        load_config(snapshot, env={"DBREVIEW_FAIL_ON": "eror"})
+    # A path outside the repository is never read.
+    assert load_config(snapshot, env={"DBREVIEW_WORKING_DIRECTORY": "../../etc"}).fail_on == "warning"
+    with pytest.raises(ConfigError, match="must be inside the repository"):
+        load_config(snapshot, env={"DBREVIEW_CONFIG": "../secrets.yml"})

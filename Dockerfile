@@ -11,7 +11,7 @@ COPY bot ./bot
 COPY rules ./rules
 COPY prompts ./prompts
 RUN python -m venv /opt/dbreview \
-    && /opt/dbreview/bin/pip install --no-cache-dir . \
+    && /opt/dbreview/bin/pip install --no-cache-dir ".[all]" \
     && /opt/dbreview/bin/dbreview --help > /dev/null
 
 FROM python:3.11.13-slim-bookworm

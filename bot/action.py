@@ -190,7 +190,16 @@ def run_action(env: Mapping[str, str], *, out: TextIO | None = None,
 
     from bot.github.run import review_pull_request
 
-    llm = _RepoConfiguredLlm(env) if env.get("ANTHROPIC_API_KEY", "").strip() else None
+    # The `llm` input: auto (on when a key is given), true (a key is required), false (off).
+    llm_input = (env.get("DBREVIEW_LLM") or "auto").strip().lower()
+    has_key = bool(env.get("ANTHROPIC_API_KEY", "").strip())
+    if llm_input not in ("auto", "true", "false"):
+        say(f"::error title=dbreview::the llm input must be auto, true or false, not {_escape_data(llm_input[:40])!r}")
+        return 2
+    if llm_input == "true" and not has_key:
+        say("::error title=dbreview::llm: true needs `anthropic-api-key` (an Anthropic API key secret)")
+        return 2
+    llm = _RepoConfiguredLlm(env) if has_key and llm_input != "false" else None
     memory = _memory(env, say)
     with GitHubClient(StaticToken(token), env.get("GITHUB_API_URL") or None, sleep=sleep or time.sleep) as client:
         if event_name in ("issue_comment", "pull_request_review_comment"):
@@ -269,6 +278,7 @@ def _finish(result: PublishResult, env: Mapping[str, str], say: Callable[[str], 
         return 0
     if result.skipped or not review.has_database_surface:
         say("dbreview: no Prisma schema, migration or Prisma Client change in this pull request")
+        _write_outputs(env, {"findings": "0", "errors": "0", "warnings": "0", "sarif-file": ""})
         return 0
     counts = review.counts()
     say(f"dbreview: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info; "
@@ -281,4 +291,45 @@ def _finish(result: PublishResult, env: Mapping[str, str], say: Callable[[str], 
     for error in result.errors:
         say(f"::warning title=dbreview::{_escape_data(scrub(error))}")
     _write_step_summary(env, scrub(result.summary_markdown))
+    sarif_path = _write_sarif(env, review, say)
+    _write_outputs(env, {
+        "findings": str(len(review.findings)), "errors": str(counts["error"]), "warnings": str(counts["warning"]),
+        "sarif-file": sarif_path or "",
+    })
     return 1 if review.fails(config.fail_on) else 0
+
+
+def _write_sarif(env: Mapping[str, str], review: Any, say: Callable[[str], None]) -> str | None:
+    """The `sarif-file` input: SARIF 2.1.0 for github/codeql-action/upload-sarif, relative to the workspace."""
+    rel = (env.get("DBREVIEW_SARIF_FILE") or "").strip()
+    if not rel:
+        return None
+    import os
+
+    from bot.report.sarif import render_sarif
+
+    workspace = env.get("GITHUB_WORKSPACE") or os.getcwd()
+    target = os.path.normpath(os.path.join(workspace, rel))
+    if os.path.relpath(target, workspace).startswith(".."):
+        say(f"::warning title=dbreview::sarif-file must be inside the workspace: {_escape_data(rel[:200])}")
+        return None
+    try:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(render_sarif(review) + "\n")
+    except OSError as exc:
+        say(f"::warning title=dbreview::cannot write {_escape_data(rel[:200])}: {_escape_data(str(exc.strerror))}")
+        return None
+    return rel
+
+
+def _write_outputs(env: Mapping[str, str], outputs: dict[str, str]) -> None:
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            for name, value in outputs.items():
+                fh.write(f"{name}={value.replace(chr(10), ' ')}\n")
+    except OSError as exc:
+        log.warning("cannot write the step outputs: %s", exc)

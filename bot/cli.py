@@ -15,9 +15,10 @@ from pathlib import Path
 from bot import __version__
 from bot.change import Change, ChangeError
 from bot.config import Config, ConfigError, load_config
+from bot.extras import MissingExtra, installed, require
 from bot.review import Review
 
-FORMATS = ("text", "json", "sarif", "github", "markdown")
+FORMATS = ("text", "concise", "json", "sarif", "github", "markdown")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -52,6 +53,11 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="print a rule's page")
     explain.add_argument("rule", help="rule id, e.g. prisma/fk-missing-index")
     sub.add_parser("config-schema", help="print the JSON schema of .dbreview.yml")
+    init = sub.add_parser("init", help="write a commented .dbreview.yml detected from the repository, and the "
+                                       "example GitHub workflow")
+    init.add_argument("--repo", default=".", help="repository directory (default: .)")
+    init.add_argument("--no-workflow", action="store_true", help="write only .dbreview.yml")
+    init.add_argument("--force", action="store_true", help="replace files that already exist")
 
     trace = sub.add_parser("trace", help="measure the locks and rewrites of the change's migrations on PostgreSQL")
     _add_change_options(trace)
@@ -106,7 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return _dispatch(args)
-    except (CliError, ChangeError, ConfigError) as exc:
+    except ConfigError as exc:
+        if len(exc.problems) > 1:
+            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
+                     *(f"  - {p}" for p in exc.problems)]
+            print(scrub("\n".join(lines)), file=sys.stderr)
+        else:
+            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except (CliError, ChangeError, MissingExtra) as exc:
         print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -133,12 +147,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(json_schema())
         return EXIT_OK
+    if command == "init":
+        return _init(args)
     if command == "trace":
+        require("trace", "`dbreview trace`")
         from bot.trace.cli import run_trace
 
         return run_trace(repo_dir(args.repo), args.base, args.head, args.database_url, args.rows, args.format,
                          diff=args.diff)
     if command == "stats":
+        require("trace", "`dbreview stats`")
         from bot.trace.cli import run_stats
 
         return run_stats(args.database_url, Path(args.output))
@@ -153,14 +171,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         except feedback_cli.StoreError as exc:
             raise CliError(str(exc)) from None
     if command == "action":
+        require("github", "`dbreview action`")
         from bot.action import run_action
 
         return run_action(os.environ)
     if command == "serve":
+        require("app", "`dbreview serve`")
         from bot.app.cli import serve
 
         return serve(args.host, args.port, args.workers)
     if command == "worker":
+        require("app", "`dbreview worker`")
         from bot.app.cli import worker
 
         return worker(args.workers)
@@ -208,9 +229,12 @@ def _check(args: argparse.Namespace) -> int:
         raise CliError(f"no such directory: {repo}")
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
-    llm = None if args.no_llm else _llm_from_env(config)
-    from bot.trace import tracer_for
+    llm_missing = not args.no_llm and _llm_wanted(config) and not installed("llm")
+    llm = None if args.no_llm or llm_missing else _llm_from_env(config)
+    from bot.trace import TRACE_URL_ENV, tracer_for
 
+    if args.trace_database_url or os.environ.get(TRACE_URL_ENV) or config.trace.database_url:
+        require("trace", "measuring the migrations on PostgreSQL (--trace-database-url, trace.database_url)")
     tracer = tracer_for(config, os.environ, args.trace_database_url)
     result = run_review(change, config, llm=llm, report_all=args.all,
                         extra_analyzers=[("trace", tracer)] if tracer else None)
@@ -219,10 +243,15 @@ def _check(args: argparse.Namespace) -> int:
 
         # The measurement wins over the static guess, then sizes re-grade what is left.
         tracer.finish(result, stats=load_stats(change.base))
-    if llm is None and not args.no_llm and result.has_database_surface:
+    if llm_missing and result.has_database_surface:
+        result.notes.append("LLM review off: ANTHROPIC_API_KEY is set but the [llm] extra is not installed "
+                            "(pip install 'dbreview[llm]'); this review is deterministic only")
+    elif llm is None and not args.no_llm and result.has_database_surface:
         from bot.llm import llm_off_note
 
-        result.notes.append(llm_off_note(config))
+        note = llm_off_note(config)
+        if note:
+            result.notes.append(note)
     fail_on = args.fail_on or config.fail_on
     output = render(result, change, args.format, colour=_use_colour(args), fail_on=fail_on)
     if args.output:
@@ -230,6 +259,10 @@ def _check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output)
     return EXIT_FINDINGS if result.fails(fail_on) else EXIT_OK
+
+
+def _llm_wanted(config: Config) -> bool:
+    return config.llm.enabled and bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
 
 
 def _llm_from_env(config: Config):  # type: ignore[no-untyped-def]
@@ -259,6 +292,10 @@ def render(result: Review, change: Change | None, fmt: str, *, colour: bool = Fa
         from bot.report.annotations import render_annotations
 
         return render_annotations(result)
+    if fmt == "concise":
+        from bot.report.concise import render_concise
+
+        return render_concise(result)
     if fmt == "markdown":
         from bot.report.markdown import render_markdown
 
@@ -266,6 +303,21 @@ def render(result: Review, change: Change | None, fmt: str, *, colour: bool = Fa
     from bot.report.text import render_text
 
     return render_text(result, change, colour=colour)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from bot.init import InitError, run_init
+
+    try:
+        written = run_init(Path(args.repo), workflow=not args.no_workflow, force=args.force)
+    except InitError as exc:
+        raise CliError(str(exc)) from None
+    for rel in written:
+        print(f"wrote {rel}")
+    print("next: review it, commit it, then `dbreview check` runs on your changes"
+          + (" and pull requests get reviewed (the workflow needs no secret; add ANTHROPIC_API_KEY for the AI review)"
+             if not args.no_workflow else ""))
+    return EXIT_OK
 
 
 def _rules() -> int:

@@ -15,7 +15,13 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
+import posixpath
+import re
+import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,7 +41,19 @@ RuleLevel = Literal["off", "info", "warning", "error"]
 
 
 class ConfigError(Exception):
-    """An invalid config file; the message names the file, the key and what is wrong, on one line."""
+    """An invalid config file. The message names the file and, for each problem, the key and what is wrong, on one
+    line; `problems` holds them one by one (the CLI prints one per line)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.problems = problems if problems is not None else [message]
+
+    @classmethod
+    def of(cls, where: str, problems: list[str]) -> ConfigError:
+        if len(problems) == 1:
+            return cls(f"{where}: {problems[0]}", problems, where)
+        return cls(f"{where}: {len(problems)} problems: " + "; ".join(problems), problems, where)
 
 
 class _Strict(BaseModel):
@@ -202,33 +220,62 @@ class Config(_Strict):
 
 def validate_against_rules(config: Config, where: str) -> None:
     """Unknown rule ids, packs and options are errors that name the key, so typos never silently disable a rule."""
+    problems = rule_problems(config)
+    if problems:
+        raise ConfigError.of(where, problems)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def rule_problems(config: Config) -> list[str]:
     from bot.registry import all_rules
 
     rules = all_rules()
     packs = {r.pack for r in rules.values() if r.pack}
+    problems: list[str] = []
     for rule_id, value in config.rules.items():
         if rule_id not in rules:
-            raise ConfigError(f"{where}: rules.{rule_id}: unknown rule id (see `dbreview rules`)")
+            short = {r.split("/", 1)[-1]: r for r in rules}
+            hint = f" (did you mean {short[rule_id]!r}?)" if rule_id in short else _did_you_mean(rule_id, rules)
+            problems.append(f"rules.{rule_id}: unknown rule id{hint or ' (see `dbreview rules`)'}")
+            continue
         if isinstance(value, RuleSettings) and value.model_extra:
             for option, option_value in value.model_extra.items():
                 declared = rules[rule_id].options
                 if option not in declared:
                     known = ", ".join(sorted(declared)) or "none"
-                    raise ConfigError(
-                        f"{where}: rules.{rule_id}.{option}: unknown option for this rule (options: {known})"
-                    )
+                    problems.append(f"rules.{rule_id}.{option}: unknown option for this rule"
+                                    f"{_did_you_mean(option, [*declared, 'severity', 'enabled'])} (options: {known})")
+                    continue
                 default = declared[option]
                 if default is not None and not _same_kind(default, option_value):
-                    raise ConfigError(
-                        f"{where}: rules.{rule_id}.{option}: expected {type(default).__name__}, "
-                        f"got {type(option_value).__name__}"
-                    )
+                    problems.append(f"rules.{rule_id}.{option}: expected {_kind_name(default)}, "
+                                    f"got {option_value!r}")
     for rule_id in config.feedback.keep_inline:
         if rule_id not in rules:
-            raise ConfigError(f"{where}: feedback.keep_inline: unknown rule id {rule_id!r} (see `dbreview rules`)")
+            problems.append(f"feedback.keep_inline: unknown rule id {rule_id!r}{_did_you_mean(rule_id, rules)}")
     for name in config.enable:
         if name not in rules and name not in packs:
-            raise ConfigError(f"{where}: enable: unknown rule or pack {name!r} (packs: {', '.join(sorted(packs))})")
+            problems.append(f"enable: unknown rule or pack {name!r}{_did_you_mean(name, [*packs, *rules])} "
+                            f"(packs: {', '.join(sorted(packs))})")
+    return problems
+
+
+def _kind_name(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, list):
+        return "a list"
+    if isinstance(default, dict):
+        return "a mapping"
+    return "text"
 
 
 def _same_kind(default: Any, value: Any) -> bool:
@@ -294,29 +341,148 @@ def parse_config(text: str, where: str = ".dbreview.yml") -> Config:
     except RecursionError:
         raise ConfigError(f"{where}: nested too deeply to be a dbreview config") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            raise ConfigError(f"{where}: {loc}: unknown key") from None
-        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+        problems = validation_problems(exc)
+        try:  # the rule ids and packs are checked too, so one run lists every problem
+            partial = Config.model_validate({k: data[k] for k in ("rules", "enable") if k in data})
+        except (ValidationError, RecursionError):
+            partial = None
+        if partial is not None:
+            problems += rule_problems(partial)
+        raise ConfigError.of(where, problems) from None
     config.source = where
     validate_against_rules(config, where)
     return config
 
 
-def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None) -> Config:
-    """The first config file found at the snapshot (a PR's base branch) or in a directory; defaults otherwise."""
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config section (a pydantic model) that `loc` points into, following aliases."""
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if model is None:
+            return None
+        fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+        found = fields.get(str(part))
+        if found is None:
+            return None
+        annotation = found.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items() if name != "source"]
+
+
+def _literal_choices(loc: tuple[Any, ...]) -> list[str]:
+    parent = _model_at(loc[:-1])
+    if parent is None:
+        return []
+    fields = {(f.alias or name): f for name, f in parent.model_fields.items()}
+    found = fields.get(str(loc[-1]))
+    if found is None:
+        return []
+    args = typing.get_args(found.annotation)
+    return [str(a) for a in args if isinstance(a, str)]
+
+
+_TYPE_WORDS = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "text", "list_type": "a list (e.g. [a, b])",
+    "dict_type": "a mapping of keys", "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys",
+}
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """pydantic's errors in our words: the key, what is expected, what was found, and a guess for typos."""
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        kind = err["type"]
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        ctx = err.get("ctx") or {}
+        if kind == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            keys = _keys_of(parent) if parent is not None else []
+            hint = _did_you_mean(str(loc[-1]), keys)
+            listed = f" (known keys: {', '.join(keys)})" if keys and not hint else ""
+            problem = f"unknown key{hint}{listed}"
+        elif kind == "literal_error":
+            choices = _literal_choices(loc) or re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+            hint = _did_you_mean(str(got), choices) if isinstance(got, str) else ""
+            problem = f"expected one of {', '.join(choices)}; got {shown}{hint}"
+        elif kind in _TYPE_WORDS:
+            problem = f"expected {_TYPE_WORDS[kind]}, got {shown}"
+        elif kind in ("greater_than_equal", "greater_than"):
+            problem = f"must be at least {ctx.get('ge', ctx.get('gt'))}, got {shown}"
+        elif kind in ("less_than_equal", "less_than"):
+            problem = f"must be at most {ctx.get('le', ctx.get('lt'))}, got {shown}"
+        elif kind == "missing":
+            problem = "required key is missing"
+        elif kind == "value_error":
+            problem = str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
+        else:
+            problem = err["msg"]
+        text = f"{key}: {problem}"
+        if text not in problems:
+            problems.append(text)
+    return problems
+
+
+# Set by the GitHub Action from its inputs (`config`, `working-directory`, `fail-on`); honoured by every front door.
+CONFIG_ENV, WORKDIR_ENV, FAIL_ON_ENV = "DBREVIEW_CONFIG", "DBREVIEW_WORKING_DIRECTORY", "DBREVIEW_FAIL_ON"
+
+
+def config_candidates(env: Mapping[str, str] | None = None) -> list[str]:
+    """Where the config is looked for, first match wins: an explicit path, then the working directory's, then the
+    repository root's."""
+    env = os.environ if env is None else env
+    out: list[str] = []
+    explicit = (env.get(CONFIG_ENV) or "").strip().strip("/")
+    if explicit:
+        out.append(posixpath.normpath(explicit))
+    workdir = (env.get(WORKDIR_ENV) or "").strip().strip("/")
+    if workdir and workdir != ".":
+        out += [posixpath.normpath(f"{workdir}/{rel}") for rel in CONFIG_PATHS]
+    out += list(CONFIG_PATHS)
+    return [p for p in dict.fromkeys(out) if not p.startswith("..")]
+
+
+def load_config(snapshot: Snapshot | None = None, repo_dir: Path | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """The first config file found at the snapshot (a PR's base branch) or in a directory; defaults otherwise.
+    `DBREVIEW_FAIL_ON` (the Action's `fail-on` input) overrides the file's `fail_on`."""
     from bot.change import decode_text
 
-    for rel in CONFIG_PATHS:
+    env = os.environ if env is None else env
+    config: Config | None = None
+    explicit = (env.get(CONFIG_ENV) or "").strip()
+    candidates = config_candidates(env)
+    if explicit and posixpath.normpath(explicit.strip("/")) != candidates[0]:
+        raise ConfigError(f"{explicit}: the config path must be inside the repository")
+    for rel in candidates:
         text: str | None = None
         if snapshot is not None:
             text = decode_text(snapshot.read_bytes(rel))
         elif repo_dir is not None and (repo_dir / rel).is_file():
             text = (repo_dir / rel).read_text("utf-8", errors="replace")
         if text is not None:
-            return parse_config(text, rel)
-    return Config()
+            config = parse_config(text, rel)
+            break
+        if explicit and rel == candidates[0]:
+            raise ConfigError(f"{rel}: no such config file (named by the `config` input / ${CONFIG_ENV})")
+    config = config or Config()
+    fail_on = (env.get(FAIL_ON_ENV) or "").strip()
+    if fail_on:
+        if fail_on not in ("error", "warning", "info", "never"):
+            raise ConfigError(f"fail-on: expected one of error, warning, info, never; got {fail_on!r}"
+                              f"{_did_you_mean(fail_on, ['error', 'warning', 'info', 'never'])}")
+        config.fail_on = fail_on  # type: ignore[assignment]
+    return config
 
 
 def json_schema() -> str:

@@ -174,6 +174,7 @@ class Publisher:
         self.feedback: FeedbackResult | None = None
         self.result = PublishResult(review=review, config=config, head_sha=pr.head_sha)
         self._pending_retried = False
+        self._comment_urls: dict[str, str] = {}
 
     # -- guarded writes -----------------------------------------------------------------------------------------
 
@@ -287,6 +288,8 @@ class Publisher:
                 # retired); a dismissed finding is no longer in the review, so it stays answered.
                 if thread.resolved:
                     existing.resolved[fp] = existing.by_fp.pop(fp)
+        # The summary links each finding to its inline comment when it knows the comment's address.
+        self._comment_urls = {fp: t.url for fp, t in existing.by_fp.items() if t.url}
 
     def _ours_thread(self, thread: Thread) -> bool:
         return thread.login in self.logins if self.logins else thread.is_bot
@@ -477,6 +480,10 @@ class Publisher:
             change=self.change,
             marker=marker,
             sections=[text for text in [self._feedback_section()] if text],
+            inline=set(self.result.posted) | set(self.result.already_posted),
+            comment_urls=dict(self._comment_urls),
+            pr_url=f"{web}/{self.repo}/pull/{self.pr.number}",
+            max_inline=self.config.review.max_inline_comments,
         )
 
     def _feedback_section(self) -> str:

@@ -7,12 +7,13 @@ Relations created by the change itself are never reported: nobody else is using 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.findings import Finding, Severity, Source, Surface
 from bot.registry import define
-from bot.trace import probe
-from bot.trace.runner import LockTaken, StatementTrace, TraceResult
+
+if TYPE_CHECKING:  # the runner and probe need psycopg (the [trace] extra); the rules must register without it
+    from bot.trace.runner import LockTaken, StatementTrace, TraceResult
 
 _OPTIONS = {"slow_ms": 500}
 
@@ -184,7 +185,7 @@ def _measurements(trace: StatementTrace, result: TraceResult,
     for lock in strong:
         if lock.mode == "AccessExclusiveLock":
             rule = ACCESS_EXCLUSIVE
-        elif lock.mode in probe.WRITE_BLOCKING:
+        elif lock.mode in _write_blocking():
             rule = WRITE_LOCK
         else:
             continue
@@ -205,6 +206,12 @@ def _measurements(trace: StatementTrace, result: TraceResult,
         ))
         break  # the strongest lock on an existing table speaks for the statement (locks are sorted strongest first)
     return out
+
+
+def _write_blocking() -> set[str]:
+    from bot.trace import probe
+
+    return probe.WRITE_BLOCKING
 
 
 def _seeded_text(result: TraceResult, relations: list[str]) -> str:

@@ -94,7 +94,8 @@ def test_fork_pr_with_read_only_token_falls_back_to_annotations(gh: Env, tmp_pat
     assert f"::error file={trees.NEW_MIGRATION},line={migration_line},title=test/drop-column::Dropping" in out
     assert sum(1 for ln in lines if ln.startswith("::warning file=prisma/schema.prisma")) == 2
     summary = (tmp_path / "step_summary.md").read_text()
-    assert "Findings not posted inline (4)" in summary and "cannot post reviews (fork pull request)" in summary
+    assert "Full text of the 4 findings without an inline comment" in summary
+    assert "not inline: this token cannot post reviews (fork pull request)" in summary
     assert gh.sleeps.waits == []  # a permission 403 is not a rate limit: no waiting
 
 
@@ -201,3 +202,34 @@ def test_action_with_llm_review_shows_model_tokens_and_cost(gh: Env, tmp_path: P
     summary = next(c["body"] for c in gh.fake.issue_comments.values() if SUMMARY_MARKER in c["body"])
     assert re.search(r"AI review: `[\w.-]+` · \d+ calls? · [\d,]+ in / [\d,]+ out tokens · \$\d+\.\d{4}", summary)
     assert "ANTHROPIC" not in summary and "sk-ant-test" not in summary
+
+
+@pytest.mark.usefixtures("fake_rules")
+def test_action_inputs_fail_on_sarif_file_and_outputs(gh: Env, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    env = _env(gh, "pull_request", _pr_event(gh, tmp_path), tmp_path)
+    # action.yml maps the inputs to these variables; the config loader reads DBREVIEW_FAIL_ON from the process.
+    monkeypatch.setenv("DBREVIEW_FAIL_ON", "never")
+    env.update({"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_OUTPUT": str(tmp_path / "outputs.txt"),
+                "DBREVIEW_SARIF_FILE": "reports/dbreview.sarif", "DBREVIEW_LLM": "auto"})
+    code, _ = _run(env, gh)
+    assert code == 0  # fail-on: never
+    outputs = dict(line.split("=", 1) for line in (tmp_path / "outputs.txt").read_text().splitlines())
+    assert outputs["sarif-file"] == "reports/dbreview.sarif" and int(outputs["findings"]) >= 1
+    assert int(outputs["errors"]) + int(outputs["warnings"]) <= int(outputs["findings"])
+    sarif = json.loads((tmp_path / "reports/dbreview.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and len(sarif["runs"][0]["results"]) == int(outputs["findings"])
+    run = next(iter(gh.fake.check_runs.values()))
+    assert run["conclusion"] != "failure"
+
+
+def test_action_rejects_a_bad_llm_or_fail_on_input(gh: Env, tmp_path: Path) -> None:
+    gh.fake.open_pr(REPO, trees.BASE, trees.PUSH1)
+    env = _env(gh, "pull_request", _pr_event(gh, tmp_path), tmp_path)
+    code, out = _run({**env, "DBREVIEW_LLM": "maybe"}, gh)
+    assert code == 2 and "llm input must be auto, true or false" in out
+    code, out = _run({**env, "DBREVIEW_LLM": "true"}, gh)
+    assert code == 2 and "needs `anthropic-api-key`" in out

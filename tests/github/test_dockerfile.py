@@ -72,7 +72,8 @@ def test_action_yml_runs_the_dockerfile_with_the_action_command() -> None:
     runs = action["runs"]
     assert runs["using"] == "docker" and runs["image"] == "Dockerfile" and runs["args"] == ["action"]
     assert runs["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
-    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "trace-database-url", "database-url"}
+    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "trace-database-url", "database-url",
+                                     "fail-on", "config", "working-directory", "llm", "sarif-file"}
     assert runs["env"]["DBREVIEW_TRACE_DATABASE_URL"] == "${{ inputs.trace-database-url }}"
     assert runs["env"]["DBREVIEW_DATABASE_URL"] == "${{ inputs.database-url }}"
 
@@ -91,7 +92,7 @@ def test_example_workflow_gates_commands_and_never_checks_out_pr_code() -> None:
     triggers = flow[True] if True in flow else flow["on"]  # YAML 1.1 reads the key `on` as a boolean
     assert set(triggers) == {"pull_request", "issue_comment", "pull_request_review_comment"}
     assert flow["permissions"] == {"contents": "read", "pull-requests": "write", "issues": "write",
-                                   "checks": "write"}
+                                   "checks": "write", "security-events": "write"}
     job = flow["jobs"]["review"]
     for association in ("OWNER", "MEMBER", "COLLABORATOR"):
         assert association in job["if"]
@@ -104,3 +105,18 @@ def test_ci_workflow_runs_ci_script_and_dockerfile_checks() -> None:
     assert "bash .ci/run" in commands
     assert any("hadolint Dockerfile" in c for c in commands)
     assert any("tests/github/dockerfile_smoke.py" in c for c in commands)
+
+
+def test_every_action_input_reaches_dbreview_and_is_documented() -> None:
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    env = action["runs"]["env"]
+    readme = (REPO / "README.md").read_text()
+    for name in action["inputs"]:
+        assert any(f"inputs.{name} }}" in str(value) for value in env.values()), name
+        assert f"`{name}`" in readme, f"README does not document the {name} input"
+    assert set(action["outputs"]) == {"findings", "errors", "warnings", "sarif-file"}
+    for name in action["outputs"]:
+        assert f"`{name}`" in readme
+    flow = yaml.safe_load((REPO / ".github/workflows/dbreview-example.yml").read_text())
+    step = next(s for s in flow["jobs"]["review"]["steps"] if s.get("id") == "dbreview")
+    assert {"fail-on", "llm", "sarif-file"} <= set(step["with"])

@@ -165,7 +165,8 @@ def test_one_bad_anchor_does_not_lose_the_others(gh: Env) -> None:
     multi = next(c for c in gh.fake.posted_comments(REPO, 1) if "Order.total" in c["body"])
     assert (multi["start_line"], multi["line"]) == (discount - 1, tax)
     summary = _summary_comments(gh)[0]["body"]
-    assert "Findings not posted inline (1)" in summary and "GitHub rejected the anchor" in summary
+    assert "Full text of the 1 finding without an inline comment" in summary
+    assert "not inline: GitHub rejected the anchor" in summary
 
 
 def test_findings_outside_the_diff_go_to_the_summary_without_a_422(gh: Env) -> None:
@@ -231,7 +232,7 @@ def test_huge_review_summary_stays_under_githubs_limit(gh: Env) -> None:
                             change=None)
     body = gh.fake.issue_comments[result.summary_comment_id]["body"]
     assert len(body) <= 65_000
-    assert "more (all are in the `dbreview` check run annotations)" in body
+    assert "more (every finding is in the `dbreview` check run)" in body
 
 
 def test_request_changes_only_when_opted_in_and_dismissed_once_fixed(gh: Env) -> None:

@@ -27,6 +27,7 @@ _MERMAID_LINE = re.compile(
     r'^(erDiagram|    \w+ \{|        \w+ \w+( (PK|FK|UK)(, (PK|FK|UK))*)?|        more fields "\d+ not shown"|    \}|'
     r'    \w+ (\|\||\|o|\}o)--(o\{|o\||\|\|) \w+ : "\w+")$'
 )
+MAX_ER_MODELS = 24
 
 
 def _f(severity: Severity, source: Source = Source.RULE, **kw: object) -> Finding:
@@ -49,7 +50,7 @@ def test_er_diagram_of_every_corpus_model_is_valid_mermaid(corpus_dir: Path, rel
     diagram = er_diagram(schema, [m.name for m in models])
     bad = [ln for ln in diagram.splitlines() if not _MERMAID_LINE.match(ln)]
     assert not bad
-    assert diagram.count(" {") == min(len(models), 24)
+    assert diagram.count(" {") == min(len(models), MAX_ER_MODELS)
 
 
 def test_er_diagram_cardinalities() -> None:
@@ -88,18 +89,25 @@ def test_summary_with_real_pipeline_findings_locks_and_diagram() -> None:
 
     change = change_from_trees(trees.BASE, trees.PUSH1)
     result = review(change)
-    text = render_summary(result, SummaryContext(change=change, not_inlined=[(f, "test") for f in result.findings]))
+    text = render_summary(result, SummaryContext(change=change, not_inlined=[(f, "test") for f in result.findings],
+                                                 inline=set()))
     assert text.startswith("<!-- dbreview:summary -->")
     assert "### Migration lock impact" in text and "ACCESS EXCLUSIVE on `Order`" in text
-    assert "```mermaid\nerDiagram" in text and "User ||--o{ Order" in text
-    assert f"### Findings not posted inline ({len(result.findings)})" in text
+    assert "```mermaid\nerDiagram" in text and 'Order["Order (changed)"]' in text and "User ||--o{ Order" in text
+    listed = [f for f in result.findings if f.severity is not Severity.INFO]
+    assert text.count("\n- ") >= len(result.findings)  # one line each, then the full text (collapsed)
+    assert f"Full text of the {len(listed)} findings without an inline comment" in text
 
 
 def test_lock_table_shapes() -> None:
     rows = [{"path": "prisma/migrations/20260101_x/migration.sql", "line": 3, "statement": "CREATE INDEX a|b ON t",
              "lock": "SHARE", "blocks": ("INSERT", "UPDATE"), "table": "t", "held_until": "end of file"}]
     table = lock_table(rows)
-    assert "| `20260101_x`:3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE | end of file |" in table
+    assert table.startswith("Migration `20260101_x`; each lock is held until end of file")
+    assert "| 3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE |" in table
+    two = lock_table([*rows, {**rows[0], "path": "prisma/migrations/20260102_y/migration.sql", "held_until": "now"}])
+    assert "| Migration | Statement | Lock | Blocks | Held until |" in two
+    assert "| `20260102_y`:3 | `CREATE INDEX a\\|b ON t` | SHARE on `t` | INSERT, UPDATE | now |" in two
 
 
 def test_summary_footer_and_partial_llm_review_are_visible() -> None:
@@ -118,9 +126,10 @@ def test_summary_is_summarised_to_fit() -> None:
     locks = [{"path": "m/migration.sql", "line": i, "statement": "ALTER TABLE x " * 10, "lock": "ACCESS EXCLUSIVE",
               "blocks": "everything", "table": "x"} for i in range(2000)]
     review = Review(findings=findings, facts={"locks": locks}, has_database_surface=True)
-    text = render_summary(review, SummaryContext(not_inlined=[(f, "limit") for f in findings]))
+    text = render_summary(review, SummaryContext(not_inlined=[(f, "limit") for f in findings], inline=set()))
     assert len(text) <= 65_000
     assert "… and 1900 more" in text and "… and 1950 more statements." in text
+    assert text.count("<details>") == text.count("</details>")
 
 
 def test_sanitize_neutralises_mentions_markers_and_commands() -> None:
@@ -184,7 +193,8 @@ def test_anchor_on_renamed_file_uses_the_new_path_and_old_side_base_path() -> No
 def test_cli_markdown_has_no_inline_reason_column() -> None:
     review = Review(findings=[_f(Severity.WARNING)], has_database_surface=True)
     text = render_summary(review, SummaryContext(not_inlined=[(f, "") for f in review.findings], marker=False))
-    assert "### Findings (1)" in text and "Not inline because" not in text and SUMMARY_MARKER_TEXT not in text
+    assert "### Findings\n" in text and "not inline" not in text and SUMMARY_MARKER_TEXT not in text
+    assert "Full text of each finding" in text
 
 
 SUMMARY_MARKER_TEXT = "<!-- dbreview:summary -->"
@@ -201,4 +211,75 @@ def test_measured_locks_from_the_trace_get_their_own_table() -> None:
     ]})
     text = render_summary(review)
     assert "### Locks measured on a scratch PostgreSQL" in text
-    assert "| SHARE on `orders` | inserts, updates and deletes | 1,234 ms |" in text
+    assert "| SHARE on `orders` | inserts, updates and deletes | 1,234 ms |" in text and "| Held |" in text
+
+
+def _hub_schemas() -> tuple[str, str]:
+    others = "\n".join(f"model M{i} {{\n  id Int @id\n  userId Int\n  user User @relation(fields: [userId], "
+                       f"references: [id])\n  @@index([userId])\n}}" for i in range(15))
+    back = "\n".join(f"  m{i} M{i}[]" for i in range(15))
+    base = (f"model User {{\n  id Int @id\n  email String\n  legacy Int\n{back}\n}}\n{others}\n"
+            "model Gone {\n  id Int @id\n}\n")
+    head = (f"model User {{\n  id Int @id\n  email String?\n  name String\n{back}\n  payouts Payout[]\n}}\n{others}\n"
+            "model Payout {\n  id Int @id\n  userId Int\n  user User @relation(fields: [userId], references: [id])\n"
+            "  @@index([userId])\n}\n")
+    return base, head
+
+
+def test_change_diagram_marks_what_changed_and_collapses_hubs() -> None:
+    from bot.report.mermaid import MAX_NEIGHBOURS_PER_MODEL, change_diagram
+
+    base_text, head_text = _hub_schemas()
+    base = load_texts({"schema.prisma": base_text}).schema
+    head = load_texts({"schema.prisma": head_text}).schema
+    assert base is not None and head is not None
+    diagram = change_diagram(base, head)
+    src = diagram.source
+    assert 'Payout["Payout (added)"] {' in src and 'Gone["Gone (removed)"] {' in src
+    assert 'User["User (changed)"] {' in src
+    assert 'String name "+ added"' in src and 'Int legacy "- removed"' in src
+    assert 'String email "~ changed: String → String?"' in src
+    assert "User ||--o{ Payout" in src
+    # The hub's 15 neighbours: a few drawn as bare names, the rest counted in a note, never drawn.
+    drawn = {f"M{i}" for i in range(15) if f" M{i} :" in src or f"User ||--o{{ M{i}" in src}
+    assert len(drawn) == MAX_NEIGHBOURS_PER_MODEL
+    assert not any(f"    M{i} {{" in src for i in range(15))  # neighbours have no attribute block
+    assert any("`User` also relates to 11 models not drawn" in n for n in diagram.notes)
+    bad = [ln for ln in src.splitlines() if not re.match(
+        r'^(erDiagram|    \w+\["[^"]+"\] \{|        \w+ \w+( (PK|FK|UK)(, (PK|FK|UK))*)?( "[^"]*")?|'
+        r'        (more|other) fields "[^"]*"|    \}|    \w+ (\|\||\|o|\}o)--(o\{|o\||\|\|) \w+ : "[^"]+")$', ln)]
+    assert not bad
+
+
+def test_no_schema_change_no_diagram_and_unparsable_base_no_guess() -> None:
+    from bot.report.mermaid import change_diagram, er_diagram_for_change
+
+    base_text, _ = _hub_schemas()
+    same = load_texts({"schema.prisma": base_text}).schema
+    assert same is not None and change_diagram(same, same).source == ""
+    change = change_from_trees({"prisma/schema.prisma": "model {{{ broken"},
+                               {"prisma/schema.prisma": "model A {\n  id Int @id\n}\n"})
+    assert er_diagram_for_change(change, ["prisma/schema.prisma"]).source == ""
+
+
+def test_summary_sections_in_a_pull_request() -> None:
+    fs = [Finding("r/a", Severity.ERROR, "a.sql", 3, "`t`.`c` is dropped: data loss. Use a rename.", key="1",
+                  fingerprint="f1"),
+          Finding("r/b", Severity.WARNING, "a.sql", 9, "Lock on `orders`: wait.", key="2", fingerprint="f2"),
+          Finding("r/c", Severity.INFO, "s.prisma", 4, "Note about `x`.", key="3", fingerprint="f3")]
+    pre = Finding("r/d", Severity.WARNING, "s.prisma", 8, "Old problem.", key="4", fingerprint="f4", preexisting=True)
+    review = Review(findings=fs, preexisting=[pre], has_database_surface=True)
+    ctx = SummaryContext(inline={"f1"}, not_inlined=[(fs[1], "over the limit of 1 inline comments per review"),
+                                                     (fs[2], "info: summary only")],
+                         comment_urls={"f1": "https://github.com/o/r/pull/1#discussion_r1"},
+                         pr_url="https://github.com/o/r/pull/1", max_inline=1)
+    text = render_summary(review, ctx)
+    findings = text.split("### Findings\n", 1)[1].split("<details>", 1)[0]
+    assert findings.strip().splitlines() == [
+        "**`a.sql`**", "", "- 🛑 `t`.`c` is dropped · [line 3](https://github.com/o/r/pull/1#discussion_r1)"]
+    assert "<details><summary>1 more finding over the inline budget (1 per review)</summary>" in text
+    anchor = "https://github.com/o/r/pull/1/files#diff-" + __import__("hashlib").sha256(b"a.sql").hexdigest() + "R9"
+    assert f"[`a.sql:9`]({anchor})" in text
+    assert "<details><summary>ℹ️ 1 info note</summary>" in text
+    assert "<details><summary>1 problem was already there; this change did not add it</summary>" in text
+    assert text.index("### Findings") < text.index("over the inline budget") < text.index("info note")

@@ -435,7 +435,7 @@ def test_action_with_a_database_remembers_dismissals_across_pull_requests(gh: En
     on_two = [c["body"] for c in gh.fake.posted_comments(REPO, 2) if c["user"]["login"] == BOT]
     assert len(on_two) == 3 and not any("Order.discount" in b for b in on_two)
     summary = next(c["body"] for c in gh.fake.issue_comments.values() if c["_pr"] == 2 and SUMMARY_MARKER in c["body"])
-    assert "dismissed on #1 (👎 by `maya`)" in summary
+    assert "dismissed on \\#1 (👎 by `maya`)" in summary  # markdown-escaped: renders as "dismissed on #1"
 
     from bot.app.store import Store
     from bot.app.store.feedback import FeedbackStore

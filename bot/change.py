@@ -155,6 +155,19 @@ def decode_text(data: bytes | None) -> str | None:
     return text.removeprefix("\ufeff")
 
 
+@dataclass(frozen=True)
+class ReviewComment:
+    """One of dbreview's own inline comments already on the pull request, with the replies people wrote to it.
+    The LLM review is shown its earlier remarks on a hunk so it neither repeats nor contradicts itself."""
+
+    path: str
+    line: int
+    side: str  # "RIGHT" (new file) or "LEFT" (old file), as GitHub says
+    rule: str
+    body: str
+    replies: tuple[tuple[str, str], ...] = ()  # (author login, text)
+
+
 @dataclass
 class Change:
     files: list[ChangedFile]
@@ -168,6 +181,7 @@ class Change:
     # to the model as untrusted data.
     commit_messages: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
 
     def file(self, path: str) -> ChangedFile | None:
         return next((f for f in self.files if f.path == path), None)

@@ -115,7 +115,10 @@ def review(
         result.llm = llm_result.usage
         result.llm_assessment = llm_result.assessment
         ctx.notes.extend(llm_result.notes)
-        kept.extend(_fingerprint(llm_result.findings, change))
+        llm_findings = _fingerprint(llm_result.findings, change)
+        # Remarks about unchanged lines were there before: listed apart, like old rule findings, never inline.
+        kept.extend(f for f in llm_findings if not f.preexisting)
+        result.preexisting.extend(f for f in llm_findings if f.preexisting)
 
     result.findings = sorted(kept, key=Finding.sort_key)
     result.notes.extend(ctx.notes)

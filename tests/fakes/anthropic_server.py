@@ -43,6 +43,8 @@ PER_MESSAGE_OVERHEAD = 3
 MAX_CACHE_BREAKPOINTS = 4
 DEFAULT_CONTEXT = 200_000
 DEFAULT_MAX_OUTPUT = 64_000
+# From this API version on, the Messages API refuses the sampling parameters (temperature, top_p, top_k) outright.
+SAMPLING_REMOVED_IN = "2026-10-21"
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 
 _MESSAGES_KEYS = {
@@ -218,6 +220,11 @@ class FakeAnthropic:
                 raise ApiError(400, "invalid_request_error", "anthropic-version: header is required")
             if self.outage is not None:
                 raise self.outage.error()
+            if route == "/v1/messages" and headers.get("anthropic-version", "") >= SAMPLING_REMOVED_IN \
+                    and isinstance(body, dict):
+                for key in ("temperature", "top_p", "top_k"):
+                    if key in body:
+                        raise ApiError(400, "invalid_request_error", f"{key}: Extra inputs are not permitted")
             payload = handler(body)
         except ApiError as err:
             return JSONResponse(

@@ -76,7 +76,11 @@ def test_normal_review_sends_a_valid_request_and_returns_anchored_llm_findings(f
     assert sent["tool_choice"] == {"type": "tool", "name": TOOL_NAME}
     assert [t["name"] for t in sent["tools"]] == [TOOL_NAME]
     assert all(block["cache_control"] == {"type": "ephemeral"} for block in sent["system"])
-    assert "staff-level database engineer" in sent["system"][0]["text"]
+    fixed = sent["system"][0]["text"]
+    assert "the most experienced PostgreSQL person on the team" in fixed
+    # the rule catalogue sits in the cached block: ids and one-line summaries of every rule
+    assert "- prisma/float-money: Monetary amount stored as Float" in fixed
+    assert "- query/n-plus-one: " in fixed
     schema_block = sent["system"][1]["text"]
     assert "model Payout {" in schema_block  # touched
     assert "model Vendor {" in schema_block  # related (Payout.vendor)

@@ -20,7 +20,7 @@ from bot.change import ChangeError, parse_diff
 from bot.findings import Finding, Side
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.comments import SUMMARY_MARKER
-from bot.github.pr import load_pull_request, load_review_input, pr_conversation
+from bot.github.pr import ai_review_comments, load_pull_request, load_review_input, pr_conversation
 from bot.github.publish import CommentStore, PublishResult, publish_review, with_banner
 from bot.pipeline import LlmReviewer, review
 from bot.trace import tracer_for
@@ -151,9 +151,10 @@ def review_pull_request(
             banner = f"Reviewed the whole pull request: {found}."
     data = load_review_input(client, repo_full_name, number)
     if llm is not None:
-        # Only the LLM review reads the conversation: two more API calls, made only when it runs.
+        # Only the LLM review reads the conversation: three more API calls, made only when it runs.
         try:
             data.change.commit_messages, data.change.comments = pr_conversation(client, repo_full_name, number)
+            data.change.review_comments = ai_review_comments(client, repo_full_name, number)
         except GitHubError as exc:
             log.warning("%s#%s: PR commits/comments not read (%s); the review goes on without them",
                         repo_full_name, number, exc)

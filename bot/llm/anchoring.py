@@ -119,7 +119,8 @@ def finalize(
             out.dropped_outside_diff += 1
             continue
         side = Side.OLD if item.side == "old" else Side.NEW
-        anchored = _anchor(item, side, lines, changed)
+        key_texts = texts.setdefault((item.path, side), _line_texts(change, changed, side))
+        anchored = _anchor(item, side, lines, changed, key_texts)
         if anchored is None:
             out.dropped_outside_diff += 1
             if len(out.notes) < MAX_NOTES:
@@ -135,7 +136,6 @@ def finalize(
         if repeats:
             out.repeated_rules[rule.rule if rule else "?"] = out.repeated_rules.get(rule.rule if rule else "?", 0) + 1
             continue
-        key_texts = texts.setdefault((item.path, side), _line_texts(change, changed, side))
         line_text = " ".join(key_texts[line - 1].split()) if 0 < line <= len(key_texts) else ""
         key = f"llm:{item.category}:{side.value}:{line_text or line}"
         if (item.path, key) in seen:
@@ -160,7 +160,8 @@ def finalize(
     return out
 
 
-def _anchor(item: LlmFindingOut, side: Side, lines: Shown, changed: ChangedFile) -> tuple[int, int | None, bool] | None:
+def _anchor(item: LlmFindingOut, side: Side, lines: Shown, changed: ChangedFile,
+            texts: list[str]) -> tuple[int, int | None, bool] | None:
     """(line, end_line, preexisting) on lines the change touched, or None when the model cited a line it was not
     shown."""
     if side is Side.OLD:
@@ -179,7 +180,7 @@ def _anchor(item: LlmFindingOut, side: Side, lines: Shown, changed: ChangedFile)
     else:
         # An unchanged line: the remark is the change's only if its range reaches a line the change added.
         start = next((ln for ln in range(item.line, last + 1) if ln in lines.added
-                      and changed.hunk_index(ln) == hunk), None)
+                      and changed.hunk_index(ln) == hunk and 0 < ln <= len(texts) and texts[ln - 1].strip()), None)
         if start is None:
             return item.line, None, True
     end = last if (last > start and last in lines.new and changed.hunk_index(last) == hunk) else None

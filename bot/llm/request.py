@@ -170,8 +170,11 @@ def relevant_rule_findings(units: list[Unit], context: CallContext) -> tuple[lis
             on_lines.append(f)
         elif names and f.rule != "query/dropped-column-used" and _mentions(f, names):
             about.append(f)
-    ranked = on_lines + about
-    return ranked[:MAX_RULE_FINDINGS], max(0, len(ranked) - MAX_RULE_FINDINGS)
+    # Findings on the lines come first, but a few places stay for those about the same objects elsewhere.
+    reserved = min(len(about), MAX_RULE_FINDINGS // 4)
+    kept = on_lines[:MAX_RULE_FINDINGS - reserved]
+    kept += about[:MAX_RULE_FINDINGS - len(kept)]
+    return kept, len(on_lines) + len(about) - len(kept)
 
 
 def compact(finding: Finding) -> str:

@@ -96,7 +96,7 @@ def _query_hunk_relevant(hunk: Hunk, head_lines: list[str]) -> bool:
 
 
 def _changed_new_lines(hunk: Hunk) -> list[int]:
-    lines = [ln.new_no for ln in hunk.lines if ln.kind == "+" and ln.new_no is not None]
+    lines = [ln.new_no for ln in hunk.lines if ln.kind == "+" and ln.new_no is not None and ln.text.strip()]
     if lines:
         return lines
     # A removal-only hunk: the removed text sat between its neighbours.

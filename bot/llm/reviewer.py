@@ -468,8 +468,9 @@ class AnthropicReviewer:
         parts += ["rules", *sorted(_relative(compact(f), f, unit) for f in relevant)]
         locks, _ = lock_rows(context.locks, [unit])
         parts += ["locks", *(_strip_numbers(row, unit) for row in locks)]
-        parts += ["comments", *(f"{c.side}{c.line - unit.first_line}\x1d{c.rule}\x1d{c.body}\x1d{c.replies}"
-                                for c in comments_on([unit], context.comments))]
+        # Our own earlier comments came from this very cache; only what people replied to them is new input.
+        parts += ["replies", *(f"{c.side}{c.line - unit.first_line}\x1d{c.rule}\x1d{c.replies}"
+                               for c in comments_on([unit], context.comments) if c.replies)]
         if unit.kind in ("schema", "migration"):
             parts += ["dropped", *(f"{f.path}\x1d{f.message}" for f in context.dropped_uses)]
         parts += ["pr", context.pr_text.title.strip(), context.pr_text.body.strip()]

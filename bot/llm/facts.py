@@ -52,6 +52,18 @@ class ProjectFacts:
     recent: list[RecentMigration] = field(default_factory=list)
     stats_source: str = ""
 
+    def key_for(self, names: set[str]) -> str:
+        """The facts one hunk's review depends on (the versions, and the sizes and history of its own tables), for
+        the result cache key: a hunk touching another table must not invalidate this one."""
+        wanted = {n.lower() for n in names}
+        parts = [self.provider, self.prisma, self.postgres]
+        parts += [f"{t.name}:{t.rows}:{t.bytes}" for t in self.tables if t.name.lower() in wanted]
+        for migration in self.recent:
+            tables = {op.split(" ", 1)[-1].split(".", 1)[0].lower() for op in migration.operations}
+            if tables & wanted:
+                parts.append(f"{migration.name}:{','.join(migration.operations)}")
+        return "\x1d".join(parts)
+
     def render(self) -> str:
         lines: list[str] = []
         stack = [part for part in (

@@ -156,7 +156,8 @@ class AnthropicReviewer:
         if not units:
             return
         schema = schema_context(ctx, units)
-        project = project_facts(ctx, schema.tables).render()
+        facts = project_facts(ctx, schema.tables)
+        project = facts.render()
         context = CallContext(
             rule_findings=rule_findings,
             locks=_locks(ctx.facts),
@@ -165,7 +166,8 @@ class AnthropicReviewer:
             dropped_uses=dropped_uses(rule_findings, ctx),
             subjects=_subjects(ctx, units),
         )
-        keys = {u.content_hash: self._key(ctx, u, units, context, project) for u in units}
+        keys = {u.content_hash: self._key(ctx, u, units, context, facts.key_for(_tables_of(ctx, u, context)))
+                for u in units}
         raw: list[LlmFindingOut] = []
         reviewed: list[Unit] = []
         pending: list[Unit] = []
@@ -453,17 +455,18 @@ class AnthropicReviewer:
 
     # -- result cache --------------------------------------------------------------------------------------------
 
-    def _key(self, ctx: ReviewContext, unit: Unit, units: list[Unit], context: CallContext, project: str) -> str:
+    def _key(self, ctx: ReviewContext, unit: Unit, units: list[Unit], context: CallContext, facts: str) -> str:
         """Everything this hunk's answer depends on: the prompts and model, the maintainers' instructions, the hunk
-        and the other hunks of its file, the schema of the models it touches, the rule findings and lock rows about
-        it, the earlier AI comments on it and their replies, the code still using what it drops, the project facts,
-        and the PR's title and description. Line numbers are relative to the hunk, so a hunk that only moved still
-        hits. Commit messages and PR comments are left out: they grow with every push, and a cache that missed on
-        every push would make each push pay for the whole change again."""
+        and the hunks near it (same function or schema block), the schema of the models it touches, the rule
+        findings and lock rows about it, the replies to the earlier AI comments on it, the code still using what it
+        drops, the project facts about its own tables, and the PR's title and description. Line numbers are
+        relative to the hunk, so a hunk that only moved still hits. Commit messages and PR comments are left out:
+        they grow with every push, and a cache that missed on every push would make each push pay for the whole
+        change again."""
         config = ctx.config
         parts = [config.context, *(f"{pi.path}\x1d{pi.instructions}" for pi in config.path_instructions),
                  "neighbours", *sorted(u.content_hash for u in units if _neighbours(u, unit)),
-                 "schema", unit_schema_digest(ctx, unit), "project", project]
+                 "schema", unit_schema_digest(ctx, unit), "facts", facts]
         relevant, _ = relevant_rule_findings([unit], context)
         parts += ["rules", *sorted(_relative(compact(f), f, unit) for f in relevant)]
         locks, _ = lock_rows(context.locks, [unit])
@@ -565,6 +568,16 @@ def _subjects(ctx: ReviewContext, units: list[Unit]) -> dict[str, set[str]]:
         touched, _ = touched_and_related(ctx, [unit], blocks) if blocks else ([], [])
         out[unit.content_hash] = {n for b in touched for n in (b.name, b.table)}
     return out
+
+
+def _tables_of(ctx: ReviewContext, unit: Unit, context: CallContext) -> set[str]:
+    """The models and tables one unit touches, with the tables its migration SQL names."""
+    from bot.llm.schema_context import _SQL_TABLE
+
+    names = set(context.subjects.get(unit.content_hash, set()))
+    if unit.kind == "migration":
+        names.update(_SQL_TABLE.findall(unit.body))
+    return names
 
 
 def _locks(facts: dict[str, Any]) -> list[Any]:

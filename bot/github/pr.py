@@ -316,6 +316,9 @@ def ai_review_comments(client: GitHubClient, repo: str, number: int) -> list[Rev
                 or (c.get("user") or {}).get("type") != "Bot"):
             continue
         text = "\n".join(ln for ln in body.split("\n")[1:] if "<!-- dbreview:" not in ln).strip()
+        title, _, rest = text.partition("\n\n")
+        if title.startswith("**") and rest.startswith(title.strip("*")):
+            text = f"{title}\n\n{rest[len(title.strip('*')):].strip()}"  # the message repeats the bold title
         out.append(ReviewComment(path=str(c.get("path") or ""), line=int(c["line"]), side=str(c.get("side") or "RIGHT"),
                                  rule=rule.group(1), body=text[:MAX_PR_TEXT],
                                  replies=tuple(replies.get(int(c.get("id") or 0), [])[:MAX_PR_COMMENTS])))

@@ -351,7 +351,7 @@ def test_the_github_front_door_reads_our_ai_comments_and_the_replies(tmp_path) -
         review_body = {"commit_id": pr.head_sha, "event": "COMMENT", "body": "dbreview", "comments": [
             {"path": path, "line": first, "side": "RIGHT",
              "body": f"⚠️ **warning** · `llm/transactions` · AI review (confidence 90%)\n\n**Not atomic**\n\n"
-                     f"Wrap it.\n\n{marker}"},
+                     f"Not atomic\n\nWrap it.\n\n{marker}"},
             {"path": path, "line": second, "side": "RIGHT",
              "body": f"⚠️ **warning** · `prisma/float-money`\n\nA rule.\n\n{marker.replace('abcd', 'ffff')}"}]}
         bot.create_review("acme/shop", 1, review_body)
@@ -361,7 +361,7 @@ def test_the_github_front_door_reads_our_ai_comments_and_the_replies(tmp_path) -
     finally:
         server.stop()
     assert [(c.path, c.line, c.rule) for c in found] == [(path, first, "llm/transactions")]
-    assert "**Not atomic**" in found[0].body and "dbreview:fp" not in found[0].body
+    assert found[0].body == "**Not atomic**\n\nWrap it."  # the title once, no marker
     assert found[0].replies == (("bob", "Not a problem: this runs under an advisory lock."),)
 
 

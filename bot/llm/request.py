@@ -37,6 +37,7 @@ MAX_EARLIER = 40
 MAX_COMMENT_CHARS = 400
 MAX_REPLIES = 5
 _BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
+_FIRST_CLAUSE = re.compile(r"(?<=[.:;])\s")
 
 
 @dataclass
@@ -184,12 +185,14 @@ def compact(finding: Finding) -> str:
         place += f"-{finding.end_line}"
     if finding.side is Side.OLD:
         place += " (removed line)"
-    match = _BACKTICKED.search(finding.message)
+    # What the finding is about sits in its first clause; a later code span is usually the fix, not the subject.
+    words = " ".join(finding.message.split())
+    clause = _FIRST_CLAUSE.split(words, maxsplit=1)[0].rstrip(".:;")
+    match = _BACKTICKED.search(clause)
     if match:
         subject = f"`{match.group(1)}`"
     else:
-        words = " ".join(finding.message.split())
-        subject = words if len(words) <= 90 else words[:90].rsplit(" ", 1)[0] + "…"
+        subject = clause if len(clause) <= 90 else clause[:90].rsplit(" ", 1)[0] + "…"
     return f"- {finding.rule} ({finding.severity.value}) {place}: {subject}"
 
 

@@ -62,10 +62,11 @@ from bot.review import LlmUsage
 log = logging.getLogger("dbreview.llm")
 
 MAX_ASSESSMENT_CHARS = 1500
-# A local token estimate (characters / this) overestimates Claude's tokenizer on code and prose; when it is under
-# half of the limit, asking the API to count is a round trip (and a rate-limit hit) that cannot change the plan.
-LOCAL_CHARS_PER_TOKEN = 2.5
-LOCAL_ESTIMATE_MARGIN = 0.5
+# A local token estimate (characters / 2) overestimates Claude's tokenizer on code and English (3-4 characters a
+# token); text of one token per character (CJK) is at most twice the estimate. Under 40% of the limit, even that
+# stays within it, so asking the API to count is a round trip (and a rate-limit hit) that cannot change the plan.
+LOCAL_CHARS_PER_TOKEN = 2.0
+LOCAL_ESTIMATE_MARGIN = 0.4
 # A cut-off answer for a single hunk is retried once with this much more room.
 TRUNCATION_OUTPUT_FACTOR = 2
 MAX_OUTPUT_TOKENS_CAP = 32_000

@@ -392,7 +392,7 @@ def test_a_rate_limited_count_tokens_no_longer_ends_the_review(fake_anthropic, l
     assert result.usage.error is None and result.usage.calls == 1
     assert fake_anthropic.calls("/v1/messages/count_tokens") == []
     fake_anthropic.requests.clear()
-    fake_anthropic.context_windows[Config().llm.model] = 20_000  # now the request is close to the limit
+    fake_anthropic.context_windows[Config().llm.model] = 30_000  # now the request is close to the limit
     result = _reviewer(llm_env).review(_ctx(change_from_trees(base_tree(), head_tree())), [])
     assert fake_anthropic.calls("/v1/messages/count_tokens")  # asked, refused (429) ...
     assert result.usage.error is None and result.usage.calls == 1  # ... and the review went on

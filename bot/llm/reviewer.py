@@ -293,7 +293,9 @@ class AnthropicReviewer:
             except TruncatedOutput:
                 truncated_hunks += len(batch)
                 retry = self._after_truncation(batch, tokens, max_tokens, may_retry, llm.model)
-                fits = all(spent_tokens + t <= llm.max_input_tokens_per_review for _, t, _, _ in retry)
+                fits = (spent_tokens + sum(t for _, t, _, _ in retry) <= llm.max_input_tokens_per_review
+                        and spent_cost + sum(_worst_cost(llm.model, t, out) for _, t, out, _ in retry)
+                        <= llm.max_cost_usd_per_review)
                 if retry and fits:
                     for item in reversed(retry):
                         work.appendleft(item)

@@ -117,7 +117,7 @@ def system_blocks(prompts: PromptSet, repo_context: str, catalogue: str = "") ->
     return blocks
 
 
-def repo_context(config: Config, paths: list[str], schema_text: str, left_out: list[str],
+def repo_context(config: Config, paths: list[str], schema_text: str, left_out: list[str], *,
                  project: str = "") -> str:
     parts: list[str] = []
     if config.context.strip():

@@ -186,7 +186,7 @@ class AnthropicReviewer:
         invalid = 0
         if pending:
             system = system_blocks(self.prompts, repo_context(ctx.config, sorted({u.path for u in units}),
-                                                              schema.text, schema.left_out, project),
+                                                              schema.text, schema.left_out, project=project),
                                    rule_catalogue())
             invalid = self._call_model(ctx, system, context, pending, keys, raw, assessments, reviewed, result)
         if not price_for(llm.model)[1] and usage.calls:

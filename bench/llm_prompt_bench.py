@@ -2,12 +2,18 @@
 
     python bench/llm_prompt_bench.py
 
-For each change: the first push (empty result cache, cold prompt cache) and the second push of the same change
-(every hunk cached); for the large change also a push that edits one of its 41 files ("edit 1"). Printed per push:
-LLM calls, count_tokens requests, the prompt size sent (characters, and tokens as the fake server counts them:
-ceil(chars / 3.5) per text plus 313 tokens of tool prompt and 3 per message, a documented estimate, not Anthropic's
-tokenizer), the usage the fake reported (uncached input, cache writes, cache reads, output), the cost at the model's
-list price, and how many hunks were left out by the budget.
+The fake answers every call with `realistic_answer`: about one finding per substantial hunk, each with a title of
+~70 characters and a body of ~540 (the size the output contract allows), and a three-sentence assessment, so output
+tokens are what a real review produces, not a two-word stub.
+
+For each change: the first push (empty result cache, cold prompt cache), then edited pushes (the author fixes part of
+it: for the sample change first the payout loop ("loop"), then also the index the payout listing needs ("index"),
+which changes the context of every hunk that touches Payout; for the large change, one of its 41 files), and for
+reference an identical re-run. Printed per push: LLM calls, count_tokens requests, the prompt
+size sent (characters, and tokens as the fake server counts them: ceil(chars / 3.5) per text plus 313 tokens of
+tool prompt and 3 per message, a documented estimate, not Anthropic's tokenizer), the usage the fake reported
+(uncached input, cache writes, cache reads, output), the cost at the model's list price, and how many hunks were
+left out by the budget.
 
 Changes: the sample change (examples/vendor-payouts.patch on examples/marketplace); a generated large change (40
 Prisma-calling services and a 1,500-line migration); the same large change on a model with a 32k context window
@@ -26,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakes.anthropic_server import FakeAnthropic, _segments  # noqa: E402
+from fakes.anthropic_server import FakeAnthropic, _segments, realistic_answer  # noqa: E402
 
 from bot.change import Change  # noqa: E402
 from bot.config import Config, parse_config  # noqa: E402
@@ -40,7 +46,44 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 
 def sample_change() -> Change:
     patch = (ROOT / "examples" / "vendor-payouts.patch").read_text()
-    return diff_file_change(ROOT / "examples" / "marketplace", patch)
+    change = diff_file_change(ROOT / "examples" / "marketplace", patch)
+    change.title = "Vendor payouts"
+    return change
+
+
+def _tree(snapshot) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = {}
+    for path in snapshot.list_files():
+        data = snapshot.read_bytes(path)
+        if data is not None:
+            out[path] = data.decode("utf-8", "replace")
+    return out
+
+
+def sample_change_edited(index: bool = True) -> Change:
+    """The sample change after the author's next push: the payout loop is reworked (one transaction per vendor, the
+    `updateMany` before the `create`), and with `index` the payouts model also gets the index its listing needs
+    (which changes the context of every hunk that touches Payout)."""
+    first = sample_change()
+    base, head = _tree(first.base), _tree(first.head)
+    if index:
+        head["prisma/schema.prisma"] = head["prisma/schema.prisma"].replace(
+            '  @@map("payouts")\n}', '  @@index([status, createdAt])\n  @@map("payouts")\n}')
+    service = head["src/services/payouts.ts"]
+    old_writes = service[service.index("    await prisma.payout.create({"):service.index("  }\n}\n")]
+    new_writes = (
+        "    await prisma.$transaction([\n"
+        "      prisma.order.updateMany({\n"
+        "        where: { items: { some: { product: { vendorId: vendor.id } } }, status: \"DELIVERED\" },\n"
+        "        data: { paidAt: new Date() },\n"
+        "      }),\n"
+        "      prisma.payout.create({\n"
+        "        data: { vendorId: vendor.id, amount, currency: \"EUR\", status: \"PENDING\" },\n"
+        "      }),\n"
+        "    ]);\n")
+    head["src/services/payouts.ts"] = service.replace(old_writes, new_writes)
+    assert head["src/services/payouts.ts"] != service
+    return change_from_trees(base, head, title="Vendor payouts")
 
 
 def large_change(edit: bool = False) -> Change:
@@ -103,10 +146,11 @@ def push(fake: FakeAnthropic, change: Change, config: Config, cache: MemoryResul
 
 def main() -> None:
     fake = FakeAnthropic().start()
-    fake.reply(lambda body: {"assessment": "Reviewed.", "findings": []})
+    fake.reply(realistic_answer)
     default = Config()
     scenarios: list[tuple[str, Callable[[], Change], Config, int | None]] = [
         ("sample change", sample_change, default, None),
+        ("sample change, Haiku 4.5", sample_change, parse_config("llm:\n  model: claude-haiku-4-5\n"), None),
         ("large generated change", large_change, default, None),
         ("large change, 32k-context model", large_change, parse_config("llm:\n  model: claude-haiku-4-5\n"), 32_000),
         ("langfuse last 20 migrations", langfuse_change, default, None),
@@ -125,9 +169,12 @@ def main() -> None:
                 fake.context_windows[config.llm.model] = window
             cache = MemoryResultCache()
             change = build()
-            pushes = [("first", change), ("second", change)]
-            if build is large_change:
-                pushes.append(("edit 1", large_change(edit=True)))
+            pushes = [("first", change)]
+            if build is sample_change:
+                pushes += [("loop", sample_change_edited(index=False)), ("index", sample_change_edited())]
+            elif build is large_change:
+                pushes.append(("edited", large_change(edit=True)))
+            pushes.append(("re-run", pushes[-1][1]))
             for name, pushed in pushes:
                 r = push(fake, pushed, config, cache)
                 print(f"{label:<33} {name:<6} {r['calls']:>5} {r['counts']:>6} {r['chars']:>9,} "

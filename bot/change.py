@@ -203,6 +203,19 @@ def invalid_utf8_lines(data: bytes) -> list[int]:
     return bad
 
 
+@dataclass(frozen=True)
+class ReviewComment:
+    """One of dbreview's own inline comments already on the pull request, with the replies people wrote to it.
+    The LLM review is shown its earlier remarks on a hunk so it neither repeats nor contradicts itself."""
+
+    path: str
+    line: int
+    side: str  # "RIGHT" (new file) or "LEFT" (old file), as GitHub says
+    rule: str
+    body: str
+    replies: tuple[tuple[str, str], ...] = ()  # (author login, text)
+
+
 @dataclass
 class Change:
     files: list[ChangedFile]
@@ -218,6 +231,7 @@ class Change:
     comments: list[str] = field(default_factory=list)
     # What building the change left out and why (a stale diff's non-database files), shown in the review's notes.
     notes: list[str] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
 
     def file(self, path: str) -> ChangedFile | None:
         return next((f for f in self.files if f.path == path), None)

@@ -83,11 +83,14 @@ class PathInstruction(_Strict):
 class LlmConfig(_Strict):
     enabled: bool = True
     model: str = "claude-sonnet-4-6"
-    max_output_tokens: int = Field(default=4096, ge=256, le=64000)
+    # Room for a full answer: 20 findings of a 600-character body each, with titles and suggestions.
+    max_output_tokens: int = Field(default=8192, ge=256, le=64000)
     max_input_tokens_per_review: int = Field(default=150_000, ge=1_000)
     max_cost_usd_per_review: float = Field(default=1.0, ge=0)
     max_findings: int = Field(default=10, ge=0, le=100)
     min_confidence: float = Field(default=0.6, ge=0, le=1)
+    # The whole LLM step, retries included; past it the deterministic review is posted with a note.
+    deadline_s: float = Field(default=180.0, ge=1, le=3600)
 
 
 class ReviewConfig(_Strict):

@@ -136,7 +136,10 @@ def review(
         # LLM findings are advice, never a build failure: at most a warning, wherever they are shown.
         capped = [f.with_(severity=Severity.WARNING) if f.severity is Severity.ERROR else f
                   for f in llm_result.findings]
-        kept.extend(_fingerprint(capped, change))
+        llm_findings = _fingerprint(capped, change)
+        # Remarks about unchanged lines were there before: listed apart, like old rule findings, never inline.
+        kept.extend(f for f in llm_findings if not f.preexisting)
+        result.preexisting.extend(f for f in llm_findings if f.preexisting)
 
     result.findings = sorted(kept, key=Finding.sort_key)
     result.notes.extend(ctx.notes)

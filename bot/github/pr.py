@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.change import (
     ChangeError,
     FileStatus,
     MemorySnapshot,
+    ReviewComment,
     decode_text,
     parse_diff,
     split_lines_keepends,
@@ -288,6 +290,40 @@ def pr_conversation(client: GitHubClient, repo: str, number: int) -> tuple[list[
     comments = [str(c.get("body") or "")[:MAX_PR_TEXT] for c in client.list_issue_comments(repo, number)
                 if (c.get("user") or {}).get("type") != "Bot" and SUMMARY_MARKER not in (c.get("body") or "")]
     return [m for m in commits if m.strip()], [c for c in comments if c.strip()][-MAX_PR_COMMENTS:]
+
+
+_RULE_IN_HEAD = re.compile(r"· `(llm/[\w./-]+)`")
+
+
+def ai_review_comments(client: GitHubClient, repo: str, number: int) -> list[ReviewComment]:
+    """dbreview's own AI-review comments still on a line of the pull request, with the replies people wrote, for the
+    LLM review (shown to the model as untrusted text so it neither repeats nor contradicts itself)."""
+    from bot.github.comments import fingerprint_of
+
+    comments = client.list_review_comments(repo, number)
+    replies: dict[int, list[tuple[str, str]]] = {}
+    for c in comments:
+        parent = c.get("in_reply_to_id")
+        author = (c.get("user") or {})
+        if parent and author.get("type") != "Bot":
+            replies.setdefault(int(parent), []).append((str(author.get("login") or "someone"),
+                                                        str(c.get("body") or "")[:MAX_PR_TEXT]))
+    out: list[ReviewComment] = []
+    for c in comments:
+        body = str(c.get("body") or "")
+        rule = _RULE_IN_HEAD.search(body.split("\n", 1)[0])
+        # Ours: a bot's comment with our marker. `line` is null once the commented line changed (outdated).
+        if (c.get("in_reply_to_id") or rule is None or not fingerprint_of(body) or c.get("line") is None
+                or (c.get("user") or {}).get("type") != "Bot"):
+            continue
+        text = "\n".join(ln for ln in body.split("\n")[1:] if "<!-- dbreview:" not in ln).strip()
+        title, _, rest = text.partition("\n\n")
+        if title.startswith("**") and rest.startswith(title.strip("*")):
+            text = f"{title}\n\n{rest[len(title.strip('*')):].strip()}"  # the message repeats the bold title
+        out.append(ReviewComment(path=str(c.get("path") or ""), line=int(c["line"]), side=str(c.get("side") or "RIGHT"),
+                                 rule=rule.group(1), body=text[:MAX_PR_TEXT],
+                                 replies=tuple(replies.get(int(c.get("id") or 0), [])[:MAX_PR_COMMENTS])))
+    return out
 
 
 def load_review_input(client: GitHubClient, repo: str, number: int) -> ReviewInput:

@@ -29,7 +29,7 @@ from bot.findings import Finding, Side
 from bot.github.client import GitHubClient, GitHubError
 from bot.github.comments import SUMMARY_MARKER, fingerprint_of, head_of
 from bot.github.feedback import RepoMemory, Trust, known_associations, parse_ignore
-from bot.github.pr import load_pull_request, load_review_input, pr_conversation
+from bot.github.pr import ai_review_comments, load_pull_request, load_review_input, pr_conversation
 from bot.github.publish import CommentStore, PublishResult, publish_review, with_banner
 from bot.github.threads import PullThreads, read_threads
 from bot.learnings import Learning, clean_text, worth_keeping
@@ -180,9 +180,10 @@ def review_pull_request(
             log.warning("%s#%s: review threads not read (%s)", repo_full_name, number, exc)
     remembered = _load_memory(memory, repo_full_name, number)
     if llm is not None:
-        # Only the LLM review reads the conversation: two more API calls, made only when it runs.
+        # Only the LLM review reads the conversation: three more API calls, made only when it runs.
         try:
             data.change.commit_messages, data.change.comments = pr_conversation(client, repo_full_name, number)
+            data.change.review_comments = ai_review_comments(client, repo_full_name, number)
         except GitHubError as exc:
             log.warning("%s#%s: PR commits/comments not read (%s); the review goes on without them",
                         repo_full_name, number, exc)

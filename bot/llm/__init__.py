@@ -8,10 +8,12 @@
 `$DBREVIEW_DATA_DIR` (default `~/.cache/dbreview`). The PR's title, body, commit messages and comments come from the
 Change (`title`, `body`, `commit_messages`, `comments`; front doors fill what they have).
 
-Modules: prompts (versioned files in prompts/), units (numbered database hunks), schema_context (touched and related
-models), request (system blocks with cache_control, user message with fenced untrusted text), budget (count_tokens
-and splitting), output (tool schema, pydantic validation), anchoring (diff anchoring, dedupe, limits), sanitize
-(what may be posted), cache (per-hunk results), pricing (cost and context window), reviewer (the LlmReviewer).
+Modules: prompts (versioned files in prompts/), units (numbered database hunks with their enclosing function or
+block), schema_context (touched and related models), facts (versions, table sizes, recent migrations, code using
+what the change drops), request (system blocks with cache_control, the rule catalogue, the per-call user message
+with fenced untrusted text), budget (token counts and splitting), output (tool schema, pydantic validation),
+anchoring (diff anchoring, rule overlap, identity, limits), sanitize (what may be posted), cache (per-hunk results),
+pricing (cost and context window), reviewer (the LlmReviewer: deadline, cut-off answers, cache keys).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DETERMINISTIC_ONLY_NOTE = "LLM review off (no ANTHROPIC_API_KEY): this review is
 DISABLED_NOTE = "LLM review off (llm.enabled: false in the config): this review is deterministic only"
 
 # SDK retries with exponential backoff on 408/409/429/5xx/529, connection errors and timeouts, honouring retry-after.
+# Whatever these allow, the whole LLM step ends at llm.deadline_s (180 s by default).
 MAX_RETRIES = 4
 TIMEOUT_S = 120.0
 # The SDK waits as long as retry-after says (it could say an hour); a review waits at most this long per retry.
@@ -57,7 +60,7 @@ def reviewer_from_env(
         timeout=timeout_s,
         max_retry_wait_s=max_retry_wait_s,
     )
-    return AnthropicReviewer(client, cache=cache if cache is not None else default_cache())
+    return AnthropicReviewer(client, cache=cache if cache is not None else default_cache(), request_timeout_s=timeout_s)
 
 
 def llm_off_note(config: Config, env: Mapping[str, str] | None = None) -> str | None:

@@ -1,8 +1,9 @@
 """Pack the units of a review into calls that fit the model's context and the review's token and dollar budget.
 
-Tokens are counted by the API (`messages.count_tokens`) on the exact request that would be sent: once for the
-whole change (most changes fit in one call), and when it does not fit, once for the fixed part and once per planned
-call. Between counts, unit sizes are estimated from the measured tokens-per-character ratio of this very request.
+Tokens are measured on the exact request that would be sent (the reviewer's `measure`: a deliberately high local
+estimate when the request is far below the limit, else the API's `messages.count_tokens`): once for the whole change
+(most changes fit in one call), and when it does not fit, once for the fixed part and once per planned call.
+Between counts, unit sizes are estimated from the measured tokens-per-character ratio of this very request.
 Whatever cannot be sent (a single hunk bigger than a call, or calls beyond the review budget) is returned so the
 summary can list it: a review is never silently partial.
 """

@@ -27,9 +27,11 @@ CATEGORIES = (
 )
 
 MAX_TITLE = 120
-MAX_BODY = 2000
+# A finding's body is read in a review thread: a few sentences. The cap also bounds the answer's size, so a call with
+# MAX_FINDINGS_PER_CALL findings fits the default output allowance (config llm.max_output_tokens).
+MAX_BODY = 600
 MAX_ASSESSMENT = 1200
-MAX_SUGGESTION = 4000
+MAX_SUGGESTION = 1500
 MAX_FINDINGS_PER_CALL = 20
 
 
@@ -38,15 +40,21 @@ def tool_definition() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "path": {"type": "string", "description": "File path exactly as printed in the hunk header."},
-            "line": {"type": "integer", "minimum": 1, "description": "First new-file line number of the problem."},
-            "end_line": {"type": "integer", "minimum": 1, "description": "Last new-file line number (>= line)."},
+            "side": {"type": "string", "enum": ["new", "old"],
+                     "description": "`new` (default): line numbers printed before + and unchanged lines; `old`: the "
+                                    "number in parentheses before a removed (-) line."},
+            "line": {"type": "integer", "minimum": 1, "description": "First line number of the problem."},
+            "end_line": {"type": "integer", "minimum": 1, "description": "Last line number (>= line), same side."},
             "severity": {"type": "string", "enum": ["error", "warning", "info"]},
             "category": {"type": "string", "enum": list(CATEGORIES)},
             "title": {"type": "string", "maxLength": MAX_TITLE},
             "body": {"type": "string", "maxLength": MAX_BODY},
             "suggestion": {"type": "string", "description": "Exact replacement text for lines line..end_line."},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "same_as_rule": {"type": "string", "description": "Rule id of a deterministic finding this builds on."},
+            "same_as_rule": {"type": "string",
+                             "description": "Rule id of a deterministic finding on these lines that this one extends."},
+            "preexisting": {"type": "boolean",
+                            "description": "True when the problem lies in unchanged lines: it was there before."},
         },
         "required": ["path", "line", "severity", "category", "title", "body", "confidence"],
         "additionalProperties": False,
@@ -72,6 +80,7 @@ class LlmFindingOut(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     path: str = Field(min_length=1, max_length=500)
+    side: Literal["new", "old"] = "new"
     line: int = Field(ge=1)
     end_line: int | None = Field(default=None, ge=1)
     severity: Literal["error", "warning", "info"] = "info"
@@ -81,6 +90,12 @@ class LlmFindingOut(BaseModel):
     suggestion: str | None = None
     confidence: float = Field(ge=0, le=1)
     same_as_rule: str | None = None
+    preexisting: bool = False
+
+    @field_validator("side", mode="before")
+    @classmethod
+    def _side(cls, value: Any) -> Any:
+        return "old" if isinstance(value, str) and value.lower() in ("old", "left", "base") else "new"
 
     @field_validator("category", mode="before")
     @classmethod
@@ -125,14 +140,24 @@ class ParsedOutput(BaseModel):
 
 
 class OutputError(Exception):
-    """The model's answer has no usable tool call (no tool_use block, or its input is not an object)."""
+    """The model's answer has no usable tool call (no tool_use block, its input is not an object, or a required field
+    is missing)."""
+
+
+class TruncatedOutput(OutputError):
+    """The answer was cut by the output limit (stop_reason `max_tokens`): what it holds is not the whole review."""
 
 
 def parse_tool_input(raw: Any) -> ParsedOutput:
     if not isinstance(raw, dict):
         raise OutputError(f"tool input is {type(raw).__name__}, not an object")
+    # Both fields are required: an answer without `findings` is not "no findings", it is an answer we did not get
+    # (a cut-off reply, a model that wandered off the contract). Caching it would hide the hunks for a month.
+    missing = [name for name in ("assessment", "findings") if name not in raw]
+    if missing:
+        raise OutputError(f"required field {missing[0]!r} is missing from the answer")
     assessment = raw.get("assessment")
-    items = raw.get("findings", [])
+    items = raw["findings"]
     if not isinstance(items, list):
         raise OutputError("`findings` is not a list")
     parsed: list[LlmFindingOut] = []

@@ -9,7 +9,7 @@ works on any schema the Prisma parser would accept (and degrades to nothing on o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.change import split_lines
 from bot.context import ReviewContext
@@ -119,10 +119,14 @@ def touched_and_related(ctx: ReviewContext, units: list[Unit], blocks: list[Bloc
     by_table = {b.table.lower(): b for b in blocks}
     by_lower = {b.name.lower(): b for b in blocks}
     touched: dict[str, Block] = {}
-    changed_schema = {f.path: f for f in ctx.surfaces.schema}
+    # The schema lines these units add (not the whole file's): a unit touches the blocks its own lines edit.
+    added: dict[str, set[int]] = {}
+    for unit in units:
+        if unit.kind == "schema":
+            added.setdefault(unit.path, set()).update(unit.added_lines or unit.shown_lines)
     for block in blocks:
-        changed = changed_schema.get(block.path)
-        if changed is not None and any(block.start <= ln <= block.end for ln in changed.added_lines):
+        lines = added.get(block.path)
+        if lines and any(block.start <= ln <= block.end for ln in lines):
             touched[block.name] = block
     for unit in units:
         if unit.kind == "migration":
@@ -151,23 +155,45 @@ def touched_and_related(ctx: ReviewContext, units: list[Unit], blocks: list[Bloc
     return list(touched.values()), list(related.values())
 
 
-def schema_context(ctx: ReviewContext, units: list[Unit]) -> tuple[str, list[str]]:
-    """The schema text for the prompt, and the names of related models left out for size."""
-    blocks = head_blocks(ctx)
+@dataclass
+class SchemaContext:
+    text: str = ""
+    left_out: list[str] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)  # database tables of the touched models
+
+
+def schema_context(ctx: ReviewContext, units: list[Unit]) -> SchemaContext:
+    """The schema text for the prompt, the related models left out for size, and the touched tables."""
+    blocks = ctx.memo(("llm", "head-blocks"), lambda: head_blocks(ctx))
+    out = SchemaContext()
+    for unit in units:
+        if unit.kind == "migration":
+            out.tables.update(name for name in _SQL_TABLE.findall(unit.body) if not name.isupper())
     if not blocks:
-        return "", []
+        return out
     touched, related = touched_and_related(ctx, units, blocks)
+    out.tables.update(b.table for b in touched if b.kind == "model")
     if not touched:
-        return "", []
+        return out
     parts: list[str] = []
     size = 0
-    left_out: list[str] = []
     for label, group in (("touched by this change", touched), ("related", related)):
         for block in sorted(group, key=lambda b: (b.path, b.start)):
             chunk = f"// {block.path} lines {block.start}-{block.end} ({label})\n{block.text}\n"
             if size + len(chunk) > MAX_SCHEMA_CHARS:
-                left_out.append(block.name)
+                out.left_out.append(block.name)
                 continue
             parts.append(chunk)
             size += len(chunk)
-    return "\n".join(parts), left_out
+    out.text = "\n".join(parts)
+    return out
+
+
+def unit_schema_digest(ctx: ReviewContext, unit: Unit) -> str:
+    """The schema blocks one unit's review depends on (the models it touches and their neighbours), for the result
+    cache key: an index added to a model re-reviews the query that filters it."""
+    blocks = ctx.memo(("llm", "head-blocks"), lambda: head_blocks(ctx))
+    if not blocks:
+        return ""
+    touched, related = touched_and_related(ctx, [unit], blocks)
+    return "\x1e".join(b.text for b in sorted([*touched, *related], key=lambda b: (b.path, b.start)))

@@ -9,6 +9,11 @@ the API's error envelope. Answers are scripted per test:
     fake.reply(lambda body: {"assessment": "...", "findings": [...]})   # tool input for every call
     fake.push(Failure(529), Failure(529), ToolInput({...}), Text("no tool"))  # one-off answers, in order
     fake.outage = Failure(429, retry_after=0.01)                           # every call fails until cleared
+    fake.reply(realistic_answer)          # an answer of realistic size for the hunks in each request
+    fake.latency = 0.5                    # every answer takes this long (deadline tests)
+
+An answer longer than the request's `max_tokens` is cut as the API cuts it: `stop_reason: "max_tokens"` and a tool
+input holding only what was complete (the leading findings, or nothing).
 
 Token counts are a documented estimate, not a tokenizer: ceil(characters / 3.5) per text (system block, message
 text, tool definition as compact JSON), plus 313 tokens of tool-use system prompt when `tool_choice` forces a tool
@@ -20,6 +25,7 @@ newly cached prefix is written (`cache_creation_input_tokens`), and `input_token
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -43,6 +49,8 @@ PER_MESSAGE_OVERHEAD = 3
 MAX_CACHE_BREAKPOINTS = 4
 DEFAULT_CONTEXT = 200_000
 DEFAULT_MAX_OUTPUT = 64_000
+# From this API version on, the Messages API refuses the sampling parameters (temperature, top_p, top_k) outright.
+SAMPLING_REMOVED_IN = "2026-10-21"
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 
 _MESSAGES_KEYS = {
@@ -124,6 +132,7 @@ class FakeAnthropic:
     cache: dict[str, int] = field(default_factory=dict)
     # Models that think on every turn: the API refuses a forced tool choice for them.
     always_thinking: set[str] = field(default_factory=set)
+    latency: float = 0.0  # seconds every POST waits before answering
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -148,6 +157,7 @@ class FakeAnthropic:
             self.count_script.clear()
             self.cache.clear()
             self.outage = None
+            self.latency = 0.0
             self.responder = None
             self.context_windows.clear()
             self.always_thinking.clear()
@@ -212,12 +222,19 @@ class FakeAnthropic:
                     raise ApiError(400, "invalid_request_error", "request body is not valid JSON") from None
             with self._lock:
                 self.requests.append(Recorded(route, headers, body))
+            if has_body and self.latency:
+                await asyncio.sleep(self.latency)
             if not headers.get("x-api-key") and not headers.get("authorization"):
                 raise ApiError(401, "authentication_error", "x-api-key header is required")
             if not headers.get("anthropic-version"):
                 raise ApiError(400, "invalid_request_error", "anthropic-version: header is required")
             if self.outage is not None:
                 raise self.outage.error()
+            if route == "/v1/messages" and headers.get("anthropic-version", "") >= SAMPLING_REMOVED_IN \
+                    and isinstance(body, dict):
+                for key in ("temperature", "top_p", "top_k"):
+                    if key in body:
+                        raise ApiError(400, "invalid_request_error", f"{key}: Extra inputs are not permitted")
             payload = handler(body)
         except ApiError as err:
             return JSONResponse(
@@ -264,10 +281,14 @@ class FakeAnthropic:
             output = estimate_tokens(step.text)
         else:
             name = step.name or _forced_tool(body) or (body.get("tools") or [{}])[0].get("name", "tool")
-            content = [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name,
-                        "input": step.input}]
+            tool_input, output = step.input, estimate_tokens(json.dumps(step.input)) + 10
             stop_reason = "tool_use"
-            output = estimate_tokens(json.dumps(step.input)) + 10
+            if output > int(body["max_tokens"]):
+                # The answer does not fit max_tokens: the API stops mid tool call, and the input holds what was
+                # complete by then (here: the findings that fit, or nothing).
+                tool_input, stop_reason = _cut(step.input, int(body["max_tokens"])), "max_tokens"
+            content = [{"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name,
+                        "input": tool_input}]
         return {
             "id": f"msg_{uuid.uuid4().hex[:24]}",
             "type": "message",
@@ -304,6 +325,62 @@ class FakeAnthropic:
                     self.cache[key] = tokens
                     write = max(write, tokens - read)
         return read, write
+
+
+def _cut(value: Any, max_tokens: int) -> Any:
+    """What a tool input cut at `max_tokens` still holds: the leading complete findings, or an empty object."""
+    if not isinstance(value, dict) or not isinstance(value.get("findings"), list):
+        return {}
+    kept: dict[str, Any] = {k: v for k, v in value.items() if k != "findings"}
+    if estimate_tokens(json.dumps(kept)) + 10 > max_tokens:
+        return {}
+    findings: list[Any] = []
+    for item in value["findings"]:
+        if estimate_tokens(json.dumps({**kept, "findings": [*findings, item]})) + 10 > max_tokens:
+            break
+        findings.append(item)
+    return {**kept, "findings": findings} if findings else kept
+
+
+_HUNK = re.compile(r"^### (\S+) \((schema|migration|query)[^)]*\) hunk \d+", re.M)
+_ADDED = re.compile(r"^\s*(\d+) \+ (.*)$")
+_BODY_WORDS = (
+    "This write and the status change that follows it are separate statements, so a failure or a retry between "
+    "them leaves the two tables disagreeing; under READ COMMITTED a concurrent run can read the same rows before "
+    "either commits. Wrap both in one `prisma.$transaction`, claim the rows first with a conditional `updateMany` "
+    "on the old status, and add a unique key so a second run becomes a no-op. On a table of this size, batch the "
+    "backfill in chunks of a few thousand rows and verify the count before the old column is dropped."
+)
+
+
+def realistic_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """A tool input shaped like a real review of the hunks in the request: about one finding per substantial hunk
+    (title ~70 characters, body ~550), an assessment of three sentences. Deterministic: the same request gets the
+    same answer, so recorded conversations replay."""
+    message = body["messages"][0]["content"]
+    if isinstance(message, list):
+        message = "\n".join(b.get("text", "") for b in message if isinstance(b, dict))
+    findings: list[dict[str, Any]] = []
+    heads = list(_HUNK.finditer(message))
+    categories = {"schema": "schema-design", "migration": "migration-safety", "query": "transactions"}
+    for i, head in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(message)
+        added = [m for m in (_ADDED.match(ln) for ln in message[head.end():end].splitlines()) if m]
+        substantial = [m for m in added if len(m.group(2).strip()) > 12]
+        if len(substantial) < 3 or len(findings) >= 8:
+            continue
+        pick = substantial[int(hashlib.sha256(head.group(0).encode()).hexdigest(), 16) % len(substantial)]
+        subject = " ".join(pick.group(2).split())[:40]
+        findings.append({
+            "path": head.group(1), "line": int(pick.group(1)), "severity": "warning",
+            "category": categories[head.group(2)],
+            "title": f"`{subject}` is not safe under concurrent or repeated runs",
+            "body": _BODY_WORDS[:540], "confidence": 0.8,
+        })
+    assessment = ("The change adds a write path whose steps are not atomic and a migration that locks busy tables. "
+                  f"{len(findings)} remarks below cover what the rule findings do not: transaction boundaries, "
+                  "repeated runs and the deploy order of code and schema. Nothing else stood out.")
+    return {"assessment": assessment, "findings": findings}
 
 
 def _default_answer(body: dict[str, Any]) -> ToolInput:

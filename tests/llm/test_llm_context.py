@@ -35,7 +35,7 @@ def test_only_hunks_near_prisma_calls_of_a_query_file_are_sent() -> None:
     assert "take: 50" in units[0].body and "changed" not in units[0].body
 
 
-def test_units_number_new_lines_and_show_removed_lines_without_numbers() -> None:
+def test_units_number_new_lines_and_show_removed_lines_with_their_old_numbers() -> None:
     base = base_tree()
     base[MIGRATION_PATH] = "-- CreateTable\nCREATE TABLE \"A\" (\"id\" INT);\n"
     head = head_tree()
@@ -43,9 +43,10 @@ def test_units_number_new_lines_and_show_removed_lines_without_numbers() -> None
     migration = next(u for u in units if u.kind == "migration")
     lines = migration.body.splitlines()
     assert lines[0] == "     1   -- CreateTable"
-    assert '       - CREATE TABLE "A" ("id" INT);' in lines
+    assert '   (2) - CREATE TABLE "A" ("id" INT);' in lines
     assert '     2 + CREATE TABLE "Payout" (' in lines
     assert 1 in migration.shown_lines and 2 in migration.shown_lines
+    assert migration.removed_lines == {2} and 2 in migration.added_lines and 1 not in migration.added_lines
 
 
 def test_a_moved_hunk_keeps_its_content_hash() -> None:
@@ -74,8 +75,9 @@ def test_a_deletion_only_hunk_is_sent_with_its_context_lines_citable() -> None:
     head = {"prisma/schema.prisma": schema.replace("  @@index([vendorId])\n", "")}
     units = collect_units(_ctx(base, head))
     assert len(units) == 1
-    assert "       -   @@index([vendorId])" in units[0].body
-    assert units[0].shown_lines  # the context lines around the removal can be cited
+    assert "   (7) -   @@index([vendorId])" in units[0].body
+    assert units[0].removed_lines == {7}  # the removed line itself can be cited, on the old side
+    assert units[0].scope == "model `Order`"
 
 
 def test_schema_context_falls_back_to_text_blocks_when_the_schema_does_not_parse() -> None:
@@ -85,5 +87,5 @@ def test_schema_context_falls_back_to_text_blocks_when_the_schema_does_not_parse
               "  userId Int\n  user   User @relation(fields: [userId], references: [id])\n}\n")
     broken = schema.replace("  userId Int\n", "  userId Int\n  title String @default(\n")
     ctx = _ctx({"prisma/schema.prisma": schema}, {"prisma/schema.prisma": broken})
-    text, _ = schema_context(ctx, collect_units(ctx))
+    text = schema_context(ctx, collect_units(ctx)).text
     assert "model Post {" in text and "model User {" in text  # touched, and related through Post.user

@@ -29,4 +29,4 @@ def test_umami_last_migration_gets_the_mapped_models_it_touches(corpus_dir: Path
     schema_block = body["system"][1]["text"]
     # tables named in the SQL ("website", "board", "session_replay") resolve to their models through @@map
     assert "model Website {" in schema_block and "model Board {" in schema_block
-    assert f"### {LAST}/migration.sql (migration) hunk 1" in body["messages"][0]["content"]
+    assert f"### {LAST}/migration.sql (migration, new file) hunk 1" in body["messages"][0]["content"]

@@ -46,6 +46,7 @@ GITHUB = "http://github.test"
 ANTHROPIC = "http://anthropic.test"
 PUSHES = ("first_push", "second_push")
 _LOOPBACK = re.compile(r"^http://127\.0\.0\.1:(\d+)")
+_LOOPBACK_ANYWHERE = re.compile(r"http://127\.0\.0\.1:(\d+)")
 # Values that differ between two runs of the same review: wall-clock times and durations.
 _VOLATILE = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"), "<time>"),
@@ -59,11 +60,21 @@ class _Hosts:
     ports: ClassVar[dict[str, str]] = {}
 
     @classmethod
+    def rewrite(cls, text: str) -> str:
+        """Every loopback URL of a fake in `text` (bodies carry html_url links), as its stable host."""
+        return _LOOPBACK_ANYWHERE.sub(lambda m: cls.ports.get(m.group(1), "http://unknown.test"), text)
+
+    @classmethod
     def canonical(cls, request: Any) -> Any:
         match = _LOOPBACK.match(request.uri)
         if match:
             host = cls.ports.get(match.group(1), "http://unknown.test")
             request.uri = host + request.uri[match.end():]
+        if isinstance(request.body, bytes) and b"127.0.0.1:" in request.body:
+            request.body = cls.rewrite(request.body.decode("utf-8", "surrogateescape")).encode(
+                "utf-8", "surrogateescape")
+        for name in [h for h in request.headers if h.lower() == "host"]:  # the fake's port changes every run
+            request.headers[name] = cls.rewrite("http://" + request.headers[name]).removeprefix("http://")
         for header in ("authorization", "x-api-key", "cookie"):
             request.headers.pop(header, None)
             request.headers.pop(header.title(), None)
@@ -115,6 +126,10 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     for name in list(headers):
         if name.lower() in ("date", "server", "request-id", "x-github-request-id", "set-cookie"):
             headers.pop(name)
+    body = response.get("body") or {}
+    raw = body.get("string")
+    if isinstance(raw, bytes) and b"127.0.0.1:" in raw:  # html_url links of the fake: replayed, they must match
+        body["string"] = _Hosts.rewrite(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
     return response
 
 

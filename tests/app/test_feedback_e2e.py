@@ -223,7 +223,7 @@ def test_reviewers_feedback_end_to_end(tmp_path: Path, github: FakeGitHub,
         _push(app, store, fake, 2, None, "opened")
         assert _inline(fake, 2) == [], app.logs()[-3000:]
         summary = _summary(fake, 2)
-        assert "dismissed on #1 (👎 by `maya`)" in summary
+        assert "dismissed on \\#1 (👎 by `maya`)" in summary  # markdown-escaped: renders as "#1"
         assert "`prisma/float-money` is summary-only in this repository: reviewers dismissed it twice" in summary
         assert _check(fake, 2) == "failure"
 

@@ -53,10 +53,13 @@ model Coupon {
 """
 # Info findings are summary-only by default; these tests count comments, so this repository asks for them inline.
 BASE = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER\n", ""), ".dbreview.yml": "review:\n  inline_info: true\n"}
-# Push 1: two Float money fields on Order. Push 2 adds the Coupon model (three findings on its new lines).
-PUSH1 = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float\n  taxAmount Float")}
+# Push 1: two Float money fields, on Order and on User (in one model they would be one grouped finding). Push 2
+# adds the Coupon model (three findings on its new lines).
+PUSH1 = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float").replace(
+    "  orders Order[]\n", "  orders Order[]\n  taxAmount Float\n")}
 PUSH2 = {"prisma/schema.prisma": PUSH1["prisma/schema.prisma"] + COUPON}
-REWRITTEN = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float\n  shippingPrice Float")}
+REWRITTEN = {"prisma/schema.prisma": SCHEMA.replace("PLACEHOLDER", "  discount Float").replace(
+    "  orders Order[]\n", "  orders Order[]\n  shippingPrice Float\n")}
 _comment_ids = itertools.count(9100)
 
 
@@ -95,7 +98,7 @@ def _by_fp(fake: FakeGitHub, number: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def _with(fake: FakeGitHub, number: int, field: str) -> dict[str, Any]:
-    (comment,) = [c for cs in _by_fp(fake, number).values() for c in cs if f"Order.{field}" in c["body"]]
+    (comment,) = [c for cs in _by_fp(fake, number).values() for c in cs if f".{field}`" in c["body"]]
     return comment
 
 
@@ -186,8 +189,8 @@ def test_force_push_falls_back_to_a_full_review(app: tuple[AppProcess, Store],
     fake.push(REPO, 2, REWRITTEN, force=True, forget_old=True)
     _command(app, fake, 2, "/dbreview")
     bodies = [c["body"] for cs in _by_fp(fake, 2).values() for c in cs]
-    assert any("Order.shippingPrice" in b for b in bodies), process.logs()[-3000:]
-    assert not any("Order.taxAmount" in b for b in bodies)  # gone from the code: its comment is retired
+    assert any("User.shippingPrice" in b for b in bodies), process.logs()[-3000:]
+    assert not any("User.taxAmount" in b for b in bodies)  # gone from the code: its comment is retired
     summary = _summary(fake, 2)
     assert f"Reviewed the whole pull request: the last reviewed commit `{old_head[:7]}` is no longer" in summary
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,8 +78,16 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        interval = max(self.rt.settings.lease_seconds / 3, 0.2)
+        settings = self.rt.settings
+        interval = max(settings.lease_seconds / 3, 0.2)
+        give_up_at = time.monotonic() + settings.max_review_seconds
         while not self._stop.wait(interval):
+            if time.monotonic() > give_up_at:
+                # A review this long is stuck: let the lease lapse so the job posts nothing and can be retried.
+                log.warning("review %s ran past %.0f s; its lease is no longer renewed", self.review_id,
+                            settings.max_review_seconds)
+                self.lost = True
+                return
             try:
                 if not self.rt.store.renew(self.review_id, self.worker, self.rt.settings.lease_seconds):
                     self.lost = True

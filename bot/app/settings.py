@@ -47,6 +47,9 @@ class Settings:
     # A running review holds a lease it renews; a worker that dies stops renewing, and after this many seconds
     # another worker takes the job over.
     lease_seconds: float = 60.0
+    # No review holds its lease longer than this: past it the heartbeat stops renewing, the job posts nothing and
+    # another worker may retry it (each analyzer, the LLM and the trace have their own, shorter limits).
+    max_review_seconds: float = 900.0
     max_attempts: int = 3
     retry_delay_seconds: float = 10.0
     # Review-triggering commands per PR per window, so a comment loop cannot spend the LLM budget.
@@ -118,6 +121,7 @@ def load_settings(env: dict[str, str] | None = None, *, require_secret: bool = T
         app_slug=env.get("DBREVIEW_APP_SLUG", "dbreview").strip() or "dbreview",
         queue_name=env.get("DBREVIEW_QUEUE_NAME", "dbreview").strip() or "dbreview",
         lease_seconds=_float(env, "DBREVIEW_LEASE_SECONDS", 60.0),
+        max_review_seconds=_float(env, "DBREVIEW_MAX_REVIEW_SECONDS", 900.0),
         max_attempts=_int(env, "DBREVIEW_MAX_ATTEMPTS", 3),
         retry_delay_seconds=_float(env, "DBREVIEW_RETRY_DELAY_SECONDS", 10.0),
         command_limit=_int(env, "DBREVIEW_COMMAND_LIMIT", 6),
@@ -129,4 +133,6 @@ def load_settings(env: dict[str, str] | None = None, *, require_secret: bool = T
         raise SettingsError("DBREVIEW_QUEUE_URL must start with redis://, postgresql:// or sqlite:///")
     if settings.lease_seconds <= 0 or settings.max_attempts < 1:
         raise SettingsError("DBREVIEW_LEASE_SECONDS must be > 0 and DBREVIEW_MAX_ATTEMPTS >= 1")
+    if settings.max_review_seconds <= settings.lease_seconds:
+        raise SettingsError("DBREVIEW_MAX_REVIEW_SECONDS must be greater than DBREVIEW_LEASE_SECONDS")
     return settings

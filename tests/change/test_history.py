@@ -91,6 +91,24 @@ def test_rename_seen_as_delete_plus_add_is_one_rename_not_three_findings():
     assert rules(findings) == ["migration/renamed-applied-migration"]
 
 
+def test_moving_the_migrations_folder_keeps_every_name_and_is_not_a_rename():
+    # umami moved db/postgresql/migrations to prisma/migrations: Prisma keys applied migrations by directory name.
+    base = base_tree()
+    moved = {path.replace(f"{MIG}/", "db/postgresql/migrations/") if path.startswith(f"{MIG}/") else path: text
+             for path, text in base.items()}
+    lines = []
+    for path in sorted(p for p in base if p.startswith(f"{MIG}/")):
+        new = path.replace(f"{MIG}/", "db/postgresql/migrations/")
+        lines.append(f"diff --git a/{new} b/{path}\nsimilarity index 100%\nrename from {new}\nrename to {path}\n")
+    # Base: the old folder; head: the new one (what the move commit does).
+    findings = history.check(ctx_from_diff(moved, base, "".join(lines)))
+    assert not [f for f in findings if f.rule in ("migration/renamed-applied-migration",
+                                                  "migration/deleted-applied-migration", "migration/out-of-order")]
+    # Seen as delete + add (no rename detection): the same.
+    assert not [f for f in history.check(context_for(moved, base))
+                if f.rule in ("migration/renamed-applied-migration", "migration/deleted-applied-migration")]
+
+
 def test_new_migration_that_sorts_before_the_newest_is_out_of_order():
     base = base_tree()
     head = dict(base)

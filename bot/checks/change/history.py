@@ -90,13 +90,23 @@ def _check(ctx: ReviewContext) -> list[Finding]:
             if finding is not None:
                 findings.append(finding)
         elif changed.status is FileStatus.RENAMED and base is not None:
+            if head is not None and head.name == base.name:
+                # The migrations folder moved, the directory kept its name: Prisma keys applied migrations by
+                # name (and checksum), so only an edit of the SQL matters.
+                finding = _edited(ctx, changed, base)
+                if finding is not None:
+                    findings.append(finding)
+                continue
             findings.append(_renamed(ctx, changed, base, head))
         elif changed.status is FileStatus.DELETED and base is not None and id(changed) not in renamed_files:
             if base.root in squashed:
                 continue
             findings.append(_deleted(changed, base))
     for deleted, added in renames:
-        findings.append(_renamed(ctx, added, _script_of(deleted, index, base=True), _script_of(added, index)))
+        before, after = _script_of(deleted, index, base=True), _script_of(added, index)
+        if before is not None and after is not None and before.name == after.name:
+            continue  # same directory name under a moved migrations folder, same SQL: Prisma sees no change
+        findings.append(_renamed(ctx, added, before, after))
     for root in squashed:
         findings.append(_squash(ctx, index, root))
 

@@ -377,3 +377,25 @@ def test_drop_not_null_alone_does_not_question_the_type():
                             '  createdAt DateTime? @default(now()) @map("created_at")')
     sql = 'ALTER TABLE "users" ALTER COLUMN "created_at" DROP NOT NULL;\n'
     assert run(schema, {NEW_MIG: sql}) == []
+
+
+def test_prisma_2s_implicit_unique_on_a_one_to_one_foreign_key_is_not_drift():
+    # zipline's init migration (Prisma 2): the FK of a 1:1 relation got "InvisibleImage_id_unique" with no @unique.
+    from bot.pipeline import review
+    from bot.testing import change_from_trees
+
+    schema = (
+        'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'
+        "model Image {\n  id        Int             @id @default(autoincrement())\n  invisible InvisibleImage?\n}\n"
+        "model InvisibleImage {\n  id    Int\n  image Image  @relation(fields: [id], references: [id])\n"
+        "  invis String @unique\n}\n")
+    sql = ('CREATE TABLE "Image" ("id" SERIAL NOT NULL, PRIMARY KEY ("id"));\n'
+           'CREATE TABLE "InvisibleImage" ("id" INTEGER NOT NULL, "invis" TEXT NOT NULL);\n'
+           'CREATE UNIQUE INDEX "InvisibleImage.invis_unique" ON "InvisibleImage"("invis");\n'
+           'CREATE UNIQUE INDEX "InvisibleImage_id_unique" ON "InvisibleImage"("id");\n'
+           'ALTER TABLE "InvisibleImage" ADD FOREIGN KEY ("id") REFERENCES "Image"("id") ON DELETE CASCADE;\n')
+    head = {"prisma/schema.prisma": schema, "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+            "prisma/migrations/20210825043706_init/migration.sql": sql}
+    result = review(change_from_trees({}, head))
+    assert not [f for f in result.findings
+                if f.rule in ("migration/migration-without-schema-change", "migration/schema-drift")]

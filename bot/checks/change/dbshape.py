@@ -127,6 +127,17 @@ def project(schema: Schema | None) -> DbShape:
             table.indexes[name] = sig
             table.index_sources[sig] = idx
         shape.tables[table.name] = table
+    for rel in schema.relations:
+        # Prisma 2 gave the foreign key of a one-to-one relation a unique index of its own ("<Table>_<col>_unique")
+        # without a @unique in the schema; Prisma 3 and later reject such a schema. Project it, so the index those
+        # migrations created is not taken for drift.
+        table = shape.tables.get(rel.model.db_name or rel.model.name)
+        if table is None or not rel.is_one_to_one or rel.implicit_many_to_many or not rel.fields:
+            continue
+        cols = tuple(rel.model.column(c) for c in rel.fields)
+        if cols == table.primary_key or IndexSig(True, cols) in table.sigs():
+            continue
+        table.indexes[f"{table.name}_{'_'.join(cols)}_unique"] = IndexSig(True, cols)
     for e in schema.enums.values():
         shape.enums[e.db_name or e.name] = EnumType(e.db_name or e.name, [v.db_name or v.name for v in e.values], e)
     return shape

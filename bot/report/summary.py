@@ -32,6 +32,9 @@ MAX_SUMMARY_CHARS = 65_000
 ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
 TITLE_CHARS = 120  # a title longer than this wraps at comment width
 FULL_TEXT_CHARS = 1_500  # per finding in the collapsed sections; the inline comment and check run have it all
+# Findings listed open, most severe first; the rest of the list is one click away. Ten seconds of reading is about
+# this many lines, and the verdict, the list and the start of the lock table then fit one screen.
+OPEN_ROWS = 8
 
 
 @dataclass
@@ -430,7 +433,12 @@ def _render(review: Review, ctx: SummaryContext, limits: _Limits) -> str:
 
     sections = _sections(review, ctx)
     if sections.listed:
-        parts.append("### Findings\n" + _finding_lines(sections.listed, ctx, limits.rows))
+        ordered = sorted(sections.listed, key=lambda r: _severity_order(r[0]))
+        shown, rest = ordered[:OPEN_ROWS], ordered[OPEN_ROWS:]
+        parts.append("### Findings\n" + _finding_lines(shown, ctx, None))
+        if rest:
+            rows = None if limits.rows is None else max(0, limits.rows - len(shown))
+            parts.append(_details(f"Show {_plural(len(rest), 'more finding')}", _finding_lines(rest, ctx, rows)))
     no_comment = [f for f, reason in sections.listed if ctx.inline is None or reason]
     if no_comment:
         label = ("Full text of each finding" if ctx.inline is None

@@ -283,3 +283,14 @@ def test_summary_sections_in_a_pull_request() -> None:
     assert "<details><summary>ℹ️ 1 info note</summary>" in text
     assert "<details><summary>1 problem was already there; this change did not add it</summary>" in text
     assert text.index("### Findings") < text.index("over the inline budget") < text.index("info note")
+
+
+def test_open_list_keeps_the_most_severe_and_folds_the_rest() -> None:
+    warnings = [Finding("r/w", Severity.WARNING, f"src/w{i}.ts", 1, f"warning {i}", key=str(i)) for i in range(10)]
+    errors = [Finding("r/e", Severity.ERROR, f"src/e{i}.ts", 1, f"error {i}", key=str(i)) for i in range(2)]
+    review = Review(findings=[*warnings, *errors], has_database_surface=True)
+    text = render_summary(review, SummaryContext(inline={f.fingerprint for f in review.findings}))
+    open_part, folded = text.split("<summary>Show 4 more findings</summary>", 1)
+    assert "error 0" in open_part and "error 1" in open_part
+    assert sum(f"warning {i}" in open_part for i in range(10)) == 6
+    assert sum(f"warning {i}" in folded for i in range(10)) == 4

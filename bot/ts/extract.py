@@ -24,11 +24,16 @@ from bot.ts.model import (
 )
 from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
-from bot.ts.values import JsExpr, JsObject, JsValue, text_of, to_value, unwrap
+from bot.ts.values import JsExpr, JsObject, JsValue, callee_of, text_of, to_value, unwrap
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
+_OP_NAMES = " ".join(chr(34) + o + chr(34) for o in _OPS)
+# tree-sitter-typescript parses `await a.b<T>(x)` as a call whose function is `await a.b` (the type arguments bind
+# the call to the await expression), while `return a.b<T>(x)` keeps the member as the function: match both shapes.
 _CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \
-              f"(#any-of? @op {' '.join(chr(34) + o + chr(34) for o in _OPS)}))"
+              f"(#any-of? @op {_OP_NAMES}))\n" \
+              f"((call_expression function: (await_expression (member_expression property: (property_identifier) @op)" \
+              f" @fn)) @call (#any-of? @op {_OP_NAMES}))"
 _NEW_CLIENT = '((new_expression constructor: (_) @ctor) @new (#match? @ctor "PrismaClient$"))'
 _PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @hns '
                    'property: (property_identifier) @hfn) arguments: (arguments)) @hcall '
@@ -137,7 +142,7 @@ class _Extractor:
     # -- calls ----------------------------------------------------------------------------------------------
 
     def _call(self, node: Node) -> PrismaCall | None:
-        fn = node.child_by_field_name("function")
+        fn = callee_member(node)
         if fn is None:
             return None
         op_node = fn.child_by_field_name("property")
@@ -166,6 +171,8 @@ class _Extractor:
         else:
             if not client.isascii() or any(ch.isspace() for ch in client):
                 client = re.sub(r"\s+", "", client)
+            # `a?.b!.c` is the receiver `a.b.c` for naming: optional chaining and `!` do not change what it is
+            client = re.sub(r"[?!]+(?=\.)|!+$", "", client)
             segments = re.findall(r"[\w$]+", client)
         if accessor is not None and segments and segments[-1] == "query":
             return None  # Drizzle's relational API: db.query.users.findMany()
@@ -337,9 +344,14 @@ class _Extractor:
             hi = bisect.bisect_left(self._await_starts, first.end_byte)
             for aw in self._awaits[lo:hi]:
                 inner = unwrap(aw.named_children[0]) if aw.named_children else None
-                if inner is None or inner.type != "call_expression":
+                if inner is not None and inner.type != "call_expression" and aw.parent is not None and \
+                        aw.parent.type == "call_expression" and aw.parent.child_by_field_name("function") == aw:
+                    inner = aw.parent  # `await sendMail<T>(x)`: the typed call wraps its await
+                    callee_node = aw.named_children[0]
+                elif inner is None or inner.type != "call_expression":
                     continue
-                callee_node = inner.child_by_field_name("function")
+                else:
+                    callee_node = inner.child_by_field_name("function")
                 callee = re.sub(r"\s+", "", text_of(callee_node)) if callee_node is not None else ""
                 root_name = re.split(r"[.(\[]", callee, maxsplit=1)[0]
                 if root_name == tx_param or _NOT_IO.match(callee) or "$" in callee:
@@ -387,6 +399,12 @@ class _Extractor:
                                                              first_value, call.function))
 
 
+def callee_member(call: Node) -> Node | None:
+    """The `a.b` member a call invokes (see values.callee_of for the shapes it sees through)."""
+    fn = callee_of(call)
+    return fn if fn is not None and fn.type == "member_expression" else None
+
+
 def _matches(kind: str, query_src: str, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
     from bot.ts.parser import matches
 
@@ -401,6 +419,9 @@ def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:
         n = parent
         parent = n.parent
     awaited = returned = False
+    fn = node.child_by_field_name("function")
+    if fn is not None and fn.type == "await_expression":
+        awaited = True  # `await a.b<T>(x)`: the await sits inside the call node (see _CALL_QUERY)
     if parent is not None and parent.type == "await_expression":
         awaited = True
         n = parent

@@ -179,17 +179,11 @@ class _Extractor:
         frames = self.scopes.frames(node)
         tx_params = {f.tx_param for f in frames if f.kind is FrameKind.TRANSACTION and f.tx_param}
         kind = "transaction" if tx_params.intersection(segments) else self.names.kind_of(segments)
-        confidence = 1.0
-        if kind is None:
-            if op in CLIENT_OPS or accessor in self.accessors:
-                confidence = 0.8
-            elif op in PRISMA_SPECIFIC_OPS and client_node.type in ("identifier", "member_expression", "this"):
-                confidence = 0.6
-            else:
-                return None
-            kind = "unknown"
-        elif self.accessors and accessor is not None and accessor not in self.accessors:
-            confidence = 0.9  # a known client, but the schema has no such model (a stale schema or an extension)
+        resolution = receiver_confidence(kind, op, accessor, client_node.type, self.accessors)
+        if resolution is None:
+            return None
+        confidence, resolved_by = resolution
+        kind = kind or "unknown"
         args_node = node.child_by_field_name("arguments")
         arguments: list[JsValue] = []
         args: JsObject | None = None
@@ -240,6 +234,7 @@ class _Extractor:
             result_names=result_names,
             frames=frames,
             function=owner,
+            resolved_by=resolved_by,
             text=self.src.source[node.start_byte:min(node.end_byte, node.start_byte + 1200)]
             .decode("utf-8", "replace")[:300],
         )
@@ -397,6 +392,37 @@ class _Extractor:
                 if isinstance(first_value, JsExpr) and first_value.kind == "template_string":
                     self.result.raw_helpers.append(RawHelper(call.line, call.end_line, f"{call.operation}()",
                                                              first_value, call.function))
+
+
+# A member named like a service object is an application class, not a model delegate:
+# `this.marketDataService.updateMany(...)` is the app's wrapper, whatever its method names.
+_SERVICE_LIKE = re.compile(r"(Service|Repository|Repo|Manager|Provider|Helper|Api|Client|Store|Dao|Gateway|Queue|"
+                           r"Cache|Controller|Handler|Module|Facade|Adapter)s?$")
+
+
+def receiver_confidence(kind: str | None, op: str, accessor: str | None, client_type: str,
+                        accessors: frozenset[str]) -> tuple[float, str] | None:
+    """How sure we are that a call is Prisma Client's, and why; None when it is not Prisma at all.
+
+    1.0: a receiver bound to a client (import, instance, type, transaction parameter) and a model of the schema.
+    0.9: a bound client whose member is not a model of the schema (a stale schema, an extension's property).
+    0.8: an unknown receiver, but a Prisma-only `$` operation or a model of the schema as the member.
+    0.6: no schema to ask, an unknown receiver, a Prisma-only operation name (`findMany`, `upsert`...).
+    With a schema, an unknown receiver whose member is not one of its models is not Prisma
+    (`this.marketDataService.updateMany` is a service method)."""
+    if kind is not None:
+        if accessors and accessor is not None and accessor not in accessors:
+            return 0.9, "client binding; member not a schema model"
+        return 1.0, "client binding" if kind == "client" else "transaction client"
+    if op in CLIENT_OPS:
+        return 0.8, "Prisma-only operation name"
+    if accessor is not None and accessor in accessors:
+        return 0.8, "schema model accessor"
+    if accessors or accessor is None or _SERVICE_LIKE.search(accessor):
+        return None
+    if op in PRISMA_SPECIFIC_OPS and client_type in ("identifier", "member_expression", "this"):
+        return 0.6, "Prisma-only operation name"
+    return None
 
 
 def callee_member(call: Node) -> Node | None:

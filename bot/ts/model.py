@@ -89,6 +89,14 @@ class PrismaCall:
     frames: tuple[Frame, ...]  # innermost first, up to the file
     function: FunctionInfo
     text: str  # the call's source (first 300 characters)
+    # How the receiver was recognised ("client binding", "transaction client", "schema model accessor",
+    # "Prisma-only operation name"...): with `confidence`, what a finding on a guessed receiver says.
+    resolved_by: str = ""
+
+    @property
+    def guessed(self) -> bool:
+        """The receiver was not bound to a Prisma Client we could see: only its shape says Prisma."""
+        return self.confidence < 0.9
 
     @property
     def is_write(self) -> bool:

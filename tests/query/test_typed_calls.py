@@ -98,3 +98,83 @@ def test_typed_unsafe_call_after_await_is_checked(query_findings) -> None:  # ty
     # The bug that hid 6 of 9 real injection sites: the typed call after `await` was never analysed.
     found = query_findings({"app/api/users/route.ts": TYPED_INJECTION}, rule="query/raw-sql-injection")
     assert [(f.line, f.severity) for f in found] == [(5, Severity.ERROR)]
+
+
+# -- issue #14 item 2: what is Prisma ------------------------------------------------------------------------
+
+WRAPPER_SERVICE = """\
+import { Injectable } from "@nestjs/common";
+import { MarketDataService } from "@/services/market-data.service";
+
+@Injectable()
+export class DataGatheringService {
+  constructor(private readonly marketDataService: MarketDataService) {}
+
+  async gather(dataSource: string, symbol: string) {
+    await this.marketDataService.updateMany({ data: [{ dataSource, symbol }] });
+    await this.marketDataService.deleteMany({ dataSource, symbol });
+  }
+}
+"""
+
+
+def test_service_wrapper_with_prisma_like_method_names_is_not_prisma(query_findings) -> None:  # type: ignore[no-untyped-def]
+    # ghostfolio's case: there is no `marketDataService` model, so this is the app's own service, not a delegate.
+    found = query_findings({"apps/api/src/data-gathering.service.ts": WRAPPER_SERVICE})
+    assert [f for f in found if f.rule.startswith("query/")] == []
+
+
+def test_unknown_receiver_without_schema_named_like_a_service_is_not_prisma() -> None:
+    code = "export async function f() { await this.infraConfigService.updateMany([]); await repo.user.findMany(); }"
+    calls = analysis_from_text("src/a.ts", code).calls
+    assert [(c.client, c.accessor, c.confidence, c.guessed) for c in calls] == [("repo", "user", 0.6, True)]
+
+
+GUESSED = """\
+export async function DELETE(store: Store) {
+  await store.session.deleteMany();
+}
+"""
+
+
+def test_guessed_receiver_is_never_an_error_and_says_so(query_findings) -> None:  # type: ignore[no-untyped-def]
+    # `store` is bound to nothing we can see; `session` is a model of the schema, so it may be Prisma: a warning.
+    (finding,) = query_findings({"app/api/sessions/route.ts": GUESSED}, rule="query/mass-write")
+    assert finding.severity is Severity.WARNING and finding.confidence == 0.8
+    assert "confidence 0.8" in finding.message and "schema model accessor" in finding.message
+
+
+def test_classes_extending_prisma_client_and_their_instances_are_clients() -> None:
+    code = """\
+import { PrismaClient } from "@prisma/client";
+import { DatabaseService } from "../database/database.service";
+
+export class Db extends PrismaClient {}
+
+export class Orders {
+  constructor(private readonly store: Db, private readonly data: DatabaseService) {}
+  a() { return this.store.order.findMany({ take: 5 }); }
+  b() { return this.data.order.count(); }
+}
+"""
+    calls = analysis_from_text("src/orders.ts", code, model_accessors=frozenset({"order"}),
+                               module_is_client=lambda importer, spec: spec.endswith("database.service")).calls
+    assert [(c.client, c.client_kind, c.confidence) for c in calls] == [
+        ("this.store", "client", 1.0), ("this.data", "client", 1.0)]
+
+
+def test_project_transaction_wrapper_parameter_is_a_transaction_client() -> None:
+    code = """\
+export class PluginService {
+  constructor(private readonly prismaService: PrismaService) {}
+  async remove(id: string) {
+    return this.prismaService.$tx(async (client) => {
+      await client.plugin.delete({ where: { id } });
+      await client.user.delete({ where: { id } });
+    });
+  }
+}
+"""
+    calls = analysis_from_text("src/plugin.service.ts", code, model_accessors=frozenset({"plugin", "user"})).calls
+    assert [(c.client, c.client_kind, c.in_transaction) for c in calls] == [
+        ("client", "transaction", True), ("client", "transaction", True)]

@@ -24,6 +24,7 @@ from bot.ts.model import (
 )
 from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
+from bot.ts.sql_flow import SqlFlow, SqlSource
 from bot.ts.values import JsExpr, JsObject, JsValue, callee_of, text_of, to_value, unwrap
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
@@ -112,6 +113,7 @@ class _Extractor:
         self.accessors = accessors
         self.result = result
         self._declarators: dict[int, dict[str, Node]] = {}
+        self._sql_flow: SqlFlow | None = None
         self._awaits: list[Node] = []
         self._await_starts: list[int] = []
 
@@ -185,6 +187,8 @@ class _Extractor:
         confidence, resolved_by = resolution
         kind = kind or "unknown"
         args_node = node.child_by_field_name("arguments")
+        sql_sources: tuple[SqlSource, ...] | None = None
+        sql_from_caller = False
         arguments: list[JsValue] = []
         args: JsObject | None = None
         opaque = False
@@ -206,6 +210,8 @@ class _Extractor:
                     else:
                         opaque = True
                 if arg_children and op in ("$queryRawUnsafe", "$executeRawUnsafe"):
+                    sql_sources = tuple(self._flow().sql(arg_children[0]))
+                    sql_from_caller = _is_own_parameter(arg_children[0])
                     first = unwrap(arg_children[0])
                     if first.type == "identifier":
                         resolved = self._resolve_string(text_of(first), node)
@@ -235,9 +241,16 @@ class _Extractor:
             frames=frames,
             function=owner,
             resolved_by=resolved_by,
+            sql_sources=sql_sources,
+            sql_from_caller=sql_from_caller,
             text=self.src.source[node.start_byte:min(node.end_byte, node.start_byte + 1200)]
             .decode("utf-8", "replace")[:300],
         )
+
+    def _flow(self) -> SqlFlow:
+        if self._sql_flow is None:
+            self._sql_flow = SqlFlow(self.src.root, self.src.source, self.result.const_strings)
+        return self._sql_flow
 
     def _function_node(self, node: Node) -> Node:
         n = node.parent
@@ -382,9 +395,14 @@ class _Extractor:
             first = args.named_children[0] if args.named_children else None
             value = to_value(first) if first is not None else None
             owner = self.scopes.owner(self.scopes.frames(node), node)
+            # `Prisma.raw(x)` puts x into the SQL text; `Prisma.sql([...])` (a strings array, no template) does the
+            # same with each item
+            sources = None
+            if first is not None and (fn == "raw" or unwrap(first).type == "array"):
+                sources = tuple(self._flow().value(first))
             self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
                                                      "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
-                                                     owner))
+                                                     owner, sources=sources))
         for call in self.result.calls:
             if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and \
                     not call.text.lstrip().endswith("`") and "(" in call.text.split("`", 1)[0]:
@@ -423,6 +441,30 @@ def receiver_confidence(kind: str | None, op: str, accessor: str | None, client_
     if op in PRISMA_SPECIFIC_OPS and client_type in ("identifier", "member_expression", "this"):
         return 0.6, "Prisma-only operation name"
     return None
+
+
+def _is_own_parameter(sql: Node) -> bool:
+    """The SQL text is a parameter of the enclosing function, maybe through a method call on it
+    (`rawQuery(sql, data)` running `sql.replaceAll(...)`): the function runs its caller's SQL."""
+    n = unwrap(sql)
+    if n.type != "identifier":
+        return False
+    name = text_of(n)
+    fn = n.parent
+    while fn is not None and fn.type not in FUNCTION_TYPES:
+        fn = fn.parent
+    if fn is None:
+        return False
+    params = fn.child_by_field_name("parameters")
+    if params is None:
+        return False
+    names = {text_of(p.child_by_field_name("pattern") or p) for p in params.named_children}
+    if name in names:
+        return True
+    # `const query = sql.replaceAll(...)` with `sql` a parameter
+    body = text_of(fn)
+    m = re.search(rf"\b(?:const|let)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*([A-Za-z_$][\w$]*)\s*\??\.\s*\w+\(", body)
+    return bool(m and m.group(1) in names)
 
 
 def callee_member(call: Node) -> Node | None:

@@ -243,6 +243,7 @@ class _Extractor:
             resolved_by=resolved_by,
             sql_sources=sql_sources,
             sql_from_caller=sql_from_caller,
+            tagged=args_node is not None and args_node.type == "template_string",
             text=self.src.source[node.start_byte:min(node.end_byte, node.start_byte + 1200)]
             .decode("utf-8", "replace")[:300],
         )
@@ -404,8 +405,7 @@ class _Extractor:
                                                      "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
                                                      owner, sources=sources))
         for call in self.result.calls:
-            if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and \
-                    not call.text.lstrip().endswith("`") and "(" in call.text.split("`", 1)[0]:
+            if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and not call.tagged:
                 first_value = call.arguments[0]
                 if isinstance(first_value, JsExpr) and first_value.kind == "template_string":
                     self.result.raw_helpers.append(RawHelper(call.line, call.end_line, f"{call.operation}()",

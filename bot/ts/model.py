@@ -97,6 +97,7 @@ class PrismaCall:
     # whether the SQL text is the enclosing function's own parameter (a helper running its caller's SQL).
     sql_sources: tuple[SqlSource, ...] | None = None
     sql_from_caller: bool = False
+    tagged: bool = False  # called as a tagged template (`$queryRaw`...``), not with parentheses
 
     @property
     def guessed(self) -> bool:

@@ -67,6 +67,9 @@ _SESSION_ID = re.compile(r"^(ctx|context|session|req|request)(\.session)?\.user\
 _REQUEST_GETTER = re.compile(r"header|cookie|param|query|body|request|input|search|form", re.I)
 _SAFE_TYPE = re.compile(r"^(number|boolean|bigint|Date|true|false|\d+|number\[\]|boolean\[\]|bigint\[\]|Date\[\]|"
                         r"Array<number>|readonly number\[\])$")
+_STRING_LITERAL = re.compile(r"""^("[\w\s-]*"|'[\w\s-]*')$""")  # `"asc" | "desc"`: no quote can get in
+# a type as written in an annotation: `number`, `Date[]`, `"asc" | "desc"`, `Level | undefined`
+_TYPE_UNION = r"""(?:[\w\[\]<>]+|"[^"]*"|'[^']*')(?:\s*\|\s*(?:[\w\[\]<>]+|"[^"]*"|'[^']*'))*"""
 _ZOD_SAFE = r"z\s*\.\s*(?:coerce\s*\.\s*)?(?:number|boolean|bigint|date|enum|nativeEnum|literal)\b"
 _ITERATION = frozenset({"map", "flatMap", "forEach", "filter", "reduce", "some", "every", "find"})
 _MAX_DEPTH = 14
@@ -81,6 +84,8 @@ class SqlFlow:
         self.const_strings = const_strings
         self._text: str | None = None
         self._visiting: set[tuple[int, str]] = set()
+        self._call_args: dict[int, list[Node]] = {}  # a local function being followed -> the call's arguments
+        self._functions: dict[str, Node] | None = None
 
     @property
     def text(self) -> str:
@@ -135,6 +140,13 @@ class SqlFlow:
             return [self._src(SAFE, n, "a number")]
         if t == "await_expression" and n.named_children:
             return self.value(n.named_children[0], depth + 1)
+        if t == "new_expression":
+            ctor = n.child_by_field_name("constructor")
+            args = n.child_by_field_name("arguments")
+            if ctor is not None and text_of(ctor) in ("URL", "Date") and args is not None and args.named_children:
+                return self.value(args.named_children[0], depth + 1)
+            if ctor is not None and text_of(ctor) == "Date":
+                return [self._src(SAFE, n, "a date")]
         if self._allow_listed(n):
             return [self._src(SAFE, n, "checked against an allow-list first")]
         if t == "call_expression":
@@ -195,6 +207,18 @@ class SqlFlow:
         args = n.child_by_field_name("arguments")
         arg_nodes = [a for a in args.named_children if a.type != "comment"] if args is not None else []
         whole = re.sub(r"\s+", "", text_of(n))
+        # a function of this file is judged by what it returns, not by its name
+        local = self._local_function(name) if fn is not None and fn.type == "identifier" else None
+        if local is not None and (local.id, "returns") not in self._visiting and depth < _MAX_DEPTH - 2:
+            # `getOrderByClause(sort, dir)` declared in this file: what it returns, its parameters bound to the
+            # arguments given here
+            self._visiting.add((local.id, "returns"))
+            self._call_args[local.id] = arg_nodes
+            try:
+                return self._returns(local, depth + 1)
+            finally:
+                self._visiting.discard((local.id, "returns"))
+                self._call_args.pop(local.id, None)
         if name in _NUMERIC_CALLS:
             return [self._src(SAFE, n, f"a number (`{name}(...)`)")]
         if _COMPILED.search(whole):
@@ -212,8 +236,12 @@ class SqlFlow:
                 return self.elements(obj, depth + 1)
             if method in _PASS_METHODS and obj is not None:
                 return self.value(obj, depth + 1)
-            if method == "get" and obj is not None and text_of(obj).endswith(("searchParams", "headers", "cookies")):
-                return [self._src(REQUEST, n, f"`{text_of(n)[:60]}`")]
+            if method in ("get", "getAll") and obj is not None and \
+                    text_of(obj).endswith(("searchParams", "headers", "cookies")):
+                # `url.searchParams.get("x")`: request input when the URL is the request's, not when it is
+                # `new URL(process.env.DATABASE_URL)`
+                return [s if s.origin == SAFE else SqlSource(s.origin, text_of(n)[:80], s.why, s.line)
+                        for s in self.value(obj, depth + 1)]
         if not arg_nodes and name and not name.startswith("this.") and "." not in name:
             # `getSchema()`: a zero-argument getter; one that names the request reads request input
             if _REQUEST_GETTER.search(name):
@@ -242,6 +270,9 @@ class SqlFlow:
         typed = self._typed_member(chain, n)
         if typed:
             return [self._src(SAFE, n, typed)]
+        projected = self._projected(obj, text_of(prop), depth)
+        if projected is not None:
+            return [s if s.origin == SAFE else SqlSource(s.origin, chain[:80], s.why, s.line) for s in projected]
         # name the property read (`input.entityType`), with its root's origin
         return [s if s.origin == SAFE else SqlSource(s.origin, chain[:80], s.why, s.line)
                 for s in self.value(obj, depth + 1)]
@@ -343,10 +374,99 @@ class SqlFlow:
                     return [SqlSource(s.origin, name, s.why, s.line) for s in self.value(args.named_children[0],
                                                                                           depth + 1)]
             if callee.endswith(("req.json", "request.json", "req.formData", "request.formData")):
-                return [self._src(REQUEST, init, f"`{callee}()`")]
+                return [SqlSource(REQUEST, name, f"from `{callee}()`", init.start_point.row + 1)]
         return self.value(init, depth + 1)
 
+    def _projected(self, obj: Node, field_name: str, depth: int) -> list[SqlSource] | None:
+        """`sanity.sane` with `const sanity = await getSanity(id)` and `getSanity` (in this file) returning
+        `{ sane: strikes < 3 }` on every path: the field's value in each returned object. None otherwise."""
+        o = unwrap(obj)
+        if o.type != "identifier" or depth > _MAX_DEPTH - 3:
+            return None
+        init = self._initializer(text_of(o), o)
+        if init is None:
+            return None
+        init = unwrap(init)
+        if init.type == "await_expression" and init.named_children:
+            init = unwrap(init.named_children[0])
+        fn = callee_of(init) if init.type == "call_expression" else None
+        local = self._local_function(text_of(fn)) if fn is not None and fn.type == "identifier" else None
+        body = local.child_by_field_name("body") if local is not None else None
+        if local is None or body is None or (local.id, "returns") in self._visiting:
+            return None
+        returned = [unwrap(r.named_children[0]) for r in _walk_same_function(body)
+                    if r.type == "return_statement" and r.named_children]
+        if body.type != "statement_block":
+            returned = [unwrap(body)]
+        values: list[Node] = []
+        for r in returned:
+            if r.type != "object":
+                return None
+            pair = next((p for p in r.named_children if (p.type == "pair" and text_of(
+                p.child_by_field_name("key") or p) == field_name) or (p.type == "shorthand_property_identifier"
+                                                                     and text_of(p) == field_name)), None)
+            if pair is None:
+                return None
+            values.append(pair.child_by_field_name("value") if pair.type == "pair" else pair)
+        args = init.child_by_field_name("arguments")
+        self._visiting.add((local.id, "returns"))
+        self._call_args[local.id] = [a for a in args.named_children if a.type != "comment"] if args else []
+        try:
+            out: list[SqlSource] = []
+            for v in values:
+                if v is None:
+                    return None
+                if v.type == "shorthand_property_identifier":
+                    out.extend(self._name(text_of(v), v, depth + 1))
+                else:
+                    out.extend(self.value(v, depth + 1))
+            return out
+        finally:
+            self._visiting.discard((local.id, "returns"))
+            self._call_args.pop(local.id, None)
+
+    def _initializer(self, name: str, at: Node) -> Node | None:
+        """The value a plain `const name = ...` declaration gives, in the nearest function that declares it."""
+        scope = at.parent
+        while scope is not None:
+            if scope.type in _FUNCTIONS or scope.type == "program":
+                body = scope.child_by_field_name("body") if scope.type != "program" else scope
+                for node in _walk_same_function(body) if body is not None else ():
+                    if node.type == "variable_declarator" and node.start_byte < at.start_byte:
+                        target = node.child_by_field_name("name")
+                        if target is not None and target.type == "identifier" and text_of(target) == name:
+                            return node.child_by_field_name("value")
+                if scope.type in _FUNCTIONS and _parameter(scope, name) is not None:
+                    return None
+            scope = scope.parent
+        return None
+
+    def _local_function(self, name: str) -> Node | None:
+        """A function declared at the top of this file under `name` (`function f() {}`, `const f = () => ...`)."""
+        if self._functions is None:
+            self._functions = {}
+            for top in self.root.named_children:
+                node = top.named_children[0] if top.type == "export_statement" and top.named_children else top
+                if node.type == "function_declaration":
+                    fn_name = node.child_by_field_name("name")
+                    if fn_name is not None:
+                        self._functions.setdefault(text_of(fn_name), node)
+                elif node.type in ("lexical_declaration", "variable_declaration"):
+                    for decl in node.named_children:
+                        target, value = decl.child_by_field_name("name"), decl.child_by_field_name("value")
+                        if target is not None and value is not None and \
+                                unwrap(value).type in ("arrow_function", "function_expression"):
+                            self._functions.setdefault(text_of(target), unwrap(value))
+        return self._functions.get(name)
+
     def _parameter(self, name: str, param: Node, fn: Node, at: Node, depth: int) -> list[SqlSource]:
+        args = self._call_args.get(fn.id)
+        if args is not None:
+            index = next((i for i, p in enumerate(_param_nodes(fn)) if p.id == param.id), -1)
+            if 0 <= index < len(args) and args[index].type != "spread_element":
+                return self.value(args[index], depth + 1)
+            if index >= len(args):
+                return []  # not passed: its default or undefined
         type_text = _param_type(param, name)
         if type_text and _safe_type(type_text):
             return [self._src(SAFE, at, f"typed `{type_text}`")]
@@ -394,7 +514,7 @@ class SqlFlow:
     def _returns(self, callback: Node, depth: int) -> list[SqlSource]:
         """What a `.map(cb)` callback returns."""
         cb = unwrap(callback)
-        if cb.type not in ("arrow_function", "function_expression"):
+        if cb.type not in ("arrow_function", "function_expression", "function_declaration"):
             return self.value(cb, depth + 1)
         body = cb.child_by_field_name("body")
         if body is None:
@@ -420,8 +540,9 @@ class SqlFlow:
         start = fn.start_byte if fn is not None else 0
         before = self.source[start:n.start_byte].decode("utf-8", "replace")
         e = re.escape(expr).replace(r"\.", r"\s*\??\.\s*")
-        return bool(re.search(rf"!\s*[\w$.]+\.(includes|has)\(\s*{e}\s*(as\s+\w+\s*)?\)\s*\)?[^;\n]{{0,60}}"
-                              rf"(throw|return)", before)
+        lists = r"(?:[\w$.]+|\[[^\]\n]*\])"  # `ALLOWED.includes(x)`, `["=", ">"].includes(x)`
+        return bool(re.search(rf"!\s*{lists}\.(includes|has)\(\s*{e}\s*(as\s+\w+\s*)?\)\s*\)?[^;]{{0,80}}?"
+                              rf"\b(throw|return)\b", before)
                     or re.search(rf"/\^[^/\n]*\$/[a-z]*\.test\(\s*{e}\s*\)", before)
                     or re.search(rf"\b(assert|invariant|guard)\w*\(\s*[\w$.]+\.(includes|has)\(\s*{e}\s*\)", before))
 
@@ -455,16 +576,21 @@ class SqlFlow:
             if fn.type in _FUNCTIONS:
                 param = _parameter(fn, root)
                 if param is not None:
-                    type_name = _param_type(param, root)
-                    if not re.fullmatch(r"[A-Z]\w*", type_name or ""):
+                    annotation = param.child_by_field_name("type") if param.type != "identifier" else None
+                    type_text = text_of(annotation).lstrip(":").strip() if annotation is not None else ""
+                    if type_text.startswith("{"):
+                        fields, type_name = type_text, "its type"
+                    elif re.fullmatch(r"[A-Z]\w*", type_text):
+                        body = re.search(rf"(?:type\s+{type_text}\s*=|interface\s+{type_text}\b[^{{]*)\s*"
+                                         rf"\{{([^}}]*)\}}", self.text)
+                        if body is None:
+                            return ""
+                        fields, type_name = body.group(1), f"`{type_text}`"
+                    else:
                         return ""
-                    body = re.search(rf"(?:type\s+{type_name}\s*=|interface\s+{type_name}\b[^{{]*)\s*\{{([^}}]*)\}}",
-                                     self.text)
-                    if body is None:
-                        return ""
-                    m = re.search(rf"\b{re.escape(field_name)}\??\s*:\s*([\w\[\]<>]+)", body.group(1))
+                    m = re.search(rf"\b{re.escape(field_name)}\??\s*:\s*({_TYPE_UNION})", fields)
                     if m and (_safe_type(m.group(1)) or self._enum_type(m.group(1))):
-                        return f"`{field_name}` is typed `{m.group(1)}` in `{type_name}`"
+                        return f"`{field_name}` is typed `{m.group(1)}` in {type_name}"
                     return ""
             fn = fn.parent
         return ""
@@ -482,7 +608,7 @@ def _named(sources: list[SqlSource], name: str, init: Node) -> list[SqlSource]:
 def _safe_type(type_text: str) -> bool:
     """`number`, `boolean | undefined`, `Date`, `number[]`: a type whose values cannot hold SQL text."""
     parts = [p.strip() for p in type_text.split("|") if p.strip() not in ("", "undefined", "null")]
-    return bool(parts) and all(_SAFE_TYPE.match(p) for p in parts)
+    return bool(parts) and all(_SAFE_TYPE.match(p) or _STRING_LITERAL.match(p) for p in parts)
 
 
 def _walk_same_function(body: Node):  # type: ignore[no-untyped-def]
@@ -526,7 +652,7 @@ def _param_type(param: Node, name: str) -> str:
     type_text = text_of(annotation).lstrip(":").strip()
     if pattern is not None and pattern.type == "identifier":
         return type_text
-    m = re.search(rf"\b{re.escape(name)}\??\s*:\s*([\w\[\]<>]+)", type_text)
+    m = re.search(rf"\b{re.escape(name)}\??\s*:\s*({_TYPE_UNION})", type_text)
     return m.group(1) if m else ""
 
 

@@ -87,9 +87,9 @@ def check(inp: QueryInput) -> list[Finding]:
                        f"parameters).")
             out.append(call_finding(RULE, call, message, severity=Severity.INFO))
             continue
-        in_request = request_context(call, inp.path, use_server) is not None
-        if call.sql_from_caller and bound and not in_request:
+        if call.sql_from_caller and bound and not call.function.handler:
             continue  # a helper running its caller's SQL with bind values: the callers build the text
+        in_request = request_context(call, inp.path, use_server) is not None
         if call.sql_sources is None:
             continue
         verdict = _verdict(call.sql_sources, in_request)

@@ -172,3 +172,47 @@ export async function perTenant(urls: string[]) {
     found = query_findings({"src/prisma/prisma.service.ts": code}, rule="query/client-per-request")
     assert [(f.line, f.severity) for f in found] == [(22, Severity.ERROR)]
     assert "inside a loop" in found[0].message
+
+
+SETTINGS_SCHEMA_ADDITION = """
+model InstanceLicense {
+  id         String @id @default(cuid())
+  licenseKey String @unique
+}
+"""
+
+INTENDED_WHOLE_TABLE = """\
+import { prisma } from "@/lib/prisma";
+
+export async function setLicense(key: string) {
+  await prisma.$transaction([
+    prisma.instanceLicense.deleteMany(),
+    prisma.instanceLicense.create({ data: { licenseKey: key } }),
+  ]);
+}
+
+export async function POST(req: Request) {
+  const { orphaned } = await req.json();
+  if (orphaned) {
+    await prisma.session.deleteMany({ where: { expiresAt: { lt: new Date() } } });
+    return Response.json({ cleared: "expired" });
+  }
+  await prisma.session.deleteMany({});
+  return Response.json({ cleared: "all" });
+}
+"""
+
+
+def test_whole_table_writes_that_are_meant(query_findings):
+    # A table that belongs to no parent (a one-row license table) has no owner filter to forget; a handler that
+    # chooses between a filtered delete (and returns) and a whole-table one says what it means. Both are quiet.
+    from query_testkit import SCHEMA
+
+    found = query_findings({"app/api/admin/route.ts": INTENDED_WHOLE_TABLE}, rule="query/mass-write",
+                           schema=SCHEMA + SETTINGS_SCHEMA_ADDITION)
+    assert found == []
+    # the same unfiltered delete without the filtered branch before it is still reported
+    lone = INTENDED_WHOLE_TABLE.replace("    return Response.json({ cleared: \"expired\" });\n", "")
+    found = query_findings({"app/api/admin/route.ts": lone}, rule="query/mass-write",
+                           schema=SCHEMA + SETTINGS_SCHEMA_ADDITION)
+    assert [f.line for f in found] == [15]

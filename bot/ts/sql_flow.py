@@ -41,6 +41,9 @@ class SqlSource:
     expr: str  # the expression as written (first 80 characters)
     why: str  # "a generated $n placeholder", "a parameter of `set`", "`req.body`"...
     line: int
+    # For "parameter": the first line of the function whose parameter it is (the rule compares it with the
+    # request handler the call sits in).
+    function_line: int = 0
 
 
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition",
@@ -53,7 +56,7 @@ _NUMERIC_METHODS = frozenset({"toISOString", "getTime", "toFixed", "valueOf", "t
                               "toPrecision", "length"})
 _PASS_METHODS = frozenset({"trim", "toLowerCase", "toUpperCase", "toString", "slice", "substring", "padStart",
                            "padEnd", "replace", "replaceAll", "concat", "filter", "sort", "reverse", "flat",
-                           "trimEnd", "trimStart"})
+                           "trimEnd", "trimStart", "repeat", "normalize"})
 # `quoteIdent(x)`, `escapeLiteral(x)`, `safeName(x)`, `pgFormat.ident(x)`, `sanitizeIdentifier(x)`: a function whose
 # name says it quotes, escapes or vets its argument for SQL.
 _QUOTING = re.compile(r"(^|[.])(\w*(quote|escape|sanitiz|safe|ident|literal|validat)\w*|format)$", re.I)
@@ -63,6 +66,8 @@ _REQUEST_ROOTS = frozenset({"req", "request", "body", "query", "params", "search
                             "cookies", "event", "input"})
 _REQUEST_CHAIN = re.compile(r"^(req|request|ctx\.req|ctx\.request|context\.req|event)\b.*\b(body|query|params|headers|"
                             r"cookies|json|formData|searchParams|nextUrl|url)\b")
+# An imported settings object (`import { env } from "~/env/server"`): deployment configuration.
+_CONFIG_NAMES = frozenset({"env", "serverEnv", "clientEnv", "config", "appConfig", "settings", "ENV", "CONFIG"})
 _SESSION_ID = re.compile(r"^(ctx|context|session|req|request)(\.session)?\.user\.id$")
 _REQUEST_GETTER = re.compile(r"header|cookie|param|query|body|request|input|search|form", re.I)
 _SAFE_TYPE = re.compile(r"^(number|boolean|bigint|Date|true|false|\d+|number\[\]|boolean\[\]|bigint\[\]|Date\[\]|"
@@ -72,7 +77,7 @@ _STRING_LITERAL = re.compile(r"""^("[\w\s-]*"|'[\w\s-]*')$""")  # `"asc" | "desc
 _TYPE_UNION = r"""(?:[\w\[\]<>]+|"[^"]*"|'[^']*')(?:\s*\|\s*(?:[\w\[\]<>]+|"[^"]*"|'[^']*'))*"""
 _ZOD_SAFE = r"z\s*\.\s*(?:coerce\s*\.\s*)?(?:number|boolean|bigint|date|enum|nativeEnum|literal)\b"
 _ITERATION = frozenset({"map", "flatMap", "forEach", "filter", "reduce", "some", "every", "find"})
-_MAX_DEPTH = 14
+_MAX_DEPTH = 24
 
 
 class SqlFlow:
@@ -106,9 +111,10 @@ class SqlFlow:
         if t == "template_string":
             out: list[SqlSource] = []
             for sub in n.named_children:
-                if sub.type != "template_substitution" or not sub.named_children:
+                inner = next((c for c in sub.named_children if c.type != "comment"), None) \
+                    if sub.type == "template_substitution" else None
+                if inner is None:
                     continue
-                inner = sub.named_children[0]
                 if sub.start_byte > 0 and self.source[sub.start_byte - 1:sub.start_byte] == b"$":
                     out.append(self._src(SAFE, inner, "a generated $n placeholder"))
                 else:
@@ -240,8 +246,7 @@ class SqlFlow:
                     text_of(obj).endswith(("searchParams", "headers", "cookies")):
                 # `url.searchParams.get("x")`: request input when the URL is the request's, not when it is
                 # `new URL(process.env.DATABASE_URL)`
-                return [s if s.origin == SAFE else SqlSource(s.origin, text_of(n)[:80], s.why, s.line)
-                        for s in self.value(obj, depth + 1)]
+                return _renamed(self.value(obj, depth + 1), text_of(n))
         if not arg_nodes and name and not name.startswith("this.") and "." not in name:
             # `getSchema()`: a zero-argument getter; one that names the request reads request input
             if _REQUEST_GETTER.search(name):
@@ -272,10 +277,9 @@ class SqlFlow:
             return [self._src(SAFE, n, typed)]
         projected = self._projected(obj, text_of(prop), depth)
         if projected is not None:
-            return [s if s.origin == SAFE else SqlSource(s.origin, chain[:80], s.why, s.line) for s in projected]
+            return _renamed(projected, chain)
         # name the property read (`input.entityType`), with its root's origin
-        return [s if s.origin == SAFE else SqlSource(s.origin, chain[:80], s.why, s.line)
-                for s in self.value(obj, depth + 1)]
+        return _renamed(self.value(obj, depth + 1), chain)
 
     def _name(self, name: str, at: Node, depth: int, as_list: bool = False) -> list[SqlSource]:
         if _CONSTANT_NAME.match(name) or name in self.const_strings:
@@ -304,6 +308,8 @@ class SqlFlow:
             scope = scope.parent
         if name in _REQUEST_ROOTS:
             return [self._src(REQUEST, at, f"`{name}`")]
+        if name in _CONFIG_NAMES:
+            return [self._src(SAFE, at, f"deployment configuration (`{name}`)")]
         return [self._src(UNKNOWN, at, f"`{name}`, bound outside this file or not followed")]
 
     def _in_scope(self, name: str, at: Node, scope: Node, depth: int, as_list: bool) -> list[SqlSource] | None:
@@ -332,6 +338,9 @@ class SqlFlow:
                 elif target.type in ("object_pattern", "array_pattern") and name in _pattern_names(target):
                     pattern_init = value
                     declared = None
+                    if _safe_type(_param_type(node, name)):  # `const { id }: { id: number } = req.body`
+                        pattern_init = None
+                        declared = target
             elif node.type in ("augmented_assignment_expression", "assignment_expression"):
                 left = node.child_by_field_name("left")
                 right = node.child_by_field_name("right")
@@ -348,7 +357,9 @@ class SqlFlow:
         if declared is None and pattern_init is None and not appends and not pushes:
             return None
         out: list[SqlSource] = []
-        if declared is not None:
+        if declared is not None and declared.type in ("object_pattern", "array_pattern"):
+            out.append(self._src(SAFE, declared, f"`{name}` is typed `{_param_type(declared.parent, name)}`"))
+        elif declared is not None:
             found = self.elements(declared, depth + 1) if as_list else self.sql(declared, depth + 1)
             out.extend(_named(found, name, declared))
         if pattern_init is not None:
@@ -371,8 +382,7 @@ class SqlFlow:
                     return [self._src(SAFE, init, f"`{name}` is validated as a number, boolean or enum")]
                 args = init.child_by_field_name("arguments")
                 if args is not None and args.named_children:
-                    return [SqlSource(s.origin, name, s.why, s.line) for s in self.value(args.named_children[0],
-                                                                                          depth + 1)]
+                    return _renamed(self.value(args.named_children[0], depth + 1), name)
             if callee.endswith(("req.json", "request.json", "req.formData", "request.formData")):
                 return [SqlSource(REQUEST, name, f"from `{callee}()`", init.start_point.row + 1)]
         return self.value(init, depth + 1)
@@ -487,10 +497,13 @@ class SqlFlow:
                 if method in _ITERATION and params and param.id != params[0].id:
                     return [self._src(SAFE, at, "an index")]
             where = text_of(callee)[:40] if callee is not None else "a call"
-            return [self._src(PARAMETER, at, f"a parameter of the callback passed to `{where}`")]
+            return [SqlSource(PARAMETER, re.sub(r"\s+", " ", text_of(at))[:80],
+                              f"a parameter of the callback passed to `{where}`", at.start_point.row + 1,
+                              fn.start_point.row + 1)]
         if name in _REQUEST_ROOTS and name not in ("input", "event", "query", "params"):
             return [self._src(REQUEST, at, f"`{name}`")]
-        return [self._src(PARAMETER, at, f"a parameter of `{_function_name(fn)}`")]
+        return [SqlSource(PARAMETER, re.sub(r"\s+", " ", text_of(at))[:80], f"a parameter of `{_function_name(fn)}`",
+                          at.start_point.row + 1, fn.start_point.row + 1)]
 
     def _entry_part(self, collection: Node, param: Node, name: str) -> list[SqlSource] | None:
         """`Object.entries(input.ratings).map(([id, level]) => ...)` with `ratings: z.record(z.string(), z.number())`:
@@ -599,10 +612,17 @@ class SqlFlow:
         return SqlSource(origin, re.sub(r"\s+", " ", text_of(node))[:80], why, node.start_point.row + 1)
 
 
+def _renamed(sources: list[SqlSource], expr: str) -> list[SqlSource]:
+    """Sources shown as the expression that carries them (`input.sort` rather than its root `input`)."""
+    shown = re.sub(r"\s+", " ", expr)[:80]
+    return [s if s.origin == SAFE else SqlSource(s.origin, shown, s.why, s.line, s.function_line) for s in sources]
+
+
 def _named(sources: list[SqlSource], name: str, init: Node) -> list[SqlSource]:
     """`const { sql } = buildSql(x)`: a source that is the whole initializer is shown by the variable's name."""
     whole = re.sub(r"\s+", " ", text_of(unwrap(init)))[:80]
-    return [SqlSource(s.origin, name, s.why, s.line) if s.origin != SAFE and s.expr == whole else s for s in sources]
+    return [SqlSource(s.origin, name, s.why, s.line, s.function_line) if s.origin != SAFE and s.expr == whole else s
+            for s in sources]
 
 
 def _safe_type(type_text: str) -> bool:

@@ -27,11 +27,13 @@ export async function search(term: string, sort: string, id: string) {
 def test_raw_sql_injection_variants(query_findings):
     found = query_findings({"src/services/search.ts": RAW}, rule="query/raw-sql-injection")
     by_line = {f.line: f.severity for f in found}
+    # `search` is a helper, not a request handler: its parameters are of unknown origin (issue #14), a warning;
+    # request input and a handler's own parameters are errors (tests/query/test_raw_sql_flow.py)
     assert by_line == {
-        7: Severity.ERROR,  # interpolated template
-        8: Severity.ERROR,  # concatenation
+        7: Severity.WARNING,  # interpolated template
+        8: Severity.WARNING,  # concatenation
         10: Severity.INFO,  # constant SQL with a $1 parameter
-        11: Severity.ERROR,  # Prisma.raw(variable)
+        11: Severity.WARNING,  # Prisma.raw(variable)
         12: Severity.INFO,  # interpolates only a module constant
         14: Severity.INFO,  # a const string variable
         15: Severity.ERROR,  # $queryRaw(...) with parentheses
@@ -138,7 +140,7 @@ export async function list(status?: string) {
 }
 """
     (finding,) = query_findings({"src/services/list.ts": code}, rule="query/raw-sql-injection")
-    assert finding.severity is Severity.ERROR
+    assert finding.severity is Severity.WARNING and "`status` (a parameter of `list`)" in finding.message
 
 
 def test_client_construction_look_alikes_in_services(query_findings):

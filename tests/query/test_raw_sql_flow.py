@@ -161,6 +161,19 @@ export default async function handler(req: NextApiRequest, res: NextApiResponse)
 }
 """
 
+WEBHOOK_INLINE = """\
+import { prisma } from "@/lib/prisma";
+
+export default async function handler(req: NextApiRequest, res: NextApiResponse) {
+  const { id, blockedFor, pHash }: { id: number; blockedFor?: string; pHash?: bigint } = req.body;
+  await prisma.$queryRawUnsafe<Row[]>(`
+    UPDATE "Image" SET ${pHash ? `"pHash" = ${pHash},` : ""}
+    ${blockedFor ? `"blockedFor" = '${blockedFor}',` : ""} "updatedAt" = now()
+    WHERE id = ${id}`);
+  res.status(200).end();
+}
+"""
+
 KV = """\
 import type { PrismaClient } from "@prisma/client";
 
@@ -176,10 +189,18 @@ export function makeKV(db: PrismaClient) {
 
 
 def test_request_input_is_an_error_naming_the_values(query_findings) -> None:  # type: ignore[no-untyped-def]
-    (finding,) = query_findings({"src/pages/api/webhooks/scan.ts": WEBHOOK}, rule=RULE)
-    assert finding.severity is Severity.ERROR and finding.line == 4
-    # the string is named; the bigint and the number typed in the signature are not
+    (finding,) = query_findings({"src/pages/api/webhooks/scan.ts": WEBHOOK_INLINE}, rule=RULE)
+    assert finding.severity is Severity.ERROR and finding.line == 5
+    # the string is named; the bigint and the number typed where they are destructured are not
     assert "`blockedFor`" in finding.message and "`pHash`" not in finding.message and "`id`" not in finding.message
+
+
+def test_a_helpers_parameters_are_of_unknown_origin(query_findings) -> None:  # type: ignore[no-untyped-def]
+    # The helper's callers decide what reaches it (issue #14: error for request input and handler parameters,
+    # warning for unknown origin); the typed bigint and number are still left out.
+    (finding,) = query_findings({"src/pages/api/webhooks/scan.ts": WEBHOOK}, rule=RULE)
+    assert finding.severity is Severity.WARNING and finding.line == 4
+    assert "`blockedFor` (a parameter of `updateScan`)" in finding.message and "`pHash`" not in finding.message
 
 
 def test_unknown_origin_is_a_warning_even_when_hand_escaped(query_findings) -> None:  # type: ignore[no-untyped-def]
@@ -213,3 +234,27 @@ export async function POST(req: Request) {
 """
     (finding,) = query_findings({"app/api/orders/route.ts": code}, rule=RULE)
     assert finding.severity is Severity.ERROR and "`sort`" in finding.message
+
+
+def test_a_procedures_input_is_request_input(query_findings) -> None:  # type: ignore[no-untyped-def]
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const search = publicProcedure.input(schema).query(async ({ input }) => {
+  return prisma.$queryRawUnsafe(`SELECT id FROM "User" WHERE name LIKE '%${input.term}%'`);
+});
+"""
+    (finding,) = query_findings({"src/server/routers/user.ts": code}, rule=RULE)
+    assert finding.severity is Severity.ERROR and "`input.term`" in finding.message
+
+
+def test_tests_and_scripts_are_left_alone_unless_request_input_reaches_them(query_findings) -> None:  # type: ignore[no-untyped-def]
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function reset(table: string) {
+  await prisma.$executeRawUnsafe(`TRUNCATE "${table}" CASCADE`);
+}
+"""
+    assert query_findings({"tests/helpers/db.ts": code}, rule=RULE) == []
+    assert query_findings({"scripts/reset.ts": code}, rule=RULE) == []
+    (finding,) = query_findings({"src/lib/db-admin.ts": code}, rule=RULE)
+    assert finding.severity is Severity.WARNING

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.findings import Finding, Severity
 from bot.registry import Rule
-from bot.ts.model import FileAnalysis, FunctionInfo, PrismaCall
+from bot.ts.model import FileAnalysis, PrismaCall
 from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
 
 from .schema_view import SchemaView
@@ -63,21 +63,16 @@ def is_script_path(path: str) -> bool:
 
 def request_context(call: PrismaCall, path: str, use_server: bool = False) -> str | None:
     """Why a call runs per request ("Next.js route handler", "tRPC procedure"...), or None (scripts, jobs, tests)."""
-    return function_request_context(call.function, path, use_server)
-
-
-def function_request_context(function: FunctionInfo, path: str, use_server: bool = False) -> str | None:
-    """`request_context` for code that is not a call (a `Prisma.raw(x)`): judged by its function and file."""
     labels = {
         "next-route": "a Next.js route handler", "next-api": "a Next.js API route", "server-action":
         "a server action", "trpc": "a tRPC procedure", "nest-controller": "a NestJS controller",
         "nest-service": "a NestJS service", "express": "an HTTP route handler", "resolver": "a GraphQL resolver",
         "loader": "a route loader/action", "next-page": "a Next.js server component",
     }
-    if is_test_path(path) or _SCHEDULED_PATH.search(path) or function.handler == "job":
+    if is_test_path(path) or _SCHEDULED_PATH.search(path) or call.function.handler == "job":
         return None
-    if function.handler:
-        return labels.get(function.handler, "a request handler")
+    if call.function.handler:
+        return labels.get(call.function.handler, "a request handler")
     return path_request_context(path, use_server)
 
 

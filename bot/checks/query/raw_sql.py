@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
-from bot.ts.model import UNSAFE_RAW_OPS
+from bot.ts.model import UNSAFE_RAW_OPS, FunctionInfo
 from bot.ts.sql_flow import PARAMETER, REQUEST, UNKNOWN, SqlSource
 from bot.ts.values import JsExpr, JsLiteral, JsValue
 
-from .common import QueryInput, call_finding, function_request_context, request_context
+from .common import QueryInput, call_finding, is_script_path, is_test_path
 
 RULE = define(
     "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
@@ -45,9 +45,21 @@ class _Verdict:
         return Severity.ERROR if self.request else Severity.WARNING
 
 
-def _verdict(sources: tuple[SqlSource, ...], in_request: bool) -> _Verdict:
-    request = tuple(s for s in sources if s.origin == REQUEST or (s.origin == PARAMETER and in_request))
-    unknown = tuple(s for s in sources if s.origin == UNKNOWN or (s.origin == PARAMETER and not in_request))
+# Functions whose parameters are what the client sent (a route handler's request, a procedure's input).
+_HANDLERS = frozenset({"next-route", "next-api", "server-action", "trpc", "nest-controller", "express", "resolver",
+                       "loader"})
+
+
+def _verdict(sources: tuple[SqlSource, ...], function: FunctionInfo) -> _Verdict:
+    """Request input: read from the request, or a parameter of the request handler the SQL sits in. A parameter
+    of any other function (a service helper) is of unknown origin: its callers decide."""
+    handler = function.handler in _HANDLERS
+
+    def from_request(s: SqlSource) -> bool:
+        return s.origin == REQUEST or (s.origin == PARAMETER and handler and s.function_line == function.line)
+
+    request = tuple(s for s in sources if from_request(s))
+    unknown = tuple(s for s in sources if s.origin in (UNKNOWN, PARAMETER) and not from_request(s))
     return _Verdict(request, unknown)
 
 
@@ -72,7 +84,7 @@ def _origin_text(verdict: _Verdict) -> str:
 def check(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     consts = inp.analysis.const_strings
-    use_server = inp.analysis.use_server
+    offline = is_test_path(inp.path) or is_script_path(inp.path)
     for call in inp.analysis.calls:
         if call.operation not in UNSAFE_RAW_OPS or not call.arguments:
             continue
@@ -89,12 +101,13 @@ def check(inp: QueryInput) -> list[Finding]:
             continue
         if call.sql_from_caller and bound and not call.function.handler:
             continue  # a helper running its caller's SQL with bind values: the callers build the text
-        in_request = request_context(call, inp.path, use_server) is not None
         if call.sql_sources is None:
             continue
-        verdict = _verdict(call.sql_sources, in_request)
-        if verdict.safe:
-            continue  # placeholders, constants, numbers, quoted or allow-listed identifiers, compiled builder SQL
+        verdict = _verdict(call.sql_sources, call.function)
+        if verdict.safe or (not verdict.request and offline):
+            # placeholders, constants, numbers, quoted or allow-listed identifiers, compiled builder SQL; or a
+            # test or script, whose values come from the developer unless they come from a request
+            continue
         if verdict.request:
             risk = "any quote in it rewrites the query (SQL injection)"
         else:
@@ -112,9 +125,8 @@ def check(inp: QueryInput) -> list[Finding]:
         if helper.helper == "Prisma.raw" or (helper.helper == "Prisma.sql()" and helper.sources is not None):
             if _constant(helper.argument, consts) or helper.argument is None:
                 continue
-            in_request = function_request_context(helper.function, inp.path, use_server) is not None
-            verdict = _verdict(helper.sources or (), in_request) if helper.sources is not None else None
-            if verdict is not None and verdict.safe:
+            verdict = _verdict(helper.sources or (), helper.function) if helper.sources is not None else None
+            if verdict is not None and (verdict.safe or (not verdict.request and offline)):
                 continue
             severity = verdict.severity if verdict is not None else None
             text = helper.argument.text[:60] if isinstance(helper.argument, JsExpr) else "value"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.findings import Finding, Severity, Suggestion, Surface
@@ -10,7 +11,7 @@ from bot.ts.model import UNSAFE_RAW_OPS, FunctionInfo
 from bot.ts.sql_flow import PARAMETER, REQUEST, UNKNOWN, SqlSource
 from bot.ts.values import JsExpr, JsLiteral, JsValue
 
-from .common import QueryInput, call_finding, is_script_path, is_test_path
+from .common import QueryInput, call_finding, is_test_path
 
 RULE = define(
     "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
@@ -45,6 +46,9 @@ class _Verdict:
         return Severity.ERROR if self.request else Severity.WARNING
 
 
+# Code a developer runs by hand (seeds, one-off scripts, CLIs); jobs and workers run in production on outside data.
+_DEVELOPER_SCRIPT = re.compile(r"(^|/)(scripts?|seeds?|seeders?|bin|cli|tools|maintenance|backfills?|migrations?)(/|$)|"
+                               r"(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
 # Functions whose parameters are what the client sent (a route handler's request, a procedure's input).
 _HANDLERS = frozenset({"next-route", "next-api", "server-action", "trpc", "nest-controller", "express", "resolver",
                        "loader"})
@@ -84,7 +88,7 @@ def _origin_text(verdict: _Verdict) -> str:
 def check(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     consts = inp.analysis.const_strings
-    offline = is_test_path(inp.path) or is_script_path(inp.path)
+    offline = is_test_path(inp.path) or bool(_DEVELOPER_SCRIPT.search(inp.path))
     for call in inp.analysis.calls:
         if call.operation not in UNSAFE_RAW_OPS or not call.arguments:
             continue

@@ -186,12 +186,16 @@ class SqlFlow:
                 target = unwrap(first)
                 if target.type == "identifier" and target.text and text_of(target)[:1].isupper():
                     return [self._src(SAFE, n, f"the values of the enum or constant `{text_of(target)}`")]
+                if name == "Object.keys" and self._constant_container(target):
+                    return [self._src(SAFE, n, f"the keys of the constant `{text_of(target)}`")]
                 if name == "Object.keys":
                     return self.value(first, depth + 1)
                 return self.elements(first, depth + 1) if name == "Object.values" else self.value(first, depth + 1)
             if fn is not None and fn.type == "member_expression":
                 method = text_of(fn.child_by_field_name("property") or fn)
                 obj = fn.child_by_field_name("object")
+                if method in ("map", "flatMap") and first is not None and text_of(first) in _NUMERIC_CALLS:
+                    return [self._src(SAFE, n, f"numbers (`.map({text_of(first)})`)")]
                 if method in ("map", "flatMap") and first is not None:
                     return self._returns(first, depth + 1)
                 if method in _PASS_METHODS and obj is not None:
@@ -240,6 +244,8 @@ class SqlFlow:
                 return [self._src(SAFE, n, f"a number or date (`.{method}()`)")]
             if method == "join" and obj is not None:
                 return self.elements(obj, depth + 1)
+            if method in ("find", "findLast", "at", "pop", "shift") and obj is not None:
+                return self.elements(obj, depth + 1)  # one of the list's items
             if method in _PASS_METHODS and obj is not None:
                 return self.value(obj, depth + 1)
             if method in ("get", "getAll") and obj is not None and \
@@ -269,6 +275,8 @@ class SqlFlow:
         root = chain.split(".", 1)[0]
         if _CONSTANT_NAME.match(root) or root in self.const_strings:
             return [self._src(SAFE, n, f"the constant `{root}`")]
+        if re.fullmatch(r"[A-Z][a-z]\w*", root) and chain.count(".") == 1 and self._unbound(root, n):
+            return [self._src(SAFE, n, f"a member of the enum or class `{root}`")]
         if obj is None or prop is None:
             return [self._src(UNKNOWN, n, "a property we cannot follow")]
         # `input.entityId` with `input: CollectionEvent` and `type CollectionEvent = { entityId: number }`
@@ -451,6 +459,11 @@ class SqlFlow:
             scope = scope.parent
         return None
 
+    def _unbound(self, name: str, at: Node) -> bool:
+        """No variable or parameter of this file's scopes around `at` is called `name` (it is imported)."""
+        return self._initializer(name, at) is None and not re.search(
+            rf"(?:const|let|var)\s+{re.escape(name)}\b|[(,]\s*{re.escape(name)}\s*[:,)=]", self.text)
+
     def _local_function(self, name: str) -> Node | None:
         """A function declared at the top of this file under `name` (`function f() {}`, `const f = () => ...`)."""
         if self._functions is None:
@@ -564,7 +577,7 @@ class SqlFlow:
         if _CONSTANT_NAME.match(name):
             return True
         return bool(re.fullmatch(r"[A-Za-z_$][\w$]*", name)) and bool(
-            re.search(rf"^(?:export\s+)?const\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*\{{", self.text, re.M))
+            re.search(rf"^\s*(?:export\s+)?const\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*\{{", self.text, re.M))
 
     def _zod_safe(self, name: str) -> bool:
         n = re.escape(name)

@@ -131,6 +131,15 @@ export async function ids(operator: string, value: number, opts: { sort?: string
   return prisma.$queryRaw`SELECT id FROM c HAVING COUNT(*) ${Prisma.raw(operator)} ${value}
     ORDER BY ${Prisma.raw(order)}`;
 }""",
+    "a key of a constant object, numbers mapped with Number, an enum member": """\
+import { Prisma } from "@prisma/client";
+export async function items(input: { modelId?: number }, excluded: string[]) {
+  const inputToType = { modelId: "Model", imageId: "Image" } as const;
+  const itemKey = Object.keys(inputToType).find((key) => input[key as keyof typeof input]);
+  return prisma.$queryRaw`SELECT * FROM "Item" WHERE ${Prisma.raw(itemKey ?? "id")} IS NOT NULL
+    AND "userId" NOT IN (${Prisma.raw(excluded.map(Number).join(","))})
+    AND status = '${Prisma.raw(ItemStatus.Accepted)}'`;
+}""",
     "Prisma.sql with a strings array from configuration": """\
 import { Prisma } from "@prisma/client";
 const DATABASE_SCHEMA = process.env.SCHEMA ?? "public";

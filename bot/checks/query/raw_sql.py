@@ -85,6 +85,20 @@ def _origin_text(verdict: _Verdict) -> str:
     return f"values of unknown origin: {_listed(verdict.unknown)}"
 
 
+def _built_elsewhere(sql: JsValue, verdict: _Verdict) -> str:
+    """`$executeRawUnsafe(sql)` with `const sql = this.dbProvider.dropColumn(...)`: the whole text comes from a
+    builder we do not see, nothing is concatenated here. Returns the builder call as written, or ""."""
+    if verdict.request or not isinstance(sql, JsExpr) or sql.kind not in ("identifier", "call_expression",
+                                                                           "member_expression", "await_expression"):
+        return ""
+    whole = {s.expr for s in verdict.unknown}
+    if len(whole) != 1 or not all(s.why.startswith("the result of ") for s in verdict.unknown):
+        return ""
+    if whole != {re.sub(r"\s+", " ", sql.text)[:80]}:
+        return ""
+    return verdict.unknown[0].why.removeprefix("the result of ")
+
+
 def check(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     consts = inp.analysis.const_strings
@@ -111,6 +125,13 @@ def check(inp: QueryInput) -> list[Finding]:
         if verdict.safe or (not verdict.request and offline):
             # placeholders, constants, numbers, quoted or allow-listed identifiers, compiled builder SQL; or a
             # test or script, whose values come from the developer unless they come from a request
+            continue
+        built = _built_elsewhere(sql, verdict)
+        if built:
+            message = (f"`{call.target}` runs SQL built by {built}: no value is put into its text here, so check that "
+                       f"the builder sends values as parameters (placeholders, or the tagged template "
+                       f"`{call.client}.{safe_op}`...``) and quotes identifiers.")
+            out.append(call_finding(RULE, call, message, severity=Severity.INFO))
             continue
         if verdict.request:
             risk = "any quote in it rewrites the query (SQL injection)"

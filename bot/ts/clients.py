@@ -21,6 +21,7 @@ _IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['
 _REQUIRE = re.compile(r"""(?:const|let|var)\s+(\{[^}]*\}|\w+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)""")
 _NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[^;\n]{0,200}?\bnew\s+PrismaClient\b""")
 _EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")
+_FACTORY_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(?:await\s+)?(\w+)\s*\(""")
 _TYPED_NAME = re.compile(r"""(\w+)\s*[?!]?\s*:\s*(?:typeof\s+)?([\w.]*(?:Prisma|TransactionClient|DbClient)[\w.<>]*)""")
 # `class PrismaService extends PrismaClient` (NestJS), `class Db extends PrismaClient<...>`: instances are clients.
 _CLIENT_CLASS = re.compile(r"\bclass\s+(\w+)(?:<[^>{]*>)?\s+extends\s+(?:Prisma\.)?(\w*PrismaClient|PrismaService)\b")
@@ -120,6 +121,12 @@ def collect_client_names(path: str, text: str,
     for new_name, base in _EXTENDS_BINDING.findall(text) if "$extends" in text else ():
         if base in names.clients or base in DEFAULT_CLIENT_NAMES:
             names.clients.add(new_name)
+    # `const client = getPrisma()` / `= await createDb(url)` with the factory imported from a client module
+    factories = {n for n in names.clients if n not in DEFAULT_CLIENT_NAMES}
+    if factories:
+        for new_name, factory in _FACTORY_BINDING.findall(text):
+            if factory in factories:
+                names.clients.add(new_name)
     if client_types:
         for name, type_name in _CLASS_TYPED_NAME.findall(text):
             if type_name in client_types:

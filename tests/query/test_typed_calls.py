@@ -178,3 +178,16 @@ export class PluginService {
     calls = analysis_from_text("src/plugin.service.ts", code, model_accessors=frozenset({"plugin", "user"})).calls
     assert [(c.client, c.client_kind, c.in_transaction) for c in calls] == [
         ("client", "transaction", True), ("client", "transaction", True)]
+
+
+def test_client_from_an_imported_factory_is_a_client() -> None:
+    code = """\
+import { getPrismaClient } from "./lib/db-factory";
+export async function list() {
+  const store = await getPrismaClient();
+  return store.order.findMany({ take: 10 });
+}
+"""
+    calls = analysis_from_text("src/orders.ts", code, model_accessors=frozenset({"order"}),
+                               module_is_client=lambda importer, spec: spec.endswith("db-factory")).calls
+    assert [(c.client, c.client_kind, c.confidence) for c in calls] == [("store", "client", 1.0)]

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from bot.change import decode_text
 from bot.ts.clients import resolve_module
 from bot.ts.extract import analyze_file
+from bot.ts.imports import ModuleText, ReadModule
 from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
 from bot.ts.parser import oversized
 
@@ -87,6 +88,47 @@ def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped
     return check
 
 
+def schema_enums(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
+    """The enum names of the schema(s): a value typed by one cannot hold SQL text."""
+
+    def build() -> frozenset[str]:
+        try:
+            from bot.checks.query.schema_view import schema_view
+
+            view = schema_view(ctx, side)
+        except Exception:  # the schema is optional for parsing
+            return frozenset()
+        return frozenset(name for s in view.schemas for name in s.enums) if view is not None else frozenset()
+
+    return ctx.memo(("ts-schema-enums", side), build)
+
+
+def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
+    snapshot = ctx.change.head if side == "head" else ctx.change.base
+
+    def read(importer: str, spec: str) -> ModuleText | None:
+        def build() -> ModuleText | None:
+            files = ctx.memo(("ts-listing", side), lambda: _listing(snapshot))
+            target = resolve_module(importer, spec, files.__contains__)
+            if target is None:
+                return None
+            data = snapshot.read_bytes(target)
+            if data is None or len(data) > 500_000:
+                return None
+            return ModuleText(target, decode_text(data) or "")
+
+        return ctx.memo(("ts-module-text", side, importer, spec), build)
+
+    return read
+
+
+def _listing(snapshot) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    try:
+        return frozenset(snapshot.list_files())
+    except Exception:
+        return frozenset()
+
+
 def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnalysis:
     def build() -> FileAnalysis:
         snapshot = ctx.change.head if side == "head" else ctx.change.base
@@ -101,7 +143,8 @@ def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnal
             return FileAnalysis(path, skipped=too_big, unanalysable=True)
         try:
             return analyze_file(path, data, model_accessors=model_accessors(ctx, side),
-                                module_is_client=_module_is_client(ctx, side), max_bytes=limit)
+                                module_is_client=_module_is_client(ctx, side), max_bytes=limit,
+                                read_module=_read_module(ctx, side), schema_enums=schema_enums(ctx, side))
         except RecursionError:
             return FileAnalysis(path, skipped="its expressions are nested too deeply to parse", unanalysable=True)
 

@@ -17,7 +17,7 @@ DEFAULT_CLIENT_NAMES = frozenset({"prisma", "db", "prismaClient", "prismaService
                                   "dbClient", "prismaRead", "prismaWrite", "readReplica", "primary"})
 TX_NAMES = frozenset({"tx", "trx", "txn", "transaction", "txClient", "prismaTx", "tx_", "transactionClient", "t"})
 
-_IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""", re.M)
+IMPORT_LINE = _IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""", re.M)
 _REQUIRE = re.compile(r"""(?:const|let|var)\s+(\{[^}]*\}|\w+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)""")
 _NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[^;\n]{0,200}?\bnew\s+PrismaClient\b""")
 _EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")

@@ -10,6 +10,7 @@ from tree_sitter import Node
 
 from bot.change import split_lines
 from bot.ts.clients import ClientNames, collect_client_names
+from bot.ts.imports import Imports, ReadModule
 from bot.ts.model import (
     CLIENT_OPS,
     MODEL_OPS,
@@ -67,7 +68,8 @@ _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|ar
 
 def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = frozenset(),
                  module_is_client: Callable[[str, str], bool] | None = None,
-                 max_bytes: int = MAX_BYTES) -> FileAnalysis:
+                 max_bytes: int = MAX_BYTES, read_module: ReadModule | None = None,
+                 schema_enums: frozenset[str] = frozenset()) -> FileAnalysis:
     """Everything the query rules need from one file. Never raises on bad input."""
     reason = skip_reason(path, data, max_bytes)
     if reason is not None:
@@ -85,7 +87,10 @@ def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = fr
     consts = {name: _count_items(items) for name, items in _SMALL_CONST.findall(text)}
     scopes = ScopeResolver(path, source.root, result.use_server,
                            {k: v for k, v in consts.items() if v is not None})
-    _Extractor(source, names, scopes, model_accessors, result).run()
+    extractor = _Extractor(source, names, scopes, model_accessors, result)
+    extractor.imports = Imports.of(path, text, read_module) if read_module is not None else None
+    extractor.schema_enums = schema_enums
+    extractor.run()
     return result
 
 
@@ -114,6 +119,8 @@ class _Extractor:
         self.result = result
         self._declarators: dict[int, dict[str, Node]] = {}
         self._sql_flow: SqlFlow | None = None
+        self.imports: Imports | None = None
+        self.schema_enums: frozenset[str] = frozenset()
         self._awaits: list[Node] = []
         self._await_starts: list[int] = []
 
@@ -250,7 +257,8 @@ class _Extractor:
 
     def _flow(self) -> SqlFlow:
         if self._sql_flow is None:
-            self._sql_flow = SqlFlow(self.src.root, self.src.source, self.result.const_strings)
+            self._sql_flow = SqlFlow(self.src.root, self.src.source, self.result.const_strings, self.imports,
+                                     self.schema_enums)
         return self._sql_flow
 
     def _function_node(self, node: Node) -> Node:

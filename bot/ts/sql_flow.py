@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from bot.ts.imports import Imports
 from bot.ts.values import callee_of, text_of, unwrap
 
 SAFE, REQUEST, PARAMETER, UNKNOWN = "safe", "request", "parameter", "unknown"
@@ -83,10 +84,13 @@ _MAX_DEPTH = 24
 class SqlFlow:
     """Follows values to their origin inside one parsed file."""
 
-    def __init__(self, root: Node, source: bytes, const_strings: set[str]) -> None:
+    def __init__(self, root: Node, source: bytes, const_strings: set[str], imports: Imports | None = None,
+                 schema_enums: frozenset[str] = frozenset()) -> None:
         self.root = root
         self.source = source
         self.const_strings = const_strings
+        self.imports = imports
+        self.schema_enums = schema_enums
         self._text: str | None = None
         self._visiting: set[tuple[int, str]] = set()
         self._call_args: dict[int, list[Node]] = {}  # a local function being followed -> the call's arguments
@@ -346,7 +350,7 @@ class SqlFlow:
                 elif target.type in ("object_pattern", "array_pattern") and name in _pattern_names(target):
                     pattern_init = value
                     declared = None
-                    if _safe_type(_param_type(node, name)):  # `const { id }: { id: number } = req.body`
+                    if self._closed_type(_param_type(node, name)):  # `const { id }: { id: number } = req.body`
                         pattern_init = None
                         declared = target
             elif node.type in ("augmented_assignment_expression", "assignment_expression"):
@@ -490,11 +494,9 @@ class SqlFlow:
                 return self.value(args[index], depth + 1)
             if index >= len(args):
                 return []  # not passed: its default or undefined
-        type_text = _param_type(param, name)
-        if type_text and _safe_type(type_text):
+        type_text = _param_type(param, name) or self._named_field_type(param, name)
+        if type_text and self._closed_type(type_text):
             return [self._src(SAFE, at, f"typed `{type_text}`")]
-        if type_text and self._enum_type(type_text):
-            return [self._src(SAFE, at, f"typed by the enum `{type_text}`")]
         # a callback's parameter: what the iterated list holds
         parent = fn.parent
         if parent is not None and parent.type == "arguments" and parent.parent is not None:
@@ -586,9 +588,56 @@ class SqlFlow:
                     or re.search(rf"\b{n}\s*:\s*{_ZOD_SAFE}[^,\n]*\)\s*\.\s*array\(", self.text)
                     or re.search(rf"\b{n}\s*:\s*z\s*\.\s*(?:coerce\s*\.\s*)?number\(\)[\w.()]*\.array\(", self.text))
 
-    def _enum_type(self, type_name: str) -> bool:
-        return bool(re.fullmatch(r"[A-Z]\w*", type_name)) and bool(
-            re.search(rf"^\s*(?:export\s+)?(?:const\s+)?enum\s+{re.escape(type_name)}\b", self.text, re.M))
+    def _named_field_type(self, param: Node, name: str) -> str:
+        """`{ type }: VotingInput` with `type VotingInput = { type: EntityType; ... }` in this file -> EntityType."""
+        annotation = param.child_by_field_name("type") if param.type != "identifier" else None
+        type_name = text_of(annotation).lstrip(":").strip() if annotation is not None else ""
+        if not re.fullmatch(r"[A-Z]\w*", type_name):
+            return ""
+        body = re.search(rf"(?:type\s+{type_name}\s*=|interface\s+{type_name}\b[^{{]*)\s*\{{([^}}]*)\}}", self.text)
+        m = re.search(rf"\b{re.escape(name)}\??\s*:\s*({_TYPE_UNION})", body.group(1)) if body else None
+        return m.group(1) if m else ""
+
+    def _closed_type(self, type_text: str, text: str | None = None, hops: int = 0) -> bool:
+        """A type whose values cannot hold SQL text: numbers, booleans, dates, string-literal unions, enums (of
+        the file, of an imported module of the repository, or of the Prisma schema), `z.infer` of a `z.enum`,
+        `(typeof LIST)[number]` of a constant list of literals."""
+        parts = [p.strip() for p in type_text.split("|") if p.strip() not in ("", "undefined", "null")]
+        return bool(parts) and all(self._closed_part(p, text if text is not None else self.text, hops)
+                                   for p in parts)
+
+    def _closed_part(self, part: str, text: str, hops: int) -> bool:
+        if _SAFE_TYPE.match(part) or _STRING_LITERAL.match(part):
+            return True
+        if part.endswith("[]"):
+            return self._closed_part(part[:-2].strip("() "), text, hops)
+        m = re.fullmatch(r"(?:readonly\s+)?Array<(.+)>", part)
+        if m:
+            return self._closed_type(m.group(1), text, hops)
+        if not re.fullmatch(r"[A-Z]\w*", part) or hops > 3:
+            return False
+        if part in self.schema_enums:
+            return True
+        n = re.escape(part)
+        if re.search(rf"^\s*(?:export\s+)?(?:declare\s+)?(?:const\s+)?enum\s+{n}\b", text, re.M):
+            return True
+        alias = re.search(rf"^\s*(?:export\s+)?type\s+{n}\s*=\s*([^;\n]+)", text, re.M)
+        if alias is not None:
+            rhs = alias.group(1).strip()
+            infer = re.fullmatch(r"z\s*\.\s*infer\s*<\s*typeof\s+(\w+)\s*>", rhs)
+            if infer is not None:
+                return bool(re.search(rf"\b(?:const|let)\s+{infer.group(1)}\s*=\s*(?:z\s*\.\s*)?"
+                                      rf"(?:enum|nativeEnum)\s*\(", text))
+            listed = re.fullmatch(r"\(\s*typeof\s+(\w+)\s*\)\s*\[\s*number\s*\]", rhs)
+            if listed is not None:
+                return _literal_list(text, listed.group(1))
+            return self._closed_type(rhs, text, hops + 1)
+        if text is self.text and self.imports is not None:
+            module = self.imports.module_of(part)
+            original = self.imports.original_name(part) or part
+            if module is not None:
+                return self._closed_part(original, module.text, hops + 1)
+        return False
 
     def _typed_member(self, chain: str, at: Node) -> str:
         """`input.entityId` where the parameter `input` is typed by a type declared in this file whose
@@ -615,7 +664,7 @@ class SqlFlow:
                     else:
                         return ""
                     m = re.search(rf"\b{re.escape(field_name)}\??\s*:\s*({_TYPE_UNION})", fields)
-                    if m and (_safe_type(m.group(1)) or self._enum_type(m.group(1))):
+                    if m and self._closed_type(m.group(1)):
                         return f"`{field_name}` is typed `{m.group(1)}` in {type_name}"
                     return ""
             fn = fn.parent
@@ -638,10 +687,10 @@ def _named(sources: list[SqlSource], name: str, init: Node) -> list[SqlSource]:
             for s in sources]
 
 
-def _safe_type(type_text: str) -> bool:
-    """`number`, `boolean | undefined`, `Date`, `number[]`: a type whose values cannot hold SQL text."""
-    parts = [p.strip() for p in type_text.split("|") if p.strip() not in ("", "undefined", "null")]
-    return bool(parts) and all(_SAFE_TYPE.match(p) or _STRING_LITERAL.match(p) for p in parts)
+def _literal_list(text: str, name: str) -> bool:
+    """`const NAME = ["a", "b"] as const` (module or function level) holding string or number literals only."""
+    m = re.search(rf"\b(?:const|let)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*\[([^\[\]]*)\]", text)
+    return m is not None and bool(re.fullmatch(r"""(\s*("[^"\n]*"|'[^'\n]*'|-?\d+)\s*,?)*\s*""", m.group(1)))
 
 
 def _walk_same_function(body: Node):  # type: ignore[no-untyped-def]

@@ -267,3 +267,36 @@ export async function reset(table: string) {
     assert query_findings({"scripts/reset.ts": code}, rule=RULE) == []
     (finding,) = query_findings({"src/lib/db-admin.ts": code}, rule=RULE)
     assert finding.severity is Severity.WARNING
+
+
+def test_types_closed_in_imported_modules_and_the_schema_are_safe(query_findings) -> None:  # type: ignore[no-untyped-def]
+    kinds = """\
+import { z } from "zod";
+export const kindSchema = z.enum(["model", "image"]);
+export type Kind = z.infer<typeof kindSchema>;
+"""
+    base = """\
+export const resources = ["Post", "Model"] as const;
+export type Resource = (typeof resources)[number];
+export type Slug = string;
+"""
+    index = 'export * from "./base";\n'
+    service = """\
+import { prisma } from "@/lib/prisma";
+import type { Kind } from "~/libs/kinds";
+import type { Resource, Slug } from "../schema";
+import { OrderStatus } from "@prisma/client";
+
+type VoteInput = { kind: Kind; id: number };
+
+export async function update({ kind, id }: VoteInput, table: Resource, status: OrderStatus, slug: Slug) {
+  await prisma.$executeRawUnsafe(
+    `UPDATE "${table}" SET status = '${status}' WHERE "${kind}Id" = ${id} AND slug = '${slug}'`);
+}
+"""
+    found = query_findings({"src/libs/kinds.ts": kinds, "src/server/schema/base.ts": base,
+                            "src/server/schema/index.ts": index, "src/server/services/vote.ts": service}, rule=RULE)
+    (finding,) = found
+    # only the `string` alias is left: the enum of a zod schema, a constant list's items and a schema enum are not
+    assert finding.severity is Severity.WARNING and "`slug`" in finding.message
+    assert all(f"`{name}`" not in finding.message for name in ("table", "status", "kind", "id"))

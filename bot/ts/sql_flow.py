@@ -316,7 +316,9 @@ class SqlFlow:
                 left = scope.child_by_field_name("left")
                 right = scope.child_by_field_name("right")
                 if left is not None and right is not None and name in _pattern_names(left):
-                    return self.elements(right, depth + 1)
+                    # `for (const sql of builder.statements())`: shown as the loop variable
+                    return _renamed(self.elements(right, depth + 1), name) if left.type == "identifier" or \
+                        text_of(left).split()[-1] == name else self.elements(right, depth + 1)
             scope = scope.parent
         if name in _REQUEST_ROOTS:
             return [self._src(REQUEST, at, f"`{name}`")]

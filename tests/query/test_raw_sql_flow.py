@@ -300,3 +300,19 @@ export async function update({ kind, id }: VoteInput, table: Resource, status: O
     # only the `string` alias is left: the enum of a zod schema, a constant list's items and a schema enum are not
     assert finding.severity is Severity.WARNING and "`slug`" in finding.message
     assert all(f"`{name}`" not in finding.message for name in ("table", "status", "kind", "id"))
+
+
+def test_statements_from_a_builder_looped_over_are_a_note(query_findings) -> None:  # type: ignore[no-untyped-def]
+    code = """\
+import { prisma } from "@/lib/prisma";
+export class BaseService {
+  async create(baseId: string) {
+    const sqlList = this.dbProvider.createSchema(baseId);
+    for (const sql of sqlList) {
+      await prisma.$executeRawUnsafe(sql);
+    }
+  }
+}
+"""
+    (finding,) = query_findings({"src/features/base/base.service.ts": code}, rule=RULE)
+    assert finding.severity is Severity.INFO and "`this.dbProvider.createSchema(...)`" in finding.message

@@ -129,6 +129,8 @@ class SqlFlow:
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
             if op is not None and text_of(op) in ("+", "??", "||") and left is not None and right is not None:
                 return self.sql(left, depth + 1) + self.sql(right, depth + 1)
+            if op is not None and text_of(op) == "&&" and right is not None:
+                return self.sql(right, depth + 1)  # `cond && `AND name = '${name}'``: the text is the right side
             return [self._src(SAFE, n, "a computed number or boolean")]
         if t == "ternary_expression":
             a, b = n.child_by_field_name("consequence"), n.child_by_field_name("alternative")

@@ -316,3 +316,15 @@ export class BaseService {
 """
     (finding,) = query_findings({"src/features/base/base.service.ts": code}, rule=RULE)
     assert finding.severity is Severity.INFO and "`this.dbProvider.createSchema(...)`" in finding.message
+
+
+def test_text_behind_a_condition_is_still_followed(query_findings) -> None:  # type: ignore[no-untyped-def]
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function find(name: string | undefined, limit: number) {
+  return prisma.$queryRawUnsafe(
+    `SELECT * FROM "User" WHERE true ${name && `AND name = '${name}'`} LIMIT ${limit > 0 ? limit : 10}`);
+}
+"""
+    (finding,) = query_findings({"src/lib/users.ts": code}, rule=RULE)
+    assert finding.severity is Severity.WARNING and "`name`" in finding.message and "`limit`" not in finding.message

@@ -25,7 +25,7 @@ from bot.ts.model import (
 )
 from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
-from bot.ts.sql_flow import SqlFlow, SqlSource
+from bot.ts.sql_flow import UNKNOWN, SqlFlow, SqlSource
 from bot.ts.values import JsExpr, JsObject, JsValue, callee_of, text_of, to_value, unwrap
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
@@ -217,7 +217,7 @@ class _Extractor:
                     else:
                         opaque = True
                 if arg_children and op in ("$queryRawUnsafe", "$executeRawUnsafe"):
-                    sql_sources = tuple(self._flow().sql(arg_children[0]))
+                    sql_sources = self._follow(arg_children[0], sql=True)
                     sql_from_caller = _is_own_parameter(arg_children[0])
                     first = unwrap(arg_children[0])
                     if first.type == "identifier":
@@ -260,6 +260,13 @@ class _Extractor:
             self._sql_flow = SqlFlow(self.src.root, self.src.source, self.result.const_strings, self.imports,
                                      self.schema_enums)
         return self._sql_flow
+
+    def _follow(self, node: Node, *, sql: bool) -> tuple[SqlSource, ...]:
+        """The value flow of raw SQL text; code it cannot walk counts as of unknown origin, never as safe."""
+        try:
+            return tuple(self._flow().sql(node) if sql else self._flow().value(node))
+        except (RecursionError, ValueError, AttributeError, IndexError, KeyError, TypeError):
+            return (SqlSource(UNKNOWN, text_of(node)[:80], "not followed", node.start_point.row + 1),)
 
     def _function_node(self, node: Node) -> Node:
         n = node.parent
@@ -408,7 +415,7 @@ class _Extractor:
             # same with each item
             sources = None
             if first is not None and (fn == "raw" or unwrap(first).type == "array"):
-                sources = tuple(self._flow().value(first))
+                sources = self._follow(first, sql=False)
             self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
                                                      "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
                                                      owner, sources=sources))

@@ -28,8 +28,15 @@ Lower level (no ctx): `bot.ts.extract.analyze_file(path, data, model_accessors=.
 Argument values are `bot.ts.values` objects: JsObject (entries, spreads), JsArray, JsLiteral, JsExpr (text, idents).
 
 Clients are recognised by name (prisma, db, ctx.prisma, this.prisma, this.prismaService, tx ...), by what the file
-imports (any name from a module that builds or re-exports a PrismaClient), by type annotations, and, for unknown
-receivers, by a schema model accessor or a Prisma-only operation name (confidence 0.6-0.8).
+imports (any name from a module that builds or re-exports a PrismaClient, a client class or factory from it), by
+type annotations (PrismaClient, a class extending it), by `$extends(...)` results and transaction callbacks (also a
+project's `$tx(cb)` / `withTransaction(cb)`). An unknown receiver counts only with a schema model accessor or a `$`
+operation (confidence 0.8, `call.guessed`), or, without a schema, a Prisma-only operation name (0.6); an unknown
+receiver whose member is not a model of the schema is not Prisma. `call.resolved_by` says how it was recognised.
+
+For raw SQL, `call.sql_sources` (and `RawHelper.sources`) say where each value in the SQL text comes from
+(bot.ts.sql_flow: safe / request / parameter / unknown), following the file and its imported modules
+(bot.ts.imports).
 """
 
 from __future__ import annotations

@@ -28,8 +28,15 @@ Lower level (no ctx): `bot.ts.extract.analyze_file(path, data, model_accessors=.
 Argument values are `bot.ts.values` objects: JsObject (entries, spreads), JsArray, JsLiteral, JsExpr (text, idents).
 
 Clients are recognised by name (prisma, db, ctx.prisma, this.prisma, this.prismaService, tx ...), by what the file
-imports (any name from a module that builds or re-exports a PrismaClient), by type annotations, and, for unknown
-receivers, by a schema model accessor or a Prisma-only operation name (confidence 0.6-0.8).
+imports (any name from a module that builds or re-exports a PrismaClient, a client class or factory from it), by
+type annotations (PrismaClient, a class extending it), by `$extends(...)` results and transaction callbacks (also a
+project's `$tx(cb)` / `withTransaction(cb)`). An unknown receiver counts only with a schema model accessor or a `$`
+operation (confidence 0.8, `call.guessed`), or, without a schema, a Prisma-only operation name (0.6); an unknown
+receiver whose member is not a model of the schema is not Prisma. `call.resolved_by` says how it was recognised.
+
+For raw SQL, `call.sql_sources` (and `RawHelper.sources`) say where each value in the SQL text comes from
+(bot.ts.sql_flow: safe / request / parameter / unknown), following the file and its imported modules
+(bot.ts.imports).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from typing import TYPE_CHECKING
 from bot.change import decode_text
 from bot.ts.clients import resolve_module
 from bot.ts.extract import analyze_file
+from bot.ts.imports import ModuleText, ReadModule
 from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
 from bot.ts.parser import oversized
 
@@ -87,6 +95,47 @@ def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped
     return check
 
 
+def schema_enums(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
+    """The enum names of the schema(s): a value typed by one cannot hold SQL text."""
+
+    def build() -> frozenset[str]:
+        try:
+            from bot.checks.query.schema_view import schema_view
+
+            view = schema_view(ctx, side)
+        except Exception:  # the schema is optional for parsing
+            return frozenset()
+        return frozenset(name for s in view.schemas for name in s.enums) if view is not None else frozenset()
+
+    return ctx.memo(("ts-schema-enums", side), build)
+
+
+def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
+    snapshot = ctx.change.head if side == "head" else ctx.change.base
+
+    def read(importer: str, spec: str) -> ModuleText | None:
+        def build() -> ModuleText | None:
+            files = ctx.memo(("ts-listing", side), lambda: _listing(snapshot))
+            target = resolve_module(importer, spec, files.__contains__)
+            if target is None:
+                return None
+            data = snapshot.read_bytes(target)
+            if data is None or len(data) > 500_000:
+                return None
+            return ModuleText(target, decode_text(data) or "")
+
+        return ctx.memo(("ts-module-text", side, importer, spec), build)
+
+    return read
+
+
+def _listing(snapshot) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    try:
+        return frozenset(snapshot.list_files())
+    except Exception:
+        return frozenset()
+
+
 def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnalysis:
     def build() -> FileAnalysis:
         snapshot = ctx.change.head if side == "head" else ctx.change.base
@@ -101,7 +150,8 @@ def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnal
             return FileAnalysis(path, skipped=too_big, unanalysable=True)
         try:
             return analyze_file(path, data, model_accessors=model_accessors(ctx, side),
-                                module_is_client=_module_is_client(ctx, side), max_bytes=limit)
+                                module_is_client=_module_is_client(ctx, side), max_bytes=limit,
+                                read_module=_read_module(ctx, side), schema_enums=schema_enums(ctx, side))
         except RecursionError:
             return FileAnalysis(path, skipped="its expressions are nested too deeply to parse", unanalysable=True)
 

@@ -17,11 +17,17 @@ DEFAULT_CLIENT_NAMES = frozenset({"prisma", "db", "prismaClient", "prismaService
                                   "dbClient", "prismaRead", "prismaWrite", "readReplica", "primary"})
 TX_NAMES = frozenset({"tx", "trx", "txn", "transaction", "txClient", "prismaTx", "tx_", "transactionClient", "t"})
 
-_IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""", re.M)
+IMPORT_LINE = _IMPORT = re.compile(r"""^[ \t]*import\s+(?:type\s+)?([\w${},\s*]+?)\s+from\s+['"]([^'"]+)['"]""", re.M)
 _REQUIRE = re.compile(r"""(?:const|let|var)\s+(\{[^}]*\}|\w+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)""")
 _NEW_CLIENT_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=[^;\n]{0,200}?\bnew\s+PrismaClient\b""")
 _EXTENDS_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(\w+)\s*\.\s*\$extends\b""")
+_FACTORY_BINDING = re.compile(r"""(?:const|let|var)\s+(\w+)\s*(?::[^=\n]+)?=\s*(?:await\s+)?(\w+)\s*\(""")
 _TYPED_NAME = re.compile(r"""(\w+)\s*[?!]?\s*:\s*(?:typeof\s+)?([\w.]*(?:Prisma|TransactionClient|DbClient)[\w.<>]*)""")
+# `class PrismaService extends PrismaClient` (NestJS), `class Db extends PrismaClient<...>`: instances are clients.
+_CLIENT_CLASS = re.compile(r"\bclass\s+(\w+)(?:<[^>{]*>)?\s+extends\s+(?:Prisma\.)?(\w*PrismaClient|PrismaService)\b")
+# `constructor(private readonly store: DatabaseService)`, `db!: DatabaseService`: a name typed by a class.
+_CLASS_TYPED_NAME = re.compile(r"(\w+)\s*[?!]?\s*:\s*([A-Z]\w*)\b(?!\s*[.<])")
+_CLIENT_CLASS_NAME = re.compile(r"^[A-Z]\w*(Service|Client|Db|DB|Database|Prisma|Repository)$")
 _DB_MODULE = re.compile(r"(^|[/@~])(prisma|db|database|lib/db|server/db)(/|$|\.)|prisma|(^|/)db(\.\w+)?$", re.I)
 # Modules whose functions talk to the outside world: `import { updateSubscription } from "@/ee/stripe/update"`.
 _IO_MODULE = re.compile(r"stripe|(^|[/@-])(e?-?mail\w*|nodemailer|sms|twilio|webhooks?|slack|resend|sendgrid|postmark|"
@@ -93,6 +99,8 @@ def collect_client_names(path: str, text: str,
     (the caller resolves it in the repository); module names such as `@/lib/prisma` or `~/server/db` count anyway.
     """
     names = ClientNames()
+    client_types = set(_CLIENT_CLASS.findall(text)) if "extends" in text else set()
+    client_types = {cls for cls, _base in client_types}
     # Regexes run on the few lines that can match, not on the whole file (most lines are plain code).
     typed_text = "\n".join(line for line in text.split("\n")
                            if "Prisma" in line or "TransactionClient" in line or "DbClient" in line)
@@ -104,12 +112,25 @@ def collect_client_names(path: str, text: str,
             continue
         if _DB_MODULE.search(spec) or (module_is_client is not None and module_is_client(path, spec)):
             names.clients.update(n for n in imported if n and n[0].islower())
+            # a class imported from a module that builds a client: `DatabaseService extends PrismaClient`
+            # (named like one: the same module often re-exports the model types `User`, `Order`)
+            client_types.update(n for n in imported if _CLIENT_CLASS_NAME.search(n) and n != "PrismaClient")
         elif _IO_MODULE.search(spec):
             names.io_imports.update(n for n in imported if n)
     names.clients.update(_NEW_CLIENT_BINDING.findall(typed_text))
     for new_name, base in _EXTENDS_BINDING.findall(text) if "$extends" in text else ():
         if base in names.clients or base in DEFAULT_CLIENT_NAMES:
             names.clients.add(new_name)
+    # `const client = getPrisma()` / `= await createDb(url)` with the factory imported from a client module
+    factories = {n for n in names.clients if n not in DEFAULT_CLIENT_NAMES}
+    if factories:
+        for new_name, factory in _FACTORY_BINDING.findall(text):
+            if factory in factories:
+                names.clients.add(new_name)
+    if client_types:
+        for name, type_name in _CLASS_TYPED_NAME.findall(text):
+            if type_name in client_types:
+                names.clients.add(name)
     for name, type_text in _TYPED_NAME.findall(typed_text):
         if "TransactionClient" in type_text:
             names.transactions.add(name)

@@ -10,6 +10,7 @@ from tree_sitter import Node
 
 from bot.change import split_lines
 from bot.ts.clients import ClientNames, collect_client_names
+from bot.ts.imports import Imports, ReadModule
 from bot.ts.model import (
     CLIENT_OPS,
     MODEL_OPS,
@@ -24,11 +25,17 @@ from bot.ts.model import (
 )
 from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
-from bot.ts.values import JsExpr, JsObject, JsValue, text_of, to_value, unwrap
+from bot.ts.sql_flow import UNKNOWN, SqlFlow, SqlSource
+from bot.ts.values import JsExpr, JsObject, JsValue, callee_of, text_of, to_value, unwrap
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
+_OP_NAMES = " ".join(chr(34) + o + chr(34) for o in _OPS)
+# tree-sitter-typescript parses `await a.b<T>(x)` as a call whose function is `await a.b` (the type arguments bind
+# the call to the await expression), while `return a.b<T>(x)` keeps the member as the function: match both shapes.
 _CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \
-              f"(#any-of? @op {' '.join(chr(34) + o + chr(34) for o in _OPS)}))"
+              f"(#any-of? @op {_OP_NAMES}))\n" \
+              f"((call_expression function: (await_expression (member_expression property: (property_identifier) @op)" \
+              f" @fn)) @call (#any-of? @op {_OP_NAMES}))"
 _NEW_CLIENT = '((new_expression constructor: (_) @ctor) @new (#match? @ctor "PrismaClient$"))'
 _PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @hns '
                    'property: (property_identifier) @hfn) arguments: (arguments)) @hcall '
@@ -61,7 +68,8 @@ _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|ar
 
 def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = frozenset(),
                  module_is_client: Callable[[str, str], bool] | None = None,
-                 max_bytes: int = MAX_BYTES) -> FileAnalysis:
+                 max_bytes: int = MAX_BYTES, read_module: ReadModule | None = None,
+                 schema_enums: frozenset[str] = frozenset()) -> FileAnalysis:
     """Everything the query rules need from one file. Never raises on bad input."""
     reason = skip_reason(path, data, max_bytes)
     if reason is not None:
@@ -79,7 +87,10 @@ def analyze_file(path: str, data: bytes, *, model_accessors: frozenset[str] = fr
     consts = {name: _count_items(items) for name, items in _SMALL_CONST.findall(text)}
     scopes = ScopeResolver(path, source.root, result.use_server,
                            {k: v for k, v in consts.items() if v is not None})
-    _Extractor(source, names, scopes, model_accessors, result).run()
+    extractor = _Extractor(source, names, scopes, model_accessors, result)
+    extractor.imports = Imports.of(path, text, read_module) if read_module is not None else None
+    extractor.schema_enums = schema_enums
+    extractor.run()
     return result
 
 
@@ -107,6 +118,9 @@ class _Extractor:
         self.accessors = accessors
         self.result = result
         self._declarators: dict[int, dict[str, Node]] = {}
+        self._sql_flow: SqlFlow | None = None
+        self.imports: Imports | None = None
+        self.schema_enums: frozenset[str] = frozenset()
         self._awaits: list[Node] = []
         self._await_starts: list[int] = []
 
@@ -137,7 +151,7 @@ class _Extractor:
     # -- calls ----------------------------------------------------------------------------------------------
 
     def _call(self, node: Node) -> PrismaCall | None:
-        fn = node.child_by_field_name("function")
+        fn = callee_member(node)
         if fn is None:
             return None
         op_node = fn.child_by_field_name("property")
@@ -166,24 +180,22 @@ class _Extractor:
         else:
             if not client.isascii() or any(ch.isspace() for ch in client):
                 client = re.sub(r"\s+", "", client)
+            # `a?.b!.c` is the receiver `a.b.c` for naming: optional chaining and `!` do not change what it is
+            client = re.sub(r"[?!]+(?=\.)|!+$", "", client)
             segments = re.findall(r"[\w$]+", client)
         if accessor is not None and segments and segments[-1] == "query":
             return None  # Drizzle's relational API: db.query.users.findMany()
         frames = self.scopes.frames(node)
         tx_params = {f.tx_param for f in frames if f.kind is FrameKind.TRANSACTION and f.tx_param}
         kind = "transaction" if tx_params.intersection(segments) else self.names.kind_of(segments)
-        confidence = 1.0
-        if kind is None:
-            if op in CLIENT_OPS or accessor in self.accessors:
-                confidence = 0.8
-            elif op in PRISMA_SPECIFIC_OPS and client_node.type in ("identifier", "member_expression", "this"):
-                confidence = 0.6
-            else:
-                return None
-            kind = "unknown"
-        elif self.accessors and accessor is not None and accessor not in self.accessors:
-            confidence = 0.9  # a known client, but the schema has no such model (a stale schema or an extension)
+        resolution = receiver_confidence(kind, op, accessor, client_node.type, self.accessors)
+        if resolution is None:
+            return None
+        confidence, resolved_by = resolution
+        kind = kind or "unknown"
         args_node = node.child_by_field_name("arguments")
+        sql_sources: tuple[SqlSource, ...] | None = None
+        sql_from_caller = False
         arguments: list[JsValue] = []
         args: JsObject | None = None
         opaque = False
@@ -205,6 +217,8 @@ class _Extractor:
                     else:
                         opaque = True
                 if arg_children and op in ("$queryRawUnsafe", "$executeRawUnsafe"):
+                    sql_sources = self._follow(arg_children[0], sql=True)
+                    sql_from_caller = _is_own_parameter(arg_children[0])
                     first = unwrap(arg_children[0])
                     if first.type == "identifier":
                         resolved = self._resolve_string(text_of(first), node)
@@ -233,9 +247,26 @@ class _Extractor:
             result_names=result_names,
             frames=frames,
             function=owner,
+            resolved_by=resolved_by,
+            sql_sources=sql_sources,
+            sql_from_caller=sql_from_caller,
+            tagged=args_node is not None and args_node.type == "template_string",
             text=self.src.source[node.start_byte:min(node.end_byte, node.start_byte + 1200)]
             .decode("utf-8", "replace")[:300],
         )
+
+    def _flow(self) -> SqlFlow:
+        if self._sql_flow is None:
+            self._sql_flow = SqlFlow(self.src.root, self.src.source, self.result.const_strings, self.imports,
+                                     self.schema_enums)
+        return self._sql_flow
+
+    def _follow(self, node: Node, *, sql: bool) -> tuple[SqlSource, ...]:
+        """The value flow of raw SQL text; code it cannot walk counts as of unknown origin, never as safe."""
+        try:
+            return tuple(self._flow().sql(node) if sql else self._flow().value(node))
+        except (RecursionError, ValueError, AttributeError, IndexError, KeyError, TypeError):
+            return (SqlSource(UNKNOWN, text_of(node)[:80], "not followed", node.start_point.row + 1),)
 
     def _function_node(self, node: Node) -> Node:
         n = node.parent
@@ -337,9 +368,14 @@ class _Extractor:
             hi = bisect.bisect_left(self._await_starts, first.end_byte)
             for aw in self._awaits[lo:hi]:
                 inner = unwrap(aw.named_children[0]) if aw.named_children else None
-                if inner is None or inner.type != "call_expression":
+                if inner is not None and inner.type != "call_expression" and aw.parent is not None and \
+                        aw.parent.type == "call_expression" and aw.parent.child_by_field_name("function") == aw:
+                    inner = aw.parent  # `await sendMail<T>(x)`: the typed call wraps its await
+                    callee_node = aw.named_children[0]
+                elif inner is None or inner.type != "call_expression":
                     continue
-                callee_node = inner.child_by_field_name("function")
+                else:
+                    callee_node = inner.child_by_field_name("function")
                 callee = re.sub(r"\s+", "", text_of(callee_node)) if callee_node is not None else ""
                 root_name = re.split(r"[.(\[]", callee, maxsplit=1)[0]
                 if root_name == tx_param or _NOT_IO.match(callee) or "$" in callee:
@@ -375,16 +411,81 @@ class _Extractor:
             first = args.named_children[0] if args.named_children else None
             value = to_value(first) if first is not None else None
             owner = self.scopes.owner(self.scopes.frames(node), node)
+            # `Prisma.raw(x)` puts x into the SQL text; `Prisma.sql([...])` (a strings array, no template) does the
+            # same with each item
+            sources = None
+            if first is not None and (fn == "raw" or unwrap(first).type == "array"):
+                sources = self._follow(first, sql=False)
             self.result.raw_helpers.append(RawHelper(node.start_point.row + 1, node.end_point.row + 1,
                                                      "Prisma.raw" if fn == "raw" else "Prisma.sql()", value,
-                                                     owner))
+                                                     owner, sources=sources))
         for call in self.result.calls:
-            if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and \
-                    not call.text.lstrip().endswith("`") and "(" in call.text.split("`", 1)[0]:
+            if call.operation in ("$queryRaw", "$executeRaw") and call.arguments and not call.tagged:
                 first_value = call.arguments[0]
                 if isinstance(first_value, JsExpr) and first_value.kind == "template_string":
                     self.result.raw_helpers.append(RawHelper(call.line, call.end_line, f"{call.operation}()",
                                                              first_value, call.function))
+
+
+# A member named like a service object is an application class, not a model delegate:
+# `this.marketDataService.updateMany(...)` is the app's wrapper, whatever its method names.
+_SERVICE_LIKE = re.compile(r"(Service|Repository|Repo|Manager|Provider|Helper|Api|Client|Store|Dao|Gateway|Queue|"
+                           r"Cache|Controller|Handler|Module|Facade|Adapter)s?$")
+
+
+def receiver_confidence(kind: str | None, op: str, accessor: str | None, client_type: str,
+                        accessors: frozenset[str]) -> tuple[float, str] | None:
+    """How sure we are that a call is Prisma Client's, and why; None when it is not Prisma at all.
+
+    1.0: a receiver bound to a client (import, instance, type, transaction parameter) and a model of the schema.
+    0.9: a bound client whose member is not a model of the schema (a stale schema, an extension's property).
+    0.8: an unknown receiver, but a Prisma-only `$` operation or a model of the schema as the member.
+    0.6: no schema to ask, an unknown receiver, a Prisma-only operation name (`findMany`, `upsert`...).
+    With a schema, an unknown receiver whose member is not one of its models is not Prisma
+    (`this.marketDataService.updateMany` is a service method)."""
+    if kind is not None:
+        if accessors and accessor is not None and accessor not in accessors:
+            return 0.9, "client binding; member not a schema model"
+        return 1.0, "client binding" if kind == "client" else "transaction client"
+    if op in CLIENT_OPS:
+        return 0.8, "Prisma-only operation name"
+    if accessor is not None and accessor in accessors:
+        return 0.8, "schema model accessor"
+    if accessors or accessor is None or _SERVICE_LIKE.search(accessor):
+        return None
+    if op in PRISMA_SPECIFIC_OPS and client_type in ("identifier", "member_expression", "this"):
+        return 0.6, "Prisma-only operation name"
+    return None
+
+
+def _is_own_parameter(sql: Node) -> bool:
+    """The SQL text is a parameter of the enclosing function, maybe through a method call on it
+    (`rawQuery(sql, data)` running `sql.replaceAll(...)`): the function runs its caller's SQL."""
+    n = unwrap(sql)
+    if n.type != "identifier":
+        return False
+    name = text_of(n)
+    fn = n.parent
+    while fn is not None and fn.type not in FUNCTION_TYPES:
+        fn = fn.parent
+    if fn is None:
+        return False
+    params = fn.child_by_field_name("parameters")
+    if params is None:
+        return False
+    names = {text_of(p.child_by_field_name("pattern") or p) for p in params.named_children}
+    if name in names:
+        return True
+    # `const query = sql.replaceAll(...)` with `sql` a parameter
+    body = text_of(fn)
+    m = re.search(rf"\b(?:const|let)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*([A-Za-z_$][\w$]*)\s*\??\.\s*\w+\(", body)
+    return bool(m and m.group(1) in names)
+
+
+def callee_member(call: Node) -> Node | None:
+    """The `a.b` member a call invokes (see values.callee_of for the shapes it sees through)."""
+    fn = callee_of(call)
+    return fn if fn is not None and fn.type == "member_expression" else None
 
 
 def _matches(kind: str, query_src: str, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
@@ -401,6 +502,9 @@ def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:
         n = parent
         parent = n.parent
     awaited = returned = False
+    fn = node.child_by_field_name("function")
+    if fn is not None and fn.type == "await_expression":
+        awaited = True  # `await a.b<T>(x)`: the await sits inside the call node (see _CALL_QUERY)
     if parent is not None and parent.type == "await_expression":
         awaited = True
         n = parent

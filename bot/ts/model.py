@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.ts.sql_flow import SqlSource
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 # Prisma Client model operations (Prisma 4 to 7).
@@ -89,6 +90,19 @@ class PrismaCall:
     frames: tuple[Frame, ...]  # innermost first, up to the file
     function: FunctionInfo
     text: str  # the call's source (first 300 characters)
+    # How the receiver was recognised ("client binding", "transaction client", "schema model accessor",
+    # "Prisma-only operation name"...): with `confidence`, what a finding on a guessed receiver says.
+    resolved_by: str = ""
+    # For $queryRawUnsafe / $executeRawUnsafe: where each value in the SQL text comes from (bot.ts.sql_flow), and
+    # whether the SQL text is the enclosing function's own parameter (a helper running its caller's SQL).
+    sql_sources: tuple[SqlSource, ...] | None = None
+    sql_from_caller: bool = False
+    tagged: bool = False  # called as a tagged template (`$queryRaw`...``), not with parentheses
+
+    @property
+    def guessed(self) -> bool:
+        """The receiver was not bound to a Prisma Client we could see: only its shape says Prisma."""
+        return self.confidence < 0.9
 
     @property
     def is_write(self) -> bool:
@@ -207,6 +221,8 @@ class RawHelper:
     helper: str  # "Prisma.raw" | "Prisma.sql()" | "$queryRaw()" ...
     argument: JsValue | None
     function: FunctionInfo
+    # Where the values that reach the SQL text come from (bot.ts.sql_flow); None when not followed.
+    sources: tuple[SqlSource, ...] | None = None
 
 
 @dataclass

@@ -10,7 +10,7 @@ import re
 from tree_sitter import Node
 
 from bot.ts.model import Frame, FrameKind, FunctionInfo
-from bot.ts.values import text_of, unwrap
+from bot.ts.values import callee_of, text_of, unwrap
 
 FUNCTION_TYPES = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition",
                             "generator_function", "generator_function_declaration", "function"})
@@ -31,6 +31,10 @@ _NEST_JOB = re.compile(r"^@(Cron|Interval|Timeout|OnEvent|Process|OnQueue\w*|OnW
 _LOADER_NAMES = frozenset({"loader", "action", "load", "getServerSideProps", "generateMetadata"})
 _GRAPHQL_ROOTS = frozenset({"Query", "Mutation", "Subscription"})
 _SMALL_LIST = 20
+# A project's own interactive-transaction helpers: `this.prismaService.$tx(async (prisma) => ...)`,
+# `withTransaction(async (tx) => ...)`. Their callback's first parameter is a transaction client.
+_TX_WRAPPER = re.compile(r"^(\$tx|withTransaction|runInTransaction|inTransaction|withTx|runTransaction|"
+                         r"transactional|withPrismaTransaction)$")
 
 
 class ScopeResolver:
@@ -145,11 +149,12 @@ class ScopeResolver:
         is_async = any(c.type == "async" for c in fn.children[:3])
         call, position = _callback_of(fn)
         if call is not None:
-            callee = call.child_by_field_name("function")
+            callee = callee_of(call)
             prop = callee.child_by_field_name("property") if callee is not None and \
                 callee.type == "member_expression" else None
-            method = text_of(prop) if prop is not None else ""
-            if method in ITERATION_METHODS and position == 0:
+            method = text_of(prop) if prop is not None else text_of(callee) if callee is not None and \
+                callee.type == "identifier" else ""
+            if method in ITERATION_METHODS and position == 0 and prop is not None:
                 obj = callee.child_by_field_name("object") if callee is not None else None
                 collection = text_of(unwrap(obj)) if obj is not None else ""
                 params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
@@ -162,7 +167,7 @@ class ScopeResolver:
                              collection=collection, variable=variable, is_async=is_async,
                              constant_items=self._constant_size(unwrap(obj)) if obj is not None else None,
                              batch_into=_batch_consumer(call))
-            if method == "$transaction" and position == 0:
+            if (method == "$transaction" or _TX_WRAPPER.match(method)) and position == 0:
                 params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
                 tx = ""
                 if params is not None:
@@ -224,7 +229,7 @@ class ScopeResolver:
         # arrow functions and function expressions: named by what they are assigned to or passed to
         call, position = _callback_of(fn)
         if call is not None:
-            callee = call.child_by_field_name("function")
+            callee = callee_of(call)
             prop = callee.child_by_field_name("property") if callee is not None and \
                 callee.type == "member_expression" else None
             method = text_of(prop) if prop is not None else ""
@@ -296,7 +301,7 @@ def _batch_consumer(call: Node) -> str:
     hops = 0
     while n is not None and hops < 4:
         if n.type == "call_expression":
-            fn = n.child_by_field_name("function")
+            fn = callee_of(n)
             text = text_of(fn) if fn is not None else ""
             if text.startswith("Promise.") or text.endswith(("Promise.all", "Promise.allSettled")):
                 return "Promise.all"
@@ -329,7 +334,7 @@ def _enclosing_iteration_call(node: Node) -> Node | None:
     call = n.parent.parent
     if call is None or call.type != "call_expression":
         return None
-    fn = call.child_by_field_name("function")
+    fn = callee_of(call)
     prop = fn.child_by_field_name("property") if fn is not None and fn.type == "member_expression" else None
     return call if prop is not None and text_of(prop) in ("map", "flatMap") else None
 
@@ -341,7 +346,7 @@ def _is_transaction_batch_array(array: Node) -> bool:
     call = parent.parent
     if call is None or call.type != "call_expression":
         return False
-    fn = call.child_by_field_name("function")
+    fn = callee_of(call)
     return fn is not None and text_of(fn).endswith("$transaction")
 
 

@@ -83,6 +83,15 @@ def unwrap(node: Node) -> Node:
     return node
 
 
+def callee_of(call: Node) -> Node | None:
+    """What a call invokes, seen through the `await` tree-sitter-typescript puts inside a typed call
+    (`await a.b<T>(x)` is a call whose function is `await a.b`) and through parentheses, `!`, `as`, `satisfies`."""
+    fn = call.child_by_field_name("function")
+    if fn is not None and fn.type == "await_expression":
+        fn = fn.named_children[0] if fn.named_children else None
+    return unwrap(fn) if fn is not None else None
+
+
 def text_of(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 

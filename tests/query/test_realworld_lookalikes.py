@@ -78,11 +78,15 @@ export async function resetTenant(tenantId: string, sort: string) {
 """
 
 
-def test_raw_sql_from_configuration_is_a_warning_and_request_values_stay_errors(query_findings):
+def test_raw_sql_from_configuration_is_fine_and_request_values_are_errors(query_findings):
+    # Issue #14: deployment configuration (a zero-argument getter such as `getDbSchema()`) carries no outside text,
+    # so it is not an injection (it used to be a warning); a getter that reads the request still is.
     found = query_findings({"src/services/tenants.ts": SEARCH_PATH}, rule="query/raw-sql-injection")
     by_line = {f.line: f.severity.value for f in found}
-    assert by_line == {5: "warning", 7: "error", 8: "error"}
-    assert "`schema` = `getDbSchema()`" in next(f for f in found if f.line == 5).message
+    # `resetTenant`'s own parameters are of unknown origin (a helper, not a request handler): a warning
+    assert by_line == {7: "error", 8: "warning"}
+    assert "`getQueryParams()` reads the request" in next(f for f in found if f.line == 7).message
+    assert "`tenantId` (a parameter of `resetTenant`)" in next(f for f in found if f.line == 8).message
 
 
 CRON_ROUTE = """\
@@ -477,11 +481,14 @@ export async function sorted(sort: string, term: string) {
 """
 
 
-def test_raw_sql_from_constant_lists_or_allow_listed_values_is_info(query_findings):
+def test_raw_sql_from_constant_lists_or_allow_listed_values_is_fine(query_findings):
+    # Issue #14: a loop over a constant list and a value checked by a strict regex or an allow-list first cannot
+    # carry outside text, so nothing is reported (these used to be info notes, which the labelled set counts as
+    # false positives); the unchecked `term`, a parameter of the helper `sorted`, stays a warning.
     found = query_findings({"src/services/maintenance.ts": VETTED_SQL}, rule="query/raw-sql-injection")
     by_line = {f.line: f.severity.value for f in found}
-    assert by_line == {11: "info", 17: "info", 19: "info", 21: "error"}
-    assert "constant list `REQUIRED`" in next(f for f in found if f.line == 11).message
+    assert by_line == {21: "warning"}
+    assert "`term`" in found[0].message
 
 
 BOOT = """\

@@ -89,6 +89,14 @@ def path_request_context(path: str, use_server: bool = False) -> str | None:
 
 def call_finding(rule: Rule, call: PrismaCall, message: str, *, severity: Severity | None = None,
                  key_suffix: str = "", caused_by_change: bool = False, extra: dict[str, Any] | None = None) -> Finding:
+    if call.confidence < 1.0:
+        # A receiver we could not bind to a Prisma Client (or a member the schema does not have) may not be Prisma
+        # at all: such a finding never fails CI, and says why it was taken for Prisma.
+        if (severity or rule.severity) is Severity.ERROR:
+            severity = Severity.WARNING
+        if call.guessed:
+            message += (f" (`{call.client}` is taken for a Prisma Client by its {call.resolved_by or 'shape'}, not by "
+                        f"a binding we could see: confidence {call.confidence:.1f}.)")
     finding = rule.finding(
         call.path, call.line, message, end_line=call.end_line, severity=severity,
         key=call.key + (f":{key_suffix}" if key_suffix else ""), scope=call.scope,

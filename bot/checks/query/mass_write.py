@@ -38,6 +38,28 @@ def _meant_for_every_row(inp: QueryInput, call) -> bool:  # type: ignore[no-unty
     return bool(re.search(no_params, function_header(inp.analysis, call)))
 
 
+def _global_table(inp: QueryInput, call) -> bool:  # type: ignore[no-untyped-def]
+    """The model belongs to no parent row (no to-one relation: an instance license, a settings or cache table):
+    there is no owner filter to forget, so emptying it is what the code means."""
+    model = inp.schema.model(call.accessor) if inp.schema is not None else None
+    return model is not None and not any(f.is_relation and not f.list for f in model.fields)
+
+
+def _filtered_elsewhere(inp: QueryInput, call) -> bool:  # type: ignore[no-untyped-def]
+    """An earlier branch of the same function runs the same write on the same model with a `where` and returns
+    (`if (orphaned) { deleteMany({ where: { userId: null } }); return ... }` then `deleteMany({})`): the author
+    chose between a filtered and a whole-table write."""
+    for other in inp.analysis.calls:
+        if other is call or other.function != call.function or other.accessor != call.accessor or \
+                other.operation != call.operation or other.client != call.client or other.line >= call.line or \
+                other.args is None or "where" not in other.args.entries or _where_missing(other):
+            continue
+        between = "\n".join(inp.analysis.lines[other.end_line:call.line - 1])
+        if re.search(r"\breturn\b", between):
+            return True
+    return False
+
+
 def _where_missing(call) -> bool:  # type: ignore[no-untyped-def]
     if call.args_opaque:
         return False
@@ -56,7 +78,7 @@ def check_mass_write(inp: QueryInput) -> list[Finding]:
     for call in inp.analysis.calls:
         if call.operation not in ("deleteMany", "updateMany", "updateManyAndReturn") or not _where_missing(call):
             continue
-        if _meant_for_every_row(inp, call):
+        if _meant_for_every_row(inp, call) or _global_table(inp, call) or _filtered_elsewhere(inp, call):
             continue
         model = call.accessor
         verb = "deletes" if call.operation == "deleteMany" else "updates"

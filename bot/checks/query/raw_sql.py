@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.findings import Finding, Severity, Suggestion, Surface
 from bot.registry import define
-from bot.ts.model import UNSAFE_RAW_OPS
+from bot.ts.model import UNSAFE_RAW_OPS, FunctionInfo
+from bot.ts.sql_flow import PARAMETER, REQUEST, UNKNOWN, SqlSource
 from bot.ts.values import JsExpr, JsLiteral, JsValue
 
-from .common import QueryInput, call_finding, function_text
+from .common import QueryInput, call_finding, is_test_path
 
 RULE = define(
     "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
@@ -17,9 +19,6 @@ RULE = define(
     aliases=("eslint-plugin-prisma:no-unsafe", "prisma/no-unsafe"),
 )
 
-
-_GLOBALS = frozenset({"Number", "String", "Boolean", "JSON", "Math", "Date", "Object", "Array", "parseInt",
-                      "parseFloat", "encodeURIComponent", "BigInt"})
 
 
 def _constant(value: JsValue | None, const_strings: set[str]) -> bool:
@@ -31,82 +30,85 @@ def _constant(value: JsValue | None, const_strings: set[str]) -> bool:
     return False
 
 
-_REQUEST_ACCESSOR = re.compile(r"header|cookie|param|query|body|request|input|search|form|session|user", re.I)
+@dataclass(frozen=True)
+class _Verdict:
+    """What the value flow says about the text of one raw SQL statement."""
+
+    request: tuple[SqlSource, ...]  # request input (or a request handler's parameters)
+    unknown: tuple[SqlSource, ...]  # values of unknown origin
+
+    @property
+    def safe(self) -> bool:
+        return not self.request and not self.unknown
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.ERROR if self.request else Severity.WARNING
 
 
-def _config_sources(inp: QueryInput, call, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Interpolated names bound in the function to configuration, not input: `const schema = getSchema()` (a call
-    with no arguments) or `process.env.X`. Every name must be such a binding, else the map is empty."""
-    if not names:
-        return {}
-    body = function_text(inp.analysis, call)
-    out: dict[str, str] = {}
-    for name in names:
-        m = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*"
-                      rf"(process\.env\.\w+|[A-Za-z_$][\w$.]*\(\s*\))\s*(?:\?\?\s*(?:'[^']*'|\"[^\"]*\"))?\s*[;\n]",
-                      body)
-        if m is None or len(re.findall(rf"\b{re.escape(name)}\s*=[^=>]", body)) != 1:
-            return {}  # not bound that way, or reassigned later
-        if _REQUEST_ACCESSOR.search(m.group(1)):
-            return {}  # `headers()`, `getQuery()`, `useSearchParams()`: zero-argument calls that read the request
-        out[name] = m.group(1)
-    return out
+# Code a developer runs by hand (seeds, one-off scripts, CLIs); jobs and workers run in production on outside data.
+_DEVELOPER_SCRIPT = re.compile(r"(^|/)(scripts?|seeds?|seeders?|bin|cli|tools|maintenance|backfills?|migrations?)(/|$)|"
+                               r"(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
+# Functions whose parameters are what the client sent (a route handler's request, a procedure's input).
+_HANDLERS = frozenset({"next-route", "next-api", "server-action", "trpc", "nest-controller", "express", "resolver",
+                       "loader"})
 
 
-_LITERALS_ONLY = re.compile(r"""("[^"\n]*"|'[^'\n]*'|`[^`$\n]*`|-?\d+(\.\d+)?|true|false|null|[\s,\[\]])*""")
+def _verdict(sources: tuple[SqlSource, ...], function: FunctionInfo) -> _Verdict:
+    """Request input: read from the request, or a parameter of the request handler the SQL sits in. A parameter
+    of any other function (a service helper) is of unknown origin: its callers decide."""
+    handler = function.handler in _HANDLERS
+
+    def from_request(s: SqlSource) -> bool:
+        return s.origin == REQUEST or (s.origin == PARAMETER and handler and s.function_line == function.line)
+
+    request = tuple(s for s in sources if from_request(s))
+    unknown = tuple(s for s in sources if s.origin in (UNKNOWN, PARAMETER) and not from_request(s))
+    return _Verdict(request, unknown)
 
 
-def _constant_array(text: str, name: str) -> bool:
-    """`const NAME = [["Exam", "scope", "TEXT"], ...]` (module or function level) holding literals only."""
-    m = re.search(rf"\bconst\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*\[", text)
-    if m is None:
-        return False
-    depth, i = 0, m.end() - 1
-    while i < len(text):
-        if text[i] == "[":
-            depth += 1
-        elif text[i] == "]":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
-    body = text[m.end() - 1:i + 1]
-    return bool(_LITERALS_ONLY.fullmatch(body))
+def _listed(sources: tuple[SqlSource, ...]) -> str:
+    seen: dict[str, str] = {}
+    for s in sources:
+        seen.setdefault(s.expr, s.why)
+    shown = [f"`{expr}` ({why})" if why and not why.startswith(f"`{expr}") else f"`{expr}`"
+             for expr, why in list(seen.items())[:4]]
+    return ", ".join(shown) + (f" and {len(seen) - 4} more" if len(seen) > 4 else "")
 
 
-def _vetted(inp: QueryInput, call, names: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Interpolated names that cannot carry outside text: loop variables over a constant list of literals
-    (`for (const [table, column] of REQUIRED)`), or values checked against an allow-list pattern before the query
-    (`/^[a-zA-Z0-9_]+$/.test(name)`, `ALLOWED.includes(name)`)."""
-    body = function_text(inp.analysis, call)
-    before = "\n".join(inp.analysis.lines[max(call.function.line - 1, 0):call.line - 1]) \
-        if not call.function.is_module else "\n".join(inp.analysis.lines[:call.line - 1])
-    whole = "\n".join(inp.analysis.lines)
-    out: dict[str, str] = {}
-    for name in names:
-        n = re.escape(name)
-        loop = re.search(rf"for\s*\(\s*(?:const|let|var)\s+([^)]*?\b{n}\b[^)]*?)\s+of\s+([A-Za-z_$][\w$]*)\s*\)", body)
-        if loop is not None and (_constant_array(body, loop.group(2)) or _constant_array(whole, loop.group(2))):
-            out[name] = f"comes from the constant list `{loop.group(2)}`"
-        elif re.search(rf"/\^[^/\n]*\$/[a-z]*\.test\(\s*{n}\s*\)|\b{n}\.match\(\s*/\^[^/\n]*\$/", before) or \
-                re.search(rf"!\s*[\w$.]+\.(includes|has)\(\s*{n}\s*\)\s*\)?[^;\n]{{0,40}}(throw|return)|"
-                          rf"\b(assert|invariant|guard)\w*\(\s*[\w$.]+\.(includes|has)\(\s*{n}\s*\)", before):
-            out[name] = "is checked against an allow-list first"
-    return out
+def _origin_text(verdict: _Verdict) -> str:
+    if verdict.request:
+        text = f"request input: {_listed(verdict.request)}"
+        if verdict.unknown:
+            text += f"; and values of unknown origin: {_listed(verdict.unknown)}"
+        return text
+    return f"values of unknown origin: {_listed(verdict.unknown)}"
 
 
-def _parameterised(sql: str, values: list[str]) -> str:
-    return f"`{sql}`" + (", " + ", ".join(values) if values else "")
+def _built_elsewhere(sql: JsValue, verdict: _Verdict) -> str:
+    """`$executeRawUnsafe(sql)` with `const sql = this.dbProvider.dropColumn(...)`: the whole text comes from a
+    builder we do not see, nothing is concatenated here. Returns the builder call as written, or ""."""
+    if verdict.request or not isinstance(sql, JsExpr) or sql.kind not in ("identifier", "call_expression",
+                                                                           "member_expression", "await_expression"):
+        return ""
+    whole = {s.expr for s in verdict.unknown}
+    if len(whole) != 1 or not all(s.why.startswith("the result of ") for s in verdict.unknown):
+        return ""
+    if whole != {re.sub(r"\s+", " ", sql.text)[:80]}:
+        return ""
+    return verdict.unknown[0].why.removeprefix("the result of ")
 
 
 def check(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     consts = inp.analysis.const_strings
+    offline = is_test_path(inp.path) or bool(_DEVELOPER_SCRIPT.search(inp.path))
     for call in inp.analysis.calls:
         if call.operation not in UNSAFE_RAW_OPS or not call.arguments:
             continue
         sql = call.arguments[0]
         safe_op = call.operation.replace("Unsafe", "")
+        bound = len(call.arguments) > 1
         if _constant(sql, consts):
             params = len(call.arguments) - 1
             message = (f"`{call.target}` with constant SQL{' and ' + str(params) + ' parameter(s)' if params else ''}"
@@ -115,49 +117,49 @@ def check(inp: QueryInput) -> list[Finding]:
                        f"parameters).")
             out.append(call_finding(RULE, call, message, severity=Severity.INFO))
             continue
-        how = "an interpolated template string" if isinstance(sql, JsExpr) and sql.kind == "template_string" \
-            else "string concatenation" if isinstance(sql, JsExpr) and sql.interpolated \
-            else f"`{sql.text[:60]}`" if isinstance(sql, JsExpr) else "a non-constant value"
-        values = sorted(sql.idents - consts - _GLOBALS) if isinstance(sql, JsExpr) else []
-        shown = ", ".join(f"`{v}`" for v in values[:4])
-        message = (f"`{call.target}` runs SQL built from {how}{' with ' + shown if shown else ''}: any quote in "
-                   f"those values rewrites the query (SQL injection). Use the tagged template "
-                   f"`{call.client}.{safe_op}`SELECT ... WHERE id = ${{id}}`` so values are sent as parameters "
-                   f"(`Prisma.sql` / `Prisma.join` for fragments), or keep `{call.operation}` with placeholders: "
-                   f"`{call.client}.{call.operation}('... WHERE id = $1', id)`.")
-        # Interpolation we can see is an error; SQL that arrives in a variable or from a helper may use placeholders
-        # correctly, so it is a warning to check.
-        visible = isinstance(sql, JsExpr) and sql.interpolated
-        vetted = _vetted(inp, call, values) if visible else {}
-        if vetted and len(vetted) == len(values):
-            how_safe = "; ".join(f"`{n}` {why}" for n, why in vetted.items())
-            message = (f"`{call.target}` interpolates values into the SQL text, but {how_safe}, so no outside text "
-                       f"reaches it. Keep the check next to the query; for values (not identifiers) prefer the tagged "
-                       f"template `{call.client}.{safe_op}`...``.")
+        if call.sql_from_caller and bound and not call.function.handler:
+            continue  # a helper running its caller's SQL with bind values: the callers build the text
+        if call.sql_sources is None:
+            continue
+        verdict = _verdict(call.sql_sources, call.function)
+        if verdict.safe or (not verdict.request and offline):
+            # placeholders, constants, numbers, quoted or allow-listed identifiers, compiled builder SQL; or a
+            # test or script, whose values come from the developer unless they come from a request
+            continue
+        built = _built_elsewhere(sql, verdict)
+        if built:
+            message = (f"`{call.target}` runs SQL built by {built}: no value is put into its text here, so check that "
+                       f"the builder sends values as parameters (placeholders, or the tagged template "
+                       f"`{call.client}.{safe_op}`...``) and quotes identifiers.")
             out.append(call_finding(RULE, call, message, severity=Severity.INFO))
             continue
-        config = _config_sources(inp, call, values) if visible else {}
-        if config:
-            # `SET search_path TO "${schema}"` with the schema from the deployment's settings: identifiers cannot be
-            # bound as parameters, and no request value reaches the text, so this is a hardening note, not an error.
-            origin = ", ".join(f"`{n}` = `{src}`" for n, src in config.items())
-            message = (f"`{call.target}` interpolates {origin} into the SQL text. That is configuration, not request "
-                       f"input, so it is not injectable today; keep it that way by checking the value against an "
-                       f"allow-list (e.g. `/^[A-Za-z_][A-Za-z0-9_]*$/`) before it reaches SQL, since identifiers "
-                       f"cannot be sent as parameters.")
-            out.append(call_finding(RULE, call, message, severity=Severity.WARNING))
-            continue
-        out.append(call_finding(RULE, call, message, severity=None if visible else Severity.WARNING))
+        if verdict.request:
+            risk = "any quote in it rewrites the query (SQL injection)"
+        else:
+            risk = "if any of them can carry outside text, a quote in it rewrites the query (SQL injection)"
+        message = (f"`{call.target}` puts {_origin_text(verdict)} into the SQL text: {risk}. Use the tagged "
+                   f"template `{call.client}.{safe_op}`SELECT ... WHERE id = ${{id}}`` so values are sent as "
+                   f"parameters (`Prisma.sql` / `Prisma.join` for fragments), or keep `{call.operation}` with "
+                   f"placeholders: `{call.client}.{call.operation}('... WHERE id = $1', id)`; identifiers "
+                   f"(tables, columns) go through an allow-list or a quoting function.")
+        out.append(call_finding(RULE, call, message, severity=verdict.severity))
     for helper in inp.analysis.raw_helpers:
         scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)
         key = f"{helper.function.name}:{helper.helper}"
-        if helper.helper == "Prisma.raw":
+        severity: Severity | None = None
+        if helper.helper == "Prisma.raw" or (helper.helper == "Prisma.sql()" and helper.sources is not None):
             if _constant(helper.argument, consts) or helper.argument is None:
                 continue
+            verdict = _verdict(helper.sources or (), helper.function) if helper.sources is not None else None
+            if verdict is not None and (verdict.safe or (not verdict.request and offline)):
+                continue
+            severity = verdict.severity if verdict is not None else None
             text = helper.argument.text[:60] if isinstance(helper.argument, JsExpr) else "value"
-            message = (f"`Prisma.raw({text})` inserts its argument into the SQL unescaped: a value that reaches "
-                       f"it from a request is an injection. Pass values as `${{value}}` inside `Prisma.sql`...`` "
-                       f"(parameters); for identifiers, map the input to a fixed allow-list first.")
+            call_text = f"Prisma.raw({text})" if helper.helper == "Prisma.raw" else "Prisma.sql([...])"
+            origin = f" {_origin_text(verdict)}:" if verdict is not None else ""
+            message = (f"`{call_text}` inserts its argument into the SQL unescaped, here{origin or ' a value'} "
+                       f"a value that reaches it from a request is an injection. Pass values as `${{value}}` inside "
+                       f"`Prisma.sql`...`` (parameters); for identifiers, map the input to a fixed allow-list first.")
         elif helper.helper == "Prisma.sql()":
             message = ("`Prisma.sql(...)` is a tagged template, not a function: call it as `Prisma.sql`...`` so "
                        "interpolated values become parameters.")
@@ -173,5 +175,5 @@ def check(inp: QueryInput) -> list[Finding]:
             if text.count(f"{op}(`") == 1 and text.count("`)") == 1:
                 suggestion = Suggestion(helper.line, helper.line, text.replace(f"{op}(`", f"{op}`").replace("`)", "`"))
         out.append(RULE.finding(inp.path, helper.line, message, end_line=helper.end_line, key=key, scope=scope,
-                                suggestion=suggestion))
+                                suggestion=suggestion, severity=severity))
     return out

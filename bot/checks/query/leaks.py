@@ -1,0 +1,180 @@
+"""Where a query's rows go after the call, within its function: a response, a log, a client component's props.
+
+Used by query/include-sensitive: a secret column is only a leak when the row carrying it leaves the server. The
+analysis is textual and local to the function (the call's result names, `delete row.secret`, and the argument
+text of response/log calls), so it answers "reaches" only when it sees the row itself handed to a sink.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.ts.model import FileAnalysis, PrismaCall
+
+# Handler kinds whose return value is what the client receives. A service's return value goes to its caller; a
+# GraphQL resolver's goes through the schema's output type, which lists the fields the client may see.
+_RESPONDING_HANDLERS = frozenset({"next-route", "next-api", "server-action", "trpc", "nest-controller", "express",
+                                  "loader"})
+_RESPONSE_SINK = re.compile(
+    r"\b(?:res|reply|response|ctx|c)\s*(?:\.\s*status\s*\([^()]*\))?\s*\.\s*(?:json|send|jsonp)\s*\("
+    r"|\b(?:NextResponse|Response)\s*\.\s*json\s*\(|(?<![\w$.])(?:json|typedjson|superjson)\s*\(")
+_LOG_SINK = re.compile(r"\b(?:console|logger|log|this\.logger|this\.log)\s*\.\s*(?:log|info|warn|error|debug|"
+                       r"trace)\s*\(")
+_RETURN = re.compile(r"(?<![\w$.])return\b")
+_JSX_PROP = re.compile(r"<([A-Z][\w.]*)[^<>]*?\b[\w-]+\s*=\s*\{")
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A row with secrets handed to a sink: where, and what kind of sink."""
+
+    line: int
+    sink: str  # "response" | "log" | "client-component"
+    text: str  # the sink's text as written (`res.json(users)`), shortened
+
+
+def code_only(text: str) -> str:
+    """The text with comments and the literal parts of strings blanked out (same length, newlines kept), so that a
+    word inside `"Error disabling user"` or `// console.log(links)` is not read as code. `${...}` stays."""
+    out = list(text)
+    i, n = 0, len(text)
+    stack: list[str] = []  # open template literals, innermost last, with "{" for each `${` inside them
+
+    def blank(a: int, b: int) -> None:
+        for k in range(a, min(b, n)):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        ch = text[i]
+        in_template = bool(stack) and stack[-1] == "`"
+        if in_template:
+            if ch == "\\":
+                blank(i, i + 2)
+                i += 2
+            elif ch == "`":
+                stack.pop()
+                i += 1
+            elif text.startswith("${", i):
+                stack.append("{")
+                i += 2
+            else:
+                blank(i, i + 1)
+                i += 1
+            continue
+        if ch == "}" and stack and stack[-1] == "{":
+            stack.pop()
+            i += 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            blank(i, end)
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            blank(i, end)
+            i = end
+        elif ch in "'\"":
+            j = i + 1
+            while j < n and text[j] != ch and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            blank(i + 1, j)
+            i = j + 1
+        elif ch == "`":
+            stack.append("`")
+            i += 1
+        else:
+            if ch == "{" and stack:
+                stack.append("{")
+            i += 1
+    return "".join(out)
+
+
+def _balanced(text: str, start: int) -> str:
+    """The text from `start` up to the bracket that closes the one opened just before it (or a statement end)."""
+    depth = 0
+    for i in range(start, min(len(text), start + 4000)):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return text[start:i]
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            return text[start:i]
+    return text[start:start + 4000]
+
+
+# Array methods that hand on the rows themselves.
+_KEEPS_ROWS = r"(?:filter|slice|sort|reverse|concat|find|findLast|at|toSorted|toReversed|flat)"
+
+
+def _passes_whole(expr: str, name: str) -> bool:
+    """`name` appears as a value (`users`, `{ data: users }`, `...user`, `users.filter(...)`, `users.map((u) =>
+    ({ ...u, x }))`), not only as `users.length`, `u.id` or `users.map(toView)`."""
+    n = re.escape(name)
+    # not `rows.length`, `rows[0]`, `rows(...)`, nor an object key `{ rows: ... }`
+    if re.search(rf"(?<![\w$.]){n}\b(?!\s*(?:\.|\?\.|\[|\(|:(?!:)))", expr):
+        return True
+    if re.search(rf"(?<![\w$.]){n}\s*\??\.\s*{_KEEPS_ROWS}\s*\(", expr):
+        return True
+    # `.map((row) => ({ ...row, extra }))` or `.map((row) => row)`: every column of the row is still there
+    spread = (rf"(?<![\w$.]){n}\s*\??\.\s*map\s*\(\s*(?:async\s*)?\(?\s*(\w+)[^)=]*\)?\s*=>\s*"
+              r"(?:\(\s*\{\s*\.\.\.\1\b|\1\s*\))")
+    return re.search(spread, expr) is not None
+
+
+def _line_of(analysis: FileAnalysis, first_line: int, text: str, offset: int) -> int:
+    return first_line + text.count("\n", 0, offset)
+
+
+def removed_fields(body: str, name: str) -> set[str]:
+    """Fields the code deletes from the row(s) before using them: `delete user.password`,
+    `delete users[i].password`, `user.password = undefined`."""
+    n = re.escape(name)
+    out = set(re.findall(rf"\bdelete\s+{n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)", body))
+    out |= set(re.findall(rf"(?<![\w$.]){n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)\s*=\s*(?:undefined|null|''|\"\")",
+                          body))
+    return out
+
+
+def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tuple[Leak | None, list[str]]:
+    """The first sink the call's rows reach with a secret still in them, and the secrets still there."""
+    if call.function.is_module:
+        return None, secrets
+    if call.returned:
+        if call.function.handler in _RESPONDING_HANDLERS:
+            text = (analysis.line_text(call.line) or "").strip()
+            return Leak(call.line, "response", text[:80]), secrets
+        return None, secrets
+    if len(call.result_names) != 1:
+        return None, secrets
+    name = call.result_names[0]
+    first = call.end_line + 1
+    lines = analysis.lines[call.end_line:call.function.end_line]
+    body = code_only("\n".join(lines))
+    # a later `const rows = ...` of the same name (another branch of the handler) is another value
+    again = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\b", body)
+    if again is not None:
+        body = body[:again.start()]
+    left = [s for s in secrets if s not in removed_fields(body, name)]
+    if not left:
+        return None, []
+    sinks: list[tuple[int, str, re.Match[str]]] = []
+    sinks += [(m.start(), "response", m) for m in _RESPONSE_SINK.finditer(body)]
+    sinks += [(m.start(), "log", m) for m in _LOG_SINK.finditer(body)]
+    if call.function.handler in _RESPONDING_HANDLERS:
+        sinks += [(m.start(), "response", m) for m in _RETURN.finditer(body)]
+    if call.function.handler == "next-page" and analysis.path.endswith((".tsx", ".jsx")):
+        sinks += [(m.start(), "client-component", m) for m in _JSX_PROP.finditer(body)]
+    for start, kind, match in sorted(sinks, key=lambda s: s[0]):
+        argument = _balanced(body, match.end())
+        if kind == "log" and re.search(r"JSON\.stringify\s*\([^()]*,\s*[A-Za-z_$]", argument):
+            continue  # serialised with a replacer, which is how such code strips secrets
+        if _passes_whole(argument, name):
+            line = _line_of(analysis, first, body, start)
+            return Leak(line, kind, (match.group(0) + argument)[:80].replace("\n", " ")), left
+    return None, left

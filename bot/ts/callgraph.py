@@ -271,3 +271,51 @@ def _helper_calls(ctx: ReviewContext, side: str, path: str, data: bytes, text: s
         out.append(HelperCall(node.start_point.row + 1, node.end_point.row + 1, callee, frames, function,
                               awaited, returned, target))
     return out
+
+
+@dataclass(frozen=True)
+class ReturningCaller:
+    """A request handler that returns what a service method returns (so the method's rows reach the response)."""
+
+    path: str
+    line: int
+    text: str  # `return this.userService.deleteUser(`
+
+
+def returning_callers(ctx: ReviewContext, path: str, class_name: str, method: str,
+                      side: str = "head") -> list[ReturningCaller]:
+    """NestJS controllers next to the service (its folder and the folder above) whose methods return
+    `this.<service>.<method>(...)`, directly or through a variable returned as it is."""
+
+    def build() -> list[ReturningCaller]:
+        snapshot = ctx.change.head if side == "head" else ctx.change.base
+
+        def listing() -> frozenset[str]:
+            try:
+                return frozenset(snapshot.list_files())
+            except Exception:
+                return frozenset()
+
+        folder = posixpath.dirname(path)
+        near = {folder, posixpath.dirname(folder)}
+        files = sorted(f for f in ctx.memo(("ts-listing", side), listing)
+                       if posixpath.dirname(f) in near and f.endswith(".controller.ts"))
+        out: list[ReturningCaller] = []
+        for candidate in files[:20]:
+            text = decode_text(snapshot.read_bytes(candidate) or b"") or ""
+            if "@Controller" not in text:
+                continue
+            for field_name, type_name in _FIELD_TYPE.findall(text):
+                if type_name != class_name:
+                    continue
+                call = rf"this\.{re.escape(field_name)}\.{re.escape(method)}\s*\("
+                for m in re.finditer(rf"\breturn\s+(?:await\s+)?{call}", text):
+                    out.append(ReturningCaller(candidate, text.count("\n", 0, m.start()) + 1, m.group(0)))
+                for m in re.finditer(rf"\b(?:const|let)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*await\s+{call}", text):
+                    if re.search(rf"\breturn\s+{re.escape(m.group(1))}\s*;?\s*$", text[m.end():m.end() + 1500],
+                                 re.M):
+                        out.append(ReturningCaller(candidate, text.count("\n", 0, m.start()) + 1,
+                                                   m.group(0)[:80]))
+        return out
+
+    return ctx.memo(("callgraph-returning", side, path, class_name, method), build)

@@ -121,3 +121,40 @@ def test_code_only_blanks_strings_and_comments_but_keeps_template_expressions() 
     out = code_only(text)
     assert len(out) == len(text) and "user" not in out.split("${")[0]
     assert "${user.id}" in out
+
+
+def test_a_service_row_returned_by_the_controller_next_to_it_leaks(query_findings) -> None:
+    service = """\
+import { Injectable } from "@nestjs/common";
+@Injectable()
+export class SessionService {
+  constructor(private readonly prisma: PrismaService) {}
+  public remove(id: string) {
+    return this.prisma.session.delete({ where: { id } });
+  }
+  public list(userId: string) {
+    return this.prisma.session.findMany({ where: { userId } });
+  }
+}
+"""
+    controller = """\
+import { Controller, Delete, Get } from "@nestjs/common";
+import { SessionService } from "./session.service";
+@Controller("sessions")
+export class SessionController {
+  constructor(private readonly sessionService: SessionService) {}
+  @Delete(":id")
+  public remove(id: string) {
+    return this.sessionService.remove(id);
+  }
+  @Get()
+  public async list(userId: string) {
+    const [first] = await this.sessionService.list(userId);
+    return { id: first.id };
+  }
+}
+"""
+    found = query_findings({"src/session/session.service.ts": service,
+                            "src/session/session.controller.ts": controller}, rule=RULE)
+    [f] = [f for f in found if f.path == "src/session/session.service.ts"]
+    assert f.line == 6 and "src/session/session.controller.ts:8" in f.message

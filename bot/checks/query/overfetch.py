@@ -12,7 +12,7 @@ from bot.ts.model import PrismaCall
 from bot.ts.values import JsLiteral, JsObject
 
 from .common import QueryInput, call_finding, function_text, int_option, is_test_path
-from .leaks import leaks_of
+from .leaks import Leak, leaks_of
 from .schema_view import SchemaView, large_fields, sensitive_fields
 
 OVERFETCH = define(
@@ -139,6 +139,19 @@ def _secrets(inp: QueryInput, call: PrismaCall, model: Model) -> tuple[list[str]
     return own, included
 
 
+def _through_controller(inp: QueryInput, call: PrismaCall) -> Leak | None:
+    """A NestJS service method returning the row, and a controller next to it returning that method's result."""
+    fn = call.function
+    if fn.handler != "nest-service" or not fn.class_name or not call.returned:
+        return None
+    method = fn.name.rsplit(".", 1)[-1]
+    callers = inp.returning_callers(fn.class_name, method)
+    if not callers:
+        return None
+    first = callers[0]
+    return Leak(call.line, "response", f"{first.text.strip()}...) in {first.path}:{first.line}")
+
+
 def check_sensitive(inp: QueryInput) -> list[Finding]:
     """A row with a secret column reaches a response, a log or a component's props. Rows a job reads, rows loaded
     to be deleted or checked, and rows mapped to a DTO first never leave the server, so they are not reported."""
@@ -156,6 +169,8 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
             continue
         names = own + [f"{rel}.{s}" for rel, _t, secret in included for s in secret]
         leak, left = leaks_of(inp.analysis, call, names)
+        if leak is None:
+            leak = _through_controller(inp, call)
         if leak is None:
             continue
         own_left = [s for s in own if s in left]

@@ -138,3 +138,32 @@ export async function touch(userId: string, email: string) {
 }
 """
     assert _found(query_findings, code) == []
+
+
+def test_early_return_upsert_by_hand_and_separate_callbacks_are_quiet(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function setPaid(id: string, version?: number) {
+  if (version !== undefined) {
+    const result = await prisma.order.updateMany({ where: { id, total: version }, data: { status: "PAID" } });
+    return result.count;
+  }
+  await prisma.order.update({ where: { id }, data: { status: "PAID" } });
+  return 1;
+}
+export async function saveData(rows: { orderId: string; provider: string }[]) {
+  for (const row of rows) {
+    const updated = await prisma.payment.updateMany({ where: { orderId: row.orderId }, data: row });
+    if (updated.count === 0) {
+      await prisma.payment.create({ data: { ...row, amount: 0 } });
+    }
+  }
+}
+export const clear = action.action(async () => {
+  await prisma.order.deleteMany({ where: { status: "PENDING" } });
+});
+export const refresh = action.action(async () => {
+  await prisma.order.update({ where: { id: "1" }, data: { status: "PAID" } });
+});
+"""
+    assert _found(query_findings, code) == []

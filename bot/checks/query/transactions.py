@@ -63,7 +63,10 @@ def _outside_transaction_writes(analysis: FileAnalysis) -> dict[tuple[str, int],
         # `return prisma.order.createMany(...)` runs as surely as an awaited call
         if call.is_write and (call.awaited or call.returned) and not call.in_transaction and \
                 call.client_kind != "transaction" and not in_wrapper_transaction(analysis, call):
-            groups[(call.function.name, call.function.line)].append(call)
+            # grouped by the innermost function body, named or not: two `.action(async () => ...)` callbacks of
+            # one module are two functions
+            body = next((f for f in call.frames if f.kind is FrameKind.FUNCTION), None)
+            groups[(call.function.name, body.start_byte if body is not None else -1)].append(call)
     return groups
 
 
@@ -112,7 +115,8 @@ def _pair_reason(first: PrismaCall, second: PrismaCall, schema: SchemaView | Non
     # (`update` then `deleteMany` of the same model's other rows is the same half-done change.)
     if first.accessor == second.accessor and {first.operation, second.operation} & {"updateMany", "deleteMany"} \
             and {first.operation, second.operation} & {"update", "create", "upsert"} and \
-            not (first.operation == "deleteMany" and second.operation == "create"):
+            (first.operation, second.operation) not in (("deleteMany", "create"), ("updateMany", "create")):
+        # (`updateMany` then `create` is an upsert by hand: the create runs only when nothing was updated)
         return f"it updates the other `{second.accessor}` rows of the set the earlier `{first.target}` changed " \
                "(a failure in between leaves the set inconsistent, e.g. two rows marked latest)"
     # Replacing a set (`deleteMany` then `createMany` of the same rows) loses the set when the insert fails. A single
@@ -206,16 +210,24 @@ def _block(text: str, start: int) -> str:
 
 def _exclusive(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) -> bool:
     """The two writes sit in different branches of one if/else (`if (!x) create() else update()`): one runs."""
-    between = code_only("\n".join(analysis.lines[first.end_line - 1:max(second.line, first.end_line)]))
+    # from just after the first call's closing parenthesis (its `})` closes nothing of the code around it)
+    last = analysis.line_text(first.end_line) or ""
+    tail = last[last.rfind(")") + 1:] if ")" in last else last
+    middle = analysis.lines[first.end_line:max(second.line - 1, first.end_line)]
+    before = "\n".join([tail, *middle])
+    between = code_only("\n".join([before, analysis.line_text(second.line) or ""]))
+    before_second = len(before)
     depth = 0
-    for m in re.finditer(r"[{}]|\belse\b", between):
+    for m in re.finditer(r"[{}]|\belse\b|\breturn\b|\bthrow\b", between):
         token = m.group(0)
         if token == "{":
             depth += 1
         elif token == "}":
             depth -= 1
-        elif depth < 0:
+        elif token == "else" and depth < 0:
             return True
+        elif token in ("return", "throw") and depth == 0 and m.start() > 0 and m.start() < before_second:
+            return True  # the first write's block ends the function: the second runs only when the first did not
     return False
 
 

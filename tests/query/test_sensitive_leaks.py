@@ -158,3 +158,22 @@ export class SessionController {
                             "src/session/session.controller.ts": controller}, rule=RULE)
     [f] = [f for f in found if f.path == "src/session/session.service.ts"]
     assert f.line == 6 and "src/session/session.controller.ts:8" in f.message
+
+
+def test_rows_passed_to_a_dto_function_or_returned_from_a_transaction_callback(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const router = createTRPCRouter({
+  add: protectedProcedure.mutation(async ({ input }) => {
+    const session = await prisma.session.create({ data: input });
+    return toSessionDTO(session);
+  }),
+  touch: protectedProcedure.mutation(async ({ input }) => {
+    await prisma.$transaction(async (tx) => {
+      return tx.session.update({ where: { id: input.id }, data: { expiresAt: new Date() } });
+    });
+    return { ok: true };
+  }),
+});
+"""
+    assert _lines(query_findings, "src/server/routers/session.ts", code) == []

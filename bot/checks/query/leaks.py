@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.ts.model import FileAnalysis, PrismaCall
+from bot.ts.model import FileAnalysis, FrameKind, PrismaCall
 
 # Handler kinds whose return value is what the client receives. A service's return value goes to its caller; a
 # GraphQL resolver's goes through the schema's output type, which lists the fields the client may see.
@@ -108,6 +108,17 @@ def _balanced(text: str, start: int) -> str:
     return text[start:start + 4000]
 
 
+def _inside_call(expr: str, at: int) -> bool:
+    """Whether position `at` sits inside the parentheses of a call written in `expr` (`f(x)`, not `(x)` or `{x}`)."""
+    stack: list[bool] = []
+    for i, ch in enumerate(expr[:at]):
+        if ch in "([{":
+            stack.append(ch == "(" and i > 0 and bool(re.match(r"[\w$)\]]", expr[i - 1])))
+        elif ch in ")]}" and stack:
+            stack.pop()
+    return any(stack)
+
+
 # Array methods that hand on the rows themselves.
 _KEEPS_ROWS = r"(?:filter|slice|sort|reverse|concat|find|findLast|at|toSorted|toReversed|flat)"
 
@@ -116,9 +127,11 @@ def _passes_whole(expr: str, name: str) -> bool:
     """`name` appears as a value (`users`, `{ data: users }`, `...user`, `users.filter(...)`, `users.map((u) =>
     ({ ...u, x }))`), not only as `users.length`, `u.id` or `users.map(toView)`."""
     n = re.escape(name)
-    # not `rows.length`, `rows[0]`, `rows(...)`, nor an object key `{ rows: ... }`
-    if re.search(rf"(?<![\w$.]){n}\b(?!\s*(?:\.|\?\.|\[|\(|:(?!:)))", expr):
-        return True
+    # not `rows.length`, `rows[0]`, `rows(...)`, nor an object key `{ rows: ... }`, nor an argument of another call
+    # (`toDTO(row)` makes a new object; the sink itself is the call whose argument `expr` is)
+    for m in re.finditer(rf"(?<![\w$.]){n}\b(?!\s*(?:\.|\?\.|\[|\(|:(?!:)))", expr):
+        if not _inside_call(expr, m.start()):
+            return True
     if re.search(rf"(?<![\w$.]){n}\s*\??\.\s*{_KEEPS_ROWS}\s*\(", expr):
         return True
     # `.map((row) => ({ ...row, extra }))` or `.map((row) => row)`: every column of the row is still there
@@ -146,7 +159,10 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
     if call.function.is_module:
         return None, secrets
     if call.returned:
-        if call.function.handler in _RESPONDING_HANDLERS:
+        # returned from the handler itself, not from a callback inside it (`$transaction(async (tx) => ...)`)
+        own = next((f for f in call.frames if f.kind is not FrameKind.LOOP), None)
+        direct = own is not None and own.kind is FrameKind.FUNCTION and own.line == call.function.line
+        if call.function.handler in _RESPONDING_HANDLERS and direct:
             text = (analysis.line_text(call.line) or "").strip()
             return Leak(call.line, "response", text[:80]), secrets
         return None, secrets
@@ -176,5 +192,7 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
             continue  # serialised with a replacer, which is how such code strips secrets
         if _passes_whole(argument, name):
             line = _line_of(analysis, first, body, start)
-            return Leak(line, kind, (match.group(0) + argument)[:80].replace("\n", " ")), left
+            closing = ")" if match.group(0).endswith("(") else ""
+            shown = re.sub(r"\s+", " ", match.group(0) + argument.strip() + closing)
+            return Leak(line, kind, shown if len(shown) <= 80 else shown[:77] + "..."), left
     return None, left

@@ -242,12 +242,22 @@ def _in_loop(frames: tuple[Frame, ...]) -> bool:
     return False
 
 
+def _callee_candidates(ctx: ReviewContext, side: str, path: str, text: str) -> tuple[dict[str, _Import],
+                                                                                     dict[str, str], set[str]]:
+    """Imports, typed class fields, and the callee texts' first segments that could resolve to a helper."""
+    imports = parse_imports(text)
+    fields = dict(_FIELD_TYPE.findall(text))
+    local = {name.rsplit(".", 1)[-1] for name in _queries_by_function(ctx, side, path)}
+    return imports, fields, set(imports) | local | {f"this.{f}" for f in fields} | {f"this.{m}" for m in local}
+
+
 def _helper_calls(ctx: ReviewContext, side: str, path: str, data: bytes, text: str) -> list[HelperCall]:
+    imports, fields, candidates = _callee_candidates(ctx, side, path, text)
+    if not candidates:
+        return []
     source = parse(path, data)
     if source.mostly_broken:
         return []
-    imports = parse_imports(text)
-    fields = dict(_FIELD_TYPE.findall(text))
     consts = {name: _count_items(items) for name, items in _SMALL_CONST.findall(text)}
     scopes = ScopeResolver(path, source.root, False, {k: v for k, v in consts.items() if v is not None})
     out: list[HelperCall] = []
@@ -257,9 +267,10 @@ def _helper_calls(ctx: ReviewContext, side: str, path: str, data: bytes, text: s
         if fn is None:
             continue
         callee = re.sub(r"\s+", "", text_of(unwrap(fn)))
-        if not re.fullmatch(r"(?:this\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){0,1}", callee) and \
-                not re.fullmatch(r"this\.[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*", callee):
-            continue
+        parts = callee.split(".")
+        head = ".".join(parts[:2]) if parts[0] == "this" else parts[0]
+        if head not in candidates or len(parts) > (3 if parts[0] == "this" else 2):
+            continue  # cheap test first: frames and resolution only for names that can lead to a helper
         frames = scopes.frames(node)
         if not _in_loop(frames):
             continue

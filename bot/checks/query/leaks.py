@@ -34,62 +34,91 @@ class Leak:
     text: str  # the sink's text as written (`res.json(users)`), shortened
 
 
+_OUTSIDE = re.compile(r"//|/\*|['\"`{}]")
+_IN_TEMPLATE = re.compile(r"\\|`|\$\{")
+_BLANK = re.compile(r"[^\n]")
+
+
+def _blank(text: str) -> str:
+    return _BLANK.sub(" ", text)
+
+
 def code_only(text: str) -> str:
     """The text with comments and the literal parts of strings blanked out (same length, newlines kept), so that a
     word inside `"Error disabling user"` or `// console.log(links)` is not read as code. `${...}` stays."""
-    out = list(text)
+    out: list[str] = []
     i, n = 0, len(text)
-    stack: list[str] = []  # open template literals, innermost last, with "{" for each `${` inside them
-
-    def blank(a: int, b: int) -> None:
-        for k in range(a, min(b, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
+    stack: list[str] = []  # open template literals ("`") and the `${` / `{` braces inside them ("{")
     while i < n:
-        ch = text[i]
-        in_template = bool(stack) and stack[-1] == "`"
-        if in_template:
-            if ch == "\\":
-                blank(i, i + 2)
-                i += 2
-            elif ch == "`":
+        if stack and stack[-1] == "`":
+            m = _IN_TEMPLATE.search(text, i)
+            if m is None:
+                out.append(_blank(text[i:]))
+                break
+            out.append(_blank(text[i:m.start()]))
+            token = m.group(0)
+            if token == "\\":
+                out.append(_blank(text[m.start():m.start() + 2]))
+                i = m.start() + 2
+                continue
+            out.append(token)
+            if token == "`":
                 stack.pop()
-                i += 1
-            elif text.startswith("${", i):
-                stack.append("{")
-                i += 2
             else:
-                blank(i, i + 1)
-                i += 1
-            continue
-        if ch == "}" and stack and stack[-1] == "{":
-            stack.pop()
-            i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            blank(i, end)
-            i = end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            blank(i, end)
-            i = end
-        elif ch in "'\"":
-            j = i + 1
-            while j < n and text[j] != ch and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            blank(i + 1, j)
-            i = j + 1
-        elif ch == "`":
-            stack.append("`")
-            i += 1
-        else:
-            if ch == "{" and stack:
                 stack.append("{")
-            i += 1
-    return "".join(out)
+            i = m.end()
+            continue
+        m = _OUTSIDE.search(text, i)
+        if m is None:
+            out.append(text[i:])
+            break
+        out.append(text[i:m.start()])
+        token, at = m.group(0), m.start()
+        if token == "//":
+            end = text.find("\n", at)
+            end = n if end < 0 else end
+            out.append(_blank(text[at:end]))
+            i = end
+        elif token == "/*":
+            end = text.find("*/", at + 2)
+            end = n if end < 0 else end + 2
+            out.append(_blank(text[at:end]))
+            i = end
+        elif token in "'\"":
+            j = at + 1
+            while j < n and text[j] != token and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            j = min(j, n)
+            out.append(token + _blank(text[at + 1:j]) + (text[j] if j < n else ""))
+            i = j + 1
+        elif token == "`":
+            stack.append("`")
+            out.append(token)
+            i = at + 1
+        else:  # a brace: inside a `${...}` it nests, and the closing one returns to the template
+            if token == "{" and stack:
+                stack.append("{")
+            elif token == "}" and stack and stack[-1] == "{":
+                stack.pop()
+            out.append(token)
+            i = at + 1
+    result = "".join(out)
+    return result if len(result) == n else result[:n].ljust(n)
+
+
+def code_lines(analysis: FileAnalysis) -> list[str]:
+    """The file's lines through `code_only`, computed once per analysed file (comments and strings can span lines,
+    so blanking the whole text is also the correct way)."""
+    cached = analysis.__dict__.get("_code_lines")
+    if cached is None or len(cached) != len(analysis.lines):
+        cached = code_only("\n".join(analysis.lines)).split("\n")
+        analysis.__dict__["_code_lines"] = cached
+    return cached
+
+
+def code_between(analysis: FileAnalysis, first_line: int, last_line: int) -> str:
+    """Lines `first_line`..`last_line` (1-based, inclusive) of the file, comments and string contents blanked."""
+    return "\n".join(code_lines(analysis)[max(first_line - 1, 0):max(last_line, 0)])
 
 
 def _balanced(text: str, start: int) -> str:
@@ -170,8 +199,7 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
         return None, secrets
     name = call.result_names[0]
     first = call.end_line + 1
-    lines = analysis.lines[call.end_line:call.function.end_line]
-    body = code_only("\n".join(lines))
+    body = code_between(analysis, call.end_line + 1, call.function.end_line)
     # a later `const rows = ...` of the same name (another branch of the handler) is another value
     again = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\b", body)
     if again is not None:

@@ -11,7 +11,7 @@ from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
 from bot.ts.values import JsExpr, JsObject
 
 from .common import QueryInput, call_finding, idents_of, int_option, is_script_path, is_test_path, render
-from .leaks import code_only
+from .leaks import code_between
 from .transactions import in_wrapper_transaction
 
 RULE = define(
@@ -53,7 +53,7 @@ def _skip_frame(inp: QueryInput, frame: Frame, small: int) -> bool:
 def _io_per_item(inp: QueryInput, frame: Frame) -> bool:
     """The loop body awaits a network call per item (an email, a webhook): that call, not the query, sets the
     loop's cost, and the query records its per-item outcome."""
-    body = code_only("\n".join(inp.analysis.lines[frame.line - 1:frame.end_line]))
+    body = code_between(inp.analysis, frame.line, frame.end_line)
     # a helper that runs queries (`ContactService.email`) is database work, whatever its name says
     queries = {h.callee for h in inp.helpers}
     for callee in re.findall(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(", body):
@@ -67,7 +67,7 @@ def _io_per_item(inp: QueryInput, frame: Frame) -> bool:
 def _memoised(inp: QueryInput, line: int) -> bool:
     """`let t = cache.get(id); if (!t) { t = await prisma.template.findUnique(...) ... cache.set(id, t) }`: one
     query per distinct key, however many items share it."""
-    before = code_only("\n".join(inp.analysis.lines[max(line - 5, 0):line]))
+    before = code_between(inp.analysis, line - 4, line)
     for name in re.findall(r"([A-Za-z_$][\w$]*)\s*=\s*[\w$.]+\.get\s*\(", before):
         if re.search(rf"\bif\s*\(\s*!\s*{re.escape(name)}\s*\)", before):
             return True

@@ -12,7 +12,7 @@ from bot.ts.model import FileAnalysis, FrameKind, PrismaCall
 from bot.ts.values import JsObject
 
 from .common import QueryInput, call_finding, call_idents, is_test_path
-from .leaks import code_only
+from .leaks import code_between, code_lines
 from .schema_view import SchemaView
 
 MISSING = define(
@@ -92,7 +92,7 @@ def aliases(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) -> se
     """The first write's result names, plus variables assigned from them before the second write
     (`let projectId; if (...) { const p = await create(...); projectId = p.id; }`)."""
     names = set(first.result_names)
-    between = code_only("\n".join(analysis.lines[first.line - 1:max(second.line - 1, first.line)]))
+    between = code_between(analysis, first.line, max(second.line - 1, first.line))
     for _ in range(2):  # an alias of an alias
         for target, source in re.findall(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?![=>])\s*([A-Za-z_$][\w$]*)", between):
             if source in names:
@@ -151,7 +151,9 @@ def check_missing(inp: QueryInput) -> list[Finding]:
             for first in writes[:i]:
                 if _per_item(first) != _per_item(second) and not _set_pair(first, second):
                     continue  # a write per item next to a single one: only a set replaced or marked pairs
-                reason = _pair_reason(first, second, inp.schema, aliases(inp.analysis, first, second))
+                flowing = aliases(inp.analysis, first, second) if first.operation in _CREATES_OR_DELETES and \
+                    first.result_names else set()
+                reason = _pair_reason(first, second, inp.schema, flowing)
                 if reason is None or _saga_step(inp.analysis, first, second) or \
                         _exclusive(inp.analysis, first, second) or _get_or_create(inp.analysis, first):
                     continue
@@ -169,7 +171,7 @@ def _saga_step(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) ->
     """Writes around an external call (create a pending payment, charge Stripe, record the charge id), or a second
     write in the `catch` that undoes the first: one transaction cannot span the network call (holding it open is
     query/transaction-io), so the split is the design, not an oversight."""
-    between = code_only("\n".join(analysis.lines[first.end_line:max(second.line - 1, first.end_line)]))
+    between = code_between(analysis, first.end_line + 1, max(second.line - 1, first.end_line))
     for m in re.finditer(r"\bcatch\s*(?:\([^)]*\))?\s*\{", between):
         # a catch that does something (undoes the first write, rethrows into a compensation) makes the split the
         # design; an empty or logging-only catch swallows the failure and leaves the first write behind
@@ -211,11 +213,12 @@ def _block(text: str, start: int) -> str:
 def _exclusive(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) -> bool:
     """The two writes sit in different branches of one if/else (`if (!x) create() else update()`): one runs."""
     # from just after the first call's closing parenthesis (its `})` closes nothing of the code around it)
-    last = analysis.line_text(first.end_line) or ""
+    code = code_lines(analysis)
+    last = code[first.end_line - 1] if first.end_line <= len(code) else ""
     tail = last[last.rfind(")") + 1:] if ")" in last else last
-    middle = analysis.lines[first.end_line:max(second.line - 1, first.end_line)]
+    middle = code[first.end_line:max(second.line - 1, first.end_line)]
     before = "\n".join([tail, *middle])
-    between = code_only("\n".join([before, analysis.line_text(second.line) or ""]))
+    between = "\n".join([before, code[second.line - 1] if second.line <= len(code) else ""])
     before_second = len(before)
     depth = 0
     for m in re.finditer(r"[{}]|\belse\b|\breturn\b|\bthrow\b", between):

@@ -11,7 +11,7 @@ from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 from .common import QueryInput, call_finding, int_option, is_test_path, render, request_context
-from .leaks import code_only, leaks_of
+from .leaks import code_between, leaks_of
 from .schema_view import SchemaView, unique_sets
 
 UNBOUNDED = define(
@@ -165,7 +165,7 @@ def _consumed_whole(inp: QueryInput, call: PrismaCall) -> str:
         return "ids"
     if call.function.is_module or not (call.result_names or call.returned):
         return ""
-    after = code_only("\n".join(inp.analysis.lines[call.line - 1:call.function.end_line]))
+    after = code_between(inp.analysis, call.line, call.function.end_line)
     if not call.result_names:
         return "acts" if re.search(r"\.then\s*\(", after[:600]) and _ACTS.search(after) else ""
     name = re.escape(call.result_names[0])

@@ -159,3 +159,25 @@ export async function backfill(ids: string[]) {
     found = query_findings({"src/services/contacts.ts": CONTACTS, "scripts/backfill.ts": code}, rule=RULE)
     assert [(f.path, f.severity) for f in found if f.path == "scripts/backfill.ts"] == \
         [("scripts/backfill.ts", Severity.INFO)]
+
+
+def test_effect_for_each_p_map_and_for_await_repeat_the_query(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+import pMap from "p-map";
+export async function POST(ids: string[], stream: AsyncIterable<string>) {
+  await pMap(ids, async (id) => prisma.user.findUnique({ where: { id } }), { concurrency: 5 });
+  await Effect.forEach(ids, (id) => loadOrder(id));
+  for await (const id of stream) {
+    await prisma.order.count({ where: { userId: id } });
+  }
+}
+async function loadOrder(id: string) {
+  return prisma.order.findUnique({ where: { id } });
+}
+"""
+    found = query_findings({"src/app/api/y/route.ts": code}, rule=RULE)
+    by_line = {f.line: f.message for f in found}
+    assert 4 in by_line and "`pMap(...)` callback of `ids`" in by_line[4]
+    assert 5 in by_line and "`Effect.forEach(...)` callback of `ids`" in by_line[5]
+    assert 7 in by_line

@@ -8,6 +8,7 @@ from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts.extract import is_io_callee
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
+from bot.ts.scopes import ITERATING_FUNCTIONS
 from bot.ts.values import JsExpr, JsObject
 
 from .common import QueryInput, call_finding, idents_of, int_option, is_script_path, is_test_path, render
@@ -156,7 +157,7 @@ def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[in
         runs = ", ".join(f"`{q}`" for q in target.queries[:3])
         where_of = f" of `{frame.collection}`" if frame.collection else ""
         how = f"inside a `{frame.detail}` loop{where_of}" if frame.kind is FrameKind.LOOP else \
-            f"inside a `.{frame.detail}` callback{where_of}"
+            f"inside a `{_callback_name(frame)}` callback{where_of}"
         message = (f"`{helper.callee}(...)` runs {runs} ({target.path}:{target.line}) on every call, and it is "
                    f"called once per item {how} (line {frame.line}): N items cost N database round trips. Give "
                    f"`{target.name}` a batch form that takes all the items (`where: {{ ...: {{ in: [...] }} }}`, "
@@ -170,6 +171,11 @@ def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[in
         out.append(finding)
         reported.add(helper.line)
     return out
+
+
+def _callback_name(frame: Frame) -> str:
+    """`.map` for an array method, `pMap(...)` / `Effect.forEach(...)` for a function given the items."""
+    return f"{frame.detail}(...)" if frame.detail in ITERATING_FUNCTIONS else f".{frame.detail}"
 
 
 def _per_item(frames: tuple[Frame, ...]) -> Frame | None:
@@ -251,7 +257,7 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: 
     if frame.kind is FrameKind.LOOP:
         how = f"inside a `{frame.detail}` loop{where_of} (line {frame.line})"
     else:
-        how = f"inside a `.{frame.detail}` callback{where_of} (line {frame.line})"
+        how = f"inside a `{_callback_name(frame)}` callback{where_of} (line {frame.line})"
     head = f"`{call.target}` runs once per item {how}: N items cost N database round trips."
     if same_tick:
         return (f"`{call.target}` is called once per item {how}. Prisma batches `findUnique` calls made in the "

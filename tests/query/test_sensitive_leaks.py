@@ -177,3 +177,18 @@ export const router = createTRPCRouter({
 });
 """
     assert _lines(query_findings, "src/server/routers/session.ts", code) == []
+
+
+def test_a_nest_graphql_resolver_returns_through_its_output_type(query_findings) -> None:
+    code = """\
+import { Resolver, Query } from "@nestjs/graphql";
+@Resolver(() => User)
+export class UserResolver {
+  constructor(private readonly prisma: PrismaService) {}
+  @Query(() => [User])
+  users() {
+    return this.prisma.session.findMany({ take: 10 });
+  }
+}
+"""
+    assert _lines(query_findings, "src/user/user.resolver.ts", code) == []

@@ -173,6 +173,15 @@ def _line_of(analysis: FileAnalysis, first_line: int, text: str, offset: int) ->
     return first_line + text.count("\n", 0, offset)
 
 
+def _graphql_resolver(analysis: FileAnalysis, call: PrismaCall) -> bool:
+    """A method of a NestJS `@Resolver()` class: what it returns goes through the GraphQL output type."""
+    if call.function.handler != "nest-controller" or not call.function.class_name:
+        return False
+    text = "\n".join(analysis.lines[:call.function.line])
+    at = text.rfind(f"class {call.function.class_name}")
+    return at >= 0 and "@Resolver(" in text[max(0, at - 400):at]
+
+
 def removed_fields(body: str, name: str) -> set[str]:
     """Fields the code deletes from the row(s) before using them: `delete user.password`,
     `delete users[i].password`, `user.password = undefined`."""
@@ -187,11 +196,12 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
     """The first sink the call's rows reach with a secret still in them, and the secrets still there."""
     if call.function.is_module:
         return None, secrets
+    responding = call.function.handler in _RESPONDING_HANDLERS and not _graphql_resolver(analysis, call)
     if call.returned:
         # returned from the handler itself, not from a callback inside it (`$transaction(async (tx) => ...)`)
         own = next((f for f in call.frames if f.kind is not FrameKind.LOOP), None)
         direct = own is not None and own.kind is FrameKind.FUNCTION and own.line == call.function.line
-        if call.function.handler in _RESPONDING_HANDLERS and direct:
+        if responding and direct:
             text = (analysis.line_text(call.line) or "").strip()
             return Leak(call.line, "response", text[:80]), secrets
         return None, secrets
@@ -210,7 +220,7 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
     sinks: list[tuple[int, str, re.Match[str]]] = []
     sinks += [(m.start(), "response", m) for m in _RESPONSE_SINK.finditer(body)]
     sinks += [(m.start(), "log", m) for m in _LOG_SINK.finditer(body)]
-    if call.function.handler in _RESPONDING_HANDLERS:
+    if responding:
         sinks += [(m.start(), "response", m) for m in _RETURN.finditer(body)]
     if call.function.handler == "next-page" and analysis.path.endswith((".tsx", ".jsx")):
         sinks += [(m.start(), "client-component", m) for m in _JSX_PROP.finditer(body)]

@@ -100,12 +100,13 @@ def _strip_json_comments(text: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", text)
 
 
-def _tsconfig_paths(ctx: ReviewContext, side: str) -> list[tuple[str, str, str]]:
-    """(alias prefix, target prefix, tsconfig dir) from the root tsconfig(.base).json `paths` (`@app/api/*`)."""
+def _tsconfig_paths(ctx: ReviewContext, side: str) -> list[tuple[str, str]]:
+    """(alias prefix, target prefix) from the root tsconfig(.base).json `paths` (`@app/api/*` -> `apps/api/src/*`).
+    Package-level tsconfig files of a monorepo are not read."""
 
-    def build() -> list[tuple[str, str, str]]:
+    def build() -> list[tuple[str, str]]:
         snapshot = ctx.change.head if side == "head" else ctx.change.base
-        out: list[tuple[str, str, str]] = []
+        out: list[tuple[str, str]] = []
         for name in ("tsconfig.base.json", "tsconfig.json"):
             raw = decode_text(snapshot.read_bytes(name) or b"") or ""
             if not raw:
@@ -118,7 +119,7 @@ def _tsconfig_paths(ctx: ReviewContext, side: str) -> list[tuple[str, str, str]]
             for alias, targets in (options.get("paths") or {}).items():
                 if isinstance(targets, list) and targets and isinstance(targets[0], str):
                     target = posixpath.normpath(posixpath.join(base, targets[0]))
-                    out.append((alias.removesuffix("*"), target.removesuffix("*"), ""))
+                    out.append((alias.removesuffix("*"), target.removesuffix("*")))
         return out
 
     return ctx.memo(("callgraph-tsconfig", side), build)
@@ -137,7 +138,7 @@ def _resolve(ctx: ReviewContext, side: str, importer: str, spec: str) -> str | N
     found = resolve_module(importer, spec, files.__contains__)
     if found is not None:
         return found
-    for alias, target, _ in _tsconfig_paths(ctx, side):
+    for alias, target in _tsconfig_paths(ctx, side):
         if alias and spec.startswith(alias):
             candidate = "./" + posixpath.normpath(target + spec[len(alias):])
             found = resolve_module("x.ts", candidate, files.__contains__)
@@ -147,7 +148,7 @@ def _resolve(ctx: ReviewContext, side: str, importer: str, spec: str) -> str | N
 
 
 def _queries_by_function(ctx: ReviewContext, side: str, path: str) -> dict[str, QueryingHelper]:
-    """The functions of a file that run model queries, by FunctionInfo name (and by bare method name)."""
+    """The functions of a file that run model queries, by FunctionInfo name ("ContactService.email", "loadOrder")."""
 
     def build() -> dict[str, QueryingHelper]:
         from bot.ts import file_analysis  # bot.ts imports this package's siblings; import late

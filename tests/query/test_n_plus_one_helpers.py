@@ -181,3 +181,21 @@ async function loadOrder(id: string) {
     assert 4 in by_line and "`pMap(...)` callback of `ids`" in by_line[4]
     assert 5 in by_line and "`Effect.forEach(...)` callback of `ids`" in by_line[5]
     assert 7 in by_line
+
+
+def test_tsconfig_paths_aliases_are_followed(query_findings) -> None:
+    tsconfig = """{
+  // monorepo aliases
+  "compilerOptions": { "baseUrl": ".", "paths": { "@acme/api/*": ["apps/api/src/*"], } }
+}
+"""
+    code = """\
+import { loadOrder } from "@acme/api/services/contacts";
+export async function POST(ids: string[]) {
+  for (const id of ids) await loadOrder(id);
+  await prisma.order.count({ where: { userId: "u" } });
+}
+"""
+    found = query_findings({"tsconfig.base.json": tsconfig, "apps/api/src/services/contacts.ts": CONTACTS,
+                            "apps/web/app/api/z/route.ts": code}, rule=RULE)
+    assert [f.line for f in found if f.path == "apps/web/app/api/z/route.ts"] == [3]

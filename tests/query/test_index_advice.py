@@ -167,3 +167,21 @@ export const live = async (since: Date) => prisma.vote.count({ where: { createdA
 """
     [f] = _run(query_findings, code, "src/lib/data.ts")
     assert f.line == 8
+
+
+def test_one_finding_per_missing_index_across_the_files_of_the_change(query_findings) -> None:
+    a = """\
+import { prisma } from "@/lib/prisma";
+export const a = (vanity: string) => prisma.link.findFirst({ where: { vanity } });
+export const b = (vanity: string) => prisma.link.count({ where: { vanity } });
+"""
+    b = """\
+import { prisma } from "@/lib/prisma";
+export const c = (vanity: string) => prisma.link.deleteMany({ where: { vanity } });
+"""
+    found = query_findings({"src/lib/a.ts": a, "src/lib/b.ts": b}, rule=RULE, schema=SCHEMA)
+    [f] = found
+    assert (f.path, f.line) == ("src/lib/a.ts", 2)
+    assert [(s["path"], s["line"]) for s in f.extra["call_sites"]] == [("src/lib/a.ts", 3), ("src/lib/b.ts", 2)]
+    assert f.message.count("The same index serves") == 1 and "line 3, src/lib/b.ts:2" in f.message
+    assert f.extra["index"] == {"model": "Link", "columns": ["vanity"], "method": "btree"}

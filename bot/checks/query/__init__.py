@@ -80,6 +80,7 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
                          _returning_callers(ctx, changed.path))
         for check in FILE_CHECKS:
             findings.extend(check(inp))
+    findings = index_advisor.merge_across_files(findings)
     findings.extend(dropped_columns.analyze(ctx))
     if files:
         # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.

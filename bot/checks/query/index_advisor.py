@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
@@ -245,17 +246,52 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
             grouped[key][1].append(call)
             continue
         finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=idx.severity,
-                               key_suffix=_index_text(idx))
+                               key_suffix=_index_text(idx),
+                               extra={"index": {"model": model.name, "columns": list(idx.columns),
+                                                "method": idx.method}})
         grouped[key] = (finding, [])
     out: list[Finding] = []
     for finding, others in grouped.values():
-        if others:
-            sites = [{"line": o.line, "end_line": o.end_line, "call": o.target} for o in others]
-            more = ", ".join(f"line {o.line}" for o in others[:5]) + (" ..." if len(others) > 5 else "")
-            finding = finding.with_(message=f"{finding.message} The same index serves {more}.",
-                                    extra={**finding.extra, "call_sites": sites})
-        out.append(finding)
+        sites = [{"path": o.path, "line": o.line, "end_line": o.end_line, "call": o.target} for o in others]
+        out.append(_with_sites(finding, sites))
     return out
+
+
+_SERVES = " The same index serves "
+
+
+def _with_sites(finding: Finding, sites: list[dict[str, Any]]) -> Finding:
+    if not sites:
+        return finding
+    every = [*finding.extra.get("call_sites", []), *sites]
+    shown = ", ".join(f"{s['path']}:{s['line']}" if s.get("path", finding.path) != finding.path
+                      else f"line {s['line']}" for s in every[:5]) + (" ..." if len(every) > 5 else "")
+    base = finding.message.split(_SERVES, 1)[0]
+    return finding.with_(message=f"{base}{_SERVES}{shown}.", extra={**finding.extra, "call_sites": every})
+
+
+def merge_across_files(findings: list[Finding]) -> list[Finding]:
+    """One finding per index to add across the change: the first file's finding lists the other files' calls."""
+    first: dict[tuple[str, tuple[str, ...], str], int] = {}
+    extra_sites: dict[int, list[dict[str, Any]]] = {}
+    keep: list[Finding | None] = []
+    for f in findings:
+        index = f.extra.get("index") if f.rule == MISSING_INDEX.id else None
+        if not isinstance(index, dict):
+            keep.append(f)
+            continue
+        key = (str(index.get("model")), tuple(index.get("columns") or ()), str(index.get("method")))
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(f)
+            continue
+        sites = [{"path": f.path, "line": f.line, "end_line": f.last_line}, *f.extra.get("call_sites", [])]
+        extra_sites.setdefault(first[key], []).extend(sites)
+    for at, sites in extra_sites.items():
+        kept = keep[at]
+        if kept is not None:
+            keep[at] = _with_sites(kept, sites)
+    return [f for f in keep if f is not None]
 
 
 def _index_text(idx: Advice) -> str:

@@ -135,7 +135,25 @@ def _blank_type_arguments(data: bytes) -> bytes:
 _ERRORS = "(ERROR) @e (MISSING) @m"
 
 
+# The last few parses: the query analyzer reads a file twice in a row (Prisma calls, then calls to helpers in
+# loops), and a tree is never modified after parsing.
+_RECENT: dict[tuple[str, bytes], SourceFile] = {}
+_RECENT_SIZE = 4
+
+
 def parse(path: str, data: bytes) -> SourceFile:
+    key = (path, data)
+    cached = _RECENT.get(key)
+    if cached is not None:
+        return cached
+    result = _parse(path, data)
+    if len(_RECENT) >= _RECENT_SIZE:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[key] = result
+    return result
+
+
+def _parse(path: str, data: bytes) -> SourceFile:
     kind = language_for(path)
     data = _blank_type_arguments(data)
     tree = parser(kind).parse(data)

@@ -18,6 +18,8 @@ LOOP_TYPES = {"for_statement": "for", "for_in_statement": "for-of", "while_state
               "do_statement": "do"}
 ITERATION_METHODS = frozenset({"map", "forEach", "flatMap", "reduce", "reduceRight", "filter", "some", "every",
                                "find", "findIndex", "each", "mapSeries", "forEachSeries"})
+# Functions that call their second argument once per item of their first (Effect, p-map).
+ITERATING_FUNCTIONS = frozenset({"Effect.forEach", "pMap", "pMapSeries"})
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "del", "all", "head", "options"})
 _NEXT_ROUTE_VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _TRPC_METHODS = frozenset({"query", "mutation", "subscription"})
@@ -166,6 +168,19 @@ class ScopeResolver:
                 return Frame(FrameKind.ITERATION, line, end, fn.start_byte, fn.end_byte, detail=method,
                              collection=collection, variable=variable, is_async=is_async,
                              constant_items=self._constant_size(unwrap(obj)) if obj is not None else None,
+                             batch_into=_batch_consumer(call))
+            if position == 1 and callee is not None and text_of(callee) in ITERATING_FUNCTIONS:
+                # `Effect.forEach(items, (item) => ...)`, `pMap(items, async (item) => ..., { concurrency })`
+                args = call.child_by_field_name("arguments")
+                first = args.named_children[0] if args is not None and args.named_children else None
+                params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
+                named = (params.named_children if params.type == "formal_parameters" else [params]) \
+                    if params is not None else []
+                variable = text_of(named[0].child_by_field_name("pattern") or named[0]) if named else ""
+                return Frame(FrameKind.ITERATION, line, end, fn.start_byte, fn.end_byte, detail=text_of(callee),
+                             collection=text_of(unwrap(first)) if first is not None else "", variable=variable,
+                             is_async=is_async,
+                             constant_items=self._constant_size(unwrap(first)) if first is not None else None,
                              batch_into=_batch_consumer(call))
             if (method == "$transaction" or _TX_WRAPPER.match(method)) and position == 0:
                 params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")

@@ -112,11 +112,11 @@ def test_cron_routes_are_jobs_not_request_handlers(query_findings):
 
 
 TOKENS = """\
-import { Injectable } from "@nestjs/common";
+import { Controller } from "@nestjs/common";
 import { PrismaService } from "../prisma/prisma.service";
 
-@Injectable()
-export class SessionService {
+@Controller("sessions")
+export class SessionController {
   constructor(private readonly prisma: PrismaService) {}
 
   private toView(s: { id: string; expiresAt: Date }) {
@@ -146,7 +146,7 @@ export class SessionService {
 
 
 def test_include_sensitive_spares_rows_reshaped_before_they_leave(query_findings):
-    found = query_findings({"src/auth/session.service.ts": TOKENS}, rule="query/include-sensitive")
+    found = query_findings({"src/auth/session.controller.ts": TOKENS}, rule="query/include-sensitive")
     assert sorted(f.line for f in found) == [18, 23, 28]  # raw rows, spread rows, and the returned page
 
 

@@ -35,9 +35,11 @@ export async function GET() {
 }
 """
     found = query_findings({"app/api/orders/route.ts": code}, rule="query/include-sensitive")
-    # line 6 twice: the included user's passwordHash, and the session rows' own `token`
-    assert sorted((f.line, f.key.rsplit(":", 1)[-1]) for f in found) == [(4, "user"), (6, "own"), (6, "user")]
+    # one finding per call: line 6 names the included user's passwordHash and the session rows' own `token`
+    assert sorted((f.line, f.key.rsplit(":", 1)[-1]) for f in found) == [(4, "user"), (6, "user")]
     assert "`passwordHash`" in found[0].message
+    assert "`token`" in found[1].message and "`passwordHash`" in found[1].message
+    assert "reaches the response at line 7" in found[1].message
     assert "user: { select: { id: true, email: true, name: true, createdAt: true } }" in found[0].message
     own = query_findings({"app/api/orders/route.ts": LIST}, rule="query/include-sensitive")
     assert [f.line for f in own] == [7]

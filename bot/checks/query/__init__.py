@@ -14,6 +14,7 @@ from bot.context import ReviewContext, check_deadline
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts import file_analysis
+from bot.ts.callgraph import HelperCall, ReturningCaller, helper_calls, returning_callers
 
 from . import (
     blast_radius,
@@ -75,15 +76,37 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         calls += len(analysis.calls)
         transactions_seen += len(analysis.transactions)
         models.update(c.accessor for c in analysis.calls if c.accessor)
-        inp = QueryInput(analysis, schema, ctx.options)
+        inp = QueryInput(analysis, schema, ctx.options, _helpers(ctx, changed.path),
+                         _returning_callers(ctx, changed.path))
         for check in FILE_CHECKS:
             findings.extend(check(inp))
+    findings = index_advisor.merge_across_files(findings)
     findings.extend(dropped_columns.analyze(ctx))
     if files:
         # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.
         ctx.facts["query"] = {"files": files, "calls": calls, "transactions": transactions_seen,
                               "models": sorted(models)}
     return findings
+
+
+def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:
+    """Loop calls to query-running helpers; resolving them reads other files, which must never stop the review."""
+    try:
+        return helper_calls(ctx, path)
+    except Exception as exc:  # an unreadable import or an odd tree: the rest of the query rules still run
+        ctx.note(f"{path}: calls to helpers in loops not followed ({type(exc).__name__})")
+        return []
+
+
+def _returning_callers(ctx: ReviewContext, path: str) -> Callable[[str, str], list[ReturningCaller]]:
+    def find(class_name: str, method: str) -> list[ReturningCaller]:
+        try:
+            return returning_callers(ctx, path, class_name, method)
+        except Exception as exc:  # reading a neighbour must never stop the review
+            ctx.note(f"{path}: callers of {class_name}.{method} not followed ({type(exc).__name__})")
+            return []
+
+    return find
 
 
 def _language(path: str) -> str:

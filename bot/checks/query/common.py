@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.findings import Finding, Severity
 from bot.registry import Rule
+from bot.ts.callgraph import HelperCall, ReturningCaller
 from bot.ts.model import FileAnalysis, PrismaCall
 from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
 
@@ -39,6 +40,10 @@ class QueryInput:
     analysis: FileAnalysis
     schema: SchemaView | None
     options: Callable[[Rule], dict[str, Any]]
+    # Calls inside loops to helpers (this file or an imported module) that run Prisma queries (bot.ts.callgraph).
+    helpers: list[HelperCall] = field(default_factory=list)
+    # (class, method) -> request handlers returning that service method's result (bot.ts.callgraph)
+    returning_callers: Callable[[str, str], list[ReturningCaller]] = lambda _cls, _method: []
 
     @property
     def path(self) -> str:

@@ -3,7 +3,9 @@ indexes (leftmost-prefix aware), with the exact `@@index([...])` to add."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
@@ -11,8 +13,8 @@ from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
-from .common import QueryInput, call_finding
-from .schema_view import index_column_lists
+from .common import QueryInput, call_finding, function_text
+from .schema_view import IndexShape, index_column_lists, index_shapes
 
 MISSING_INDEX = define(
     "query/missing-index", Severity.WARNING, Surface.QUERY,
@@ -27,6 +29,10 @@ _FILTERING_OPS = frozenset({"findMany", "findFirst", "findFirstOrThrow", "count"
                             "deleteMany", "aggregate", "updateManyAndReturn"})
 _RANGE = frozenset({"lt", "lte", "gt", "gte"})
 _TEXT = frozenset({"contains", "startsWith", "endsWith", "search"})
+# Scalar-list and JSON filters PostgreSQL runs as array/jsonb containment (`@>`, `&&`): only a GIN index serves them.
+_CONTAINMENT = frozenset({"has", "hasSome", "hasEvery", "array_contains"})
+# A Next.js `"use cache"` function: its result is cached (`cacheLife`), so the query runs once per cache period.
+_USE_CACHE = re.compile(r"""^\s*["']use cache(?::[\w-]+)?["'];?\s*$""", re.M)
 
 
 @dataclass
@@ -35,6 +41,9 @@ class Conditions:
     weak: list[str] = field(default_factory=list)  # equality on null / booleans: rarely selective alone
     range: list[str] = field(default_factory=list)
     text: list[tuple[str, str]] = field(default_factory=list)  # (field, operator)
+    contained: list[str] = field(default_factory=list)  # list/JSON fields filtered with has/hasSome/array_contains
+    # One Conditions per `OR` branch: PostgreSQL can only avoid the scan when every branch has an index.
+    branches: list[Conditions] = field(default_factory=list)
     sort: list[str] = field(default_factory=list)
     unique_lookup: bool = False  # a compound unique input such as { userId_slug: {...} }
 
@@ -63,10 +72,11 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
         if name in ("OR", "NOT"):
             # An OR needs an index per branch, so no composite is advised; its text searches still scan.
             if name == "OR":
-                branch = Conditions()
                 for item in value.items if isinstance(value, JsArray) else [value]:
+                    branch = Conditions()
                     _read_where(model, item, branch)
-                out.text.extend(branch.text)
+                    out.text.extend(branch.text)
+                    out.branches.append(branch)
             continue
         f = model.field(name)
         if f is None:
@@ -87,6 +97,8 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
                 _add(out.range, name)
             for op in keys & _TEXT:
                 out.text.append((name, op))
+            if keys & _CONTAINMENT and (f.list or f.type == "Json"):
+                _add(out.contained, name)
         elif _weak(value) or f.type == "Boolean" or f.kind == "enum":
             _add(out.weak, name)
         else:
@@ -140,38 +152,168 @@ def proposed_index(c: Conditions) -> list[str]:
     return cols
 
 
+@dataclass(frozen=True)
+class Advice:
+    """One index to add, for one call: the columns, the access method and how serious the gap is."""
+
+    columns: tuple[str, ...]
+    method: str = "btree"
+    severity: Severity | None = None  # None: the rule's (warning)
+    kind: str = "missing"  # "missing" | "gin" | "or-branch" | "composite"
+
+
+def _served(c: Conditions, shapes: list[IndexShape]) -> bool:
+    """Some index serves one of the selective conditions, so PostgreSQL need not read the whole table."""
+    return any(s.serves_equality(col) for s in shapes for col in c.equality) or \
+        any(s.serves_range(col) for s in shapes for col in c.range) or \
+        any(s.serves_containment(col) for s in shapes for col in c.contained)
+
+
+def _selective(c: Conditions) -> bool:
+    return bool(c.equality or c.range or c.contained)
+
+
+def _cached(inp: QueryInput, call: PrismaCall) -> bool:
+    """The call sits in a Next.js `"use cache"` function: it runs once per cache period, not per request."""
+    return not call.function.is_module and bool(_USE_CACHE.search(function_text(inp.analysis, call)))
+
+
+def advise(call: PrismaCall, model: Model) -> tuple[Conditions, Advice] | None:
+    """The index this call lacks, if any (pure: the call's arguments against the model's indexes)."""
+    c = conditions(model, call.arg("where"), call.arg("orderBy"))
+    if c.unique_lookup:
+        return None
+    shapes = index_shapes(model)
+    if c.equality or c.range:
+        if not _served(c, shapes):
+            cols = proposed_index(c)
+            return (c, Advice(tuple(cols))) if cols else None
+        composite = _composite(call, c, shapes)
+        return (c, composite) if composite is not None else None
+    if c.contained:
+        if _served(c, shapes):
+            return None
+        return c, Advice((c.contained[0],), method="gin", kind="gin")
+    if c.branches and not c.weak:
+        for branch in c.branches:
+            if branch.unique_lookup or not _selective(branch) or _served(branch, shapes):
+                continue
+            cols = proposed_index(branch) if (branch.equality or branch.range) else branch.contained[:1]
+            method = "btree" if (branch.equality or branch.range) else "gin"
+            return (branch, Advice(tuple(cols), method=method, kind="or-branch")) if cols else None
+        return None
+    if c.sort and call.has_arg("take") and not c.weak:
+        if any(s.method == "btree" and s.columns[:1] == (c.sort[0],) for s in shapes):
+            return None
+        cols = proposed_index(c)
+        return (c, Advice(tuple(cols))) if cols else None
+    return None
+
+
+def _composite(call: PrismaCall, c: Conditions, shapes: list[IndexShape]) -> Advice | None:
+    """A listing that pins several equality columns, each with only its own single-column index, and sorts by
+    another: PostgreSQL uses one index (or ANDs two bitmaps), reads every match and sorts before the LIMIT."""
+    if call.operation != "findMany" or len(c.equality) < 2 or c.range:
+        return None
+    sort = [s for s in c.sort if s not in c.equality]
+    if not sort:
+        return None
+    btrees = [s.columns for s in shapes if s.method == "btree"]
+    if any(set(cols[:len(c.equality)]) == set(c.equality) for cols in btrees):
+        return None  # a composite over the equality columns already exists
+    if not all(any(cols[:1] == (col,) for cols in btrees) for col in c.equality):
+        return None  # a column with no index at all is the plain missing-index case, reported elsewhere
+    return Advice((*c.equality, sort[0]), severity=Severity.INFO, kind="composite")
+
+
 def check_missing_index(inp: QueryInput) -> list[Finding]:
     if inp.schema is None:
         return []
-    out: list[Finding] = []
+    # One finding per index to add: the first call that needs it, the others listed as its call sites.
+    grouped: dict[tuple[str, tuple[str, ...], str], tuple[Finding, list[PrismaCall]]] = {}
     for call in inp.analysis.calls:
-        if call.operation not in _FILTERING_OPS:
+        if call.operation not in _FILTERING_OPS or call.args is None:
             continue
         model = inp.schema.model(call.accessor)
-        if model is None or call.args is None:
+        if model is None or _cached(inp, call):
             continue
-        c = conditions(model, call.arg("where"), call.arg("orderBy"))
-        if c.unique_lookup:
+        advice = advise(call, model)
+        if advice is None:
             continue
-        indexes = index_column_lists(model)
-        selective = [*c.equality, *c.range]
-        if selective:
-            if served(selective, indexes):
-                continue
-        elif c.sort and call.has_arg("take") and not c.weak:
-            if served(c.sort[:1], indexes):
-                continue
-        else:
-            continue  # no selective condition: an index would not help (or there is nothing to look up)
-        cols = proposed_index(c)
-        if not cols:
+        c, idx = advice
+        key = (model.name, idx.columns, idx.method)
+        if key in grouped:
+            grouped[key][1].append(call)
             continue
-        out.append(call_finding(MISSING_INDEX, call, _message(call, model, c, cols),
-                                key_suffix="@@index([" + ", ".join(cols) + "])"))
+        finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=idx.severity,
+                               key_suffix=_index_text(idx),
+                               extra={"index": {"model": model.name, "columns": list(idx.columns),
+                                                "method": idx.method}})
+        grouped[key] = (finding, [])
+    out: list[Finding] = []
+    for finding, others in grouped.values():
+        sites = [{"path": o.path, "line": o.line, "end_line": o.end_line, "call": o.target} for o in others]
+        out.append(_with_sites(finding, sites))
     return out
 
 
-def _message(call: PrismaCall, model: Model, c: Conditions, cols: list[str]) -> str:
+_SERVES = " The same index serves "
+
+
+def _with_sites(finding: Finding, sites: list[dict[str, Any]]) -> Finding:
+    if not sites:
+        return finding
+    every = [*finding.extra.get("call_sites", []), *sites]
+    shown = ", ".join(f"{s['path']}:{s['line']}" if s.get("path", finding.path) != finding.path
+                      else f"line {s['line']}" for s in every[:5]) + (" ..." if len(every) > 5 else "")
+    base = finding.message.split(_SERVES, 1)[0]
+    return finding.with_(message=f"{base}{_SERVES}{shown}.", extra={**finding.extra, "call_sites": every})
+
+
+def merge_across_files(findings: list[Finding]) -> list[Finding]:
+    """One finding per index to add across the change: the first file's finding lists the other files' calls."""
+    first: dict[tuple[str, tuple[str, ...], str], int] = {}
+    extra_sites: dict[int, list[dict[str, Any]]] = {}
+    keep: list[Finding | None] = []
+    for f in findings:
+        index = f.extra.get("index") if f.rule == MISSING_INDEX.id else None
+        if not isinstance(index, dict):
+            keep.append(f)
+            continue
+        key = (str(index.get("model")), tuple(index.get("columns") or ()), str(index.get("method")))
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(f)
+            continue
+        sites = [{"path": f.path, "line": f.line, "end_line": f.last_line}, *f.extra.get("call_sites", [])]
+        extra_sites.setdefault(first[key], []).extend(sites)
+    for at, sites in extra_sites.items():
+        kept = keep[at]
+        if kept is not None:
+            keep[at] = _with_sites(kept, sites)
+    return [f for f in keep if f is not None]
+
+
+def _index_text(idx: Advice) -> str:
+    cols = ", ".join(idx.columns)
+    return f"@@index([{cols}], type: Gin)" if idx.method == "gin" else f"@@index([{cols}])"
+
+
+def _message(call: PrismaCall, model: Model, c: Conditions, idx: Advice) -> str:
+    index = _index_text(idx)
+    where = f"{model.path}:{model.line}" if model.path else f"model {model.name}"
+    add = f"Add `{index}` to model `{model.name}` ({where})"
+    if idx.kind == "composite":
+        eq = ", ".join(f"`{n}`" for n in c.equality)
+        return (f"`{call.target}` filters on {eq} and sorts by `{idx.columns[-1]}`: each column has only its own "
+                f"index, so PostgreSQL picks one (or ANDs two bitmaps), reads every matching row and sorts them "
+                f"before returning a page. {add}: it returns the page already in order and reads only its rows. "
+                f"Create it with `CREATE INDEX CONCURRENTLY` on a large table.")
+    if idx.kind == "gin":
+        ops = ", ".join(f"`{n}`" for n in c.contained)
+        return (f"`{call.target}` filters {ops} with `has`/`hasSome`/`hasEvery`/`array_contains` (array or jsonb "
+                f"containment), which only a GIN index serves: PostgreSQL reads the whole table on every call. "
+                f"{add}; create it with `CREATE INDEX CONCURRENTLY` on a large table.")
     parts = []
     if c.equality or c.weak:
         parts.append("filters on " + ", ".join(f"`{n}`" for n in [*c.equality, *c.weak]))
@@ -179,13 +321,16 @@ def _message(call: PrismaCall, model: Model, c: Conditions, cols: list[str]) -> 
         parts.append("ranges over " + ", ".join(f"`{n}`" for n in c.range))
     if c.sort:
         parts.append("sorts by " + ", ".join(f"`{n}`" for n in c.sort))
-    index = "@@index([" + ", ".join(cols) + "])"
-    where = f"{model.path}:{model.line}" if model.path else f"model {model.name}"
-    return (f"`{call.target}` {' and '.join(parts)}, but no index of `{model.name}` starts with "
-            f"{'these columns' if len(cols) > 1 else 'this column'}: PostgreSQL reads the whole table "
-            f"{'and sorts it ' if c.sort else ''}on every call. Add `{index}` to model `{model.name}` ({where}); "
-            f"equality columns come first, then the range or sort column. Create it with "
-            f"`CREATE INDEX CONCURRENTLY` on a large table.")
+    what = " and ".join(parts)
+    several = "these columns" if len(idx.columns) > 1 else "this column"
+    if idx.kind == "or-branch":
+        return (f"`{call.target}` has an `OR` branch that {what}, but no index of `{model.name}` starts with "
+                f"{several}: an OR can use indexes only when every branch has one, so PostgreSQL reads the whole "
+                f"table on every call. {add}; PostgreSQL then combines the branches' indexes (BitmapOr). Create it "
+                f"with `CREATE INDEX CONCURRENTLY` on a large table.")
+    return (f"`{call.target}` {what}, but no index of `{model.name}` starts with {several}: PostgreSQL reads the "
+            f"whole table {'and sorts it ' if c.sort else ''}on every call. {add}; equality columns come first, "
+            f"then the range or sort column. Create it with `CREATE INDEX CONCURRENTLY` on a large table.")
 
 
 def _has_trigram(model: Model, name: str) -> bool:

@@ -6,10 +6,14 @@ import re
 
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
+from bot.ts.extract import is_io_callee
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
+from bot.ts.scopes import ITERATING_FUNCTIONS
 from bot.ts.values import JsExpr, JsObject
 
 from .common import QueryInput, call_finding, idents_of, int_option, is_script_path, is_test_path, render
+from .leaks import code_between
+from .transactions import in_wrapper_transaction
 
 RULE = define(
     "query/n-plus-one", Severity.WARNING, Surface.QUERY,
@@ -23,19 +27,70 @@ _UNIQUE_READS = frozenset({"findUnique", "findUniqueOrThrow"})
 
 def per_item_frame(call: PrismaCall) -> Frame | None:
     """The loop or iteration callback that repeats the call, if it is inside the same function body."""
-    for frame in call.frames:
-        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
-            return frame
-        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
+    return _per_item(call.frames)
+
+
+_SEED_PATH = re.compile(r"(^|/)(seeds?|seeders?)(/|$)|(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
+# Iterating over batches (`for (const ids of chunk(all, 900))`, `for (const batch of batches)`): one query per
+# batch is the fix for N+1, not an instance of it.
+# (`chunk.map(...)` walks the items of one chunk: that is still per item.)
+_BATCHES = re.compile(r"(?:^|[\s.(])(?:chunks|chunked|batches|batched|pages)$|(?:Chunks|Batches|Pages)$|"
+                      r"(?:^|\.)(?:chunk|chunkArray|splitEvery|batch)\s*\(", re.IGNORECASE)
+_BATCH_VARIABLE = re.compile(r"^(?:const|let|var)?\s*(?:chunk|batch|page|slice|group)\w*$", re.IGNORECASE)
+# Start-up hooks run once per process.
+_STARTUP = re.compile(r"(?:^|\.)(?:onModuleInit|onApplicationBootstrap|initialize\w*|init|bootstrap|setup)$")
+
+
+def _skip_frame(inp: QueryInput, frame: Frame, small: int) -> bool:
+    """Loops that are not N+1 whatever they call: constants, retries and probes, batches, start-up code."""
+    if frame.constant_items is not None and frame.constant_items <= small:
+        return True  # a loop over a few constants is a fixed number of queries, not N+1
+    if _no_items(inp, frame, small):
+        return True
+    variable = frame.variable.strip()
+    return bool(_BATCHES.search(frame.collection.strip()) or _BATCH_VARIABLE.match(variable))
+
+
+def _io_per_item(inp: QueryInput, frame: Frame) -> bool:
+    """The loop body awaits a network call per item (an email, a webhook): that call, not the query, sets the
+    loop's cost, and the query records its per-item outcome."""
+    body = code_between(inp.analysis, frame.line, frame.end_line)
+    # a helper that runs queries (`ContactService.email`) is database work, whatever its name says
+    queries = {h.callee for h in inp.helpers}
+    for callee in re.findall(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(", body):
+        if "prisma" in callee.lower() or callee.startswith(("tx.", "db.", "this.prisma")) or callee in queries:
             continue
-        return None
-    return None
+        if is_io_callee(callee):
+            return True
+    return False
+
+
+def _memoised(inp: QueryInput, line: int) -> bool:
+    """`let t = cache.get(id); if (!t) { t = await prisma.template.findUnique(...) ... cache.set(id, t) }`: one
+    query per distinct key, however many items share it."""
+    before = code_between(inp.analysis, line - 4, line)
+    for name in re.findall(r"([A-Za-z_$][\w$]*)\s*=\s*[\w$.]+\.get\s*\(", before):
+        if re.search(rf"\bif\s*\(\s*!\s*{re.escape(name)}\s*\)", before):
+            return True
+    return bool(re.search(r"\bif\s*\(\s*!\s*[\w$.]+\.has\s*\(", before))
+
+
+def _mapped_into_batch(inp: QueryInput, frame: Frame) -> bool:
+    """`const ops = xs.map((x) => prisma.x.update(...)); await prisma.$transaction(ops)`: the batch idiom through
+    a variable."""
+    head = "\n".join(inp.analysis.lines[max(frame.line - 2, 0):frame.line])
+    m = re.search(r"\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*[\w$.?]+\s*\.\s*(?:map|flatMap)\s*\(",
+                  head)
+    if m is None:
+        return False
+    after = "\n".join(inp.analysis.lines[frame.end_line - 1:frame.end_line + 15])
+    return re.search(rf"\$transaction\s*\(\s*(?:\[\s*\.\.\.)?{re.escape(m.group(1))}\b", after) is not None
 
 
 def check(inp: QueryInput) -> list[Finding]:
     small = int_option(inp.options(RULE), "small_constant_list", 5)
-    if is_test_path(inp.path):
-        return []
+    if is_test_path(inp.path) or _SEED_PATH.search(inp.path):
+        return []  # tests and seeds: fixed data, nobody waits on it
     script = is_script_path(inp.path)
     calls = inp.analysis.calls
     out: list[Finding] = []
@@ -43,11 +98,7 @@ def check(inp: QueryInput) -> list[Finding]:
         if call.accessor is None:
             continue
         frame = per_item_frame(call)
-        if frame is None:
-            continue
-        if frame.constant_items is not None and frame.constant_items <= small:
-            continue  # a loop over a few constants is a fixed number of queries, not N+1
-        if _no_items(inp, frame, small):
+        if frame is None or _skip_frame(inp, frame, small) or _STARTUP.search(call.function.name):
             continue
         if frame.kind is FrameKind.LOOP and not call.awaited:
             continue  # promises collected for Promise.all / $transaction: one batch, not a round trip per item
@@ -55,26 +106,86 @@ def check(inp: QueryInput) -> list[Finding]:
                 call.operation == "findMany" and any(call.has_arg(k) for k in ("take", "cursor", "skip")):
             continue  # `while (true) { findMany({ take: 1000, cursor }) }`: reading a big table page by page
         if frame.kind is FrameKind.ITERATION:
-            if frame.batch_into == "$transaction":
+            if frame.batch_into == "$transaction" or _mapped_into_batch(inp, frame):
                 continue  # prisma.$transaction(items.map(...)): the batch-transaction idiom
             if not (call.awaited or call.returned):
                 continue
-        if call.is_write and call.in_transaction:
-            continue  # writes looped inside a transaction are deliberate and atomic
+        if _io_per_item(inp, frame) or _memoised(inp, call.line):
+            continue
         severity = None
         same_tick = False
+        in_tx = call.is_write and (call.in_transaction or in_wrapper_transaction(inp.analysis, call))
         if call.operation in _UNIQUE_READS and frame.kind is FrameKind.ITERATION and \
                 frame.batch_into == "Promise.all" and _first_in_frame(index, calls, frame):
             severity, same_tick = Severity.INFO, True
-        elif script:
-            severity = Severity.INFO  # a one-off script or seed: slow, but nobody waits on it per request
+        elif script or in_tx:
+            # a one-off script: slow, but nobody waits on it per request; a write loop inside a transaction is
+            # atomic and deliberate, yet still one round trip per item while the transaction holds its locks
+            severity = Severity.INFO
         # Values produced by other queries in the same iteration make a "one statement" rewrite wrong.
         per_item_results = {n for other in calls if other is not call and
                             frame.start_byte <= other.start_byte < frame.end_byte for n in other.result_names}
         # ...and so do values computed in the loop body (`const { code } = await fetchCode(p)`)
         per_item_results |= _declared_in_loop(inp, frame, call)
-        out.append(call_finding(RULE, call, _message(call, frame, same_tick, per_item_results), severity=severity))
+        message = _message(call, frame, same_tick, per_item_results)
+        if in_tx and not same_tick:
+            message += (" Inside the transaction the loop is still one round trip per item, holding the "
+                        "transaction's locks the whole time.")
+        out.append(call_finding(RULE, call, message, severity=severity))
+    out.extend(_helper_findings(inp, small, script, {f.line for f in out}))
     return out
+
+
+def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[int]) -> list[Finding]:
+    """A loop calling a helper (this file or an imported module) that runs a query on every call."""
+    out: list[Finding] = []
+    prisma_lines = {c.line for c in inp.analysis.calls if c.accessor is not None}
+    for helper in inp.helpers:
+        if helper.line in reported or helper.line in prisma_lines:
+            continue  # the call is itself read as a Prisma call: that finding (or its absence) stands
+        frame = _per_item(helper.frames)
+        if frame is None or _skip_frame(inp, frame, small) or _STARTUP.search(helper.function.name):
+            continue
+        if frame.kind is FrameKind.LOOP and not helper.awaited:
+            continue
+        if frame.kind is FrameKind.ITERATION and (frame.batch_into == "$transaction" or
+                                                  not (helper.awaited or helper.returned)):
+            continue
+        if _io_per_item(inp, frame) or _memoised(inp, helper.line):
+            continue
+        target = helper.target
+        runs = ", ".join(f"`{q}`" for q in target.queries[:3])
+        where_of = f" of `{frame.collection}`" if frame.collection else ""
+        how = f"inside a `{frame.detail}` loop{where_of}" if frame.kind is FrameKind.LOOP else \
+            f"inside a `{_callback_name(frame)}` callback{where_of}"
+        message = (f"`{helper.callee}(...)` runs {runs} ({target.path}:{target.line}) on every call, and it is "
+                   f"called once per item {how} (line {frame.line}): N items cost N database round trips. Give "
+                   f"`{target.name}` a batch form that takes all the items (`where: {{ ...: {{ in: [...] }} }}`, "
+                   f"`createMany`) and call it once before the loop, then look results up in a Map.")
+        key = f"{helper.function.name}:{helper.callee}:helper"
+        scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)
+        finding = RULE.finding(inp.path, helper.line, message, end_line=helper.end_line,
+                               severity=Severity.INFO if script else None, key=key, scope=scope,
+                               extra={"helper": {"path": target.path, "name": target.name, "line": target.line,
+                                                 "queries": list(target.queries)}})
+        out.append(finding)
+        reported.add(helper.line)
+    return out
+
+
+def _callback_name(frame: Frame) -> str:
+    """`.map` for an array method, `pMap(...)` / `Effect.forEach(...)` for a function given the items."""
+    return f"{frame.detail}(...)" if frame.detail in ITERATING_FUNCTIONS else f".{frame.detail}"
+
+
+def _per_item(frames: tuple[Frame, ...]) -> Frame | None:
+    for frame in frames:
+        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
+            return frame
+        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
+            continue
+        return None
+    return None
 
 
 _CONSUMES = re.compile(r"\.(length|size)\b|\.(shift|pop|splice|next)\s*\(")
@@ -146,7 +257,7 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: 
     if frame.kind is FrameKind.LOOP:
         how = f"inside a `{frame.detail}` loop{where_of} (line {frame.line})"
     else:
-        how = f"inside a `.{frame.detail}` callback{where_of} (line {frame.line})"
+        how = f"inside a `{_callback_name(frame)}` callback{where_of} (line {frame.line})"
     head = f"`{call.target}` runs once per item {how}: N items cost N database round trips."
     if same_tick:
         return (f"`{call.target}` is called once per item {how}. Prisma batches `findUnique` calls made in the "

@@ -11,7 +11,8 @@ from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsLiteral, JsObject
 
-from .common import QueryInput, call_finding, function_text, int_option, request_context
+from .common import QueryInput, call_finding, function_text, int_option, is_test_path
+from .leaks import Leak, leaks_of
 from .schema_view import SchemaView, large_fields, sensitive_fields
 
 OVERFETCH = define(
@@ -108,56 +109,94 @@ def _includes(view: SchemaView, model: Model, include: JsObject, path: str, dept
                     yield from _includes(view, target, nested, rel_path, depth + 1)
 
 
-_ROW_USE = re.compile(r"\s*(\?\.|\.)\s*(map|forEach|flatMap|length|some|every|reduce)\b")
+# Operations whose result is the row(s) (count, aggregate and the *Many writes return numbers).
+_ROW_OPS = frozenset({"findMany", "findFirst", "findFirstOrThrow", "findUnique", "findUniqueOrThrow", "create",
+                      "update", "upsert", "delete", "createManyAndReturn", "updateManyAndReturn"})
+_SINKS = {"response": "the response", "log": "a log line", "client-component": "a component's props"}
 
 
-def _rows_reshaped_without(inp: QueryInput, call: PrismaCall, secret: list[str]) -> bool:
-    """Every later use of the result is `rows.map(...)`-like, nothing is spread, and the secret columns are never
-    named: the rows are turned into new objects before they leave the function (`rows.map((r) => this.cast(r))`)."""
-    if len(call.result_names) != 1 or call.function.is_module:
-        return False
-    name = call.result_names[0]
-    lines = inp.analysis.lines[call.end_line:call.function.end_line]
-    after = "\n".join(lines)
-    # the secret read as a property (`row.token`, `{ token: ... }` destructuring): a parameter that happens to be
-    # called `token` is not a read
-    if "..." in after or any(re.search(rf"\.\s*{re.escape(s)}\b|\b{re.escape(s)}\s*[:,}}]", after) for s in secret):
-        return False
-    uses = [m.end() for m in re.finditer(rf"(?<![\w$.]){re.escape(name)}\b", after)]
-    return bool(uses) and all(_ROW_USE.match(after, end) for end in uses)
+def _omitted(call: PrismaCall) -> set[str]:
+    omit = call.args.obj("omit") if call.args is not None else None
+    if omit is None:
+        return set()
+    return {k for k, v in omit.entries.items() if isinstance(v, JsLiteral) and v.value is True}
+
+
+def _secrets(inp: QueryInput, call: PrismaCall, model: Model) -> tuple[list[str], list[tuple[str, Model, list[str]]]]:
+    """The model's own secret columns the call returns, and (relation, model, secrets) of `include: { rel: true }`."""
+    assert inp.schema is not None
+    own: list[str] = []
+    if call.has_arg("select") is False and not (call.args is not None and call.args.is_open):
+        omitted = _omitted(call)
+        own = [s for s in sensitive_fields(model) if s not in omitted]
+    included: list[tuple[str, Model, list[str]]] = []
+    include = call.args.obj("include") if call.args is not None else None
+    if include is not None:
+        for rel_path, target, value, _depth in _includes(inp.schema, model, include, "", 1):
+            secret = sensitive_fields(target)
+            if secret and isinstance(value, JsLiteral) and value.value is True:
+                included.append((rel_path, target, secret))
+    return own, included
+
+
+def _through_controller(inp: QueryInput, call: PrismaCall) -> Leak | None:
+    """A NestJS service method returning the row, and a controller next to it returning that method's result."""
+    fn = call.function
+    if fn.handler != "nest-service" or not fn.class_name or not call.returned:
+        return None
+    method = fn.name.rsplit(".", 1)[-1]
+    callers = inp.returning_callers(fn.class_name, method)
+    if not callers:
+        return None
+    first = callers[0]
+    return Leak(call.line, "response", f"{first.text.strip()}...) in {first.path}:{first.line}")
 
 
 def check_sensitive(inp: QueryInput) -> list[Finding]:
-    if inp.schema is None:
+    """A row with a secret column reaches a response, a log or a component's props. Rows a job reads, rows loaded
+    to be deleted or checked, and rows mapped to a DTO first never leave the server, so they are not reported."""
+    if inp.schema is None or is_test_path(inp.path):
         return []
     out: list[Finding] = []
     for call in inp.analysis.calls:
-        if not call.is_read:
+        if call.operation not in _ROW_OPS:
             continue
         model = inp.schema.model(call.accessor)
         if model is None:
             continue
-        include = call.args.obj("include") if call.args is not None else None
-        if include is not None:
-            for rel_path, target, value, _depth in _includes(inp.schema, model, include, "", 1):
-                secret = sensitive_fields(target)
-                if not secret or not (isinstance(value, JsLiteral) and value.value is True):
-                    continue
-                safe = [f.name for f in target.scalar_fields if f.name not in secret][:4]
-                select = ", ".join(f"{n}: true" for n in safe)
-                message = (f"`include: {{ {rel_path.rsplit('.', 1)[-1]}: true }}` in `{call.target}` returns every "
-                           f"`{target.name}` column, including {', '.join(f'`{s}`' for s in secret)}; one "
-                           f"serialised response leaks it. Select the fields you need: "
-                           f"`{rel_path.rsplit('.', 1)[-1]}: {{ select: {{ {select} }} }}`.")
-                out.append(call_finding(SENSITIVE, call, message, key_suffix=rel_path))
-        secret_own = sensitive_fields(model)
-        if call.operation == "findMany" and secret_own and call.has_arg("select") is False and \
-                call.has_arg("omit") is False and request_context(call, inp.path, inp.analysis.use_server) and \
-                not _rows_reshaped_without(inp, call, secret_own):
-            message = (f"`{call.target}` without `select` in request-handling code returns "
-                       f"{', '.join(f'`{s}`' for s in secret_own)} for every row. Add `omit: {{ "
-                       f"{secret_own[0]}: true }}` or a `select` of the public fields.")
-            out.append(call_finding(SENSITIVE, call, message, key_suffix="own"))
+        own, included = _secrets(inp, call, model)
+        if not own and not included:
+            continue
+        names = own + [f"{rel}.{s}" for rel, _t, secret in included for s in secret]
+        leak, left = leaks_of(inp.analysis, call, names)
+        if leak is None:
+            leak = _through_controller(inp, call)
+        if leak is None:
+            continue
+        own_left = [s for s in own if s in left]
+        parts = []
+        if own_left:
+            parts.append(f"every `{model.name}` column, including {', '.join(f'`{s}`' for s in own_left)}")
+        for rel, target, secret in included:
+            parts.append(f"`include: {{ {rel.rsplit('.', 1)[-1]}: true }}` adds every `{target.name}` column, "
+                         f"including {', '.join(f'`{s}`' for s in secret)}")
+        if not parts:
+            continue
+        fixes = []
+        if own_left:
+            fixes.append(f"`omit: {{ {', '.join(f'{s}: true' for s in own_left)} }}` (or a `select` of the public "
+                         "fields)")
+        for rel, target, secret in included:
+            safe = ", ".join([f"{f.name}: true" for f in target.scalar_fields if f.name not in secret][:4])
+            fixes.append(f"`{rel.rsplit('.', 1)[-1]}: {{ select: {{ {safe} }} }}`")
+        where = _SINKS[leak.sink]
+        message = (f"`{call.target}` returns {'; '.join(parts)}, and the result reaches {where} at line "
+                   f"{leak.line} (`{leak.text}`): the secret leaves the server. Return only what the client needs: "
+                   f"{' and '.join(fixes)}.")
+        severity = Severity.INFO if leak.sink == "client-component" else None
+        out.append(call_finding(SENSITIVE, call, message, severity=severity,
+                                key_suffix=",".join(sorted(rel for rel, _t, _s in included)) or "own",
+                                extra={"sink": {"kind": leak.sink, "line": leak.line}}))
     return out
 
 

@@ -72,6 +72,35 @@ def index_column_lists(model: Model) -> list[tuple[str, ...]]:
     return [idx.columns for idx in model.all_keys if idx.is_btree and idx.columns]
 
 
+@dataclass(frozen=True)
+class IndexShape:
+    """An index as the planner sees it: its access method and ordered columns."""
+
+    columns: tuple[str, ...]
+    method: str  # "btree", "hash", "gin", "gist", "brin", "spgist"
+
+    def serves_equality(self, column: str) -> bool:
+        # A btree serves `=`/`IN` on its leading column; a hash index (single-column in PostgreSQL) only `=`/`IN`;
+        # BRIN serves any of its columns (a lossy scan, still far from reading every page of a correlated table).
+        if self.method in ("btree", "hash"):
+            return self.columns[:1] == (column,)
+        return self.method == "brin" and column in self.columns
+
+    def serves_range(self, column: str) -> bool:
+        if self.method == "btree":
+            return self.columns[:1] == (column,)
+        return self.method == "brin" and column in self.columns
+
+    def serves_containment(self, column: str) -> bool:
+        """`has`/`hasSome`/`hasEvery` on a list, `array_contains` on JSON: array and jsonb operators GIN serves."""
+        return self.method == "gin" and column in self.columns
+
+
+def index_shapes(model: Model) -> list[IndexShape]:
+    """Every index of the model with its access method (`type: Hash` and friends included)."""
+    return [IndexShape(idx.columns, (idx.type or "btree").lower()) for idx in model.all_keys if idx.columns]
+
+
 def sensitive_fields(model: Model) -> list[str]:
     out: list[str] = []
     for f in model.scalar_fields:

@@ -11,6 +11,7 @@ from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 from .common import QueryInput, call_finding, int_option, is_test_path, render, request_context
+from .leaks import code_between, leaks_of
 from .schema_view import SchemaView, unique_sets
 
 UNBOUNDED = define(
@@ -75,10 +76,110 @@ def where_is_bounded(where: JsValue | None, keys: list[tuple[str, ...]]) -> bool
             return True  # compound unique input: { userId_slug: { userId, slug } }
     if any(all(col in equal for col in key) for key in keys):
         return True
+    if any(_relation_in_list(v) for v in where.entries.values()):
+        return True
     and_items = where.entries.get("AND")
     if isinstance(and_items, JsArray):
         return any(where_is_bounded(item, keys) for item in and_items.items)
     return False
+
+
+def _relation_in_list(value: JsValue | None) -> bool:
+    """`hashes: { some: { hash: { in: hashes } } }`: rows matched through a caller-built list of related keys."""
+    if not isinstance(value, JsObject):
+        return False
+    for op in ("some", "is", "every"):
+        inner = value.entries.get(op)
+        if isinstance(inner, JsObject):
+            for v in inner.entries.values():
+                listed = v.entries.get("in") if isinstance(v, JsObject) else None
+                if listed is not None and not (isinstance(listed, JsArray) and
+                                               all(isinstance(i, JsLiteral) for i in listed.items)):
+                    return True
+    return False
+
+
+def _pins_a_column(where: JsValue | None) -> bool:
+    """The `where` fixes some column to one value (a parent, an owner): the rows are one parent's set."""
+    if not isinstance(where, JsObject):
+        return False
+    for name, value in where.entries.items():
+        if name in ("OR", "NOT"):
+            continue
+        if name == "AND":
+            items = value.items if isinstance(value, JsArray) else [value]
+            if any(_pins_a_column(i) for i in items):
+                return True
+            continue
+        if isinstance(value, JsObject):
+            if "equals" in value.entries:
+                return True
+        elif not (isinstance(value, JsLiteral) and (value.value is None or isinstance(value.value, bool))):
+            return True
+    return False
+
+
+def _is_join_table(model: Model) -> bool:
+    """A membership row: a unique key made of two foreign keys (`@@id([orgId, userId])`)."""
+    fks = {name for f in model.relation_fields if f.relation is not None and f.relation.model is model
+           for name in f.relation.fields}
+    return any(len(key) == 2 and set(key) <= fks for key in unique_sets(model))
+
+
+def _one_parents_members(schema: SchemaView | None, call: PrismaCall) -> bool:
+    """The members of one parent (`spaceMember` where `spaceId`), or the parents one user belongs to (`organisation`
+    where `members: { some: { userId } }`): sets bounded by one membership list, needed in full on the page."""
+    model = schema.model(call.accessor) if schema is not None else None
+    where = call.arg("where")
+    if model is None or not isinstance(where, JsObject):
+        return False
+    if _is_join_table(model) and _pins_a_column(where):
+        return True
+    for name, value in where.entries.items():
+        f = model.field(name)
+        if f is None or not f.is_relation or not f.list or not isinstance(value, JsObject):
+            continue
+        target = schema.model_named(f.type) if schema is not None else None
+        inner = value.entries.get("some")
+        if target is not None and _is_join_table(target) and _pins_a_column(inner):
+            return True
+    return False
+
+
+_ID_NAME = re.compile(r"^(?:id|uuid|.*Id|.*_id)$")
+_ACTS = re.compile(r"\b(?:delete|remove|destroy|purge|invalidate|revoke|unlink|cancel)\w*\s*\(|"
+                   r"\.\s*(?:delete|deleteMany|remove|unlink)\s*\(", re.IGNORECASE)
+
+
+def _consumed_whole(inp: QueryInput, call: PrismaCall) -> str:
+    """Why the caller needs every row of the set ("" if it does not seem to): only ids selected, used as a set for
+    other queries; or each row acted on (its blob deleted, its session invalidated). A `take` would be a bug there."""
+    select = call.args.obj("select") if call.args is not None else None
+    # (ids handed back to the caller may well become a listing: only ids used here count)
+    # (`findMany(...).then((rows) => rows.map(...))` binds them in the callback)
+    chained = re.match(r"\s*\.\s*then\s*\(", _after_call(inp, call))
+    bound = bool(call.result_names) or chained is not None
+    if select is not None and bound and not call.returned and not select.spreads and select.entries and \
+            all(_ID_NAME.match(k) for k in select.entries) and len(select.entries) <= 2 and \
+            leaks_of(inp.analysis, call, ["id"])[0] is None:
+        return "ids"
+    if call.function.is_module or not (call.result_names or call.returned):
+        return ""
+    after = code_between(inp.analysis, call.line, call.function.end_line)
+    if not call.result_names:
+        return "acts" if re.search(r"\.then\s*\(", after[:600]) and _ACTS.search(after) else ""
+    name = re.escape(call.result_names[0])
+    iterated = re.search(rf"\bof\s+{name}\b|(?<![\w$.]){name}\s*(?:\.\s*(?:map|forEach|length)\b|\[)|"
+                         rf"\b\w*[mM]ap\w*\s*\(\s*{name}\b", after)
+    return "acts" if iterated and _ACTS.search(after) else ""
+
+
+def _after_call(inp: QueryInput, call: PrismaCall) -> str:
+    """The text right after the call's closing parenthesis (on its last line and the next)."""
+    last = inp.analysis.line_text(call.end_line) or ""
+    following = inp.analysis.line_text(call.end_line + 1) or ""
+    cut = last.rfind(")")
+    return (last[cut + 1:] if cut >= 0 else "") + "\n" + following
 
 
 def check_unbounded(inp: QueryInput) -> list[Finding]:
@@ -100,6 +201,11 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
             continue
         if call.arg("distinct") is not None:
             continue
+        if _one_parents_members(inp.schema, call):
+            continue
+        if _consumed_whole(inp, call) and (_pins_a_column(where) or (where is not None and
+                                                                      not isinstance(where, JsObject))):
+            continue  # one parent's set, needed in full: `take` would be a bug
         order = call.arg("orderBy")
         parts = []
         if where is not None:
@@ -116,9 +222,20 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
                        f"them up in JavaScript: the transfer grows with the table. Let PostgreSQL sum them: `{agg}`.")
             out.append(call_finding(UNBOUNDED, call, message))
             continue
-        message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
-                   f"matching row, which grows with the table (memory, latency, response size). Paginate: "
-                   f"`{rewritten}`, passing `cursor` (or `skip`) for the next page.")
+        if call.function.handler == "job" or _consumed_whole(inp, call):
+            # code that must see every row (a job, a whole-table pass): read it in batches, not in one go
+            stable = _stable_order(inp.schema, call)
+            message = (f"`{call.target}` in {context} (`{call.function.name}`) loads every matching row at once, "
+                       f"and the set grows with the table (memory, latency). If the code must see every row, read "
+                       f"them in batches: loop on `{call.client}.{call.accessor}.findMany({{ "
+                       f"{', '.join(parts[:1])}{', ' if parts[:1] and where is not None else ''}orderBy: {stable}, "
+                       f"take: 1000, cursor: lastId ? {{ id: lastId }} : undefined, skip: lastId ? 1 : 0 }})` until "
+                       f"a batch comes back short; if it serves a page, paginate with `take: {take_n}` and a "
+                       f"`cursor`.")
+        else:
+            message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
+                       f"matching row, which grows with the table (memory, latency, response size). Paginate with "
+                       f"a cursor: `{rewritten}`, passing `cursor: {{ id: lastId }}, skip: 1` for the next page.")
         out.append(call_finding(UNBOUNDED, call, message))
     return out
 

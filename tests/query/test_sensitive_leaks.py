@@ -1,0 +1,194 @@
+"""query/include-sensitive reports a secret only when the row carrying it leaves the server."""
+
+from __future__ import annotations
+
+from bot.checks.query.leaks import code_only
+from bot.findings import Severity
+
+RULE = "query/include-sensitive"
+
+
+def _lines(query_findings, path: str, code: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return sorted(f.line for f in query_findings({path: code}, rule=RULE))
+
+
+def test_rows_sent_after_deleting_one_secret_still_leak_the_others(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const users = await prisma.session.findMany({ include: { user: true } });
+  for (let i = 0; i !== users.length; ++i) delete users[i].token;
+  return res.json(users);
+}
+"""
+    [f] = query_findings({"src/pages/api/users.ts": code}, rule=RULE)
+    assert f.line == 3 and "`passwordHash`" in f.message and "`token`" not in f.message.split("includ")[0]
+    assert "res.json(users)" in f.message and f.extra["sink"] == {"kind": "response", "line": 5}
+
+
+def test_deleting_the_only_secret_is_quiet(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const session = await prisma.session.findFirst({ where: { id: req.query.id } });
+  delete session.token;
+  return res.json(session);
+}
+"""
+    assert _lines(query_findings, "src/pages/api/session.ts", code) == []
+
+
+def test_a_written_row_returned_by_a_route_leaks(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function POST(req: Request) {
+  const user = await prisma.user.update({ where: { id: "1" }, data: { name: "x" } });
+  return Response.json(user);
+}
+"""
+    assert _lines(query_findings, "app/api/me/route.ts", code) == [3]
+
+
+def test_rows_loaded_to_delete_or_check_do_not_leak(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const sessions = await prisma.session.findMany({ where: { userId: req.query.id } });
+  for (const s of sessions) await revoke(s.token);
+  console.error("Error revoking sessions for user", req.query.id);
+  // console.log(sessions);
+  return res.json({ count: sessions.length });
+}
+"""
+    assert _lines(query_findings, "src/pages/api/revoke.ts", code) == []
+
+
+def test_rows_mapped_to_a_view_do_not_leak_but_spread_rows_do(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET() {
+  const a = await prisma.session.findMany({ take: 5 });
+  const b = await prisma.session.findMany({ take: 5 });
+  return Response.json({ a: a.map((s) => ({ id: s.id })), b: b.map((s) => ({ ...s, active: true })) });
+}
+"""
+    assert _lines(query_findings, "app/api/sessions/route.ts", code) == [4]
+
+
+def test_service_jobs_and_tests_are_quiet(query_findings) -> None:
+    service = """\
+import { prisma } from "@/lib/prisma";
+export async function sessionsOf(userId: string) {
+  return prisma.session.findMany({ where: { userId } });
+}
+"""
+    assert _lines(query_findings, "src/services/session.service.ts", service) == []
+    route = """\
+import { prisma } from "@/lib/prisma";
+export async function GET() {
+  return Response.json(await prisma.session.findMany({ take: 5 }));
+}
+"""
+    assert _lines(query_findings, "app/api/sessions/route.test.ts", route) == []
+
+
+def test_a_trpc_procedure_returning_rows_leaks(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const router = createTRPCRouter({
+  list: protectedProcedure.query(async ({ input }) => {
+    return prisma.session.findMany({ where: { userId: input.userId } });
+  }),
+});
+"""
+    assert _lines(query_findings, "src/server/routers/session.ts", code) == [4]
+
+
+def test_a_log_line_with_the_row_leaks(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function rotate(id: string) {
+  const session = await prisma.session.update({ where: { id }, data: { expiresAt: new Date() } });
+  logger.info("rotated", session);
+}
+"""
+    [f] = query_findings({"src/lib/rotate.ts": code}, rule=RULE)
+    assert "a log line" in f.message and f.severity is Severity.WARNING
+
+
+def test_code_only_blanks_strings_and_comments_but_keeps_template_expressions() -> None:
+    text = 'log("user x"); // res.json(user)\nf(`a ${user.id} b`)'
+    out = code_only(text)
+    assert len(out) == len(text) and "user" not in out.split("${")[0]
+    assert "${user.id}" in out
+
+
+def test_a_service_row_returned_by_the_controller_next_to_it_leaks(query_findings) -> None:
+    service = """\
+import { Injectable } from "@nestjs/common";
+@Injectable()
+export class SessionService {
+  constructor(private readonly prisma: PrismaService) {}
+  public remove(id: string) {
+    return this.prisma.session.delete({ where: { id } });
+  }
+  public list(userId: string) {
+    return this.prisma.session.findMany({ where: { userId } });
+  }
+}
+"""
+    controller = """\
+import { Controller, Delete, Get } from "@nestjs/common";
+import { SessionService } from "./session.service";
+@Controller("sessions")
+export class SessionController {
+  constructor(private readonly sessionService: SessionService) {}
+  @Delete(":id")
+  public remove(id: string) {
+    return this.sessionService.remove(id);
+  }
+  @Get()
+  public async list(userId: string) {
+    const [first] = await this.sessionService.list(userId);
+    return { id: first.id };
+  }
+}
+"""
+    found = query_findings({"src/session/session.service.ts": service,
+                            "src/session/session.controller.ts": controller}, rule=RULE)
+    [f] = [f for f in found if f.path == "src/session/session.service.ts"]
+    assert f.line == 6 and "src/session/session.controller.ts:8" in f.message
+
+
+def test_rows_passed_to_a_dto_function_or_returned_from_a_transaction_callback(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const router = createTRPCRouter({
+  add: protectedProcedure.mutation(async ({ input }) => {
+    const session = await prisma.session.create({ data: input });
+    return toSessionDTO(session);
+  }),
+  touch: protectedProcedure.mutation(async ({ input }) => {
+    await prisma.$transaction(async (tx) => {
+      return tx.session.update({ where: { id: input.id }, data: { expiresAt: new Date() } });
+    });
+    return { ok: true };
+  }),
+});
+"""
+    assert _lines(query_findings, "src/server/routers/session.ts", code) == []
+
+
+def test_a_nest_graphql_resolver_returns_through_its_output_type(query_findings) -> None:
+    code = """\
+import { Resolver, Query } from "@nestjs/graphql";
+@Resolver(() => User)
+export class UserResolver {
+  constructor(private readonly prisma: PrismaService) {}
+  @Query(() => [User])
+  users() {
+    return this.prisma.session.findMany({ take: 10 });
+  }
+}
+"""
+    assert _lines(query_findings, "src/user/user.resolver.ts", code) == []

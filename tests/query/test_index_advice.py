@@ -185,3 +185,17 @@ export const c = (vanity: string) => prisma.link.deleteMany({ where: { vanity } 
     assert [(s["path"], s["line"]) for s in f.extra["call_sites"]] == [("src/lib/a.ts", 3), ("src/lib/b.ts", 2)]
     assert f.message.count("The same index serves") == 1 and "line 3, src/lib/b.ts:2" in f.message
     assert f.extra["index"] == {"model": "Link", "columns": ["vanity"], "method": "btree"}
+
+
+def test_index_advice_is_a_note_in_jobs_and_silent_in_tests(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function run(kind: string) {
+  return prisma.event.findMany({ where: { kind }, take: 10 });
+}
+"""
+    [request] = _run(query_findings, code, "src/app/api/events/route.ts")
+    assert request.severity is Severity.WARNING and "@@index([kind])" in request.message
+    [job] = _run(query_findings, code, "src/jobs/cleanup.ts")
+    assert job.severity is Severity.INFO
+    assert _run(query_findings, code, "src/events.test.ts") == []

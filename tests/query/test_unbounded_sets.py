@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.findings import Severity
+
 RULE = "query/unbounded-find-many"
 
 SCHEMA = """\
@@ -130,3 +132,21 @@ export class Tasks {
 """
     [f] = query_findings({"src/controllers/Tasks.ts": code}, rule=RULE, schema=SCHEMA)
     assert "read them in batches" in f.message and "take: 1000, cursor" in f.message
+
+
+def test_one_owners_rows_are_a_note_and_a_status_listing_a_warning(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(userId: string) {
+  const mine = await prisma.file.findMany({ where: { userId }, orderBy: { createdAt: "desc" } });
+  const byUser = await prisma.file.findMany({ where: { user: { id: userId } } });
+  const named = await prisma.file.findMany({ where: { name: "report.pdf" } });
+  const all = await prisma.task.findMany();
+  return Response.json({ mine, byUser, named, all });
+}
+"""
+    found = {f.line: f for f in query_findings({"src/app/api/files/route.ts": code}, rule=RULE, schema=SCHEMA)}
+    assert found[3].severity is Severity.INFO and "one owner's or parent's rows" in found[3].message
+    assert found[4].severity is Severity.INFO
+    # A column that is no parent (a name, a status) still lists a share of the whole table.
+    assert found[5].severity is Severity.WARNING and found[6].severity is Severity.WARNING

@@ -13,7 +13,7 @@ from bot.registry import define
 from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
-from .common import QueryInput, call_finding, function_text
+from .common import QueryInput, call_finding, function_text, is_script_path, is_test_path
 from .schema_view import IndexShape, index_column_lists, index_shapes
 
 MISSING_INDEX = define(
@@ -231,6 +231,9 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         return []
     # One finding per index to add: the first call that needs it, the others listed as its call sites.
     grouped: dict[tuple[str, tuple[str, ...], str], tuple[Finding, list[PrismaCall]]] = {}
+    if is_test_path(inp.path):
+        return []  # a test's lookup runs against a test database; index advice there helps nobody
+    offline = is_script_path(inp.path)
     for call in inp.analysis.calls:
         if call.operation not in _FILTERING_OPS or call.args is None:
             continue
@@ -242,10 +245,17 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
             continue
         c, idx = advice
         key = (model.name, idx.columns, idx.method)
+        severity = idx.severity or MISSING_INDEX.severity
+        if offline or call.function.handler == "job":
+            # A job or script scans once per run, not once per request: advice, not a production risk.
+            severity = Severity.INFO
         if key in grouped:
-            grouped[key][1].append(call)
+            first, sites = grouped[key]
+            if severity.rank > first.severity.rank:  # a request path needs the same index: that decides
+                grouped[key] = (first.with_(severity=severity), sites)
+            sites.append(call)
             continue
-        finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=idx.severity,
+        finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=severity,
                                key_suffix=_index_text(idx),
                                extra={"index": {"model": model.name, "columns": list(idx.columns),
                                                 "method": idx.method}})
@@ -285,6 +295,9 @@ def merge_across_files(findings: list[Finding]) -> list[Finding]:
             first[key] = len(keep)
             keep.append(f)
             continue
+        kept = keep[first[key]]
+        if kept is not None and f.severity.rank > kept.severity.rank:  # a request path elsewhere decides
+            keep[first[key]] = kept.with_(severity=f.severity)
         sites = [{"path": f.path, "line": f.line, "end_line": f.last_line}, *f.extra.get("call_sites", [])]
         extra_sites.setdefault(first[key], []).extend(sites)
     for at, sites in extra_sites.items():
@@ -341,7 +354,7 @@ def _has_trigram(model: Model, name: str) -> bool:
 
 
 def check_text_search(inp: QueryInput) -> list[Finding]:
-    if inp.schema is None:
+    if inp.schema is None or is_test_path(inp.path):
         return []
     out: list[Finding] = []
     for call in inp.analysis.calls:

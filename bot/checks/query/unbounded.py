@@ -111,10 +111,46 @@ def _pins_a_column(where: JsValue | None) -> bool:
             if any(_pins_a_column(i) for i in items):
                 return True
             continue
-        if isinstance(value, JsObject):
-            if "equals" in value.entries:
+        if _pins_value(value):
+            return True
+    return False
+
+
+def _pins_value(value: JsValue) -> bool:
+    """`field: x` or `field: { equals: x }` with x not null and not a boolean flag."""
+    if isinstance(value, JsObject):
+        return "equals" in value.entries
+    return not (isinstance(value, JsLiteral) and (value.value is None or isinstance(value.value, bool)))
+
+
+_PARENT_KEY = re.compile(r"^(?:\w+Id|\w+_id)$")
+
+
+def _pins_a_parent(schema: SchemaView | None, call: PrismaCall, where: JsValue | None) -> bool:
+    """The `where` fixes a foreign key (`userId`, `organizationId`) or a to-one relation (`user: { id }`) to one
+    value: the rows are one owner's or one parent's set. A status or a flag is no parent: `{ status }` still lists a
+    share of the whole table."""
+    if not isinstance(where, JsObject):
+        return False
+    model = schema.model(call.accessor) if schema is not None else None
+    fks = {name for f in model.relation_fields if f.relation is not None for name in f.relation.fields} \
+        if model is not None else set()
+    for name, value in where.entries.items():
+        if name == "AND":
+            items = value.items if isinstance(value, JsArray) else [value]
+            if any(_pins_a_parent(schema, call, i) for i in items):
                 return True
-        elif not (isinstance(value, JsLiteral) and (value.value is None or isinstance(value.value, bool))):
+            continue
+        if name in ("OR", "NOT"):
+            continue
+        field = model.field(name) if model is not None else None
+        if field is not None and field.is_relation and not field.list:
+            if _pins_a_column(value if isinstance(value, JsObject) else None):
+                return True
+            continue
+        if not (name in fks or (model is None and _PARENT_KEY.match(name))):
+            continue
+        if _pins_value(value):
             return True
     return False
 
@@ -220,7 +256,7 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
                    f"_count: true }})")
             message = (f"`{call.target}` in {context} (`{call.function.name}`) loads every matching row only to add "
                        f"them up in JavaScript: the transfer grows with the table. Let PostgreSQL sum them: `{agg}`.")
-            out.append(call_finding(UNBOUNDED, call, message))
+            out.append(call_finding(UNBOUNDED, call, message))  # summing in SQL pays off at any size
             continue
         if call.function.handler == "job" or _consumed_whole(inp, call):
             # code that must see every row (a job, a whole-table pass): read it in batches, not in one go
@@ -236,7 +272,13 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
             message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
                        f"matching row, which grows with the table (memory, latency, response size). Paginate with "
                        f"a cursor: `{rewritten}`, passing `cursor: {{ id: lastId }}, skip: 1` for the next page.")
-        out.append(call_finding(UNBOUNDED, call, message))
+        # One owner's or one parent's rows (`where: { userId }`) are mostly a handful: the pattern is worth a note,
+        # not a warning; a listing over the whole table, or one filtered only by a status, grows with every user.
+        scoped = _pins_a_parent(inp.schema, call, where)
+        if scoped:
+            message += (" The `where` keeps one owner's or parent's rows, so this matters only if that set can grow "
+                        "to hundreds.")
+        out.append(call_finding(UNBOUNDED, call, message, severity=Severity.INFO if scoped else None))
     return out
 
 

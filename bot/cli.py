@@ -6,17 +6,22 @@ Exit codes: 0 = nothing at or above --fail-on, 1 = findings at or above it, 2 = 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.change import Change, ChangeError
-from bot.config import Config, ConfigError, load_config
-from bot.extras import MissingExtra, installed, require
-from bot.review import Review
+
+if TYPE_CHECKING:
+    from bot.change import Change
+    from bot.config import Config
+    from bot.review import Review
+
+# Every other import happens inside the command that needs it: `dbreview --version` and a `check` on a change
+# without database files load neither the parsers nor the App, GitHub, LLM, trace or plans stacks (tests/core/
+# test_speed.py checks sys.modules).
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "markdown")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -102,6 +107,8 @@ def _add_change_options(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    import logging
+
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
                         format="dbreview: %(levelname)s %(name)s: %(message)s")
     from bot.redact import redact_log_handlers, scrub
@@ -112,21 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return _dispatch(args)
-    except ConfigError as exc:
-        if len(exc.problems) > 1:
-            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
-                     *(f"  - {p}" for p in exc.problems)]
-            print(scrub("\n".join(lines)), file=sys.stderr)
-        else:
-            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
-    except (CliError, ChangeError, MissingExtra) as exc:
-        print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("dbreview: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        from bot.change import ChangeError
+        from bot.config import ConfigError
+        from bot.extras import MissingExtra
+
+        if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
+                     *(f"  - {p}" for p in exc.problems)]
+            print(scrub("\n".join(lines)), file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, (ConfigError, CliError, ChangeError, MissingExtra)):
+            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
+            return EXIT_ERROR
         if args.debug:
             raise
         print(f"dbreview: internal error: {type(exc).__name__}: {scrub(str(exc))} (rerun with --debug for details)",
@@ -149,6 +157,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if command == "init":
         return _init(args)
+    from bot.extras import require
+
     if command == "trace":
         require("trace", "`dbreview trace`")
         from bot.trace.cli import run_trace
@@ -218,10 +228,13 @@ def load_change(repo: Path, base: str | None, head: str | None, diff: str | None
 
 
 def load_repo_config(repo: Path) -> Config:
+    from bot.config import load_config
+
     return load_config(repo_dir=repo)
 
 
 def _check(args: argparse.Namespace) -> int:
+    from bot.extras import installed, require
     from bot.pipeline import review as run_review
 
     repo = repo_dir(args.repo)

@@ -13,24 +13,24 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot import grouping, novelty
 from bot.change import EMPTY_SNAPSHOT, Change, ChangedFile, FileStatus, split_lines
 from bot.config import Config
-from bot.context import ReviewContext, ReviewTimeout, set_deadline
 from bot.findings import Finding, Severity, Side, Source, compute_fingerprint
-from bot.learnings import Learning
-from bot.redact import scrub
-from bot.registry import all_rules
 from bot.review import LlmUsage, Review
-from bot.suppress import apply_suppressions
 from bot.surfaces import classify
-from bot.trace.stats import adjust_severity, load_stats
+
+if TYPE_CHECKING:
+    from bot.context import ReviewContext
+    from bot.learnings import Learning
+
+# What only a change with database files needs (the rule registry imports every check, hence the parsers) is
+# imported in review() after the "no database surface" return: a change without them costs the start-up alone.
 
 log = logging.getLogger("dbreview.pipeline")
 
-Analyzer = Callable[[ReviewContext], list[Finding]]
+Analyzer = Callable[["ReviewContext"], list[Finding]]
 
 
 @dataclass
@@ -90,6 +90,9 @@ def review(
         result.elapsed_s = time.perf_counter() - started
         return result
     result.has_database_surface = True
+    from bot import grouping, novelty
+    from bot.context import ReviewContext
+    from bot.suppress import apply_suppressions
 
     ctx = ReviewContext(change=change, config=config, surfaces=surfaces, learnings=list(learnings or []))
     raw, unfinished = _run_analyzers(ctx, [*analyzers(), *(extra_analyzers or [])],
@@ -121,6 +124,8 @@ def review(
         result.preexisting = _fingerprint(preexisting, change)
     kept = _fingerprint(kept, change)
     # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
+    from bot.trace.stats import adjust_severity, load_stats
+
     kept = adjust_severity(kept, load_stats(change.base), config)
     result.suppressed = _fingerprint(suppressed, change)
 
@@ -128,6 +133,8 @@ def review(
         try:
             llm_result = llm.review(ctx, kept)
         except Exception as exc:  # the deterministic review is posted whatever happens to the LLM
+            from bot.redact import scrub
+
             log.exception("LLM review failed")
             llm_result = LlmResult(usage=LlmUsage(error=scrub(f"{type(exc).__name__}: {exc}")[:300]))
         result.llm = llm_result.usage
@@ -167,6 +174,8 @@ def _base_findings(change: Change, config: Config, analysed: dict[str, str], nam
     are about the change itself."""
     if not analysed:
         return []
+    from bot.context import ReviewContext
+
     files = [ChangedFile(path=base_path, status=FileStatus.ADDED) for base_path in sorted(set(analysed.values()))]
     # Every file "added" on an empty base: each analyzer reports all it finds in the base versions.
     base_change = Change(files=files, base=EMPTY_SNAPSHOT, head=change.base, base_label="empty",
@@ -189,6 +198,8 @@ def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
     An analyzer past its share is abandoned: its findings are dropped (a partial list would look complete), the
     review goes on with the others, and `check_deadline()` in the analyzer's loops stops its thread soon after.
     """
+    from bot.context import ReviewTimeout, set_deadline
+
     findings: list[Finding] = []
     unfinished: list[str] = []
     total = ctx.config.limits.review_seconds
@@ -229,6 +240,8 @@ def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
 
 
 def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
+    from bot.registry import all_rules
+
     rules = all_rules()
     out: list[Finding] = []
     for f in findings:

@@ -251,7 +251,8 @@ def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
             continue
         if not config.is_enabled(rule):
             continue
-        out.append(f.with_(severity=config.severity_for(rule, f.severity)))
+        severity = config.severity_for(rule, f.severity)
+        out.append(f if severity is f.severity else f.with_(severity=severity))
     return out
 
 

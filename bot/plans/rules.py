@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.findings import Finding, Severity, Source, Surface
-from bot.plans.model import CallMeasurement, Candidate, Measured, Plan, Trial
 from bot.registry import define
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the plans' model loads with the plans (bot.plans.analyzer); registering the rule needs none of it
+    from bot.plans.model import CallMeasurement, Candidate, Measured, Plan, Trial
     from bot.review import Review
 
 MEASURED_SEQ_SCAN = define(
@@ -129,6 +129,8 @@ def verdict(calls: list[CallMeasurement], fields: tuple[str, ...], table: str,
             if found.best is None or trial.cut(measured.plan) > found.cut():
                 found.best = (measured, trial)
     if found is None:
+        from bot.plans.model import Candidate
+
         found = Verdict(Candidate(calls[0].call.model, table, fields, (), "query/missing-index"))
         found.served_by = served.get((table, fields))
     return found

@@ -5,8 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING
 
 from bot.change import split_lines
 from bot.ts.clients import ClientNames, collect_client_names
@@ -25,6 +24,9 @@ from bot.ts.model import (
 from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
 from bot.ts.values import JsExpr, JsObject, JsValue, text_of, to_value, unwrap
+
+if TYPE_CHECKING:  # tree-sitter loads on the first parse (bot.ts.parser)
+    from tree_sitter import Node
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
 _CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \

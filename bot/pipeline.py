@@ -109,7 +109,8 @@ def review(
     analysed = novelty.analysed_paths(change, surface_paths)
     base_side = [(name, fn) for name, fn in [*analyzers(), *(extra_analyzers or [])]
                  if name != "change" and not getattr(fn, "change_only", False)]
-    base_findings = _base_findings(change, config, analysed, base_side, started + config.limits.review_seconds)
+    base_findings = _base_findings(change, config, analysed, base_side, started + config.limits.review_seconds,
+                                   ctx.parsed)
     if base_findings is None:
         ctx.note("the base side could not be analysed in time: findings are filtered by the lines the change "
                  "touched instead")
@@ -168,7 +169,7 @@ def _head_line_reader(change: Change) -> Callable[[str, int], str | None]:
 
 
 def _base_findings(change: Change, config: Config, analysed: dict[str, str], named: list[tuple[str, Analyzer]],
-                   deadline: float) -> list[Finding] | None:
+                   deadline: float, parsed: dict[object, object] | None = None) -> list[Finding] | None:
     """What the analyzers find in the base versions of the files the change modifies, against their base paths
     (None when it could not be computed in time). The change-level checks and the trace are not run: their findings
     are about the change itself."""
@@ -180,7 +181,8 @@ def _base_findings(change: Change, config: Config, analysed: dict[str, str], nam
     # Every file "added" on an empty base: each analyzer reports all it finds in the base versions.
     base_change = Change(files=files, base=EMPTY_SNAPSHOT, head=change.base, base_label="empty",
                          head_label=change.base_label)
-    base_ctx = ReviewContext(change=base_change, config=config, surfaces=classify(base_change, config))
+    base_ctx = ReviewContext(change=base_change, config=config, surfaces=classify(base_change, config),
+                             parsed=parsed if parsed is not None else {})
     found, unfinished = _run_analyzers(base_ctx, named, deadline)
     if unfinished or any("internal error" in n for n in base_ctx.notes):
         return None

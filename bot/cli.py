@@ -32,9 +32,9 @@ class CliError(Exception):
 
 
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser, or (given the command about to run) every command listed but only that one's options:
-    argparse builds a help formatter per option, a cost `dbreview check` in a pre-commit hook should not pay for
-    the other ten commands."""
+    """The whole parser, or (given the command about to run) that command alone: argparse builds a parser and a
+    help formatter per option, a cost `dbreview check` in a pre-commit hook should not pay for the other eleven
+    commands. `dbreview --help` and an unknown command get the whole parser."""
     parser = argparse.ArgumentParser(
         prog="dbreview",
         description="Review the database side of a change: Prisma schema, migrations and Prisma Client code.",
@@ -43,9 +43,8 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, add_options) in _COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text)
         if command is None or command == name:
-            add_options(command_parser)
+            add_options(sub.add_parser(name, help=help_text))
     return parser
 
 

@@ -7,11 +7,13 @@ optional LLM reviewer. Nothing here prints, exits or talks to a network except t
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -101,9 +103,10 @@ def review(
 
     raw.extend(file_checks.check(ctx, unfinished))
 
-    configured = _apply_config(raw, config)
-    kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
-    kept.extend(_apply_config(suppression_findings, config))
+    with _collector_paused():
+        configured = _apply_config(raw, config)
+        kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
+        kept.extend(_apply_config(suppression_findings, config))
     # New in this change, by meaning: the same analyzers on the base side of the files the change modifies.
     surface_paths = {f.path for f in (*surfaces.schema, *surfaces.migrations, *surfaces.query)}
     analysed = novelty.analysed_paths(change, surface_paths)
@@ -116,19 +119,20 @@ def review(
                  "touched instead")
         analysed, base_findings = {}, []
     touched = (lambda f: True) if report_all else (lambda f: _caused_by_change(f, change))
-    split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
-    line_text = _head_line_reader(change)
-    new, preexisting = grouping.group(split.new, line_text), grouping.group(split.preexisting, line_text)
-    kept = new + preexisting if report_all else new
-    if not report_all:
-        suppressed = [f for f in suppressed if _caused_by_change(f, change)]
-        result.preexisting = _fingerprint(preexisting, change)
-    kept = _fingerprint(kept, change)
-    # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
-    from bot.trace.stats import adjust_severity, load_stats
+    with _collector_paused():
+        split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
+        line_text = _head_line_reader(change)
+        new, preexisting = grouping.group(split.new, line_text), grouping.group(split.preexisting, line_text)
+        kept = new + preexisting if report_all else new
+        if not report_all:
+            suppressed = [f for f in suppressed if _caused_by_change(f, change)]
+            result.preexisting = _fingerprint(preexisting, change)
+        kept = _fingerprint(kept, change)
+        # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
+        from bot.trace.stats import adjust_severity, load_stats
 
-    kept = adjust_severity(kept, load_stats(change.base), config)
-    result.suppressed = _fingerprint(suppressed, change)
+        kept = adjust_severity(kept, load_stats(change.base), config)
+        result.suppressed = _fingerprint(suppressed, change)
 
     if llm is not None:
         try:
@@ -154,6 +158,20 @@ def review(
     result.facts = ctx.facts
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Findings are copied and grouped here, never in cycles. With the collector on, each full collection would
+    rescan the parsed schemas, migrations and trees still held by the review: on a large change that made this
+    step grow faster than the number of findings (bench/speed_bench.py's growth table)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _head_line_reader(change: Change) -> Callable[[str, int], str | None]:

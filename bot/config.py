@@ -67,6 +67,8 @@ class RuleSettings:
 
 @dataclass
 class PathsConfig:
+    """`paths:` where the schema, migrations and query code are, and what to ignore."""
+
     schema_: list[str] = field(default_factory=list)
     migrations: list[str] = field(default_factory=list)
     query: list[str] = field(default_factory=list)
@@ -75,12 +77,16 @@ class PathsConfig:
 
 @dataclass
 class PathInstruction:
+    """`path_instructions:` extra instructions for the LLM review on some paths."""
+
     path: str
     instructions: str
 
 
 @dataclass
 class LlmConfig:
+    """`llm:` the optional AI review, its model and its budget."""
+
     enabled: bool = True
     model: str = "claude-sonnet-4-6"
     max_output_tokens: int = 8192
@@ -93,6 +99,8 @@ class LlmConfig:
 
 @dataclass
 class ReviewConfig:
+    """`review:` how findings are posted on GitHub."""
+
     request_changes: bool = False
     max_inline_comments: int = 10
     inline_info: bool = False
@@ -120,6 +128,8 @@ class FeedbackConfig:
 
 @dataclass
 class TraceConfig:
+    """`trace:` the scratch PostgreSQL server for measured locks and rewrites."""
+
     database_url: str | None = None
     rows: int = 0
 
@@ -140,6 +150,8 @@ class PlansConfig:
 
 @dataclass
 class Config:
+    """The whole `.dbreview.yml` (defaults when there is none)."""
+
     fail_on: FailOn = "error"
     enable: list[str] = field(default_factory=list)
     rules: dict[str, RuleLevel | RuleSettings] = field(default_factory=dict)

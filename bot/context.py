@@ -47,6 +47,8 @@ def check_deadline() -> None:
 
 @dataclass
 class ReviewContext:
+    """What every analyzer of one review shares: the change, config, surfaces, notes and parses."""
+
     change: Change
     config: Config
     surfaces: Surfaces

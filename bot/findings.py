@@ -53,6 +53,8 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem a rule (or the LLM, or a measurement) found, where, and how to fix it."""
+
     rule: str
     severity: Severity
     path: str

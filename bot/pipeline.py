@@ -37,6 +37,8 @@ Analyzer = Callable[["ReviewContext"], list[Finding]]
 
 @dataclass
 class LlmResult:
+    """What the LLM reviewer returns to the pipeline."""
+
     findings: list[Finding] = field(default_factory=list)
     usage: LlmUsage = field(default_factory=LlmUsage)
     assessment: str = ""

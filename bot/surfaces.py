@@ -60,6 +60,8 @@ class Layout:
 
 @dataclass
 class Surfaces:
+    """The change's files by surface (schema, migrations, query code), with both layouts."""
+
     schema: list[ChangedFile] = field(default_factory=list)
     migrations: list[ChangedFile] = field(default_factory=list)
     query: list[ChangedFile] = field(default_factory=list)

@@ -34,12 +34,16 @@ _INDEX_TEXT = re.compile(r"@@index\(\s*\[([^\]]+)\]")
 
 @dataclass
 class Settings:
+    """The `plans:` thresholds the measured-plan rules use."""
+
     min_cost_cut: float = 0.3
     min_table_rows: int = 10_000
 
 
 @dataclass
 class TableSizes:
+    """Rows per table: seeded in the scratch database, and on production."""
+
     seeded: dict[str, int] = field(default_factory=dict)  # PostgreSQL's name ("payouts", "audit.events") -> rows
     production: dict[str, int] = field(default_factory=dict)  # qualified ("public.payouts") -> stats rows
 

@@ -18,6 +18,8 @@ Side = Literal["head", "base"]
 
 @dataclass(frozen=True, slots=True)
 class SchemaError:
+    """A parse error in one .prisma file, where it is."""
+
     path: str
     line: int
     column: int

@@ -286,8 +286,10 @@ def _check(args: argparse.Namespace) -> int:
         raise CliError(f"no such directory: {repo}")
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
-    llm_missing = not args.no_llm and _llm_wanted(config) and not installed("llm")
-    llm = None if args.no_llm or llm_missing else _llm_from_env(config)
+    wanted = not args.no_llm and _llm_wanted(config)
+    llm_missing = wanted and not installed("llm")
+    # Without a key (or with llm.enabled: false) there is no reviewer to build: the LLM stack is not even loaded.
+    llm = _llm_from_env(config) if wanted and not llm_missing else None
     from bot.trace import TRACE_URL_ENV, tracer_for
 
     if args.trace_database_url or os.environ.get(TRACE_URL_ENV) or config.trace.database_url:
@@ -310,7 +312,7 @@ def _check(args: argparse.Namespace) -> int:
         result.notes.append("LLM review off: ANTHROPIC_API_KEY is set but the [llm] extra is not installed "
                             "(pip install 'dbreview[llm]'); this review is deterministic only")
     elif llm is None and not args.no_llm and result.has_database_surface:
-        from bot.llm import llm_off_note
+        from bot.llm_note import llm_off_note
 
         note = llm_off_note(config)
         if note:

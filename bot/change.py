@@ -51,6 +51,8 @@ class FileStatus(StrEnum):
 
 @dataclass(frozen=True)
 class DiffLine:
+    """One line of a hunk: added, deleted or context, with its old and new numbers."""
+
     kind: str  # "+", "-" or " "
     old_no: int | None
     new_no: int | None
@@ -59,6 +61,8 @@ class DiffLine:
 
 @dataclass(frozen=True)
 class Hunk:
+    """One hunk of a file's diff."""
+
     old_start: int
     old_length: int
     new_start: int
@@ -76,6 +80,8 @@ class Hunk:
 
 @dataclass
 class ChangedFile:
+    """A file the change adds, deletes, modifies or renames, with its hunks and changed lines."""
+
     path: str  # path at head (for a deleted file: its path at base)
     status: FileStatus
     old_path: str | None = None  # path at base; differs from `path` only for renames
@@ -218,6 +224,8 @@ class ReviewComment:
 
 @dataclass
 class Change:
+    """What a review reviews: the changed files and both snapshots of the repository."""
+
     files: list[ChangedFile]
     base: Snapshot = field(default_factory=lambda: EMPTY_SNAPSHOT)
     head: Snapshot = field(default_factory=lambda: EMPTY_SNAPSHOT)

@@ -6,17 +6,22 @@ Exit codes: 0 = nothing at or above --fail-on, 1 = findings at or above it, 2 = 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.change import Change, ChangeError
-from bot.config import Config, ConfigError, load_config
-from bot.extras import MissingExtra, installed, require
-from bot.review import Review
+
+if TYPE_CHECKING:
+    from bot.change import Change
+    from bot.config import Config
+    from bot.review import Review
+
+# Every other import happens inside the command that needs it: `dbreview --version` and a `check` on a change
+# without database files load neither the parsers nor the App, GitHub, LLM, trace or plans stacks (tests/core/
+# test_speed.py checks sys.modules).
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "markdown")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -26,7 +31,10 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (given the command about to run) that command alone: argparse builds a parser and a
+    help formatter per option, a cost `dbreview check` in a pre-commit hook should not pay for the other eleven
+    commands. `dbreview --help` and an unknown command get the whole parser."""
     parser = argparse.ArgumentParser(
         prog="dbreview",
         description="Review the database side of a change: Prisma schema, migrations and Prisma Client code.",
@@ -34,8 +42,23 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dbreview {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_options) in _COMMANDS.items():
+        if command is None or command == name:
+            add_options(sub.add_parser(name, help=help_text))
+    return parser
 
-    check = sub.add_parser("check", help="review a change in a local repository")
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word of an argument list (the first argument that is not an option), if it is a known one."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in _COMMANDS else None
+    return None
+
+
+def _check_options(check: argparse.ArgumentParser) -> None:
     _add_change_options(check)
     check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     check.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default=None,
@@ -49,46 +72,71 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", "-o", default=None, help="write the report to this file instead of stdout")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
-    sub.add_parser("rules", help="list every rule with its severity and summary")
-    explain = sub.add_parser("explain", help="print a rule's page")
+
+def _no_options(_: argparse.ArgumentParser) -> None:
+    return None
+
+
+def _explain_options(explain: argparse.ArgumentParser) -> None:
     explain.add_argument("rule", help="rule id, e.g. prisma/fk-missing-index")
-    sub.add_parser("config-schema", help="print the JSON schema of .dbreview.yml")
-    init = sub.add_parser("init", help="write a commented .dbreview.yml detected from the repository, and the "
-                                       "example GitHub workflow")
+
+
+def _init_options(init: argparse.ArgumentParser) -> None:
     init.add_argument("--repo", default=".", help="repository directory (default: .)")
     init.add_argument("--no-workflow", action="store_true", help="write only .dbreview.yml")
     init.add_argument("--force", action="store_true", help="replace files that already exist")
 
-    trace = sub.add_parser("trace", help="measure the locks and rewrites of the change's migrations on PostgreSQL")
+
+def _trace_options(trace: argparse.ArgumentParser) -> None:
     _add_change_options(trace)
     trace.add_argument("--database-url", required=True, help="a PostgreSQL server; dbreview works in a scratch db")
     trace.add_argument("--rows", type=int, default=None, help="seed this many rows into affected tables first")
     trace.add_argument("--format", choices=("text", "json"), default="text")
 
-    stats = sub.add_parser("stats", help="write dbreview-stats.json (table sizes, no data) from a database")
+
+def _stats_options(stats: argparse.ArgumentParser) -> None:
     stats.add_argument("--database-url", required=True)
     stats.add_argument("--output", "-o", default="dbreview-stats.json")
 
-    fb_stats = sub.add_parser("feedback-stats", help="per-rule acceptance of dbreview's comments, from the App's store")
+
+def _feedback_stats_options(fb_stats: argparse.ArgumentParser) -> None:
     fb_stats.add_argument("--database-url", default=None, help="the store (default: DATABASE_URL, else the App's "
                                                                "SQLite file in DBREVIEW_DATA_DIR)")
     fb_stats.add_argument("--repo", default=None, help="one repository (owner/name); default: all")
     fb_stats.add_argument("--format", choices=("text", "json"), default="text")
-    learn = sub.add_parser("learnings", help="list a repository's learnings (or remove one) from the App's store")
+
+
+def _learnings_options(learn: argparse.ArgumentParser) -> None:
     learn.add_argument("--database-url", default=None)
     learn.add_argument("--repo", required=True, help="owner/name")
     learn.add_argument("--remove", type=int, default=None, metavar="ID", help="remove this learning")
 
-    sub.add_parser("action", help="run inside GitHub Actions (reads the GITHUB_* environment)")
 
-    serve = sub.add_parser("serve", help="run the GitHub App webhook receiver")
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2, help="queue consumer threads in this process (0 = none)")
 
-    worker = sub.add_parser("worker", help="run queue consumers only (for Redis or PostgreSQL queues)")
+
+def _worker_options(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--workers", type=int, default=2)
-    return parser
+
+
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "check": ("review a change in a local repository", _check_options),
+    "rules": ("list every rule with its severity and summary", _no_options),
+    "explain": ("print a rule's page", _explain_options),
+    "config-schema": ("print the JSON schema of .dbreview.yml", _no_options),
+    "init": ("write a commented .dbreview.yml detected from the repository, and the example GitHub workflow",
+             _init_options),
+    "trace": ("measure the locks and rewrites of the change's migrations on PostgreSQL", _trace_options),
+    "stats": ("write dbreview-stats.json (table sizes, no data) from a database", _stats_options),
+    "feedback-stats": ("per-rule acceptance of dbreview's comments, from the App's store", _feedback_stats_options),
+    "learnings": ("list a repository's learnings (or remove one) from the App's store", _learnings_options),
+    "action": ("run inside GitHub Actions (reads the GITHUB_* environment)", _no_options),
+    "serve": ("run the GitHub App webhook receiver", _serve_options),
+    "worker": ("run queue consumers only (for Redis or PostgreSQL queues)", _worker_options),
+}
 
 
 def _add_change_options(p: argparse.ArgumentParser) -> None:
@@ -100,8 +148,11 @@ def _add_change_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = _build_parser(_command_in(arguments))
+    args = parser.parse_args(arguments)
+    import logging
+
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
                         format="dbreview: %(levelname)s %(name)s: %(message)s")
     from bot.redact import redact_log_handlers, scrub
@@ -112,21 +163,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return _dispatch(args)
-    except ConfigError as exc:
-        if len(exc.problems) > 1:
-            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
-                     *(f"  - {p}" for p in exc.problems)]
-            print(scrub("\n".join(lines)), file=sys.stderr)
-        else:
-            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
-    except (CliError, ChangeError, MissingExtra) as exc:
-        print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("dbreview: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        from bot.change import ChangeError
+        from bot.config import ConfigError
+        from bot.extras import MissingExtra
+
+        if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+            lines = [f"dbreview: error: {exc.where or 'the config'} has {len(exc.problems)} problems:",
+                     *(f"  - {p}" for p in exc.problems)]
+            print(scrub("\n".join(lines)), file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, (ConfigError, CliError, ChangeError, MissingExtra)):
+            print(f"dbreview: error: {scrub(str(exc))}", file=sys.stderr)
+            return EXIT_ERROR
         if args.debug:
             raise
         print(f"dbreview: internal error: {type(exc).__name__}: {scrub(str(exc))} (rerun with --debug for details)",
@@ -149,6 +201,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if command == "init":
         return _init(args)
+    from bot.extras import require
+
     if command == "trace":
         require("trace", "`dbreview trace`")
         from bot.trace.cli import run_trace
@@ -218,10 +272,13 @@ def load_change(repo: Path, base: str | None, head: str | None, diff: str | None
 
 
 def load_repo_config(repo: Path) -> Config:
+    from bot.config import load_config
+
     return load_config(repo_dir=repo)
 
 
 def _check(args: argparse.Namespace) -> int:
+    from bot.extras import installed, require
     from bot.pipeline import review as run_review
 
     repo = repo_dir(args.repo)
@@ -229,13 +286,21 @@ def _check(args: argparse.Namespace) -> int:
         raise CliError(f"no such directory: {repo}")
     config = load_repo_config(repo)
     change = load_change(repo, args.base, args.head, args.diff)
-    llm_missing = not args.no_llm and _llm_wanted(config) and not installed("llm")
-    llm = None if args.no_llm or llm_missing else _llm_from_env(config)
+    wanted = not args.no_llm and _llm_wanted(config)
+    llm_missing = wanted and not installed("llm")
+    # Without a key (or with llm.enabled: false) there is no reviewer to build: the LLM stack is not even loaded.
+    llm = _llm_from_env(config) if wanted and not llm_missing else None
     from bot.trace import TRACE_URL_ENV, tracer_for
 
     if args.trace_database_url or os.environ.get(TRACE_URL_ENV) or config.trace.database_url:
         require("trace", "measuring the migrations on PostgreSQL (--trace-database-url, trace.database_url)")
     tracer = tracer_for(config, os.environ, args.trace_database_url)
+    import gc
+
+    # One review per process: what is loaded so far (modules, config, the change's files) lives until exit, so the
+    # collector need not rescan it in every full collection the review triggers (~10 % of a typical review's CPU).
+    # Only here: the App and the Action call the pipeline in long-lived processes and keep the default.
+    gc.freeze()
     result = run_review(change, config, llm=llm, report_all=args.all,
                         extra_analyzers=[("trace", tracer)] if tracer else None)
     if tracer is not None:
@@ -247,7 +312,7 @@ def _check(args: argparse.Namespace) -> int:
         result.notes.append("LLM review off: ANTHROPIC_API_KEY is set but the [llm] extra is not installed "
                             "(pip install 'dbreview[llm]'); this review is deterministic only")
     elif llm is None and not args.no_llm and result.has_database_surface:
-        from bot.llm import llm_off_note
+        from bot.llm_note import llm_off_note
 
         note = llm_off_note(config)
         if note:

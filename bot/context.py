@@ -47,6 +47,8 @@ def check_deadline() -> None:
 
 @dataclass
 class ReviewContext:
+    """What every analyzer of one review shares: the change, config, surfaces, notes and parses."""
+
     change: Change
     config: Config
     surfaces: Surfaces
@@ -57,6 +59,9 @@ class ReviewContext:
     # Conventions reviewers explained on earlier comments (GitHub App / Action); context for the LLM review only.
     learnings: list[Learning] = field(default_factory=list)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # Parses keyed by content, shared with the base-side pass of the same review (bot.pipeline), whose "head" is
+    # this context's "base": a base schema the diff already parsed is not parsed again there.
+    parsed: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: Any, factory: Callable[[], T]) -> T:
         if key not in self._memo:

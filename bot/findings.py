@@ -6,9 +6,8 @@ Analyzers never compute fingerprints or apply config: the pipeline does that onc
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -54,6 +53,8 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem a rule (or the LLM, or a measurement) found, where, and how to fix it."""
+
     rule: str
     severity: Severity
     path: str
@@ -87,7 +88,15 @@ class Finding:
         return self.end_line if self.end_line is not None else self.line
 
     def with_(self, **changes: Any) -> Finding:
-        return replace(self, **changes)
+        # dataclasses.replace re-runs the frozen __init__ (one object.__setattr__ per field): a review makes a
+        # copy per finding at each stage, so copy the instance dict instead. No field has a __post_init__ to rerun.
+        unknown = changes.keys() - _FINDING_FIELDS
+        if unknown:
+            raise TypeError(f"Finding has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.path, self.line, -self.severity.rank, self.rule, self.message)
@@ -125,6 +134,7 @@ class Finding:
         return data
 
 
+_FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
 _WS = re.compile(r"\s+")
 
 
@@ -134,6 +144,8 @@ def compute_fingerprint(finding: Finding, line_text: str, occurrence: int = 0) -
     `line_text` is the flagged line's text; whitespace is normalised so re-indenting does not re-post a comment.
     `occurrence` separates identical findings on identical lines in one file.
     """
+    import hashlib  # here, not at the top: OpenSSL's load is start-up time a change without findings never needs
+
     anchor = finding.key or _WS.sub(" ", line_text).strip()
     raw = f"{finding.rule}\x1f{finding.path}\x1f{finding.side.value}\x1f{anchor}\x1f{occurrence}"
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -62,11 +62,11 @@ def is_git_repo(repo: Path) -> bool:
 class GitSnapshot:
     """Files at one commit, read through one long-lived `git cat-file --batch` process."""
 
-    def __init__(self, repo: Path, ref: str) -> None:
+    def __init__(self, repo: Path, ref: str, commit: str | None = None) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self.repo = repo
         self.label = ref
-        self.commit = resolve_ref(repo, ref)
+        self.commit = commit or resolve_ref(repo, ref)
         self._listing: list[str] | None = None
         self._cache: dict[str, bytes | None] = {}
         self._lock = threading.Lock()
@@ -160,6 +160,21 @@ def resolve_ref(repo: Path, ref: str) -> str:
     return out.decode()
 
 
+def _resolve_in_work_tree(repo: Path, refs: list[str]) -> list[str] | None:
+    """The commits of `refs`, checking that `repo` is a work tree, in one git process (each costs a fork of this
+    one); None when anything is off, and the caller asks again one question at a time for the precise message."""
+    if any(ref.startswith("-") for ref in refs):
+        return None
+    out = _git(repo, "rev-parse", "--is-inside-work-tree", *(f"{ref}^{{commit}}" for ref in refs), check=False)
+    lines = out.decode("utf-8", "replace").split()
+    if len(lines) != len(refs) + 1 or lines[0] != "true":
+        return None
+    commits = lines[1:]
+    if not all(len(c) in (40, 64) and all(ch in "0123456789abcdef" for ch in c) for c in commits):
+        return None
+    return commits
+
+
 def default_base(repo: Path) -> str:
     """The merge-base of HEAD with the default branch (origin/HEAD, then main/master), else HEAD itself."""
     if not _git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip():
@@ -185,10 +200,12 @@ def git_change(repo: Path, base: str | None = None, head: str | None = None) -> 
     repo = repo.resolve()
     if not repo.is_dir():
         raise ChangeError(f"no such directory: {repo}")
-    if not is_git_repo(repo):
+    commits = _resolve_in_work_tree(repo, [r for r in (base, head) if r is not None])
+    if commits is None and not is_git_repo(repo):
         raise ChangeError(f"not a git repository: {repo} (use --diff FILE to review a diff without git)")
+    known = dict(zip([r for r in (base, head) if r is not None], commits or [], strict=False))
     base_ref = base or default_base(repo)
-    base_snapshot = GitSnapshot(repo, base_ref)
+    base_snapshot = GitSnapshot(repo, base_ref, known.get(base_ref))
     if head is None:
         diff = _decode_diff(_git(repo, *_DIFF_ARGS, base_snapshot.commit))
         files = parse_diff(diff)
@@ -196,7 +213,7 @@ def git_change(repo: Path, base: str | None = None, head: str | None = None) -> 
         head_snapshot: Snapshot = WorkTreeSnapshot(repo)
         head_label = "working tree"
     else:
-        head_git = GitSnapshot(repo, head)
+        head_git = GitSnapshot(repo, head, known.get(head))
         diff = _decode_diff(_git(repo, *_DIFF_ARGS, base_snapshot.commit, head_git.commit))
         files = parse_diff(diff)
         head_snapshot = head_git

@@ -22,6 +22,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-
 
 @dataclass(frozen=True)
 class Learning:
+    """A convention a reviewer explained on an earlier comment."""
+
     text: str
     author: str
     created_at: str  # ISO 8601 (date and time, UTC)

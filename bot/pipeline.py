@@ -7,34 +7,38 @@ optional LLM reviewer. Nothing here prints, exits or talks to a network except t
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot import grouping, novelty
 from bot.change import EMPTY_SNAPSHOT, Change, ChangedFile, FileStatus, split_lines
 from bot.config import Config
-from bot.context import ReviewContext, ReviewTimeout, set_deadline
 from bot.findings import Finding, Severity, Side, Source, compute_fingerprint
-from bot.learnings import Learning
-from bot.redact import scrub
-from bot.registry import all_rules
 from bot.review import LlmUsage, Review
-from bot.suppress import apply_suppressions
 from bot.surfaces import classify
-from bot.trace.stats import adjust_severity, load_stats
+
+if TYPE_CHECKING:
+    from bot.context import ReviewContext
+    from bot.learnings import Learning
+
+# What only a change with database files needs (the rule registry imports every check, hence the parsers) is
+# imported in review() after the "no database surface" return: a change without them costs the start-up alone.
 
 log = logging.getLogger("dbreview.pipeline")
 
-Analyzer = Callable[[ReviewContext], list[Finding]]
+Analyzer = Callable[["ReviewContext"], list[Finding]]
 
 
 @dataclass
 class LlmResult:
+    """What the LLM reviewer returns to the pipeline."""
+
     findings: list[Finding] = field(default_factory=list)
     usage: LlmUsage = field(default_factory=LlmUsage)
     assessment: str = ""
@@ -90,6 +94,9 @@ def review(
         result.elapsed_s = time.perf_counter() - started
         return result
     result.has_database_surface = True
+    from bot import grouping, novelty
+    from bot.context import ReviewContext
+    from bot.suppress import apply_suppressions
 
     ctx = ReviewContext(change=change, config=config, surfaces=surfaces, learnings=list(learnings or []))
     raw, unfinished = _run_analyzers(ctx, [*analyzers(), *(extra_analyzers or [])],
@@ -98,36 +105,43 @@ def review(
 
     raw.extend(file_checks.check(ctx, unfinished))
 
-    configured = _apply_config(raw, config)
-    kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
-    kept.extend(_apply_config(suppression_findings, config))
+    with _collector_paused():
+        configured = _apply_config(raw, config)
+        kept, suppressed, suppression_findings = apply_suppressions(configured, change, surfaces, config)
+        kept.extend(_apply_config(suppression_findings, config))
     # New in this change, by meaning: the same analyzers on the base side of the files the change modifies.
     surface_paths = {f.path for f in (*surfaces.schema, *surfaces.migrations, *surfaces.query)}
     analysed = novelty.analysed_paths(change, surface_paths)
     base_side = [(name, fn) for name, fn in [*analyzers(), *(extra_analyzers or [])]
                  if name != "change" and not getattr(fn, "change_only", False)]
-    base_findings = _base_findings(change, config, analysed, base_side, started + config.limits.review_seconds)
+    base_findings = _base_findings(change, config, analysed, base_side, started + config.limits.review_seconds,
+                                   ctx.parsed)
     if base_findings is None:
         ctx.note("the base side could not be analysed in time: findings are filtered by the lines the change "
                  "touched instead")
         analysed, base_findings = {}, []
     touched = (lambda f: True) if report_all else (lambda f: _caused_by_change(f, change))
-    split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
-    line_text = _head_line_reader(change)
-    new, preexisting = grouping.group(split.new, line_text), grouping.group(split.preexisting, line_text)
-    kept = new + preexisting if report_all else new
-    if not report_all:
-        suppressed = [f for f in suppressed if _caused_by_change(f, change)]
-        result.preexisting = _fingerprint(preexisting, change)
-    kept = _fingerprint(kept, change)
-    # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
-    kept = adjust_severity(kept, load_stats(change.base), config)
-    result.suppressed = _fingerprint(suppressed, change)
+    with _collector_paused():
+        split = novelty.split(_dedupe(kept), base_findings, change, analysed, touched)
+        line_text = _head_line_reader(change)
+        new, preexisting = grouping.group(split.new, line_text), grouping.group(split.preexisting, line_text)
+        kept = new + preexisting if report_all else new
+        if not report_all:
+            suppressed = [f for f in suppressed if _caused_by_change(f, change)]
+            result.preexisting = _fingerprint(preexisting, change)
+        kept = _fingerprint(kept, change)
+        # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
+        from bot.trace.stats import adjust_severity, load_stats
+
+        kept = adjust_severity(kept, load_stats(change.base), config)
+        result.suppressed = _fingerprint(suppressed, change)
 
     if llm is not None:
         try:
             llm_result = llm.review(ctx, kept)
         except Exception as exc:  # the deterministic review is posted whatever happens to the LLM
+            from bot.redact import scrub
+
             log.exception("LLM review failed")
             llm_result = LlmResult(usage=LlmUsage(error=scrub(f"{type(exc).__name__}: {exc}")[:300]))
         result.llm = llm_result.usage
@@ -148,6 +162,20 @@ def review(
     return result
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Findings are copied and grouped here, never in cycles. With the collector on, each full collection would
+    rescan the parsed schemas, migrations and trees still held by the review: on a large change that made this
+    step grow faster than the number of findings (bench/speed_bench.py's growth table)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _head_line_reader(change: Change) -> Callable[[str, int], str | None]:
     cache: dict[str, list[str]] = {}
 
@@ -161,17 +189,20 @@ def _head_line_reader(change: Change) -> Callable[[str, int], str | None]:
 
 
 def _base_findings(change: Change, config: Config, analysed: dict[str, str], named: list[tuple[str, Analyzer]],
-                   deadline: float) -> list[Finding] | None:
+                   deadline: float, parsed: dict[object, object] | None = None) -> list[Finding] | None:
     """What the analyzers find in the base versions of the files the change modifies, against their base paths
     (None when it could not be computed in time). The change-level checks and the trace are not run: their findings
     are about the change itself."""
     if not analysed:
         return []
+    from bot.context import ReviewContext
+
     files = [ChangedFile(path=base_path, status=FileStatus.ADDED) for base_path in sorted(set(analysed.values()))]
     # Every file "added" on an empty base: each analyzer reports all it finds in the base versions.
     base_change = Change(files=files, base=EMPTY_SNAPSHOT, head=change.base, base_label="empty",
                          head_label=change.base_label)
-    base_ctx = ReviewContext(change=base_change, config=config, surfaces=classify(base_change, config))
+    base_ctx = ReviewContext(change=base_change, config=config, surfaces=classify(base_change, config),
+                             parsed=parsed if parsed is not None else {})
     found, unfinished = _run_analyzers(base_ctx, named, deadline)
     if unfinished or any("internal error" in n for n in base_ctx.notes):
         return None
@@ -189,6 +220,8 @@ def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
     An analyzer past its share is abandoned: its findings are dropped (a partial list would look complete), the
     review goes on with the others, and `check_deadline()` in the analyzer's loops stops its thread soon after.
     """
+    from bot.context import ReviewTimeout, set_deadline
+
     findings: list[Finding] = []
     unfinished: list[str] = []
     total = ctx.config.limits.review_seconds
@@ -229,6 +262,8 @@ def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
 
 
 def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
+    from bot.registry import all_rules
+
     rules = all_rules()
     out: list[Finding] = []
     for f in findings:
@@ -238,7 +273,8 @@ def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
             continue
         if not config.is_enabled(rule):
             continue
-        out.append(f.with_(severity=config.severity_for(rule, f.severity)))
+        severity = config.severity_for(rule, f.severity)
+        out.append(f if severity is f.severity else f.with_(severity=severity))
     return out
 
 

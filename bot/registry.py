@@ -19,6 +19,8 @@ from bot.findings import Finding, Severity, Side, Source, Suggestion, Surface
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule's id, default severity, surface, summary, options and other tools' names for it."""
+
     id: str
     severity: Severity
     surface: Surface

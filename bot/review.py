@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class LlmUsage:
+    """What the LLM review cost and how it went."""
+
     model: str = ""
     prompt_version: str = ""
     calls: int = 0
@@ -44,6 +46,8 @@ class LlmUsage:
 
 @dataclass
 class Review:
+    """The result of one review: findings, notes and what the reporters need."""
+
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
     # Problems that were already there at the base (each with preexisting=True): reported apart, never inline,

@@ -45,6 +45,8 @@ _COMMENT_ONLY = re.compile(r"^\s*(--|//|/\*|\*|\{/\*|#)")
 
 @dataclass
 class Directive:
+    """An inline suppression comment and what it covers."""
+
     path: str
     line: int  # where the comment is
     target: int  # the code line it covers; 0 for the whole file

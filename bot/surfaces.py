@@ -60,6 +60,8 @@ class Layout:
 
 @dataclass
 class Surfaces:
+    """The change's files by surface (schema, migrations, query code), with both layouts."""
+
     schema: list[ChangedFile] = field(default_factory=list)
     migrations: list[ChangedFile] = field(default_factory=list)
     query: list[ChangedFile] = field(default_factory=list)
@@ -281,7 +283,10 @@ def _group_schemas(prisma_files: list[str], configured_roots: list[str]) -> list
 
 def classify(change: Change, config: Config) -> Surfaces:
     head_layout = detect_layout(change.head, config)
-    base_layout = detect_layout(change.base, config)
+    # The base layout places renamed files and base-only schema files; a change with neither (most changes without
+    # database files) gets it only if it turns out to have a database surface (one `git ls-tree` fewer).
+    needs_base = any(f.path.endswith(".prisma") or (f.old_path and f.old_path != f.path) for f in change.files)
+    base_layout = detect_layout(change.base, config) if needs_base else Layout()
     surfaces = Surfaces(head_layout=head_layout, base_layout=base_layout)
     schema_files = set(head_layout.schema_files) | set(base_layout.schema_files)
     for changed in change.files:
@@ -302,6 +307,8 @@ def classify(change: Change, config: Config) -> Surfaces:
             surfaces.migrations.append(changed)
         elif _is_query_change(change, changed, config, surfaces.skipped):
             surfaces.query.append(changed)
+    if not needs_base and surfaces.any:
+        surfaces.base_layout = detect_layout(change.base, config)
     return surfaces
 
 

@@ -24,10 +24,8 @@ from collections.abc import Mapping
 from bot.config import Config
 from bot.llm.cache import MemoryResultCache, ResultCache, SqliteResultCache, default_cache
 from bot.llm.prompts import load_prompts, prompt_version
+from bot.llm_note import DETERMINISTIC_ONLY_NOTE, DISABLED_NOTE, llm_off_note
 from bot.pipeline import LlmReviewer
-
-DETERMINISTIC_ONLY_NOTE = "LLM review off (no ANTHROPIC_API_KEY): this review is deterministic only"
-DISABLED_NOTE = "LLM review off (llm.enabled: false in the config): this review is deterministic only"
 
 # SDK retries with exponential backoff on 408/409/429/5xx/529, connection errors and timeouts, honouring retry-after.
 # Whatever these allow, the whole LLM step ends at llm.deadline_s (180 s by default).
@@ -61,16 +59,6 @@ def reviewer_from_env(
         max_retry_wait_s=max_retry_wait_s,
     )
     return AnthropicReviewer(client, cache=cache if cache is not None else default_cache(), request_timeout_s=timeout_s)
-
-
-def llm_off_note(config: Config, env: Mapping[str, str] | None = None) -> str | None:
-    """The one summary line to show when the LLM review does not run (None when it does)."""
-    env = os.environ if env is None else env
-    if not config.llm.enabled:
-        return DISABLED_NOTE
-    if not env.get("ANTHROPIC_API_KEY", "").strip():
-        return DETERMINISTIC_ONLY_NOTE
-    return None
 
 
 __all__ = [

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.findings import Finding, Severity, Source, Surface
-from bot.plans.model import CallMeasurement, Candidate, Measured, Plan, Trial
 from bot.registry import define
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the plans' model loads with the plans (bot.plans.analyzer); registering the rule needs none of it
+    from bot.plans.model import CallMeasurement, Candidate, Measured, Plan, Trial
     from bot.review import Review
 
 MEASURED_SEQ_SCAN = define(
@@ -34,12 +34,16 @@ _INDEX_TEXT = re.compile(r"@@index\(\s*\[([^\]]+)\]")
 
 @dataclass
 class Settings:
+    """The `plans:` thresholds the measured-plan rules use."""
+
     min_cost_cut: float = 0.3
     min_table_rows: int = 10_000
 
 
 @dataclass
 class TableSizes:
+    """Rows per table: seeded in the scratch database, and on production."""
+
     seeded: dict[str, int] = field(default_factory=dict)  # PostgreSQL's name ("payouts", "audit.events") -> rows
     production: dict[str, int] = field(default_factory=dict)  # qualified ("public.payouts") -> stats rows
 
@@ -129,6 +133,8 @@ def verdict(calls: list[CallMeasurement], fields: tuple[str, ...], table: str,
             if found.best is None or trial.cut(measured.plan) > found.cut():
                 found.best = (measured, trial)
     if found is None:
+        from bot.plans.model import Candidate
+
         found = Verdict(Candidate(calls[0].call.model, table, fields, (), "query/missing-index"))
         found.served_by = served.get((table, fields))
     return found

@@ -25,6 +25,9 @@ KINDS = (
 
 @dataclass(frozen=True, slots=True)
 class DiffItem:
+    """One difference between the base and head schemas (a model, field, enum value or index added, removed or
+    changed)."""
+
     kind: str  # one of KINDS
     model: str  # model or enum name (the head name when there is one)
     name: str = ""  # field name, enum value, or index description ("@@index([a, b])"); "" for models and enums
@@ -40,6 +43,8 @@ class DiffItem:
 
 @dataclass(slots=True)
 class SchemaDiff:
+    """Every base -> head difference of one schema, by kind."""
+
     items: list[DiffItem] = field(default_factory=list)
 
     def of(self, *kinds: str) -> list[DiffItem]:

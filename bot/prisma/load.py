@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from bot.prisma.model import Schema, build_schema
@@ -18,6 +18,8 @@ Side = Literal["head", "base"]
 
 @dataclass(frozen=True, slots=True)
 class SchemaError:
+    """A parse error in one .prisma file, where it is."""
+
     path: str
     line: int
     column: int
@@ -101,9 +103,11 @@ def _load(ctx: ReviewContext, side: Side, group: list[str]) -> SchemaLoad | None
     if not texts:
         return None
     layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
-    load = load_texts(texts, provider_hint=layout.provider)
-    load.missing = missing
-    return load
+    key = ("prisma-schema", tuple(texts.items()), layout.provider)
+    parsed = ctx.parsed.get(key)
+    if parsed is None:
+        parsed = ctx.parsed[key] = load_texts(texts, provider_hint=layout.provider)
+    return replace(parsed, missing=missing)
 
 
 def schema_diff(ctx: ReviewContext, group: list[str] | None = None) -> SchemaDiff | None:

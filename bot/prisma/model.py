@@ -64,6 +64,8 @@ _PG_NATIVE: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class NativeType:
+    """A column's database type: Prisma's `@db.X` (or the default it implies for the scalar type)."""
+
     name: str  # Prisma's @db name: "Timestamptz", "VarChar", "Uuid"
     args: tuple[str, ...] = ()
     explicit: bool = False  # written as @db.X (False: Prisma's default for the scalar type)
@@ -86,6 +88,8 @@ class NativeType:
 
 @dataclass(slots=True)
 class IndexField:
+    """One column of an index or key, with its sort order, length and operator class."""
+
     name: str
     sort: str | None = None  # "Asc" / "Desc"
     length: str | None = None
@@ -122,6 +126,8 @@ class Index:
 
 @dataclass(slots=True, eq=False)
 class Field:
+    """A model's field, resolved: scalar or relation, its attributes and native type."""
+
     name: str
     type: str  # "String", "Int", a model, enum or composite type name, or "Unsupported"
     model: Model = field(repr=False)
@@ -199,6 +205,8 @@ class Field:
 
 @dataclass(slots=True, eq=False)
 class Model:
+    """A model, view or composite type with its fields, keys and indexes."""
+
     name: str
     kind: str  # "model", "view" or "type" (composite type)
     path: str
@@ -249,6 +257,8 @@ class Model:
 
 @dataclass(slots=True)
 class EnumValue:
+    """An enum value and the name it has in the database (`@map`)."""
+
     name: str
     db_name: str
     line: int
@@ -256,6 +266,8 @@ class EnumValue:
 
 @dataclass(slots=True)
 class Enum:
+    """An enum and the name it has in the database (`@@map`)."""
+
     name: str
     path: str
     line: int
@@ -324,6 +336,8 @@ class Relation:
 
 @dataclass(slots=True)
 class Schema:
+    """The schema built from one or more .prisma files: models, enums, relations, datasource and generators."""
+
     files: list[str] = field(default_factory=list)
     parsed: list[SchemaFile] = field(default_factory=list)
     provider: str | None = None

@@ -32,6 +32,8 @@ class PrismaParseError(Exception):
 
 @dataclass(slots=True)
 class StringLit:
+    """A string literal, unescaped."""
+
     value: str
     line: int
     column: int
@@ -39,6 +41,8 @@ class StringLit:
 
 @dataclass(slots=True)
 class NumberLit:
+    """A number literal, as written."""
+
     text: str
     line: int
     column: int
@@ -55,6 +59,8 @@ class PathExpr:
 
 @dataclass(slots=True)
 class ArrayExpr:
+    """`[a, b]` in an attribute argument."""
+
     items: list[Expr]
     line: int
     column: int
@@ -62,6 +68,8 @@ class ArrayExpr:
 
 @dataclass(slots=True)
 class FuncCall:
+    """`name(args)` in an attribute argument: `now()`, `dbgenerated("...")`."""
+
     name: str
     args: list[Argument]
     line: int
@@ -73,6 +81,8 @@ Expr = StringLit | NumberLit | PathExpr | ArrayExpr | FuncCall
 
 @dataclass(slots=True)
 class Argument:
+    """One argument of an attribute or function: `fields: [userId]`, or a positional value."""
+
     name: str | None  # None for positional arguments
     value: Expr | None  # None for an empty named argument (`fields: `), which the grammar allows
     line: int
@@ -81,6 +91,8 @@ class Argument:
 
 @dataclass(slots=True)
 class Attribute:
+    """`@name(args)` on a field or `@@name(args)` on a block."""
+
     name: str  # without the @ / @@: "id", "default", "db.VarChar", "index"
     args: list[Argument]
     block: bool  # @@attribute
@@ -103,6 +115,8 @@ class Attribute:
 
 @dataclass(slots=True)
 class FieldType:
+    """A field's type as written: the base name, `?` and `[]`."""
+
     name: str  # "String", a model/enum/type name, or "Unsupported"
     optional: bool = False
     list: bool = False
@@ -117,6 +131,8 @@ class FieldType:
 
 @dataclass(slots=True)
 class FieldDecl:
+    """A field line of a model, view or composite type block."""
+
     name: str
     type: FieldType
     attributes: list[Attribute]
@@ -128,6 +144,8 @@ class FieldDecl:
 
 @dataclass(slots=True)
 class EnumValueDecl:
+    """A value line of an enum block."""
+
     name: str
     attributes: list[Attribute]
     line: int
@@ -138,6 +156,8 @@ class EnumValueDecl:
 
 @dataclass(slots=True)
 class KeyValue:
+    """A `key = value` line of a datasource or generator block."""
+
     key: str
     value: Expr
     line: int
@@ -146,6 +166,8 @@ class KeyValue:
 
 @dataclass(slots=True)
 class ModelBlock:
+    """A `model`, `view` or `type` block as written."""
+
     kind: str  # "model", "view" or "type"
     name: str
     fields: list[FieldDecl]
@@ -159,6 +181,8 @@ class ModelBlock:
 
 @dataclass(slots=True)
 class EnumBlock:
+    """An `enum` block as written."""
+
     name: str
     values: list[EnumValueDecl]
     attributes: list[Attribute]
@@ -171,6 +195,8 @@ class EnumBlock:
 
 @dataclass(slots=True)
 class ConfigBlock:
+    """A `datasource` or `generator` block as written."""
+
     kind: str  # "datasource" or "generator"
     name: str
     properties: list[KeyValue]
@@ -199,6 +225,8 @@ Block = ModelBlock | EnumBlock | ConfigBlock | TypeAlias
 
 @dataclass(slots=True)
 class SchemaFile:
+    """One parsed .prisma file: its blocks and every comment."""
+
     path: str
     blocks: list[Block]
     comments: list[tuple[int, str]] = field(default_factory=list)  # every comment in the file, with its line

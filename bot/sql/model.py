@@ -10,6 +10,8 @@ from bot.change import split_lines
 
 @dataclass(frozen=True)
 class Statement:
+    """One SQL statement of a migration file, with its lines and the parser's node."""
+
     index: int  # 0-based position in the file
     text: str  # the statement's SQL, without leading comments and the trailing semicolon
     line: int  # 1-based first line
@@ -43,6 +45,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class SqlError:
+    """Why a migration file did not parse, and on which line."""
+
     message: str
     line: int  # 1-based line of the failing token
 
@@ -65,6 +69,8 @@ class PrismaWarning:
 
 @dataclass
 class ParsedMigration:
+    """A migration file split into statements (or the reason it could not be)."""
+
     path: str
     provider: str  # postgresql, mysql, sqlite, sqlserver, cockroachdb, ...
     text: str

@@ -20,6 +20,8 @@ J = dict[str, Any]
 
 @dataclass(frozen=True)
 class ColumnInfo:
+    """A column as a migration defines it."""
+
     name: str
     type: str  # normalised: "text", "int4", "timestamp(3)", "varchar(255)", "serial", "jsonb", "Role" (enum)
     not_null: bool = False
@@ -39,6 +41,8 @@ class ColumnInfo:
 
 @dataclass
 class Op:
+    """What one statement does to the database, in the terms the rules use."""
+
     stmt: Statement
     kind: str
     table: str | None = None

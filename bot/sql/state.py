@@ -21,6 +21,8 @@ from bot.sql.ops import VOLATILE_FUNCS, ColumnInfo, Op, ops_of
 
 @dataclass
 class TableState:
+    """What the replayed history knows about one table: columns, indexes, constraints, RLS."""
+
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
     indexes: dict[str, list[str | None]] = field(default_factory=dict)  # index/constraint name -> columns
     constraints: dict[str, dict] = field(default_factory=dict)
@@ -35,6 +37,8 @@ class TableState:
 
 @dataclass
 class Catalog:
+    """The database the migration history builds, replayed statement by statement."""
+
     tables: dict[str, TableState] = field(default_factory=dict)
     index_table: dict[str, str] = field(default_factory=dict)
     enums: dict[str, list[str]] = field(default_factory=dict)
@@ -148,6 +152,8 @@ def _with(col: ColumnInfo, **changes: object) -> ColumnInfo:
 
 @dataclass
 class OpState:
+    """An operation with what the history knew when it ran (new table, transaction, ...)."""
+
     op: Op
     new_table: bool  # created in this file or by an earlier migration of this change: empty, no lock risk
     known_table: bool  # the table exists in the replayed history before this statement
@@ -178,6 +184,8 @@ class OpState:
 
 @dataclass
 class MigrationModel:
+    """One migration file replayed against the history before it."""
+
     parsed: ParsedMigration
     ops: list[OpState]
     multi_statement: bool

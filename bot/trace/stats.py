@@ -50,6 +50,8 @@ ORDER BY 1, 2
 
 @dataclass(frozen=True)
 class TableStats:
+    """One table's size on production (catalog estimates, no data)."""
+
     rows: int
     bytes: int
     total_bytes: int = 0
@@ -57,6 +59,8 @@ class TableStats:
 
 @dataclass
 class Stats:
+    """dbreview-stats.json: table sizes, for size-aware severity."""
+
     tables: dict[str, TableStats] = field(default_factory=dict)
     generated_at: str = ""
     source: str = "dbreview-stats.json"

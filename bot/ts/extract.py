@@ -5,8 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING
 
 from bot.change import split_lines
 from bot.ts.clients import ClientNames, collect_client_names
@@ -27,6 +26,9 @@ from bot.ts.parser import MAX_BYTES, SourceFile, captures, parse, skip_reason
 from bot.ts.scopes import FUNCTION_TYPES, ScopeResolver
 from bot.ts.sql_flow import UNKNOWN, SqlFlow, SqlSource
 from bot.ts.values import JsExpr, JsObject, JsValue, callee_of, text_of, to_value, unwrap
+
+if TYPE_CHECKING:  # tree-sitter loads on the first parse (bot.ts.parser)
+    from tree_sitter import Node
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
 _OP_NAMES = " ".join(chr(34) + o + chr(34) for o in _OPS)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-
-import tree_sitter_javascript as tsjs
-import tree_sitter_typescript as tsts
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from typing import TYPE_CHECKING
 
 from bot.surfaces import is_generated_client
+
+if TYPE_CHECKING:  # tree-sitter loads on the first parse: a change without TS/JS files never pays for it
+    from tree_sitter import Language, Node, Parser, Query, Tree
 
 MAX_BYTES = 1_000_000
 _MINIFIED_LINE = 2_000  # a bundle has few, very long lines
@@ -29,6 +29,10 @@ _TYPED_TAG = re.compile(rb"(\$queryRaw|\$executeRaw|\bsql)(\s*)(<[^`;]{1,300}?>)
 
 @cache
 def language(kind: str) -> Language:
+    import tree_sitter_javascript as tsjs
+    import tree_sitter_typescript as tsts
+    from tree_sitter import Language
+
     if kind == "tsx":
         return Language(tsts.language_tsx())
     if kind == "typescript":
@@ -46,19 +50,27 @@ def language_for(path: str) -> str:
 
 @cache
 def parser(kind: str) -> Parser:
+    from tree_sitter import Parser
+
     return Parser(language(kind))
 
 
 @cache
 def query(kind: str, source: str) -> Query:
+    from tree_sitter import Query
+
     return Query(language(kind), source)
 
 
 def captures(kind: str, source: str, node: Node) -> dict[str, list[Node]]:
+    from tree_sitter import QueryCursor
+
     return QueryCursor(query(kind, source)).captures(node)
 
 
 def matches(kind: str, source: str, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
+    from tree_sitter import QueryCursor
+
     return QueryCursor(query(kind, source)).matches(node)
 
 

@@ -6,11 +6,13 @@ Queries cannot express "any-depth ancestor", so this walks parents once per call
 from __future__ import annotations
 
 import re
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING
 
 from bot.ts.model import Frame, FrameKind, FunctionInfo
 from bot.ts.values import callee_of, text_of, unwrap
+
+if TYPE_CHECKING:  # tree-sitter loads on the first parse (bot.ts.parser)
+    from tree_sitter import Node
 
 FUNCTION_TYPES = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition",
                             "generator_function", "generator_function_declaration", "function"})

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from tree_sitter import Node
+if TYPE_CHECKING:  # tree-sitter loads on the first parse (bot.ts.parser)
+    from tree_sitter import Node
+
 
 _MAX_DEPTH = 12
 _SIMPLE_CHAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+")

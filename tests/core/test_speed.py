@@ -1,0 +1,169 @@
+"""Speed by construction (issue #19): each file is parsed once per review, a change without database files loads no
+heavy stack, and the config's runtime dataclasses keep the file format's defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from gitutil import commit, make_repo
+
+import bot.prisma.load
+import bot.sql.load
+import bot.ts.extract
+from bot.config import Config, parse_config
+from bot.pipeline import review
+from bot.testing import change_from_trees
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCHEMA = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model User {
+  id     String  @id
+  email  String  @unique
+  orders Order[]
+}
+
+model Order {
+  id     String @id
+  userId String
+  user   User   @relation(fields: [userId], references: [id])
+}
+"""
+INIT = ('CREATE TABLE "User" ("id" TEXT NOT NULL, "email" TEXT NOT NULL, CONSTRAINT "User_pkey" PRIMARY KEY ("id"));\n'
+        'CREATE TABLE "Order" ("id" TEXT NOT NULL, "userId" TEXT NOT NULL, '
+        'CONSTRAINT "Order_pkey" PRIMARY KEY ("id"));\n')
+QUERY = """import { prisma } from "./db";
+
+export async function totals(ids: string[]) {
+  for (const id of ids) {
+    await prisma.order.findMany({ where: { userId: id } });
+  }
+}
+"""
+LOCK = 'provider = "postgresql"\n'
+
+
+def _trees() -> tuple[dict[str, str], dict[str, str]]:
+    base = {
+        "prisma/schema.prisma": SCHEMA,
+        "prisma/migrations/migration_lock.toml": LOCK,
+        "prisma/migrations/20240101000000_init/migration.sql": INIT,
+        "src/orders.ts": QUERY,
+    }
+    head = {
+        **base,
+        "prisma/schema.prisma": SCHEMA.replace("  userId String\n", "  userId String\n  total  Float\n"),
+        "prisma/migrations/20240201000000_total/migration.sql": 'ALTER TABLE "Order" ADD COLUMN "total" DOUBLE '
+                                                                'PRECISION NOT NULL;\n',
+        "src/orders.ts": QUERY.replace("findMany({ where: { userId: id } })",
+                                       "findMany({ where: { userId: id }, take: 10 })"),
+    }
+    return base, head
+
+
+def test_each_file_is_parsed_once_per_review(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema, migration and TS/JS parses are counted by the exact text parsed: the base and head versions of a
+    modified file are two texts, each parsed once, however many rules (and the base-side pass) read them."""
+    parsed: Counter[tuple[str, str]] = Counter()
+
+    def counting(kind: str, real, text_of):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            parsed[(kind, text_of(*args, **kwargs))] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(bot.prisma.load, "parse", counting("prisma", bot.prisma.load.parse, lambda text, *a, **k: text))
+    monkeypatch.setattr(bot.sql.load, "parse_postgres",
+                        counting("sql", bot.sql.load.parse_postgres, lambda text, *a, **k: text))
+    monkeypatch.setattr(bot.ts.extract, "parse",
+                        counting("ts", bot.ts.extract.parse, lambda path, data, *a, **k: data.decode()))
+    base, head = _trees()
+    result = review(change_from_trees(base, head), Config())
+
+    assert result.findings, "the review ran its rules (otherwise parsing once proves nothing)"
+    kinds = Counter(kind for kind, _ in parsed)
+    # Both versions of the schema and the query file, and both migrations (the history replay reads the old one).
+    assert kinds == {"prisma": 2, "sql": 2, "ts": 2}, parsed
+    twice = {key[0]: n for key, n in parsed.items() if n > 1}
+    assert not twice, f"parsed more than once in one review: {twice}"
+
+
+_HEAVY = ("bot.app", "bot.github", "bot.llm", "bot.plans", "bot.trace.", "bot.checks", "bot.sql", "bot.prisma",
+          "bot.ts", "bot.registry", "pydantic", "yaml", "pglast", "sqlglot", "tree_sitter", "anthropic", "httpx",
+          "fastapi", "uvicorn", "starlette", "sqlalchemy", "alembic", "psycopg", "redis", "huey", "github", "jwt")
+
+
+def _modules_after_check(repo: Path, *extra: str) -> list[str]:
+    argv = ["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", *extra]
+    script = ("import json, sys\nfrom bot.cli import main\n"
+              f"code = main({argv!r})\n"
+              "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
+    env = {**os.environ, "ANTHROPIC_API_KEY": "", "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["code"] == 0
+    return out["modules"]
+
+
+def test_check_without_database_files_loads_no_heavy_stack(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"README.md": "# app\n", "src/index.ts": "export const x = 1;\n"})
+    commit(repo, {"src/index.ts": "export const x = 2;\n", "README.md": "# app\nmore\n"})
+    loaded = _modules_after_check(repo, "--no-llm")
+    # `bot.trace` itself (its entry points, no import) is read to see whether a trace is configured; no module of
+    # the trace stack loads.
+    heavy = [m for m in loaded if m.startswith(_HEAVY)]
+    assert not heavy, f"`check --no-llm` on a change without database files imported {heavy}"
+
+
+def test_check_on_schema_and_migrations_loads_no_ts_parser_llm_or_server(tmp_path: Path) -> None:
+    """A database change loads the SQL and Prisma analysis, and still not tree-sitter (no TS/JS file), sqlglot
+    (a PostgreSQL migration), pydantic (no config file), nor the App, GitHub, LLM or measured-plans stacks."""
+    base, head = _trees()
+    repo = make_repo(tmp_path, {p: t for p, t in base.items() if not p.endswith(".ts")})
+    commit(repo, {p: t for p, t in head.items() if not p.endswith(".ts")})
+    # Without --no-llm and without an API key: the review says the LLM review is off without loading it.
+    loaded = _modules_after_check(repo, "--fail-on", "never")
+    assert "bot.checks.schema" in loaded and "pglast" in loaded  # the review did run
+    unwanted = ("tree_sitter", "sqlglot", "pydantic", "yaml", "bot.app", "bot.github", "bot.llm", "bot.plans.model",
+                "bot.plans.analyzer", "bot.trace.runner", "anthropic", "fastapi", "sqlalchemy", "psycopg", "github")
+    assert not [m for m in loaded if m.startswith(unwanted) and m != "bot.llm_note"]
+
+
+def test_config_dataclasses_keep_the_file_formats_defaults() -> None:
+    """The runtime config is plain dataclasses; the pydantic models define the file format. Same defaults."""
+    from bot.config_models import Config as FileFormat
+    from bot.config_models import to_config
+
+    assert to_config(FileFormat()) == Config()
+    assert parse_config("") == Config(source=".dbreview.yml")
+
+
+def test_config_file_values_reach_the_dataclasses() -> None:
+    config = parse_config("fail_on: warning\nenable: [naming]\nrules:\n  prisma/float-money: off\n"
+                          "  prisma/too-many-indexes: {severity: info, max_indexes: 8}\n"
+                          "paths:\n  schema: [db/*.prisma]\nllm:\n  max_findings: 3\nlimits:\n  review_seconds: 30\n"
+                          "path_instructions:\n  - path: src/**\n    instructions: be brief\n")
+    assert config.fail_on == "warning" and config.enable == ["naming"]
+    assert config.rules["prisma/float-money"] == "off"
+    assert config.paths.schema_ == ["db/*.prisma"]
+    assert config.llm.max_findings == 3 and config.limits.review_seconds == 30
+    assert config.path_instructions[0].instructions == "be brief"
+    from bot.registry import all_rules
+
+    too_many = all_rules()["prisma/too-many-indexes"]
+    assert config.rule_options(too_many)["max_indexes"] == 8
+    assert config.severity_for(too_many, too_many.severity).value == "info"
+    assert Config.model_validate({"feedback": {"keep_inline": ["prisma/float-money"]}}).feedback.keep_inline == [
+        "prisma/float-money"]

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING
 
 from bot.ts.imports import Imports
 from bot.ts.values import callee_of, text_of, unwrap
+
+if TYPE_CHECKING:  # tree-sitter loads on the first parse, not for a change without TS/JS files
+    from tree_sitter import Node
 
 SAFE, REQUEST, PARAMETER, UNKNOWN = "safe", "request", "parameter", "unknown"
 

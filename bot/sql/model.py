@@ -26,10 +26,16 @@ class Statement:
     def node(self) -> Any:
         """pglast AST node (PostgreSQL, built on first use from the statement text) or sqlglot Expression."""
         if self.raw is None and self.json is not None:
-            import pglast
+            from bot.sql.fast_ast import UnknownShape, statement_node
 
-            raws = pglast.parse_sql(self.text)
-            object.__setattr__(self, "raw", raws[0].stmt if raws else None)
+            try:
+                node = statement_node(self.json)
+            except (UnknownShape, KeyError, TypeError, ValueError, RecursionError):
+                import pglast
+
+                raws = pglast.parse_sql(self.text)
+                node = raws[0].stmt if raws else None
+            object.__setattr__(self, "raw", node)
         return self.raw
 
     @property

@@ -82,3 +82,16 @@ def test_dropped_field_and_migration_report_once(query_findings):
             "prisma/migrations/20240101000000_drop_legacy/migration.sql": migration}
     found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
     assert len(found) == 1
+
+
+def test_calls_to_a_dropped_model_are_errors(query_findings):
+    import re
+
+    no_payment = re.sub(r"model Payment \{.*?\n\}\n", "", SCHEMA, flags=re.S).replace("  payments   Payment[]\n", "")
+    assert "model Payment" not in no_payment
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE}
+    head = {"prisma/schema.prisma": no_payment, "src/services/legacy.ts": SERVICE}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    # The head schema no longer knows `payment`, but the receiver is the bound client: certain, so an error.
+    [f] = [f for f in found if f.line == 12]
+    assert f.severity is Severity.ERROR and "confidence" not in f.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.change import decode_text
 from bot.context import ReviewContext
@@ -172,6 +172,11 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         for call in analysis.calls:
             for gone in items:
                 if _usage(call, gone):
+                    if gone.field is None and call.accessor in gone.accessors and call.resolved_by.startswith(
+                            "client binding; member not a schema model"):
+                        # The member is missing from the head schema because this change removed the model: the
+                        # receiver is a bound client, so the call is certainly Prisma's and fails after deploy.
+                        call = replace(call, confidence=1.0)
                     out.append(call_finding(RULE, call, _message(call, gone), caused_by_change=True,
                                             key_suffix=f"{gone.model}.{gone.field or ''}"))
     return out

@@ -230,6 +230,7 @@ class _Extractor:
                     self._resolve_members(args, node)
         owner = self.scopes.owner(frames, node)
         awaited, returned, result_names = _how_used(node)
+        leaves_loop = _leaves_loop_after(node)
         return PrismaCall(
             path=self.src.path,
             line=node.start_point.row + 1,
@@ -247,6 +248,7 @@ class _Extractor:
             awaited=awaited,
             returned=returned,
             result_names=result_names,
+            leaves_loop=leaves_loop,
             frames=frames,
             function=owner,
             resolved_by=resolved_by,
@@ -494,6 +496,41 @@ def _matches(kind: str, query_src: str, node: Node) -> list[tuple[int, dict[str,
     from bot.ts.parser import matches
 
     return matches(kind, query_src, node)
+
+
+_LOOP_STATEMENTS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
+_FUNCTION_NODES = frozenset({"function_declaration", "function_expression", "arrow_function", "method_definition",
+                             "generator_function_declaration", "generator_function", "function"})
+
+
+def _leaves_loop_after(node: Node) -> bool:
+    """The statement holding `node` is followed, in its block, by `return`/`throw` (or a `break` not inside a
+    `switch`), and that block is inside a for/while loop of the same function: the call runs at most once."""
+    stmt = node
+    while stmt.parent is not None and stmt.parent.type != "statement_block":
+        if stmt.type in _FUNCTION_NODES or stmt.type in _LOOP_STATEMENTS:
+            return False
+        stmt = stmt.parent
+    block = stmt.parent
+    if block is None:
+        return False
+    in_switch = False
+    up: Node | None = block
+    while up is not None and up.type not in _LOOP_STATEMENTS:
+        if up.type in _FUNCTION_NODES:
+            return False
+        in_switch = in_switch or up.type == "switch_statement"
+        up = up.parent
+    if up is None:
+        return False
+    after = False
+    for child in block.named_children:
+        if child.start_byte == stmt.start_byte and child.end_byte == stmt.end_byte:
+            after = True
+        elif after and (child.type in ("return_statement", "throw_statement") or
+                        (child.type == "break_statement" and not in_switch and child.named_child_count == 0)):
+            return True
+    return False
 
 
 def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:

@@ -98,6 +98,9 @@ class PrismaCall:
     sql_sources: tuple[SqlSource, ...] | None = None
     sql_from_caller: bool = False
     tagged: bool = False  # called as a tagged template (`$queryRaw`...``), not with parentheses
+    # A `return`, `throw` or `break` follows the call in its block inside a for/while loop: it runs at most once
+    # per loop (`if (failed) { await prisma.log.create(...); return; }`), not once per item.
+    leaves_loop: bool = False
 
     @property
     def guessed(self) -> bool:

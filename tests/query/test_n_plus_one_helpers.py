@@ -199,3 +199,38 @@ export async function POST(ids: string[]) {
     found = query_findings({"tsconfig.base.json": tsconfig, "apps/api/src/services/contacts.ts": CONTACTS,
                             "apps/web/app/api/z/route.ts": code}, rule=RULE)
     assert [f.line for f in found if f.path == "apps/web/app/api/z/route.ts"] == [3]
+
+
+def test_a_query_followed_by_return_or_break_runs_once_per_loop(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function POST(items: { id: string; ok: boolean }[], groups: { id: string }[][]) {
+  for (const item of items) {
+    if (!item.ok) {
+      await prisma.user.update({ where: { id: item.id }, data: { name: "failed" } });
+      return Response.json({ failed: item.id });
+    }
+  }
+  for (const item of items) {
+    const found = await prisma.user.findUnique({ where: { id: item.id } });
+    if (found) break;
+  }
+  for (const item of items) {
+    switch (item.id) {
+      case "a":
+        await prisma.user.delete({ where: { id: item.id } });
+        break;
+    }
+  }
+  for (const group of groups) {
+    for (const item of group) {
+      await prisma.user.create({ data: { id: item.id, name: "x" } });
+      break;
+    }
+  }
+}
+"""
+    lines = sorted(f.line for f in query_findings({"src/app/api/x/route.ts": code}, rule="query/n-plus-one"))
+    # Line 5 exits the loop right after; line 10's break is conditional; a switch's break stays in the loop;
+    # line 22 leaves the inner loop but runs once per item of the outer one.
+    assert 5 not in lines and 10 in lines and 16 in lines and 22 in lines

@@ -102,6 +102,9 @@ def check(inp: QueryInput) -> list[Finding]:
             continue
         if frame.kind is FrameKind.LOOP and not call.awaited:
             continue  # promises collected for Promise.all / $transaction: one batch, not a round trip per item
+        if frame.kind is FrameKind.LOOP and call.leaves_loop and \
+                sum(f.kind in (FrameKind.LOOP, FrameKind.ITERATION) for f in call.frames) == 1:
+            continue  # `if (failed) { await log(...); return; }`: once per loop, not once per item
         if frame.kind is FrameKind.LOOP and frame.detail in ("while", "do", "for") and \
                 call.operation == "findMany" and any(call.has_arg(k) for k in ("take", "cursor", "skip")):
             continue  # `while (true) { findMany({ take: 1000, cursor }) }`: reading a big table page by page

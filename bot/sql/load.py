@@ -83,9 +83,11 @@ def read_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> str |
     return data if text is None else text
 
 
-def provider_for(ctx: ReviewContext, *, old: bool = False) -> str:
+def provider_for(ctx: ReviewContext, *, old: bool = False, path: str | None = None) -> str:
+    """The SQL dialect of a migration: its own folder's migration_lock.toml, else the project's first one."""
     layout = ctx.surfaces.base_layout if old else ctx.surfaces.head_layout
-    return (layout.provider or "postgresql").lower()
+    provider = layout.provider_of(path) if path is not None else layout.provider
+    return (provider or "postgresql").lower()
 
 
 def parsed_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> ParsedMigration | None:
@@ -99,7 +101,7 @@ def parsed_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> Par
         data = read_migration(ctx, path, old=old)
         if data is None:
             return None
-        provider = provider_for(ctx, old=old)
+        provider = provider_for(ctx, old=old, path=path)
         if isinstance(data, bytes):
             parsed = ParsedMigration(path=path, provider=provider, text="")
             parsed.skipped = f"{path} is not UTF-8 text (or is binary); it was not analysed"

@@ -6,6 +6,7 @@ import gc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from bot.change import FileStatus
 from bot.prisma.model import Schema, build_schema
 from bot.prisma.parser import PrismaParseError, SchemaFile, parse
 
@@ -60,8 +61,13 @@ def _default_group(ctx: ReviewContext, side: Side) -> list[str] | None:
     layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
     if not layout.schemas:
         return None
-    # The schema the change touches first; otherwise the project's first schema.
-    for changed in ctx.surfaces.schema:
+    # The schema the change touches first; otherwise the project's first schema. The base side skips schemas the
+    # change deletes: the head side cannot pick them, and a deleted schema (umami dropping its MySQL schema while
+    # moving the PostgreSQL one) is not the previous version of the schema the change keeps.
+    touched = ctx.surfaces.schema
+    if side == "base":
+        touched = sorted(touched, key=lambda c: c.status is FileStatus.DELETED)
+    for changed in touched:
         path = changed.path if side == "head" else (changed.base_path or changed.path)
         group = layout.schema_group_of(path)
         if group is not None:

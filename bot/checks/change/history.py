@@ -83,6 +83,8 @@ def _check(ctx: ReviewContext) -> list[Finding]:
     renames = _renames(ctx, entries)
     renamed_files = {id(c) for pair in renames for c in pair}
     squashed = _squashed_roots(index)
+    retired = _retired_roots(ctx, index, [(c, b) for c, b, _ in entries if c.status is FileStatus.DELETED
+                                          and b is not None and id(c) not in renamed_files])
 
     for changed, base, head in entries:
         if changed.status is FileStatus.MODIFIED and base is not None:
@@ -99,7 +101,7 @@ def _check(ctx: ReviewContext) -> list[Finding]:
                 continue
             findings.append(_renamed(ctx, changed, base, head))
         elif changed.status is FileStatus.DELETED and base is not None and id(changed) not in renamed_files:
-            if base.root in squashed:
+            if base.root in squashed or base.root in retired:
                 continue
             findings.append(_deleted(changed, base))
     for deleted, added in renames:
@@ -109,6 +111,8 @@ def _check(ctx: ReviewContext) -> list[Finding]:
         findings.append(_renamed(ctx, added, before, after))
     for root in squashed:
         findings.append(_squash(ctx, index, root))
+    for root in retired:
+        findings.append(_retire(ctx, index, root))
 
     findings.extend(_out_of_order(ctx, index, entries, renamed_files, squashed))
     findings.extend(_provider(ctx, index))
@@ -224,6 +228,32 @@ def _squashed_roots(index: MigrationIndex) -> list[str]:
         if len(base) >= 2 and head and not (base & head):
             out.append(root)
     return out
+
+
+def _retired_roots(ctx: ReviewContext, index: MigrationIndex,
+                   deleted: list[tuple[ChangedFile, MigrationScript]]) -> list[str]:
+    """Migrations folders the change deletes whole, migration_lock.toml included (umami dropping MySQL): one
+    decision about one history, said once rather than as one error per migration. A moved folder is not one."""
+    head_dirs = set(ctx.surfaces.head_layout.migration_dirs)
+    gone: dict[str, set[str]] = {}
+    for _, script in deleted:
+        gone.setdefault(script.root, set()).add(script.name)
+    return [root for root, names in sorted(gone.items())
+            if len(names) >= 2 and names == index.base.get(root) and not index.head.get(root) and root not in head_dirs]
+
+
+def _retire(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
+    names = sorted(index.base[root])
+    first = MigrationScript(root, names[0])
+    message = (
+        f"This change deletes the whole migrations folder `{root}` ({len(names)} applied migrations and its "
+        "migration_lock.toml). Databases deployed from it keep their schema but get no further migrations from this "
+        "repository, and `prisma migrate deploy` can no longer build a fresh one. If that database is retired, "
+        "nothing else is needed; if another folder takes over, mark its migrations as applied on those databases "
+        "(`prisma migrate resolve --applied <name>`) before deploying."
+    )
+    return DELETED.finding(first.path, 1, message, severity=Severity.WARNING, side=Side.OLD, key=f"{root}:retired",
+                           caused_by_change=True, extra={"retired": len(names)})
 
 
 def _squash(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:

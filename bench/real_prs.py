@@ -153,10 +153,21 @@ def pick_prs(git_dir: Path, app: App, select: str, limit: int) -> list[Pr]:
         if len(parts) < 2 or parts[0] in seen:
             continue  # a root commit has no base to compare with
         seen.add(parts[0])
+        if not readable(git_dir, parts[1], parts[0]):
+            print(f"skip {app.repo} {parts[0][:12]}: the mirror lacks some of its objects", file=sys.stderr)
+            continue
         prs.append(Pr(app.repo, app.role, parts[0], parts[1]))
         if len(prs) >= limit:
             break
     return prs
+
+
+def readable(git_dir: Path, parent: str, commit: str) -> bool:
+    """Whether the mirror holds every blob the change touches (a partial snapshot may not): a review that cannot
+    read them fails in git, which says nothing about dbreview."""
+    proc = subprocess.run(["git", f"--git-dir={git_dir}", "diff", "--numstat", parent, commit],
+                          capture_output=True, env=GIT_ENV, timeout=300)
+    return proc.returncode == 0
 
 
 def scratch_repo(root: Path, git_dir: Path) -> Path:

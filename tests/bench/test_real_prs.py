@@ -90,6 +90,7 @@ def test_replays_the_migration_commits_and_records_what_would_be_posted(
     text = capsys.readouterr().out
     assert "PRs with no error/warning: 50.0%" in text
     assert "crashes 0, timeouts 0" in text
+    assert "without query/* rules: error+warning per PR median 0.5" in text
 
     # --from re-summarises the same run without re-running it, and draws the hand-check sample.
     sample = Path(str(app["root"])) / "sample.csv"

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING
 
 from bot.change import decode_text
@@ -46,9 +47,32 @@ def parse_migration_text(text: str, path: str = "migration.sql", provider: str |
         parsed.statements, parsed.error = parse_postgres(text)
     else:
         parsed.statements, parsed.error = parse_other(text, provider)
+        parsed.statements = _redefinitions_kept(parsed.statements)
     if parsed.error is None and not parsed.statements:
         parsed.skipped = f"{path} has only comments, no SQL statement"
     return parsed
+
+
+_DROP_TABLE = re.compile(r'^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`"]?(\w+)[`"]?\s*$', re.I)
+_RENAME_NEW = re.compile(r'^\s*ALTER\s+TABLE\s+[`"]?new_(\w+)[`"]?\s+RENAME\s+TO\s+[`"]?(\w+)[`"]?\s*$', re.I)
+
+
+def _redefinitions_kept(statements: list[Statement]) -> list[Statement]:
+    """SQLite cannot alter most of a table, so Prisma "redefines" it: CREATE "new_T", copy the rows, DROP "T", then
+    RENAME "new_T" TO "T". That DROP loses nothing (the table and its rows live on under the same name), so it
+    becomes an opaque statement rather than a drop_table every reader of the ops would have to see through."""
+    renamed_back = {m.group(2) for s in statements if (m := _RENAME_NEW.match(s.text)) and m.group(1) == m.group(2)}
+    if not renamed_back:
+        return statements
+    out: list[Statement] = []
+    for s in statements:
+        m = _DROP_TABLE.match(s.text)
+        if m and m.group(1) in renamed_back and any(
+                r.index > s.index and (n := _RENAME_NEW.match(r.text)) and n.group(2) == m.group(1)
+                for r in statements):
+            s = Statement(s.index, s.text, s.line, s.end_line, "RedefineTableDrop")
+        out.append(s)
+    return out
 
 
 def _parse_ops(parsed: ParsedMigration) -> None:

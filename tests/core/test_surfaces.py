@@ -193,3 +193,26 @@ def test_another_tools_sql_history_is_not_a_prisma_migrations_folder() -> None:
         _kinds(base, locked)["migration"])
     near = {**head, "db/clickhouse/schema.prisma": SCHEMA}
     assert "db/clickhouse/migrations/03_x/migration.sql" in _kinds(base, near)["migration"]
+
+
+def test_sqlite_table_redefinition_is_no_drop() -> None:
+    # Prisma rebuilds a SQLite table (CREATE "new_T", copy, DROP "T", RENAME "new_T" TO "T"): no table or row is lost,
+    # so neither the migration rules nor the code using the model see a drop (teable, 371 false errors once SQLite
+    # folders were parsed as SQLite).
+    sqlite = SCHEMA.replace("postgresql", "sqlite")
+    base = {"prisma/schema.prisma": sqlite, "prisma/migrations/migration_lock.toml": 'provider = "sqlite"\n',
+            "prisma/migrations/20240101000000_init/migration.sql": 'CREATE TABLE "User" ("id" INTEGER NOT NULL);\n',
+            "src/users.ts": "import { prisma } from './db'\nexport const all = () => prisma.user.findMany({ take: 5 })\n"}
+    redefine = ('-- RedefineTables\nPRAGMA foreign_keys=OFF;\n'
+                'CREATE TABLE "new_User" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT);\n'
+                'INSERT INTO "new_User" ("id") SELECT "id" FROM "User";\nDROP TABLE "User";\n'
+                'ALTER TABLE "new_User" RENAME TO "User";\nPRAGMA foreign_keys=ON;\n')
+    head = {**base, "prisma/migrations/20240201000000_name/migration.sql": redefine,
+            "prisma/schema.prisma": sqlite.replace("  id Int @id\n", "  id Int @id\n  name String?\n"),
+            "src/users.ts": base["src/users.ts"].replace("take: 5", "take: 10")}
+    result = review(change_from_trees(base, head), parse_config(""))
+    found = {f.rule for f in result.findings + result.preexisting}
+    assert not found & {"migration/drop-table", "query/dropped-column-used", "migration/parse-error"}
+    # A table dropped for good is still a drop.
+    gone = {**base, "prisma/migrations/20240201000000_name/migration.sql": 'DROP TABLE "User";\n'}
+    assert "migration/drop-table" in {f.rule for f in review(change_from_trees(base, gone), parse_config("")).findings}

@@ -61,6 +61,10 @@ def _default_group(ctx: ReviewContext, side: Side) -> list[str] | None:
     layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
     if not layout.schemas:
         return None
+    if side == "base":
+        paired = _base_of_head_group(ctx)
+        if paired is not None:
+            return paired
     # The schema the change touches first; otherwise the project's first schema. The base side skips schemas the
     # change deletes: the head side cannot pick them, and a deleted schema (umami dropping its MySQL schema while
     # moving the PostgreSQL one) is not the previous version of the schema the change keeps.
@@ -73,6 +77,18 @@ def _default_group(ctx: ReviewContext, side: Side) -> list[str] | None:
         if group is not None:
             return group
     return layout.schemas[0]
+
+
+def _base_of_head_group(ctx: ReviewContext) -> list[str] | None:
+    """The base schema that shares the most files with the head's (renamed files counted by their base path): a
+    file the change adds to a multi-file schema has no base group of its own, and the project's first schema may be
+    another app's (comp: 199 models of its main schema looked new)."""
+    head = _default_group(ctx, "head")
+    if not head:
+        return None
+    files = set(head) | {c.base_path for c in ctx.surfaces.schema if c.path in head and c.base_path}
+    best = max(ctx.surfaces.base_layout.schemas, key=lambda g: len(files & set(g)))
+    return best if files & set(best) else None
 
 
 def schema_at(ctx: ReviewContext, side: Side, group: list[str] | None = None) -> SchemaLoad | None:

@@ -67,3 +67,26 @@ def test_a_moved_migration_whose_directory_is_renamed_is_still_reviewed():
     result = review(Change(files=parse_diff(diff), base=MemorySnapshot(base), head=MemorySnapshot(head)), Config())
     rules = {f.rule for f in result.findings + result.preexisting}
     assert "migration/renamed-applied-migration" in rules
+
+
+def test_a_file_added_to_a_multi_file_schema_is_compared_with_that_schema():
+    # comp: the change adds one file to packages/db/prisma/schema/; the project's first schema (sorted) is another
+    # app's. Comparing with that one made all 199 models of the main schema "new" (schema-drift errors).
+    from change_fixtures import SCHEMA as MAIN
+
+    from bot.testing import change_from_trees
+
+    datasource, models = MAIN.split("model User", 1)
+    other = 'datasource db {\n  provider = "postgresql"\n  url = env("X")\n}\nmodel Audit {\n  id Int @id\n}\n'
+    base = {"apps/api/prisma/schema/schema.prisma": other,
+            "packages/db/prisma/schema/main.prisma": datasource,
+            "packages/db/prisma/schema/models.prisma": "model User" + models,
+            "packages/db/prisma/migrations/migration_lock.toml": LOCK}
+    base.update({p.replace(f"{MIG}/", "packages/db/prisma/migrations/"): t for p, t in base_tree().items()
+                 if p.endswith("migration.sql")})
+    head = {**base, "packages/db/prisma/schema/tag.prisma": "model Tag {\n  id Int @id\n}\n",
+            "packages/db/prisma/migrations/20240301000000_tag/migration.sql":
+                'CREATE TABLE "Tag" ("id" INTEGER NOT NULL,\n    CONSTRAINT "Tag_pkey" PRIMARY KEY ("id"));\n'}
+    result = review(change_from_trees(base, head), Config())
+    drift = [f for f in result.findings + result.preexisting if f.rule.startswith("migration/schema")]
+    assert drift == [], [f.message for f in drift]

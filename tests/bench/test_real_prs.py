@@ -123,3 +123,14 @@ def test_percentile_is_nearest_rank() -> None:
     assert real_prs.percentile([float(v) for v in range(1, 11)], 90) == 9.0
     assert real_prs.percentile([float(v) for v in range(1, 11)], 99) == 10.0
     assert real_prs.percentile([3.0], 50) == 3.0
+
+
+def test_the_hand_check_is_sixty_holdout_findings_each_judged_with_a_reason() -> None:
+    holdout = {a.repo for a in real_prs.load_apps(BENCH / "real_prs_apps.csv") if a.role == "holdout"}
+    assert len(holdout) >= 8 and len(real_prs.load_apps(BENCH / "real_prs_apps.csv")) >= 20
+    rows = list(csv.DictReader((BENCH / "real_prs_handcheck.csv").open(encoding="utf-8")))
+    assert len(rows) == 60
+    assert {r["repo"] for r in rows} <= holdout
+    assert {r["verdict"] for r in rows} <= {"useful", "correct-but-noise", "wrong"}
+    assert all(r["severity"] in ("error", "warning") and r["reason"].strip() and "\n" not in r["reason"]
+               for r in rows)

@@ -129,12 +129,6 @@ def mirror_of(mirrors: Path, repo: str) -> Path:
     return mirrors / repo.replace("/", "+") / "repo"
 
 
-def git(git_dir: Path, *args: str, timeout: float = 300) -> str:
-    out = subprocess.run(["git", f"--git-dir={git_dir}", *args], capture_output=True, env=GIT_ENV,
-                         timeout=timeout, check=True)
-    return out.stdout.decode("utf-8", "replace")
-
-
 def select_log_args(select: str) -> list[str]:
     if select == "migration":
         return ["--diff-filter=A", "--", MIGRATION_SPEC]
@@ -146,20 +140,29 @@ def select_log_args(select: str) -> list[str]:
 def pick_prs(git_dir: Path, app: App, select: str, limit: int) -> list[Pr]:
     """The newest first-parent commits of HEAD that match `select`, each against its first parent (so a merge
     commit is its whole pull request). `-m` with `--first-parent` diffs merges against the first parent only."""
-    out = git(git_dir, "log", "--first-parent", "-m", "--format=%H %P", *select_log_args(select))
     prs: list[Pr] = []
     seen: set[str] = set()
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) < 2 or parts[0] in seen:
-            continue  # a root commit has no base to compare with
-        seen.add(parts[0])
-        if not readable(git_dir, parts[1], parts[0]):
-            print(f"skip {app.repo} {parts[0][:12]}: the mirror lacks some of its objects", file=sys.stderr)
-            continue
-        prs.append(Pr(app.repo, app.role, parts[0], parts[1]))
-        if len(prs) >= limit:
-            break
+    # Streamed and stopped once enough are found: `-G` reads every diff of the history, and a partial mirror
+    # makes git stop with an error on the first missing blob (the commits read until then still count).
+    proc = subprocess.Popen(["git", f"--git-dir={git_dir}", "log", "--first-parent", "-m", "--format=%H %P",
+                             *select_log_args(select)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=GIT_ENV, text=True)
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            parts = line.split()
+            if len(parts) < 2 or parts[0] in seen:
+                continue  # a root commit has no base to compare with
+            seen.add(parts[0])
+            if not readable(git_dir, parts[1], parts[0]):
+                print(f"skip {app.repo} {parts[0][:12]}: the mirror lacks some of its objects", file=sys.stderr)
+                continue
+            prs.append(Pr(app.repo, app.role, parts[0], parts[1]))
+            if len(prs) >= limit:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
     return prs
 
 

@@ -202,7 +202,8 @@ def test_sqlite_table_redefinition_is_no_drop() -> None:
     sqlite = SCHEMA.replace("postgresql", "sqlite")
     base = {"prisma/schema.prisma": sqlite, "prisma/migrations/migration_lock.toml": 'provider = "sqlite"\n',
             "prisma/migrations/20240101000000_init/migration.sql": 'CREATE TABLE "User" ("id" INTEGER NOT NULL);\n',
-            "src/users.ts": "import { prisma } from './db'\nexport const all = () => prisma.user.findMany({ take: 5 })\n"}
+            "src/users.ts": "import { prisma } from './db'\n"
+                            "export const all = () => prisma.user.findMany({ take: 5 })\n"}
     redefine = ('-- RedefineTables\nPRAGMA foreign_keys=OFF;\n'
                 'CREATE TABLE "new_User" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT);\n'
                 'INSERT INTO "new_User" ("id") SELECT "id" FROM "User";\nDROP TABLE "User";\n'

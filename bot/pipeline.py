@@ -86,6 +86,9 @@ def review(
         result.notes.append(f"ignored by config paths.ignore: {', '.join(surfaces.ignored)}")
     for path, reason in surfaces.skipped:
         result.notes.append(f"skipped {path}: {reason}")
+    if surfaces.not_prisma:
+        result.notes.append("not reviewed as Prisma migrations (their folder has no migration_lock.toml and no "
+                            f"Prisma schema beside it): {', '.join(surfaces.not_prisma)}")
     for note in surfaces.head_layout.notes:
         if note not in result.notes:
             result.notes.append(note)

@@ -46,7 +46,13 @@ class Layout:
     schemas: list[list[str]] = field(default_factory=list)
     # Folders that hold `<timestamp>_<name>/migration.sql` directories.
     migration_dirs: list[str] = field(default_factory=list)
-    provider: str | None = None  # from migration_lock.toml
+    provider: str | None = None  # from migration_lock.toml (the first one found)
+    # Each migrations folder's own migration_lock.toml provider: one project may keep a PostgreSQL and a SQLite
+    # history side by side (teable), and each folder's SQL is in its own dialect.
+    providers: dict[str, str] = field(default_factory=dict)
+    # Folders shaped like `migrations/<dir>/migration.sql` that are not Prisma's: no migration_lock.toml and no Prisma
+    # schema beside them, in a project whose Prisma folders have one (umami's ClickHouse migrations).
+    foreign_migration_dirs: list[str] = field(default_factory=list)
     # Paths named by configuration that could not be placed in the repository, said in the review's notes.
     notes: list[str] = field(default_factory=list)
 
@@ -56,6 +62,11 @@ class Layout:
 
     def schema_group_of(self, path: str) -> list[str] | None:
         return next((group for group in self.schemas if path in group), None)
+
+    def provider_of(self, path: str) -> str | None:
+        """The provider of the migrations folder that holds `path` (the innermost one), else the project's."""
+        folders = [d for d in self.providers if path.startswith(f"{d}/") or not d]
+        return self.providers[max(folders, key=len)] if folders else self.provider
 
 
 @dataclass
@@ -70,6 +81,8 @@ class Surfaces:
     ignored: list[str] = field(default_factory=list)
     # Files that call Prisma Client but are not analysed (bundles, huge generated files), with the reason.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Files in migrations folders that are not Prisma's (another tool's SQL history), said in a note.
+    not_prisma: list[str] = field(default_factory=list)
     # Schema and migration files (by path or configuration) that are binary: a finding says they were not read.
     unreadable: list[ChangedFile] = field(default_factory=list)
 
@@ -163,19 +176,32 @@ def detect_layout(snapshot: Snapshot, config: Config) -> Layout:
         prisma_files = [p for p in prisma_files if matches_any(p, config.paths.schema_)]
     configured_roots = _configured_schema_roots(snapshot, files, layout.notes)
     layout.schemas = _group_schemas(prisma_files, configured_roots)
-    dirs: set[str] = set()
+    locked: set[str] = set()
+    shaped: set[str] = set()
     for p in files:
         if posixpath.basename(p) == "migration_lock.toml":
-            dirs.add(posixpath.dirname(p))
+            locked.add(posixpath.dirname(p))
+            provider = _lock_provider(decode_text(snapshot.read_bytes(p)) or "")
+            if provider is not None:
+                layout.providers[posixpath.dirname(p)] = provider
             if layout.provider is None:
-                layout.provider = _lock_provider(decode_text(snapshot.read_bytes(p)) or "")
+                layout.provider = provider
         elif posixpath.basename(p) == "migration.sql":
             grandparent = posixpath.dirname(posixpath.dirname(p))
             if posixpath.basename(grandparent) in ("migrations", "migration"):
-                dirs.add(grandparent)
-    dirs.update(_configured_migration_dirs(snapshot, files, layout.notes))
-    layout.migration_dirs = sorted(dirs)
+                shaped.add(grandparent)
+    configured = set(_configured_migration_dirs(snapshot, files, layout.notes))
+    layout.foreign_migration_dirs = sorted(
+        d for d in shaped - locked - configured if locked and not _has_prisma_schema_near(d, prisma_files))
+    layout.migration_dirs = sorted((locked | shaped | configured) - set(layout.foreign_migration_dirs))
     return layout
+
+
+def _has_prisma_schema_near(migrations_dir: str, prisma_files: list[str]) -> bool:
+    """Whether a Prisma schema sits in the migrations folder's parent folder or below it (where `migrate dev` puts
+    the folder it writes)."""
+    parent = posixpath.dirname(migrations_dir)
+    return any(not parent or p.startswith(f"{parent}/") for p in prisma_files)
 
 
 def _lock_provider(text: str) -> str | None:
@@ -289,12 +315,16 @@ def classify(change: Change, config: Config) -> Surfaces:
     base_layout = detect_layout(change.base, config) if needs_base else Layout()
     surfaces = Surfaces(head_layout=head_layout, base_layout=base_layout)
     schema_files = set(head_layout.schema_files) | set(base_layout.schema_files)
+    foreign = foreign_migration_dirs(head_layout, base_layout)
     for changed in change.files:
         path = changed.path
         if config.paths.ignore and matches_any(path, config.paths.ignore):
             surfaces.ignored.append(path)
             continue
         is_schema = path.endswith(".prisma") and (path in schema_files or (changed.old_path or "") in schema_files)
+        if not is_schema and _in_foreign_migrations(changed, foreign, config):
+            surfaces.not_prisma.append(path)
+            continue
         is_migration = not is_schema and (is_migration_path(path, head_layout, config) or bool(
             changed.old_path and is_migration_path(changed.old_path, base_layout, config)))
         if changed.is_binary or _binary_at_head(change, changed):
@@ -310,6 +340,19 @@ def classify(change: Change, config: Config) -> Surfaces:
     if not needs_base and surfaces.any:
         surfaces.base_layout = detect_layout(change.base, config)
     return surfaces
+
+
+def foreign_migration_dirs(head: Layout, base: Layout) -> frozenset[str]:
+    """Folders that are not Prisma's at head, or were not at base and still are not (a lock file added by the
+    change makes a folder Prisma's)."""
+    return frozenset(head.foreign_migration_dirs) | (frozenset(base.foreign_migration_dirs) - set(head.migration_dirs))
+
+
+def _in_foreign_migrations(changed: ChangedFile, foreign: set[str], config: Config) -> bool:
+    paths = [p for p in (changed.path, changed.old_path) if p]
+    if not foreign or (config.paths.migrations and any(matches_any(p, config.paths.migrations) for p in paths)):
+        return False
+    return any(p.startswith(f"{d}/") for p in paths for d in foreign)
 
 
 def _binary_at_head(change: Change, changed: ChangedFile) -> bool:

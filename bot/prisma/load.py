@@ -6,6 +6,7 @@ import gc
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from bot.change import FileStatus
 from bot.prisma.model import Schema, build_schema
 from bot.prisma.parser import PrismaParseError, SchemaFile, parse
 
@@ -62,13 +63,34 @@ def _default_group(ctx: ReviewContext, side: Side) -> list[str] | None:
     layout = ctx.surfaces.head_layout if side == "head" else ctx.surfaces.base_layout
     if not layout.schemas:
         return None
-    # The schema the change touches first; otherwise the project's first schema.
-    for changed in ctx.surfaces.schema:
+    if side == "base":
+        paired = _base_of_head_group(ctx)
+        if paired is not None:
+            return paired
+    # The schema the change touches first; otherwise the project's first schema. The base side skips schemas the
+    # change deletes: the head side cannot pick them, and a deleted schema (umami dropping its MySQL schema while
+    # moving the PostgreSQL one) is not the previous version of the schema the change keeps.
+    touched = ctx.surfaces.schema
+    if side == "base":
+        touched = sorted(touched, key=lambda c: c.status is FileStatus.DELETED)
+    for changed in touched:
         path = changed.path if side == "head" else (changed.base_path or changed.path)
         group = layout.schema_group_of(path)
         if group is not None:
             return group
     return layout.schemas[0]
+
+
+def _base_of_head_group(ctx: ReviewContext) -> list[str] | None:
+    """The base schema that shares the most files with the head's (renamed files counted by their base path): a
+    file the change adds to a multi-file schema has no base group of its own, and the project's first schema may be
+    another app's (comp: 199 models of its main schema looked new)."""
+    head = _default_group(ctx, "head")
+    if not head:
+        return None
+    files = set(head) | {c.base_path for c in ctx.surfaces.schema if c.path in head and c.base_path}
+    best = max(ctx.surfaces.base_layout.schemas, key=lambda g: len(files & set(g)))
+    return best if files & set(best) else None
 
 
 def schema_at(ctx: ReviewContext, side: Side, group: list[str] | None = None) -> SchemaLoad | None:

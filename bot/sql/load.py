@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING
 
 from bot.change import decode_text
@@ -45,6 +46,7 @@ def parse_migration_text(text: str, path: str = "migration.sql", provider: str |
         parsed.statements, parsed.error = parse_postgres(text)
     else:
         parsed.statements, parsed.error = _parse_other(text, provider)
+        parsed.statements = _redefinitions_kept(parsed.statements)
     if parsed.error is None and not parsed.statements:
         parsed.skipped = f"{path} has only comments, no SQL statement"
     return parsed
@@ -55,6 +57,28 @@ def _parse_other(text: str, provider: str) -> tuple[list[Statement], SqlError | 
     from bot.sql.other import parse_other
 
     return parse_other(text, provider)
+
+
+_DROP_TABLE = re.compile(r'^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`"]?(\w+)[`"]?\s*$', re.I)
+_RENAME_NEW = re.compile(r'^\s*ALTER\s+TABLE\s+[`"]?new_(\w+)[`"]?\s+RENAME\s+TO\s+[`"]?(\w+)[`"]?\s*$', re.I)
+
+
+def _redefinitions_kept(statements: list[Statement]) -> list[Statement]:
+    """SQLite cannot alter most of a table, so Prisma "redefines" it: CREATE "new_T", copy the rows, DROP "T", then
+    RENAME "new_T" TO "T". That DROP loses nothing (the table and its rows live on under the same name), so it
+    becomes an opaque statement rather than a drop_table every reader of the ops would have to see through."""
+    renamed_back = {m.group(2) for s in statements if (m := _RENAME_NEW.match(s.text)) and m.group(1) == m.group(2)}
+    if not renamed_back:
+        return statements
+    out: list[Statement] = []
+    for s in statements:
+        m = _DROP_TABLE.match(s.text)
+        if m and m.group(1) in renamed_back and any(
+                r.index > s.index and (n := _RENAME_NEW.match(r.text)) and n.group(2) == m.group(1)
+                for r in statements):
+            s = Statement(s.index, s.text, s.line, s.end_line, "RedefineTableDrop")
+        out.append(s)
+    return out
 
 
 def _parse_ops(parsed: ParsedMigration) -> None:
@@ -89,9 +113,11 @@ def read_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> str |
     return data if text is None else text
 
 
-def provider_for(ctx: ReviewContext, *, old: bool = False) -> str:
+def provider_for(ctx: ReviewContext, *, old: bool = False, path: str | None = None) -> str:
+    """The SQL dialect of a migration: its own folder's migration_lock.toml, else the project's first one."""
     layout = ctx.surfaces.base_layout if old else ctx.surfaces.head_layout
-    return (layout.provider or "postgresql").lower()
+    provider = layout.provider_of(path) if path is not None else layout.provider
+    return (provider or "postgresql").lower()
 
 
 def parsed_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> ParsedMigration | None:
@@ -105,7 +131,7 @@ def parsed_migration(ctx: ReviewContext, path: str, *, old: bool = False) -> Par
         data = read_migration(ctx, path, old=old)
         if data is None:
             return None
-        provider = provider_for(ctx, old=old)
+        provider = provider_for(ctx, old=old, path=path)
         if isinstance(data, bytes):
             parsed = ParsedMigration(path=path, provider=provider, text="")
             parsed.skipped = f"{path} is not UTF-8 text (or is binary); it was not analysed"

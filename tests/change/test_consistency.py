@@ -399,3 +399,15 @@ def test_prisma_2s_implicit_unique_on_a_one_to_one_foreign_key_is_not_drift():
     result = review(change_from_trees({}, head))
     assert not [f for f in result.findings
                 if f.rule in ("migration/migration-without-schema-change", "migration/schema-drift")]
+
+
+def test_renaming_an_enum_type_retypes_its_columns_without_altering_them():
+    # hoppscotch: `ALTER TYPE "TeamMemberRole" RENAME TO "TeamAccessRole"` with the enum renamed in the schema.
+    base = {**base_tree(), "prisma/schema.prisma": SCHEMA_WITH_STATUS, NEW_MIG: GENERATED}
+    renamed = SCHEMA_WITH_STATUS.replace("OrderStatus", "OrderState")
+    rename_sql = f"{MIG}/20240401000000_rename_enum/migration.sql"
+    head = {**base, "prisma/schema.prisma": renamed, rename_sql: 'ALTER TYPE "OrderStatus" RENAME TO "OrderState";\n'}
+    assert consistency.check(context_for(base, head)) == []
+    # Renaming it in the schema alone is still drift.
+    head = {**base, "prisma/schema.prisma": renamed, rename_sql: 'ALTER TABLE "users" ADD COLUMN "nick" TEXT;\n'}
+    assert "type:orders.status" in {f.key for f in consistency.check(context_for(base, head))}

@@ -116,7 +116,7 @@ def test_new_migration_that_sorts_before_the_newest_is_out_of_order():
     findings = history.check(context_for(base, head))
     assert rules(findings) == ["migration/out-of-order"]
     f = findings[0]
-    assert f.severity is Severity.WARNING  # no table shared with the later migration
+    assert f.severity is Severity.INFO  # no table shared with the later migration: either order, same schema
     assert f.extra["suggested_name"] == "20240215093001_user_nickname"
     assert "20240215093000_orders" in f.message
 
@@ -129,6 +129,30 @@ def test_out_of_order_touching_a_table_of_a_later_migration_is_an_error():
     assert rules(findings) == ["migration/out-of-order"]
     assert findings[0].severity is Severity.ERROR
     assert "`orders`" in findings[0].message
+
+
+def test_out_of_order_severity_follows_whether_the_order_matters():
+    # Real PRs: most out-of-order migrations add their own column to a table a later migration also alters; both
+    # orders give the same schema (info). Changing the same column, a table one of them creates, drops or renames,
+    # or a type one of them changes, does depend on the order (error).
+    base = base_tree()
+    base[f"{MIG}/20240301000000_orders_more/migration.sql"] = (
+        'ALTER TABLE "orders" ADD COLUMN "note" TEXT;\nCREATE TYPE "Status" AS ENUM (\'NEW\');\n'
+        'ALTER TABLE "orders" ADD COLUMN "status" "Status";\n')
+    cases = {
+        'ALTER TABLE "orders" ADD COLUMN "coupon" TEXT;\n': Severity.INFO,
+        'ALTER TABLE "orders" ALTER COLUMN "note" SET DATA TYPE VARCHAR(200);\n': Severity.ERROR,
+        'CREATE INDEX "orders_note_idx" ON "orders"("note");\n': Severity.ERROR,
+        'ALTER TABLE "orders" RENAME TO "purchases";\n': Severity.ERROR,
+        'ALTER TABLE "users" ADD COLUMN "status" "Status";\n': Severity.ERROR,
+    }
+    for sql, severity in cases.items():
+        head = {**base, f"{MIG}/20240220000000_x/migration.sql": sql}
+        findings = history.check(context_for(base, head))
+        assert [(f.rule, f.severity) for f in findings] == [("migration/out-of-order", severity)], sql
+    coupon = history.check(context_for(base, {**base, f"{MIG}/20240220000000_x/migration.sql":
+                                              'ALTER TABLE "orders" ADD COLUMN "coupon" TEXT;\n'}))[0]
+    assert "not the same columns" in coupon.message and "20240301000001_x" in coupon.message
 
 
 def test_same_timestamp_later_name_is_in_order():

@@ -145,3 +145,75 @@ def test_stray_sql_in_a_migrations_folder_is_migration_surface() -> None:
             "prisma/migrations/fix.sql": "SELECT 3;\n", "scripts/seed.sql": "SELECT 4;\n"}
     kinds = _kinds(base, head)
     assert sorted(kinds["migration"]) == ["prisma/migrations/20240601000000_x/up.sql", "prisma/migrations/fix.sql"]
+
+
+# -- real-PR replay (bench/real_prs.py) ------------------------------------------------------------------------------
+
+PG_LOCK = 'provider = "postgresql"\n'
+
+
+def test_each_migrations_folder_is_parsed_in_its_own_lock_files_dialect() -> None:
+    # teable keeps a PostgreSQL and a SQLite history side by side; SQLite's PRAGMA is no PostgreSQL parse error.
+    base = {
+        "db/prisma/postgres/schema.prisma": SCHEMA,
+        "db/prisma/postgres/migrations/migration_lock.toml": PG_LOCK,
+        "db/prisma/sqlite/schema.prisma": SCHEMA.replace("postgresql", "sqlite"),
+        "db/prisma/sqlite/migrations/migration_lock.toml": 'provider = "sqlite"\n',
+    }
+    head = {**base, "db/prisma/sqlite/migrations/20240101000000_x/migration.sql": (
+        'PRAGMA foreign_keys=OFF;\nCREATE TABLE "new_User" ("id" INTEGER NOT NULL PRIMARY KEY);\n'
+        'PRAGMA foreign_keys=ON;\n')}
+    result = review(change_from_trees(base, head), parse_config(""))
+    assert not [f for f in result.findings if f.rule == "migration/parse-error"]
+    layout = classify(change_from_trees(base, head), parse_config("")).head_layout
+    assert layout.provider_of("db/prisma/sqlite/migrations/20240101000000_x/migration.sql") == "sqlite"
+    assert layout.provider_of("db/prisma/postgres/migrations/20240101000000_x/migration.sql") == "postgresql"
+
+
+def test_another_tools_sql_history_is_not_a_prisma_migrations_folder() -> None:
+    # umami's ClickHouse migrations: `migrations/<dir>/migration.sql`, but no lock file and no Prisma schema near.
+    base = {
+        "db/postgresql/schema.prisma": SCHEMA,
+        "db/postgresql/migrations/migration_lock.toml": PG_LOCK,
+        "db/postgresql/migrations/01_init/migration.sql": 'CREATE TABLE "User" ("id" INTEGER NOT NULL);\n',
+        "db/clickhouse/schema.sql": "CREATE TABLE event (id UUID) ENGINE = MergeTree ORDER BY id;\n",
+        "db/clickhouse/migrations/01_init/migration.sql": "CREATE TABLE event (id UUID) ENGINE = MergeTree;\n",
+        "db/clickhouse/migrations/02_views/migration.sql": "CREATE TABLE v (id UUID) ENGINE = Memory;\n",
+    }
+    head = {k: v for k, v in base.items() if "/clickhouse/migrations/" not in k}
+    head["db/clickhouse/migrations/03_x/migration.sql"] = "ALTER TABLE event ADD COLUMN x Nullable(String) (;\n"
+    kinds = _kinds(base, head)
+    assert kinds["migration"] == []
+    result = review(change_from_trees(base, head), parse_config(""))
+    assert result.findings == []
+    assert any("not reviewed as Prisma migrations" in n and "03_x" in n for n in result.notes)
+    # The same folder shape with its lock file, or beside a Prisma schema, is Prisma's.
+    locked = {**head, "db/clickhouse/migrations/migration_lock.toml": PG_LOCK}
+    assert {"db/clickhouse/migrations/03_x/migration.sql", "db/clickhouse/migrations/migration_lock.toml"} <= set(
+        _kinds(base, locked)["migration"])
+    near = {**head, "db/clickhouse/schema.prisma": SCHEMA}
+    assert "db/clickhouse/migrations/03_x/migration.sql" in _kinds(base, near)["migration"]
+
+
+def test_sqlite_table_redefinition_is_no_drop() -> None:
+    # Prisma rebuilds a SQLite table (CREATE "new_T", copy, DROP "T", RENAME "new_T" TO "T"): no table or row is lost,
+    # so neither the migration rules nor the code using the model see a drop (teable, 371 false errors once SQLite
+    # folders were parsed as SQLite).
+    sqlite = SCHEMA.replace("postgresql", "sqlite")
+    base = {"prisma/schema.prisma": sqlite, "prisma/migrations/migration_lock.toml": 'provider = "sqlite"\n',
+            "prisma/migrations/20240101000000_init/migration.sql": 'CREATE TABLE "User" ("id" INTEGER NOT NULL);\n',
+            "src/users.ts": "import { prisma } from './db'\n"
+                            "export const all = () => prisma.user.findMany({ take: 5 })\n"}
+    redefine = ('-- RedefineTables\nPRAGMA foreign_keys=OFF;\n'
+                'CREATE TABLE "new_User" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT);\n'
+                'INSERT INTO "new_User" ("id") SELECT "id" FROM "User";\nDROP TABLE "User";\n'
+                'ALTER TABLE "new_User" RENAME TO "User";\nPRAGMA foreign_keys=ON;\n')
+    head = {**base, "prisma/migrations/20240201000000_name/migration.sql": redefine,
+            "prisma/schema.prisma": sqlite.replace("  id Int @id\n", "  id Int @id\n  name String?\n"),
+            "src/users.ts": base["src/users.ts"].replace("take: 5", "take: 10")}
+    result = review(change_from_trees(base, head), parse_config(""))
+    found = {f.rule for f in result.findings + result.preexisting}
+    assert not found & {"migration/drop-table", "query/dropped-column-used", "migration/parse-error"}
+    # A table dropped for good is still a drop.
+    gone = {**base, "prisma/migrations/20240201000000_name/migration.sql": 'DROP TABLE "User";\n'}
+    assert "migration/drop-table" in {f.rule for f in review(change_from_trees(base, gone), parse_config("")).findings}

@@ -193,3 +193,22 @@ def test_last_migrations_of_each_history_through_analyze(corpus_dir: Path, proje
     assert not [n for n in ctx.notes if "internal error" in n or "could not be replayed" in n]
     assert {f.path for f in findings} <= set(added)
     assert all(f.key and f.scope for f in findings)
+
+
+def test_prisma_warning_on_what_the_change_itself_created_stays_quiet() -> None:
+    # Real PRs (spliit): one migration creates a table or column, a later one of the same PR drops the column or adds
+    # a required one; Prisma's header warns, but no deployed row exists for it.
+    create = ('CREATE TABLE "Doc" ("id" TEXT NOT NULL, "url" TEXT, CONSTRAINT "Doc_pkey" PRIMARY KEY ("id"));\n'
+              'ALTER TABLE "Order" ADD COLUMN "tmp" TEXT;\n')
+    later = ("/*\n  Warnings:\n\n  - You are about to drop the column `tmp` on the `Order` table. All the data in the "
+             "column will be lost.\n  - Added the required column `width` to the `Doc` table without a default value. "
+             "This is not possible if the table is not empty.\n\n*/\n"
+             'ALTER TABLE "Order" DROP COLUMN "tmp";\nALTER TABLE "Doc" ADD COLUMN "width" INTEGER NOT NULL;\n')
+    found = run(later, path=f"{MIG}/20240302000000_later/migration.sql",
+                extra_head={f"{MIG}/20240301000000_create/migration.sql": create})
+    assert not of(found, "migration/prisma-warning")
+    assert not of(found, "migration/drop-column")
+    # The same header over a column that deployed databases hold is still reported.
+    found = run(later.replace('"tmp"', '"status"').replace("`tmp`", "`status`"),
+                extra_head={f"{MIG}/20240201000000_create/migration.sql": create})
+    assert of(found, "migration/drop-column") or of(found, "migration/prisma-warning")

@@ -133,6 +133,15 @@ def test_backfill_in_the_same_transaction_as_ddl() -> None:
     assert not of(found, "migration/update-without-where")  # one finding for the statement
 
 
+def test_bookkeeping_after_dropping_a_table_is_no_backfill_under_its_lock() -> None:
+    # langfuse: DROP TABLE of a legacy table, then DELETE of its row in a bookkeeping table. The dropped table's lock
+    # blocks nobody who could still use it; a lock on a table that stays is still reported.
+    drop = 'DROP TABLE "Order";\nDELETE FROM "User" WHERE "email" = \'legacy@example.com\';\n'
+    assert not of(run(drop), "migration/backfill-in-transaction")
+    kept = 'ALTER TABLE "User" ADD COLUMN "legacy" BOOLEAN;\nDELETE FROM "User" WHERE "email" = \'x@example.com\';\n'
+    assert of(run(kept), "migration/backfill-in-transaction")
+
+
 def test_update_without_where_alone_and_seed_insert_is_fine() -> None:
     (f,) = of(run('UPDATE "Order" SET "status" = \'new\';\n'), "migration/update-without-where")
     assert "every row" in f.message

@@ -344,7 +344,7 @@ def _compare_columns(name: str, base: Table | None, sim: Table, head: Table, eff
         touch = effects.columns.get((name, col_name))
         before = base.columns.get(col_name) if base is not None else None
         if touch is None and before is not None and col_name in sim.columns:
-            out.extend(_unmigrated_field_change(name, before, col))
+            out.extend(_unmigrated_field_change(name, before, col, sim.columns[col_name]))
             continue
         for check in (_nullability, _column_type):
             mismatch = check(name, col, sim.columns.get(col_name), touch)
@@ -407,14 +407,18 @@ def _remapped_tables(base: DbShape, head: DbShape, sim: DbShape) -> dict[str, st
     return out
 
 
-def _unmigrated_field_change(table: str, before: Column, after: Column) -> list[Mismatch]:
-    """A field whose type or optionality changed in the schema while no statement of the migrations touches it."""
+def _unmigrated_field_change(table: str, before: Column, after: Column, sim: Column) -> list[Mismatch]:
+    """A field whose type or optionality changed in the schema while no statement of the migrations touches it.
+
+    The type is compared with the column as the migrations leave it (`sim`), not as it was: renaming an enum type
+    (`ALTER TYPE "TeamMemberRole" RENAME TO "TeamAccessRole"`, hoppscotch) retypes its columns without touching them.
+    """
     f = after.field
     if f is None or f.kind == "unsupported":
         return []
     out: list[Mismatch] = []
     key = f"{table}.{after.name}"
-    if schema_type(before.type) != schema_type(after.type):
+    if schema_type(before.type) != schema_type(after.type) and schema_type(sim.type) != schema_type(after.type):
         out.append(Mismatch(Severity.WARNING, (
             f"Field `{f.key}` changes type ({schema_type(before.type)} → {schema_type(after.type)}) but no migration "
             f"in this change alters column `{key}`: Prisma Client now expects the new type, and the next "

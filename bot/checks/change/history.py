@@ -10,6 +10,7 @@ them with objects no fresh database gets, and renaming its directory makes every
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.change import ChangedFile, FileStatus
@@ -46,7 +47,7 @@ RENAMED = define(
 )
 OUT_OF_ORDER = define(
     "migration/out-of-order",
-    Severity.WARNING,
+    Severity.INFO,
     Surface.MIGRATION,
     "A new migration directory sorts before the newest migration on the base branch",
 )
@@ -65,6 +66,15 @@ PROVIDER = define(
 )
 
 _TIMESTAMP = re.compile(r"^(\d{14})_(.+)$")
+_IDENT = r'(?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+))?'
+_TABLE_LIFECYCLE = re.compile(rf"\b(?:CREATE|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?({_IDENT})", re.I)
+_RENAME_TABLE = re.compile(rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_IDENT})\s+RENAME\s+TO\b", re.I)
+# ADD/DROP/ALTER/RENAME COLUMN "c" (and RENAME ... TO "d"), ADD/DROP/RENAME CONSTRAINT "k".
+_COLUMN_OBJECT = re.compile(
+    r'\b(?:(?:ADD|DROP|ALTER|RENAME)\s+(?:COLUMN|CONSTRAINT)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?("[^"]+"|\w+)'
+    r'|\bTO\s+("[^"]+"))', re.I)
+_INDEX_COLUMNS = re.compile(rf"\bINDEX\b[^;]*?\bON\s+(?:ONLY\s+)?({_IDENT})[^(;]*\(([^;]*)\)", re.I)
+_TYPE_CHANGE = re.compile(rf"\b(?:CREATE|ALTER|DROP)\s+TYPE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?({_IDENT})", re.I)
 _TOUCHED_TABLE = re.compile(
     r'\b(?:TABLE|ON|INTO|UPDATE|DELETE\s+FROM)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?'
     r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+))?)',
@@ -83,6 +93,8 @@ def _check(ctx: ReviewContext) -> list[Finding]:
     renames = _renames(ctx, entries)
     renamed_files = {id(c) for pair in renames for c in pair}
     squashed = _squashed_roots(index)
+    retired = _retired_roots(ctx, index, [(c, b) for c, b, _ in entries if c.status is FileStatus.DELETED
+                                          and b is not None and id(c) not in renamed_files])
 
     for changed, base, head in entries:
         if changed.status is FileStatus.MODIFIED and base is not None:
@@ -99,7 +111,7 @@ def _check(ctx: ReviewContext) -> list[Finding]:
                 continue
             findings.append(_renamed(ctx, changed, base, head))
         elif changed.status is FileStatus.DELETED and base is not None and id(changed) not in renamed_files:
-            if base.root in squashed:
+            if base.root in squashed or base.root in retired:
                 continue
             findings.append(_deleted(changed, base))
     for deleted, added in renames:
@@ -109,6 +121,8 @@ def _check(ctx: ReviewContext) -> list[Finding]:
         findings.append(_renamed(ctx, added, before, after))
     for root in squashed:
         findings.append(_squash(ctx, index, root))
+    for root in retired:
+        findings.append(_retire(ctx, index, root))
 
     findings.extend(_out_of_order(ctx, index, entries, renamed_files, squashed))
     findings.extend(_provider(ctx, index))
@@ -226,6 +240,32 @@ def _squashed_roots(index: MigrationIndex) -> list[str]:
     return out
 
 
+def _retired_roots(ctx: ReviewContext, index: MigrationIndex,
+                   deleted: list[tuple[ChangedFile, MigrationScript]]) -> list[str]:
+    """Migrations folders the change deletes whole, migration_lock.toml included (umami dropping MySQL): one
+    decision about one history, said once rather than as one error per migration. A moved folder is not one."""
+    head_dirs = set(ctx.surfaces.head_layout.migration_dirs)
+    gone: dict[str, set[str]] = {}
+    for _, script in deleted:
+        gone.setdefault(script.root, set()).add(script.name)
+    return [root for root, names in sorted(gone.items())
+            if len(names) >= 2 and names == index.base.get(root) and not index.head.get(root) and root not in head_dirs]
+
+
+def _retire(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
+    names = sorted(index.base[root])
+    first = MigrationScript(root, names[0])
+    message = (
+        f"This change deletes the whole migrations folder `{root}` ({len(names)} applied migrations and its "
+        "migration_lock.toml). Databases deployed from it keep their schema but get no further migrations from this "
+        "repository, and `prisma migrate deploy` can no longer build a fresh one. If that database is retired, "
+        "nothing else is needed; if another folder takes over, mark its migrations as applied on those databases "
+        "(`prisma migrate resolve --applied <name>`) before deploying."
+    )
+    return DELETED.finding(first.path, 1, message, severity=Severity.WARNING, side=Side.OLD, key=f"{root}:retired",
+                           caused_by_change=True, extra={"retired": len(names)})
+
+
 def _squash(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
     base, head = sorted(index.base[root]), sorted(index.head[root])
     first = MigrationScript(root, head[0])
@@ -261,20 +301,28 @@ def _out_of_order(ctx: ReviewContext, index: MigrationIndex,
         if newest is None or head.name >= newest or head.name in index.base.get(head.root, set()):
             continue
         later = sorted(n for n in index.base.get(head.root, set()) if n > head.name)
-        overlap = _shared_tables(ctx, head, [MigrationScript(head.root, n) for n in later[-20:]])
+        overlap = _overlap(ctx, head, [MigrationScript(head.root, n) for n in later[-20:]])
         # Out-of-order migrations of one change keep their relative order after the newest name.
         suggestion = _suggest_name(head.name, last_name.get(head.root) or max([newest, *new_names.get(head.root, [])]))
         last_name[head.root] = suggestion
         message = (
             f"New migration `{head.name}` sorts before `{newest}`, the newest migration on the base branch "
             f"({len(later)} committed migration(s) sort after it). `migrate deploy` runs it after them on databases "
-            "that already applied them, but before them on a fresh database, so the two can end up different."
+            "that already applied them, but before them on a fresh database"
         )
-        if overlap:
-            message += f" Both it and a later migration touch {', '.join(f'`{t}`' for t in overlap[:4])}."
+        if overlap.conflicts:
+            message += (f", and the order matters here: both it and a later migration change "
+                        f"{', '.join(f'`{t}`' for t in overlap.conflicts[:4])}, so a fresh database can fail or end "
+                        "up different.")
+        elif overlap.tables:
+            message += (f". Both touch {', '.join(f'`{t}`' for t in overlap.tables[:4])} but not the same columns, "
+                        "indexes or types, so either order gives the same schema; keep the history in order anyway.")
+        else:
+            message += (". It shares no table or type with them, so either order gives the same schema; keep the "
+                        "history in order anyway.")
         message += f" Rename the directory so it sorts last, e.g. `{suggestion}`."
         findings.append(OUT_OF_ORDER.finding(head.path, 1, message, key=f"{head.root}/{head.name}",
-                                             severity=Severity.ERROR if overlap else None,
+                                             severity=Severity.ERROR if overlap.conflicts else None,
                                              caused_by_change=True,
                                              extra={"newest_at_base": newest, "suggested_name": suggestion}))
     return findings
@@ -294,23 +342,76 @@ def _tables(sql: str) -> set[str]:
     sql = re.sub(r"--[^\n]*", "", sql)
     out: set[str] = set()
     for match in _TOUCHED_TABLE.finditer(sql):
-        name = match.group(1).split(".")[-1].strip('"')
+        name = _unquote(match.group(1))
         if name.upper() not in {"SELECT", "TABLE", "ONLY", "COLUMN", "CONFLICT", "DELETE", "UPDATE"}:
             out.add(name)
     return out
 
 
-def _shared_tables(ctx: ReviewContext, new: MigrationScript, later: list[MigrationScript]) -> list[str]:
+def _unquote(name: str) -> str:
+    return name.split(".")[-1].strip('"')
+
+
+@dataclass(frozen=True)
+class _Objects:
+    """What one migration's SQL changes, as far as the order of two migrations is concerned."""
+
+    tables: frozenset[str]  # every table it touches
+    lifecycle: frozenset[str]  # tables it creates, drops or renames: any other use of them depends on the order
+    columns: frozenset[str]  # `table.column` (and `table.constraint`) it adds, drops, alters, renames or indexes
+    types: frozenset[str]  # types it creates, alters or drops
+    names: frozenset[str]  # every quoted identifier (a type used by a column)
+
+
+def _objects(sql: str) -> _Objects:
+    sql = re.sub(r"--[^\n]*", "", sql)
+    lifecycle: set[str] = set()
+    columns: set[str] = set()
+    for statement in sql.split(";"):
+        touched = [_unquote(m.group(1)) for m in _TOUCHED_TABLE.finditer(statement)]
+        lifecycle.update(_unquote(m.group(1)) for m in _TABLE_LIFECYCLE.finditer(statement))
+        lifecycle.update(_unquote(m.group(1)) for m in _RENAME_TABLE.finditer(statement))
+        if not touched:
+            continue
+        table = touched[0]
+        named = [m.group(1) or m.group(2) for m in _COLUMN_OBJECT.finditer(statement)]
+        index_on = _INDEX_COLUMNS.search(statement)
+        if index_on:
+            table = _unquote(index_on.group(1))
+            named += re.findall(r'"([^"]+)"', index_on.group(2))
+        columns.update(f"{table}.{_unquote(n)}" for n in named if n)
+    return _Objects(tables=frozenset(_tables(sql)), lifecycle=frozenset(lifecycle), columns=frozenset(columns),
+                    types=frozenset(_unquote(m.group(1)) for m in _TYPE_CHANGE.finditer(sql)),
+                    names=frozenset(re.findall(r'"([^"]+)"', sql)))
+
+
+@dataclass(frozen=True)
+class _Overlap:
+    tables: list[str]  # tables both touch
+    conflicts: list[str]  # what both change where the order matters (sorted, as shown)
+
+
+def _overlap(ctx: ReviewContext, new: MigrationScript, later: list[MigrationScript]) -> _Overlap:
+    """Whether the new migration and the later committed ones commute: ADD COLUMN "a" and ADD COLUMN "b" on one
+    table give the same schema in either order, a column (or index, constraint, type) both change, or a table one of
+    them creates, drops or renames, does not."""
     text = ctx.change.head_text(new.path)
     if not text:
-        return []
-    mine = _tables(text)
-    shared: set[str] = set()
+        return _Overlap([], [])
+    mine = _objects(text)
+    tables: set[str] = set()
+    conflicts: set[str] = set()
     for script in later:
-        other = ctx.change.base_text(script.path)
-        if other:
-            shared |= mine & _tables(other)
-    return sorted(shared)
+        other_text = ctx.change.base_text(script.path)
+        if not other_text:
+            continue
+        other = _objects(other_text)
+        shared = mine.tables & other.tables
+        tables |= shared
+        conflicts |= shared & (mine.lifecycle | other.lifecycle)
+        conflicts |= mine.columns & other.columns
+        conflicts |= (mine.types & other.names) | (other.types & mine.names)
+    return _Overlap(sorted(tables), sorted(conflicts))
 
 
 # -- incomplete directories / stray SQL -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from bot.change import ChangedFile, FileStatus
 from bot.context import ReviewContext
 from bot.findings import Finding
+from bot.surfaces import foreign_migration_dirs
 
 log = logging.getLogger("dbreview.checks.change")
 
@@ -62,13 +63,13 @@ def split_script_path(path: str, roots: Iterable[str] = ()) -> MigrationScript |
     return None
 
 
-def _index(paths: Iterable[str], roots: list[str]) -> dict[str, set[str]]:
+def _index(paths: Iterable[str], roots: list[str], foreign: frozenset[str] = frozenset()) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for path in paths:
         if "node_modules/" in path:
             continue
         script = split_script_path(path, roots)
-        if script is not None:
+        if script is not None and script.root not in foreign:
             out.setdefault(script.root, set()).add(script.name)
     return out
 
@@ -76,6 +77,8 @@ def _index(paths: Iterable[str], roots: list[str]) -> dict[str, set[str]]:
 def migration_index(ctx: ReviewContext) -> MigrationIndex:
     def build() -> MigrationIndex:
         roots = sorted(set(ctx.surfaces.base_layout.migration_dirs) | set(ctx.surfaces.head_layout.migration_dirs))
+        # Another tool's SQL history shaped like Prisma's (see Layout.foreign_migration_dirs) is no Prisma root.
+        foreign = foreign_migration_dirs(ctx.surfaces.head_layout, ctx.surfaces.base_layout)
         base_paths = _safe_listing(ctx, head=False)
         head_paths = _safe_listing(ctx, head=True)
         # Changed files are always known even when a snapshot cannot list its tree (a bare diff).
@@ -89,7 +92,7 @@ def migration_index(ctx: ReviewContext) -> MigrationIndex:
         for changed in ctx.change.files:
             if changed.status is FileStatus.RENAMED and changed.old_path:
                 head_paths.discard(changed.old_path)
-        return MigrationIndex(base=_index(base_paths, roots), head=_index(head_paths, roots))
+        return MigrationIndex(base=_index(base_paths, roots, foreign), head=_index(head_paths, roots, foreign))
 
     return ctx.memo(("change", "migration-index"), build)
 

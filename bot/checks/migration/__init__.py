@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.change import FileStatus
+from bot.change import ChangedFile, FileStatus
 from bot.checks.migration import (
     assignments,
     columns,
@@ -48,7 +48,7 @@ CHECKS: list[Check] = [assignments.check, transactions.check, enums.check, destr
 
 def analyze(ctx: ReviewContext) -> list[Finding]:
     findings: list[Finding] = []
-    targets = [f for f in ctx.surfaces.migrations if f.status is not FileStatus.DELETED and is_migration_sql(f.path)]
+    targets = [f for f in ctx.surfaces.migrations if _reviewed(f)]
     if not targets:
         return findings
     env = build_env(ctx)
@@ -67,6 +67,15 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
             log.exception("migration analysis failed on %s", changed.path)
             ctx.note(f"internal error analysing {changed.path} ({type(exc).__name__}); its findings are missing")
     return findings
+
+
+def _reviewed(changed: ChangedFile) -> bool:
+    if changed.status is FileStatus.DELETED or not is_migration_sql(changed.path):
+        return False
+    # A moved migrations folder whose directory keeps its name: Prisma keys applied migrations by name, so this is
+    # the migration every database already ran, not a new one (an edit of its SQL is edited-applied-migration's).
+    return not (changed.status is FileStatus.RENAMED and changed.old_path is not None
+                and migration_name(changed.old_path) == migration_name(changed.path))
 
 
 def _review_lock_waits(targets: list, models: dict[str, MigrationModel], env: Env  # type: ignore[type-arg]

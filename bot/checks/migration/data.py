@@ -22,6 +22,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
     ddl_lines = [st for st in model.ops if any(m in L.STRONG for _t, m in st.locks)]
     backfills: list[tuple[OpState, str, bool]] = []  # (op, why the lock matters, no WHERE)
+    # A table the file drops is gone for every reader anyway (drop-table says what that does to them): its lock
+    # does not make a backfill in the same transaction worse (langfuse's cleanup of background_migrations).
+    dropped = {st.op.table for st in model.ops if st.op.kind == "drop_table"}
     for st in model.ops:
         op = st.op
         if op.kind not in ("update", "delete", "insert") or not st.existing:
@@ -29,7 +32,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
         if op.kind == "insert" and not op.data.get("select"):
             continue
         # the lock on the table being written matters most: name it first when the file holds one
-        held = sorted(st.held_before.items(), key=lambda tm: tm[0] != op.table)
+        held = sorted(((t, m) for t, m in st.held_before.items() if t not in dropped), key=lambda tm: tm[0] != op.table)
         ddl_after = ([o for o in ddl_lines if o.op.stmt.line > op.stmt.line and o.tx == st.tx]
                      if st.in_transaction else [])
         no_where = op.kind in ("update", "delete") and not op.data.get("where")

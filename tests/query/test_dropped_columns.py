@@ -95,3 +95,15 @@ def test_calls_to_a_dropped_model_are_errors(query_findings):
     # The head schema no longer knows `payment`, but the receiver is the bound client: certain, so an error.
     [f] = [f for f in found if f.line == 12]
     assert f.severity is Severity.ERROR and "confidence" not in f.message
+
+
+def test_a_column_dropped_and_added_back_is_a_type_change_not_a_drop(query_findings):
+    # Prisma's way to change a type it cannot cast: the column keeps its name, so the code keeps working.
+    migration = 'ALTER TABLE "Order" DROP COLUMN "legacyCode",\nADD COLUMN "legacyCode" INTEGER;\n'
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/schema.prisma": SCHEMA.replace("legacyCode String?", "legacyCode Int?"),
+            "prisma/migrations/20240101000000_retype/migration.sql": migration}
+    assert "legacyCode Int?" in head["prisma/schema.prisma"]
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []

@@ -199,3 +199,24 @@ export async function register(email: string) {
 """
     found = query_findings({"src/services/register.ts": code}, rule="query/transaction-io")
     assert [f.line for f in found] == [5, 6]
+
+
+def test_a_transaction_callback_without_its_client_is_reported_once(query_findings):
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function DELETE(id: string) {
+  await prisma.$transaction(async () => {
+    await prisma.link.deleteMany({ where: { collectionId: id } });
+    await prisma.collection.delete({ where: { id } });
+  });
+  await prisma.$transaction(async (tx) => {
+    await tx.link.deleteMany({ where: { collectionId: id } });
+  });
+  await withTransaction(async () => {
+    await prisma.collection.delete({ where: { id } });
+  });
+}
+"""
+    found = query_findings({"src/app/api/x/route.ts": code}, rule="query/transaction-escape")
+    assert [f.line for f in found] == [4]
+    assert "takes no transaction client" in found[0].message and "async (tx)" in found[0].message

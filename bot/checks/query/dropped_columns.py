@@ -81,30 +81,42 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
         parsed = parsed_migration(ctx, changed.path)
         if parsed is None or not parsed.ok:
             continue
-        for stmt in parsed.statements:
-            for op in ops_of(stmt):
-                if op.kind not in ("drop_column", "rename_column", "drop_table", "rename_table") or not op.table:
+        ops = [(stmt, op) for stmt in parsed.statements for op in ops_of(stmt)]
+        # Prisma changes a column's type it cannot cast as `DROP COLUMN "x", ADD COLUMN "x" <type>` (and rebuilds a
+        # table the same way): the name lives on, so code using it keeps working (the data loss is the migration
+        # rules' to report).
+        added = {(_bare(op.table), op.column) for _, op in ops if op.kind == "add_column" and op.table}
+        created = {_bare(op.table) for _, op in ops if op.kind == "create_table" and op.table}
+        for stmt, op in ops:
+            if op.kind not in ("drop_column", "rename_column", "drop_table", "rename_table") or not op.table:
+                continue
+            if (op.kind == "drop_column" and (_bare(op.table), op.column) in added) or \
+                    (op.kind == "drop_table" and _bare(op.table) in created):
+                continue
+            table = op.table.rsplit(".", 1)[-1]
+            model = next((m for s in view.schemas if (m := s.model_by_table(table)) is not None), None)
+            if model is None:
+                continue
+            field_name: str | None = None
+            if op.kind in ("drop_column", "rename_column"):
+                f = next((f for f in model.scalar_fields if f.db_name == op.column), None)
+                if f is None:
                     continue
-                table = op.table.rsplit(".", 1)[-1]
-                model = next((m for s in view.schemas if (m := s.model_by_table(table)) is not None), None)
-                if model is None:
-                    continue
-                field_name: str | None = None
-                if op.kind in ("drop_column", "rename_column"):
-                    f = next((f for f in model.scalar_fields if f.db_name == op.column), None)
-                    if f is None:
-                        continue
-                    field_name = f.name
-                if (model.name, field_name) in known:
-                    continue
-                known.add((model.name, field_name))
-                new = op.data.get("new") if op.kind.startswith("rename") else None
-                if new and field_name is not None:
-                    head_field = next((f for f in model.scalar_fields if f.db_name == new), None)
-                    new = head_field.name if head_field is not None else new
-                out.append(Gone(model.name, (accessor_of(model.name),), field_name, new, changed.path,
-                                stmt.line))
+                field_name = f.name
+            if (model.name, field_name) in known:
+                continue
+            known.add((model.name, field_name))
+            new = op.data.get("new") if op.kind.startswith("rename") else None
+            if new and field_name is not None:
+                head_field = next((f for f in model.scalar_fields if f.db_name == new), None)
+                new = head_field.name if head_field is not None else new
+            out.append(Gone(model.name, (accessor_of(model.name),), field_name, new, changed.path,
+                            stmt.line))
     return out
+
+
+def _bare(table: str) -> str:
+    return table.rsplit(".", 1)[-1]
 
 
 def _keys_used(args: JsObject | None) -> set[str]:

@@ -289,11 +289,26 @@ def check_awaited_batch(inp: QueryInput) -> list[Finding]:
 
 def check_escape(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
+    clientless: set[int] = set()  # transactions already reported for taking no client
     for call in inp.analysis.calls:
         if call.client_kind == "transaction" or call.operation == "$transaction":
             continue
         frame = next((f for f in call.frames if f.kind is FrameKind.TRANSACTION), None)
-        if frame is None or frame.detail != "interactive" or not frame.tx_param:
+        if frame is None or frame.detail != "interactive":
+            continue
+        if not frame.tx_param:
+            # `prisma.$transaction(async () => { ... })`: the callback never takes the transaction client, so no
+            # query in it is part of the transaction. (A project wrapper's callback may get its client from
+            # context, as with CLS-based transactions: only Prisma's own `$transaction` is certain.)
+            if call.is_write and call.client_kind == "client" and frame.start_byte not in clientless and \
+                    "$transaction" in (inp.analysis.line_text(frame.line) or ""):
+                clientless.add(frame.start_byte)
+                out.append(call_finding(ESCAPE, call, (
+                    f"The `$transaction(async () => ...)` callback (line {frame.line}) takes no transaction "
+                    f"client, so `{call.target}` and every other query in it run outside the transaction, each "
+                    f"committing on its own: a failure half-way leaves the earlier writes in place. Take the "
+                    f"client and use it: `$transaction(async (tx) => {{ ... tx.{call.accessor or 'model'}"
+                    f".{call.operation}(...) ... }})`.")))
             continue
         fixed = call.target.replace(call.client, frame.tx_param, 1)
         message = (f"`{call.target}` inside `$transaction(async ({frame.tx_param}) => ...)` (line {frame.line}) "

@@ -84,6 +84,15 @@ def test_drop_index_on_existing_table() -> None:
     assert not of(run('DROP INDEX CONCURRENTLY "Order_userId_idx";\n'), "migration/drop-index-not-concurrent")
 
 
+def test_drop_index_beside_an_access_exclusive_alter_of_its_table_adds_nothing() -> None:
+    sql = ('-- DropIndex\nDROP INDEX "Order_userId_idx";\n\n'
+           '-- AlterTable\nALTER TABLE "Order" ALTER COLUMN "userId" TYPE BIGINT;\n')
+    assert not of(run(sql), "migration/drop-index-not-concurrent")
+    # on its own, or beside a statement on another table, it is still reported
+    other = '-- DropIndex\nDROP INDEX "Order_userId_idx";\n\n-- AlterTable\nALTER TABLE "User" ADD COLUMN "x" TEXT;\n'
+    assert of(run(other), "migration/drop-index-not-concurrent")
+
+
 def test_fk_on_existing_table_is_one_finding_with_not_valid_fix() -> None:
     sql = ('-- AlterTable\nALTER TABLE "Order" ADD COLUMN "couponId" TEXT;\n\n-- AddForeignKey\n'
            'ALTER TABLE "Order" ADD CONSTRAINT "Order_couponId_fkey" FOREIGN KEY ("couponId") REFERENCES '

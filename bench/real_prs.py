@@ -450,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_:
         results = load_results(Path(args.from_))
     else:
+        # `pip install` byte-compiles the package; a checkout run with PYTHONDONTWRITEBYTECODE=1 (this machine's
+        # default) would compile every module in every review and add ~0.2-0.4 s of CPU that no user pays.
+        import compileall
+
+        compileall.compile_dir(str(ROOT / "bot"), quiet=1)
         apps = [a for a in load_apps(Path(args.apps))
                 if (args.role is None or a.role == args.role) and (args.only is None or args.only in a.repo)]
         results = run(apps, args)

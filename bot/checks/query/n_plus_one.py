@@ -94,6 +94,8 @@ def check(inp: QueryInput) -> list[Finding]:
     script = is_script_path(inp.path)
     calls = inp.analysis.calls
     out: list[Finding] = []
+    by_loop: dict[tuple[int, int], int] = {}  # the loop's byte span -> its finding in `out`
+    grouped_lines: set[int] = set()
     for index, call in enumerate(calls):
         if call.accessor is None:
             continue
@@ -134,9 +136,29 @@ def check(inp: QueryInput) -> list[Finding]:
         if in_tx and not same_tick:
             message += (" Inside the transaction the loop is still one round trip per item, holding the "
                         "transaction's locks the whole time.")
-        out.append(call_finding(RULE, call, message, severity=severity))
-    out.extend(_helper_findings(inp, small, script, {f.line for f in out}))
+        finding = call_finding(RULE, call, message, severity=severity)
+        # One loop is one problem: its other per-item queries are listed on the first one's finding.
+        loop = (frame.start_byte, frame.end_byte)
+        if loop in by_loop:
+            at = by_loop[loop]
+            first = out[at]
+            fix = message.split("round trips. ", 1)[1] if "round trips. " in message else ""
+            sites = [*first.extra.get("call_sites", []),
+                     {"line": call.line, "end_line": call.end_line, "call": call.target, "fix": fix}]
+            shown = " ".join(f"`{s['call']}` (line {s['line']})" + (f": {s['fix']}" if s["fix"] else ".")
+                             for s in sites[:3]) + (f" And {len(sites) - 3} more." if len(sites) > 3 else "")
+            base = first.message.split(_ALSO, 1)[0]
+            out[at] = first.with_(message=f"{base}{_ALSO}{shown}", extra={**first.extra, "call_sites": sites},
+                                  severity=max(first.severity, finding.severity, key=lambda v: v.rank))
+            grouped_lines.add(call.line)
+            continue
+        by_loop[loop] = len(out)
+        out.append(finding)
+    out.extend(_helper_findings(inp, small, script, {f.line for f in out} | grouped_lines))
     return out
+
+
+_ALSO = " The same loop also queries per item: "
 
 
 def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[int]) -> list[Finding]:

@@ -18,7 +18,8 @@ export async function GET() {
 
 def test_over_fetching_large_columns(query_findings):
     found = query_findings({"app/api/orders/route.ts": LIST}, rule="query/over-fetching")
-    assert [(f.line, f.severity) for f in found] == [(4, Severity.WARNING), (6, Severity.INFO)]
+    # advice, always (a Json column on a list included): whether it is large in practice the code cannot show
+    assert [(f.line, f.severity) for f in found] == [(4, Severity.INFO), (6, Severity.INFO)]
     assert "`metadata`" in found[0].message and "omit: { metadata: true }" in found[0].message
     assert "`description`" in found[1].message
 

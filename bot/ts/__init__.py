@@ -72,7 +72,8 @@ def model_accessors(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
     return ctx.memo(("ts-model-accessors", side), build)
 
 
-def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped-def]
+def repo_files(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
+    """Every file path of one side of the change, listed once per review (empty when the tree cannot be listed)."""
     snapshot = ctx.change.head if side == "head" else ctx.change.base
 
     def listing() -> frozenset[str]:
@@ -81,9 +82,15 @@ def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped
         except Exception:
             return frozenset()
 
+    return ctx.memo(("ts-listing", side), listing)
+
+
+def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped-def]
+    snapshot = ctx.change.head if side == "head" else ctx.change.base
+
     def check(importer: str, spec: str) -> bool:
         def build() -> bool:
-            files = ctx.memo(("ts-listing", side), listing)
+            files = repo_files(ctx, side)
             target = resolve_module(importer, spec, files.__contains__)
             if target is None:
                 return False
@@ -115,7 +122,7 @@ def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
 
     def read(importer: str, spec: str) -> ModuleText | None:
         def build() -> ModuleText | None:
-            files = ctx.memo(("ts-listing", side), lambda: _listing(snapshot))
+            files = repo_files(ctx, side)
             target = resolve_module(importer, spec, files.__contains__)
             if target is None:
                 return None
@@ -127,13 +134,6 @@ def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
         return ctx.memo(("ts-module-text", side, importer, spec), build)
 
     return read
-
-
-def _listing(snapshot) -> frozenset[str]:  # type: ignore[no-untyped-def]
-    try:
-        return frozenset(snapshot.list_files())
-    except Exception:
-        return frozenset()
 
 
 def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnalysis:

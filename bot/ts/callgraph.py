@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.change import decode_text
+from bot.ts import repo_files
 from bot.ts.clients import resolve_module
 from bot.ts.extract import _SMALL_CONST, _count_items, _how_used
+from bot.ts.imports import bindings
 from bot.ts.model import Frame, FrameKind, FunctionInfo
 from bot.ts.parser import captures, parse, skip_reason
 from bot.ts.scopes import ScopeResolver
@@ -72,26 +74,8 @@ class _Import:
 
 def parse_imports(text: str) -> dict[str, _Import]:
     """Local name -> where it comes from, for ES imports (`import A, { b as c } from "x"`, `import * as ns`)."""
-    out: dict[str, _Import] = {}
-    for clause, spec in _IMPORT.findall(text):
-        clause = clause.strip()
-        braces = re.search(r"\{([^}]*)\}", clause)
-        if braces is not None:
-            for part in braces.group(1).split(","):
-                part = part.strip().removeprefix("type ").strip()
-                if not part:
-                    continue
-                name, _, local = part.partition(" as ")
-                out[(local or name).strip()] = _Import(spec, name.strip())
-            clause = clause.replace(braces.group(0), "")
-        star = re.search(r"\*\s+as\s+([\w$]+)", clause)
-        if star is not None:
-            out[star.group(1)] = _Import(spec, "*")
-            clause = clause.replace(star.group(0), "")
-        default = clause.strip(" ,")
-        if re.fullmatch(r"[A-Za-z_$][\w$]*", default):
-            out[default] = _Import(spec, "default")
-    return out
+    return {local: _Import(spec, original)
+            for clause, spec in _IMPORT.findall(text) for local, original in bindings(clause)}
 
 
 def _strip_json_comments(text: str) -> str:
@@ -126,15 +110,7 @@ def _tsconfig_paths(ctx: ReviewContext, side: str) -> list[tuple[str, str]]:
 
 
 def _resolve(ctx: ReviewContext, side: str, importer: str, spec: str) -> str | None:
-    snapshot = ctx.change.head if side == "head" else ctx.change.base
-
-    def listing() -> frozenset[str]:
-        try:
-            return frozenset(snapshot.list_files())
-        except Exception:
-            return frozenset()
-
-    files = ctx.memo(("ts-listing", side), listing)
+    files = repo_files(ctx, side)
     found = resolve_module(importer, spec, files.__contains__)
     if found is not None:
         return found
@@ -301,16 +277,9 @@ def returning_callers(ctx: ReviewContext, path: str, class_name: str, method: st
 
     def build() -> list[ReturningCaller]:
         snapshot = ctx.change.head if side == "head" else ctx.change.base
-
-        def listing() -> frozenset[str]:
-            try:
-                return frozenset(snapshot.list_files())
-            except Exception:
-                return frozenset()
-
         folder = posixpath.dirname(path)
         near = {folder, posixpath.dirname(folder)}
-        files = sorted(f for f in ctx.memo(("ts-listing", side), listing)
+        files = sorted(f for f in repo_files(ctx, side)
                        if posixpath.dirname(f) in near and f.endswith(".controller.ts"))
         out: list[ReturningCaller] = []
         for candidate in files[:20]:

@@ -41,7 +41,7 @@ class Imports:
     def of(cls, importer: str, text: str, read: ReadModule | None) -> Imports:
         found = cls(importer, read=read)
         for clause, spec in IMPORT_LINE.findall(text):
-            for local, original in _bindings(clause):
+            for local, original in bindings(clause):
                 found.names.setdefault(local, (spec, original))
         return found
 
@@ -73,8 +73,9 @@ class Imports:
         return None
 
 
-def _bindings(clause: str) -> list[tuple[str, str]]:
-    """`Default, { A, B as C, type D }` -> [(Default, default), (A, A), (C, B), (D, D)]."""
+def bindings(clause: str) -> list[tuple[str, str]]:
+    """The (local name, name in the module) pairs of an import clause:
+    `Default, { A, B as C, type D }` -> [(Default, default), (A, A), (C, B), (D, D)]; `* as ns` -> [(ns, *)]."""
     out: list[tuple[str, str]] = []
     clause = clause.strip()
     braces = re.search(r"\{([^}]*)\}", clause)
@@ -91,11 +92,16 @@ def _bindings(clause: str) -> list[tuple[str, str]]:
         clause = clause[:braces.start()] + clause[braces.end():]
     for part in clause.split(","):
         part = part.strip()
-        if part.startswith("* as "):
-            out.append((part[5:].strip(), "*"))
-        elif part and part != "type":
+        star = _STAR.fullmatch(part)
+        if star is not None:
+            out.append((star.group(1), "*"))
+        elif _IDENT.fullmatch(part) and part != "type":
             out.append((part, "default"))
     return out
+
+
+_STAR = re.compile(r"\*\s+as\s+([\w$]+)")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
 
 def _declares(text: str, name: str) -> bool:

@@ -28,7 +28,7 @@ from bot.ts import repo_files
 from bot.ts.clients import resolve_module
 from bot.ts.extract import _SMALL_CONST, _count_items, _how_used
 from bot.ts.imports import bindings
-from bot.ts.model import Frame, FrameKind, FunctionInfo
+from bot.ts.model import Frame, FunctionInfo, repeating_frame
 from bot.ts.parser import captures, parse, skip_reason
 from bot.ts.scopes import ScopeResolver
 from bot.ts.values import text_of, unwrap
@@ -209,16 +209,6 @@ def helper_calls(ctx: ReviewContext, path: str, side: str = "head") -> list[Help
     return ctx.memo(("callgraph-helpers", side, path), build)
 
 
-def _in_loop(frames: tuple[Frame, ...]) -> bool:
-    for frame in frames:
-        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
-            return True
-        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
-            continue
-        return False
-    return False
-
-
 def _callee_candidates(ctx: ReviewContext, side: str, path: str, text: str) -> tuple[dict[str, _Import],
                                                                                      dict[str, str], set[str]]:
     """Imports, typed class fields, and the callee texts' first segments that could resolve to a helper."""
@@ -249,7 +239,7 @@ def _helper_calls(ctx: ReviewContext, side: str, path: str, data: bytes, text: s
         if head not in candidates or len(parts) > (3 if parts[0] == "this" else 2):
             continue  # cheap test first: frames and resolution only for names that can lead to a helper
         frames = scopes.frames(node)
-        if not _in_loop(frames):
+        if repeating_frame(frames) is None:
             continue
         function = scopes.owner(frames, node)
         target = _target(ctx, side, path, imports, fields, callee, function)

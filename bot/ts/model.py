@@ -51,6 +51,18 @@ class Frame:
     function: FunctionInfo | None = None  # for FUNCTION frames: the function's name and handler kind
 
 
+def repeating_frame(frames: tuple[Frame, ...]) -> Frame | None:
+    """The loop or iteration callback that repeats code with these frames (innermost first) within its own function
+    body, looking through the array of a batch `$transaction`; None when the code runs once per call."""
+    for frame in frames:
+        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
+            return frame
+        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
+            continue
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class FunctionInfo:
     """The named function a call belongs to: its key prefix and the scope the pipeline checks for edits."""

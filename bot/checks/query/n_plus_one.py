@@ -7,7 +7,7 @@ import re
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts.extract import is_io_callee
-from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall
+from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall, repeating_frame
 from bot.ts.scopes import ITERATING_FUNCTIONS
 from bot.ts.values import JsExpr, JsObject
 
@@ -27,7 +27,7 @@ _UNIQUE_READS = frozenset({"findUnique", "findUniqueOrThrow"})
 
 def per_item_frame(call: PrismaCall) -> Frame | None:
     """The loop or iteration callback that repeats the call, if it is inside the same function body."""
-    return _per_item(call.frames)
+    return repeating_frame(call.frames)
 
 
 _SEED_PATH = re.compile(r"(^|/)(seeds?|seeders?)(/|$)|(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
@@ -168,7 +168,7 @@ def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[in
     for helper in inp.helpers:
         if helper.line in reported or helper.line in prisma_lines:
             continue  # the call is itself read as a Prisma call: that finding (or its absence) stands
-        frame = _per_item(helper.frames)
+        frame = repeating_frame(helper.frames)
         if frame is None or _skip_frame(inp, frame, small) or _STARTUP.search(helper.function.name):
             continue
         if frame.kind is FrameKind.LOOP and not helper.awaited:
@@ -201,16 +201,6 @@ def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[in
 def _callback_name(frame: Frame) -> str:
     """`.map` for an array method, `pMap(...)` / `Effect.forEach(...)` for a function given the items."""
     return f"{frame.detail}(...)" if frame.detail in ITERATING_FUNCTIONS else f".{frame.detail}"
-
-
-def _per_item(frames: tuple[Frame, ...]) -> Frame | None:
-    for frame in frames:
-        if frame.kind in (FrameKind.LOOP, FrameKind.ITERATION):
-            return frame
-        if frame.kind is FrameKind.TRANSACTION and frame.detail == "batch":
-            continue
-        return None
-    return None
 
 
 _CONSUMES = re.compile(r"\.(length|size)\b|\.(shift|pop|splice|next)\s*\(")

@@ -82,7 +82,7 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     seen = Counter(identity(f, f.path, base_lines) for f in base)  # base findings carry base paths
     out = Novelty()
     for f in sorted(head, key=Finding.sort_key):
-        if _always_the_changes(f, change):
+        if always_the_changes(f):
             if touched(f):
                 out.new.append(f)
             continue
@@ -101,7 +101,7 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     return out
 
 
-def _always_the_changes(f: Finding, change: Change) -> bool:
+def always_the_changes(f: Finding) -> bool:
     """Findings that only exist because of the change: caused by it, about removed lines, measured, from the LLM,
     or about the change as a whole."""
     return (f.caused_by_change or f.side is Side.OLD or f.source is not Source.RULE

@@ -3,10 +3,14 @@
 - A schema rule on several fields of one model (three `DateTime` fields without a time zone) is one finding on the
   first field, listing the others; when their fixes sit on consecutive lines the suggestion fixes them all.
 - A migration rule repeated in one file (256 `CREATE INDEX` without CONCURRENTLY in a generated migration) is one
-  finding on the first statement, listing the other lines.
+  finding on the first statement, listing the other lines; so is a rule repeated within one statement
+  (`DROP COLUMN a, DROP COLUMN b`).
 
-Query findings are not grouped here: two calls are two problems (the query analyzer groups a missing index's call
-sites itself). Pure: findings in, findings out.
+- Index advice that one index serves is one finding: `@@index([a])` and `@@index([a, b])` on one model, or a foreign
+  key without an index and an advised index that starts with its columns (`merge_index_advice`).
+
+Other query findings are not grouped here: two calls are two problems (the query analyzer groups a missing index's
+call sites itself). Pure: findings in, findings out.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ LineText = Callable[[str, int], str | None]
 
 def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
     """The findings with repeats merged; `line_text(path, line)` reads head lines to join suggestions."""
+    from bot.checks.query.index_advisor import merge_index_advice
+
+    findings = merge_index_advice(findings)
     singles: list[Finding] = []
     buckets: dict[tuple[str, ...], list[Finding]] = {}
     for f in findings:
@@ -37,7 +44,9 @@ def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
     out = singles
     for bucket, members in buckets.items():
         members.sort(key=lambda f: (f.line, f.last_line))
-        threshold = 2 if bucket[0] == "model" else MIGRATION_GROUP_AT
+        # One statement that does the same thing twice (`DROP COLUMN a, DROP COLUMN b`) is one problem too.
+        one_statement = len({f.line for f in members}) == 1
+        threshold = 2 if bucket[0] == "model" or one_statement else MIGRATION_GROUP_AT
         if len(members) < threshold:
             out.extend(members)
         else:
@@ -67,6 +76,9 @@ def _merge(bucket: tuple[str, ...], members: list[Finding], line_text: LineText)
         where = ", ".join(f"`{f.key}` (line {f.line})" for f in others[:_SHOWN])
         key = f"{model} (grouped)"
         lead = f"{len(members)} fields of model `{model}`: `{first.key}` (line {first.line}) and {where}"
+    elif all(f.line == first.line for f in others) and all(f.key for f in others):
+        key = "(grouped)"
+        lead = ", ".join(f"`{f.key}`" for f in others[:_SHOWN]) + " in the same statement"
     else:
         where = ", ".join(str(f.line) for f in others[:_SHOWN])
         key = "(grouped)"

@@ -111,3 +111,82 @@ def test_many_identical_migration_findings_in_one_file_are_one_finding() -> None
 def test_two_findings_of_a_rule_in_a_file_stay_two() -> None:
     result = _migration_review(2)
     assert len([f for f in result.findings if f.rule == "migration/index-not-concurrent"]) == 2
+
+
+
+def test_one_statement_dropping_two_columns_is_one_finding() -> None:
+    schema = DS + "model t0 {\n  id String @id\n}\n" + "".join(
+        f"model t{i} {{\n  id String @id\n  v  String?\n}}\n" for i in range(1, 6))
+    t0 = "model t0 {\n  id String @id\n  v  String?\n"
+    base = {"prisma/schema.prisma": DS + TABLES.replace("\n  @@index([v])\n", "\n").replace(t0, t0 + "  w  String?\n"),
+            "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+            MIG: INIT.replace('"v" TEXT, CONSTRAINT "t0_pkey"', '"v" TEXT, "w" TEXT, CONSTRAINT "t0_pkey"')}
+    drop = 'ALTER TABLE "t0" DROP COLUMN "v",\nDROP COLUMN "w";\n'
+    head = {**base, "prisma/schema.prisma": schema, "prisma/migrations/20240201000000_drop/migration.sql": drop}
+    found = [f for f in review(change_from_trees(base, head)).findings if f.rule == "migration/drop-column"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "in the same statement" in found[0].message
+    assert [g["line"] for g in found[0].extra["grouped"]] == [1, 1]
+
+# A new model with a foreign key and a listing over it (openpanel's Import, spliit's Activity): the foreign key's
+# index and the listing's index are one index.
+_IMPORT_MODEL = """
+model Project {
+  id      String   @id @default(uuid())
+  imports Import[]
+}
+
+model Import {
+  id        String   @id @default(uuid())
+  projectId String
+  path      String
+  createdAt DateTime @default(now()) @db.Timestamptz(3)
+  project   Project  @relation(fields: [projectId], references: [id])
+}
+"""
+_ROUTES = """\
+import { prisma } from "./db";
+
+export async function listImports(projectId: string) {
+  return prisma.import.findMany({ where: { projectId }, orderBy: { createdAt: "desc" }, take: 50 });
+}
+
+export async function findImport(projectId: string, path: string) {
+  return prisma.import.findFirst({ where: { projectId, path } });
+}
+"""
+_DB = 'import { PrismaClient } from "@prisma/client";\nexport const prisma = new PrismaClient();\n'
+
+
+def test_one_index_serves_the_foreign_key_and_the_listing() -> None:
+    head = {PATH: SCHEMA + _IMPORT_MODEL, "src/db.ts": _DB,
+            "src/imports.ts": _ROUTES.split("export async function findImport")[0]}
+    result = review(change_from_trees({PATH: SCHEMA, "src/db.ts": _DB}, head))
+    fk = [f for f in result.findings if f.rule == "prisma/fk-missing-index" and f.key.startswith("Import.")]
+    advice = [f for f in result.findings if f.rule == "query/missing-index"]
+    assert fk == [], "the foreign key's own finding is folded into the listing's index"
+    assert len(advice) == 1
+    message = advice[0].message
+    assert "@@index([projectId, createdAt])" in message
+    assert "also indexes the foreign key `projectId` of Import.project → Project" in message
+    assert advice[0].extra["covers"][0]["rule"] == "prisma/fk-missing-index"
+
+
+def test_an_index_that_begins_another_is_one_finding_listing_both_calls() -> None:
+    head = {PATH: SCHEMA + _IMPORT_MODEL, "src/db.ts": _DB, "src/imports.ts": _ROUTES.replace(
+        ', orderBy: { createdAt: "desc" }, take: 50', "")}
+    result = review(change_from_trees({PATH: SCHEMA, "src/db.ts": _DB}, head))
+    advice = [f for f in result.findings if f.rule == "query/missing-index"]
+    assert len(advice) == 1, [f.message for f in advice]
+    assert "@@index([projectId, path])" in advice[0].message
+    assert [s["line"] for s in advice[0].extra["call_sites"]] == [4]
+    assert not [f for f in result.findings if f.rule == "prisma/fk-missing-index" and f.key.startswith("Import.")]
+
+
+def test_indexes_that_do_not_begin_one_another_stay_apart() -> None:
+    routes = _ROUTES.replace("where: { projectId, path }", "where: { path }")
+    head = {PATH: SCHEMA + _IMPORT_MODEL, "src/db.ts": _DB, "src/imports.ts": routes}
+    result = review(change_from_trees({PATH: SCHEMA, "src/db.ts": _DB}, head))
+    advice = sorted(f.message.split("Add `")[1].split("`")[0] for f in result.findings
+                    if f.rule == "query/missing-index")
+    assert advice == ["@@index([path])", "@@index([projectId, createdAt])"]

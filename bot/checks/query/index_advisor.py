@@ -258,7 +258,7 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=severity,
                                key_suffix=_index_text(idx),
                                extra={"index": {"model": model.name, "columns": list(idx.columns),
-                                                "method": idx.method}})
+                                                "method": idx.method, "schema_path": model.path}})
         grouped[key] = (finding, [])
     out: list[Finding] = []
     for finding, others in grouped.values():
@@ -305,6 +305,70 @@ def merge_across_files(findings: list[Finding]) -> list[Finding]:
         if kept is not None:
             keep[at] = _with_sites(kept, sites)
     return [f for f in keep if f is not None]
+
+
+FK_MISSING_INDEX = "prisma/fk-missing-index"
+
+
+def merge_index_advice(findings: list[Finding]) -> list[Finding]:
+    """One index per need of a model, leftmost-prefix aware (pure; apply to findings of one kind, new or old).
+
+    An advised `@@index([a])` is served by an advised `@@index([a, b])` of the same model: one finding, listing both
+    calls. A foreign key without an index (`prisma/fk-missing-index`) is served by an advised index that starts with
+    its columns (in any order: the foreign key check looks up all of them at once): the schema finding is folded into
+    the query finding, which says that its index covers the foreign key too. Two findings asking for two indexes
+    where one would do would make the author add both.
+    """
+    advice: list[tuple[int, tuple[str, str, str], tuple[str, ...]]] = []
+    for i, f in enumerate(findings):
+        index = f.extra.get("index") if f.rule == MISSING_INDEX.id else None
+        if isinstance(index, dict) and index.get("method") == "btree" and index.get("columns"):
+            owner = (str(index.get("schema_path") or ""), str(index.get("model")), str(f.preexisting))
+            advice.append((i, owner, tuple(index["columns"])))
+    if not advice:
+        return findings
+    out: dict[int, Finding] = dict(enumerate(findings))
+    dropped: set[int] = set()
+    longest_first = sorted(advice, key=lambda a: -len(a[2]))
+    for pos, (i, owner, cols) in enumerate(longest_first):
+        if i in dropped:
+            continue
+        for j, other_owner, other_cols in longest_first[pos + 1:]:
+            if j not in dropped and other_owner == owner and len(other_cols) < len(cols) \
+                    and cols[:len(other_cols)] == other_cols:
+                served = out[j]
+                sites = [{"path": served.path, "line": served.line, "end_line": served.last_line},
+                         *served.extra.get("call_sites", [])]
+                out[i] = _with_sites(_at_least(out[i], served.severity), sites)
+                dropped.add(j)
+    for k, fk in enumerate(findings):
+        fields = fk.extra.get("fields") if fk.rule == FK_MISSING_INDEX else None
+        if not isinstance(fields, list) or not fields:
+            continue
+        owner = (fk.path, str(fk.extra.get("model")), str(fk.preexisting))
+        for i, advice_owner, cols in longest_first:
+            if i not in dropped and advice_owner == owner and set(cols[:len(fields)]) == set(fields):
+                out[i] = _covering_fk(out[i], fk, cols)
+                dropped.add(k)
+                break
+    return [f for i, f in out.items() if i not in dropped]
+
+
+def _at_least(finding: Finding, severity: Severity) -> Finding:
+    return finding.with_(severity=severity) if severity.rank > finding.severity.rank else finding
+
+
+def _covering_fk(finding: Finding, fk: Finding, cols: tuple[str, ...]) -> Finding:
+    fields = [str(c) for c in fk.extra.get("fields", [])]
+    names = ", ".join(f"`{c}`" for c in fields)
+    model, relation, target = fk.extra.get("model"), fk.extra.get("relation"), fk.extra.get("target")
+    also = (f" `@@index([{', '.join(cols)}])` also indexes the foreign key {names} of {model}.{relation} → {target} "
+            f"({fk.path}:{fk.line}), so deleting or updating a {target} row stops scanning {model} too: one index "
+            f"for both.")
+    covers = [*finding.extra.get("covers", []),
+              {"rule": fk.rule, "path": fk.path, "line": fk.line, "key": fk.key}]
+    return _at_least(finding, fk.severity).with_(message=finding.message.rstrip() + also,
+                                                  extra={**finding.extra, "covers": covers})
 
 
 def _index_text(idx: Advice) -> str:

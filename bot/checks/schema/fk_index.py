@@ -125,6 +125,7 @@ def check(inp: SchemaInput) -> list[Finding]:
             RULE, rel.fk_fields[0], _message(rel, emulated, db_label(schema)),
             severity=Severity.ERROR if emulated else None, key=f"{rel.model.name}.{'+'.join(rel.fields)}",
             model_scope=True,
-            extra={"fix": index_text(rel.fields), "fields": rel.fields, "target": rel.target.name},
+            extra={"fix": index_text(rel.fields), "fields": rel.fields, "target": rel.target.name,
+                   "model": rel.model.name, "relation": rel.field.name},
         ))
     return findings

@@ -69,7 +69,7 @@ KIND_RULES: dict[str, str] = {
     "not-prisma": "query/*",
 }
 VERDICTS = ("problem", "fine")
-ROLES = ("tuning", "holdout")
+ROLES = ("tuning", "holdout", "fresh")  # fresh: apps never used for tuning, checked once (issue #14)
 LABEL_COLUMNS = ["repo", "commit", "path", "line", "kind", "verdict", "reason"]
 APP_COLUMNS = ["repo", "commit", "role"]
 

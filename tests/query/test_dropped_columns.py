@@ -107,3 +107,21 @@ def test_a_column_dropped_and_added_back_is_a_type_change_not_a_drop(query_findi
             "prisma/migrations/20240101000000_retype/migration.sql": migration}
     assert "legacyCode Int?" in head["prisma/schema.prisma"]
     assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+
+
+def test_a_table_rebuilt_under_a_new_name_and_renamed_back_is_not_dropped(query_findings):
+    # OpenPipe's way to rebuild a table: the new table takes the old name, the model and the code keep working.
+    migration = ('CREATE TABLE "NewPayment" ("id" TEXT NOT NULL, "provider" TEXT NOT NULL);\n'
+                 'DROP TABLE "Payment";\n'
+                 'ALTER TABLE "NewPayment" RENAME TO "Payment";\n'
+                 'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n'
+                 'ALTER TABLE "Order" RENAME COLUMN "legacyCode_new" TO "legacyCode";\n')
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/migrations/20240101000000_rebuild/migration.sql": migration}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+    # Without the rename back, the drop is a drop.
+    head = {**base, "prisma/migrations/20240101000000_rebuild/migration.sql": migration.split("ALTER")[0]}
+    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
+    assert [f.line for f in found] == [12]

@@ -87,6 +87,11 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
         # rules' to report).
         added = {(_bare(op.table), op.column) for _, op in ops if op.kind == "add_column" and op.table}
         created = {_bare(op.table) for _, op in ops if op.kind == "create_table" and op.table}
+        # A table rebuilt under a temporary name and renamed onto the dropped one (`DROP TABLE "T"; ALTER TABLE
+        # "NewT" RENAME TO "T"`) keeps its name too; so does a column renamed onto a dropped one.
+        added |= {(_bare(op.table), str(op.data["new"])) for _, op in ops
+                  if op.kind == "rename_column" and op.table and op.data.get("new")}
+        created |= {_bare(str(op.data["new"])) for _, op in ops if op.kind == "rename_table" and op.data.get("new")}
         for stmt, op in ops:
             if op.kind not in ("drop_column", "rename_column", "drop_table", "rename_table") or not op.table:
                 continue

@@ -43,6 +43,26 @@ export async function deleteUser(id: string) {
     assert _found(query_findings, code) == []
 
 
+
+def test_a_delete_in_the_catch_that_undoes_the_create_is_a_saga(query_findings) -> None:
+    # OpenPipe: create the row, start the jobs for it; if that fails, delete the row again.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function startEval(userId: string) {
+  let order;
+  try {
+    order = await prisma.order.create({ data: { userId, reference: "eval" } });
+    await startJobs(order.id);
+  } catch (e) {
+    console.error("failed", e);
+    if (order) await prisma.order.delete({ where: { id: order.id } });
+    return null;
+  }
+  return order.id;
+}
+"""
+    assert _found(query_findings, code) == []
+
 def test_replace_a_set_returned_and_item_by_item(query_findings) -> None:
     code = """\
 import { prisma } from "@/lib/prisma";

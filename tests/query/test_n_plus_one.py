@@ -234,3 +234,33 @@ export async function latestPerUser(userIds: string[]) {
 """
     found = query_findings({"src/jobs/export.ts": code}, rule=RULE)
     assert [f.line for f in found] == [19]
+
+
+def test_a_loop_that_walks_rows_in_batches_is_not_n_plus_one(query_findings):
+    # OpenPipe's import: one createMany and one progress update per 1,000 rows; tianji's classifier: one updateMany
+    # per category over all of its ids. Both are the batched form already.
+    code = """\
+import { prisma } from "../src/lib/prisma";
+
+export async function save(rows: { orderId: string; productId: string; quantity: number }[], uploadId: string) {
+  for (let i = 0; i < rows.length; i += 1000) {
+    const chunk = rows.slice(i, i + 1000);
+    await prisma.orderItem.createMany({ data: chunk, skipDuplicates: true });
+    await prisma.order.update({ where: { id: uploadId }, data: { reference: String(i) } });
+  }
+}
+
+export async function classify(byStatus: Record<string, string[]>) {
+  for (const status of Object.keys(byStatus)) {
+    await prisma.order.updateMany({ where: { id: { in: byStatus[status] } }, data: { reference: status } });
+  }
+}
+
+export async function perItem(rows: { id: string }[]) {
+  for (let i = 0; i < rows.length; i += 1) {
+    await prisma.order.updateMany({ where: { id: rows[i].id }, data: { reference: "x" } });
+  }
+}
+"""
+    found = query_findings({"src/server/import.ts": code}, rule=RULE)
+    assert [f.line for f in found] == [19]

@@ -37,6 +37,11 @@ _SEED_PATH = re.compile(r"(^|/)(seeds?|seeders?)(/|$)|(^|/)seed[\w.-]*\.[cm]?[jt
 _BATCHES = re.compile(r"(?:^|[\s.(])(?:chunks|chunked|batches|batched|pages)$|(?:Chunks|Batches|Pages)$|"
                       r"(?:^|\.)(?:chunk|chunkArray|splitEvery|batch)\s*\(", re.IGNORECASE)
 _BATCH_VARIABLE = re.compile(r"^(?:const|let|var)?\s*(?:chunk|batch|page|slice|group)\w*$", re.IGNORECASE)
+# A counter that steps by a batch (`for (let i = 0; i < rows.length; i += 1000)`, `i += BATCH_SIZE`): each turn
+# handles a slice of the rows, so one query per turn is the batched form.
+_BATCH_STEP = re.compile(r"\bfor\s*\([^;]*;[^;]*;\s*[\w$]+\s*\+=\s*(?:(\d+)|([A-Za-z_$][\w$.]*))\s*\)")
+_BATCH_SIZE_NAME = re.compile(r"size|batch|chunk|page|limit|step|per", re.IGNORECASE)
+_MANY_WRITES = frozenset({"createMany", "createManyAndReturn", "updateMany", "updateManyAndReturn", "deleteMany"})
 # Start-up hooks run once per process.
 _STARTUP = re.compile(r"(?:^|\.)(?:onModuleInit|onApplicationBootstrap|initialize\w*|init|bootstrap|setup)$")
 
@@ -48,7 +53,34 @@ def _skip_frame(inp: QueryInput, frame: Frame, small: int) -> bool:
     if _no_items(inp, frame, small):
         return True
     variable = frame.variable.strip()
-    return bool(_BATCHES.search(frame.collection.strip()) or _BATCH_VARIABLE.match(variable))
+    return bool(_BATCHES.search(frame.collection.strip()) or _BATCH_VARIABLE.match(variable)) or \
+        _steps_by_batch(inp, frame, small)
+
+
+def _steps_by_batch(inp: QueryInput, frame: Frame, small: int) -> bool:
+    if frame.kind is not FrameKind.LOOP or frame.detail != "for":
+        return False
+    header = " ".join(inp.analysis.lines[frame.line - 1:frame.line + 1])
+    m = _BATCH_STEP.search(header)
+    if m is None:
+        return False
+    return int(m.group(1)) > small if m.group(1) else bool(_BATCH_SIZE_NAME.search(m.group(2)))
+
+
+def _per_group_batch(call: PrismaCall) -> bool:
+    """`updateMany({ where: { id: { in: ids } } })` or `createMany({ data: rows })` per turn: one statement per
+    group of rows (a category, a chunk), which is the batched form of the per-row write."""
+    if call.operation not in _MANY_WRITES:
+        return False
+    if call.operation.startswith("create"):
+        return isinstance(call.arg("data"), JsExpr)
+    return _has_in_list(call.arg("where"))
+
+
+def _has_in_list(value: object, depth: int = 0) -> bool:
+    if not isinstance(value, JsObject) or depth > 4:
+        return False
+    return any(key == "in" or _has_in_list(v, depth + 1) for key, v in value.entries.items())
 
 
 def _io_per_item(inp: QueryInput, frame: Frame) -> bool:
@@ -115,7 +147,7 @@ def check(inp: QueryInput) -> list[Finding]:
                 continue  # prisma.$transaction(items.map(...)): the batch-transaction idiom
             if not (call.awaited or call.returned):
                 continue
-        if _io_per_item(inp, frame) or _memoised(inp, call.line):
+        if _io_per_item(inp, frame) or _memoised(inp, call.line) or _per_group_batch(call):
             continue
         severity = None
         same_tick = False

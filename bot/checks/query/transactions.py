@@ -178,6 +178,8 @@ def _saga_step(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) ->
         block = _block(between, m.end())
         if re.search(r"\bawait\b|\bthrow\b", block):
             return True
+        if m.end() + len(block) >= len(between):
+            return True  # the second write is in the catch itself: it undoes the first when a later step fails
     for callee in _AWAITED_CALLEE.findall(between):
         if "prisma" in callee.lower() or callee.startswith(("tx.", "this.prisma", "db.")):
             continue

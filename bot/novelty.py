@@ -4,7 +4,8 @@ Findings are compared by a semantic identity, not by line numbers: the rule, the
 and what the finding is about. For schema findings that is the object (`model Order field total`), so realigning a
 model with `prisma format` or adding a back-relation field to it does not make its old problems new. For migration
 and query findings it is the object plus the flagged code with whitespace collapsed, so a call whose `where`, loop
-or index changed is new, and an untouched call 80 lines from an edit is not.
+or index changed is new, and an untouched call 80 lines from an edit is not. A rename-only edit (a model accessor or
+function renamed throughout the file) is not a change of the flagged code either.
 
 The base side is analysed only for the files the change modifies (an added file has no base; a deleted one no
 head). Everything here is pure: the pipeline runs the analyzers and hands both lists in.
@@ -12,6 +13,7 @@ head). Everything here is pure: the pipeline runs the analyzers and hands both l
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +82,10 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     base_lines = _Lines(change.base_text)
     head_lines = _Lines(change.head_text)
     seen = Counter(identity(f, f.path, base_lines) for f in base)  # base findings carry base paths
+    by_file: dict[tuple[str, str], list[Identity]] = {}
+    for f in base:
+        by_file.setdefault((f.rule, f.path), []).append(identity(f, f.path, base_lines))
+    renames = _Renames(change)
     out = Novelty()
     for f in sorted(head, key=Finding.sort_key):
         if always_the_changes(f):
@@ -92,6 +98,8 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
                 out.new.append(f)
             continue
         key = identity(f, base_path, head_lines)
+        if seen[key] <= 0:
+            key = renames.old_twin(key, f.path, base_path, by_file.get((f.rule, base_path), []), seen) or key
         if seen[key] > 0:
             seen[key] -= 1
             if touched(f):
@@ -99,6 +107,59 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
         else:
             out.new.append(f)
     return out
+
+
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\S")
+
+
+class _Renames:
+    """Rename-only edits: the flagged code differs from an old finding's only by names the change renamed
+    throughout the file (a model accessor `workspaceFeatures` that became `workspaceFeature`, a function renamed).
+    A name counts as renamed when the old one is gone from the head file and the new one was not in the base file,
+    so `where: { id }` edited to `where: { email }` is still a change."""
+
+    def __init__(self, change: Change) -> None:
+        self._change = change
+        self._words: dict[tuple[str, str], frozenset[str]] = {}
+
+    def _words_of(self, side: str, path: str) -> frozenset[str]:
+        key = (side, path)
+        if key not in self._words:
+            read = self._change.head_text if side == "head" else self._change.base_text
+            self._words[key] = frozenset(_WORD.findall(read(path) or ""))
+        return self._words[key]
+
+    def old_twin(self, key: Identity, head_path: str, base_path: str, candidates: list[Identity],
+                 seen: Counter[Identity]) -> Identity | None:
+        head_tokens = _TOKEN.findall(key[3])
+        for old in candidates:
+            if seen[old] <= 0:
+                continue
+            pairs: dict[str, str] = {}
+            old_tokens = _TOKEN.findall(old[3])
+            if len(old_tokens) != len(head_tokens) or not head_tokens:
+                continue
+            if all(_renamed(old_tokens, head_tokens, i, pairs) for i in range(len(head_tokens))) and pairs and \
+                    not any(a in self._words_of("head", head_path) or b in self._words_of("base", base_path)
+                            for a, b in pairs.items()):
+                return old
+        return None
+
+
+def _renamed(old_tokens: list[str], new_tokens: list[str], i: int, pairs: dict[str, str]) -> bool:
+    """Token i is the same, or a consistently renamed name in a member chain or call (`prisma.<model>.findMany`,
+    `<helper>(...)`); a renamed object key (`select: { title: true }` -> `{ name: true }`) is an edit of the query."""
+    old, new = old_tokens[i], new_tokens[i]
+    if old == new:
+        return True
+    if not (_WORD.fullmatch(old) and _WORD.fullmatch(new)):
+        return False
+    before = new_tokens[i - 1] if i > 0 else ""
+    after = new_tokens[i + 1] if i + 1 < len(new_tokens) else ""
+    if before != "." and after not in ("(", "."):
+        return False
+    return pairs.setdefault(old, new) == new
 
 
 def always_the_changes(f: Finding) -> bool:

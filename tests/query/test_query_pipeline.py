@@ -73,3 +73,34 @@ def test_inline_suppression_and_config_severity():
     kept = [(f.line, f.severity.value) for f in result.findings if f.rule == "query/n-plus-one"]
     assert kept == [(13, "error")]
     assert [f.line for f in result.suppressed if f.rule == "query/n-plus-one"] == [6]
+
+
+def test_a_rename_only_edit_of_a_call_does_not_make_its_old_problem_new():
+    # AFFiNE renamed `workspaceFeatures` to `workspaceFeature` everywhere: the N+1 around the call was there before.
+    renamed_schema = SCHEMA.replace("Product", "Item").replace("product", "item")
+    head = BASE.replace("prisma.product", "prisma.item")
+    change = change_from_trees({"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": BASE},
+                               {"prisma/schema.prisma": renamed_schema, "src/services/orders.ts": head})
+    result = review(change, Config())
+    assert [f for f in result.findings if f.rule == "query/n-plus-one"] == []
+    assert [f.key for f in result.preexisting if f.rule == "query/n-plus-one"] == ["edited:prisma.item.findFirst"]
+
+
+def test_a_where_edited_to_another_column_is_not_a_rename():
+    # `id` is still used elsewhere in the file, so `{ id }` -> `{ sku }` is an edit of the query, not a rename.
+    head = BASE.replace("prisma.product.findFirst({ where: { id } })", "prisma.product.findFirst({ where: { sku } })")
+    head = head.replace("  for (const id of ids) {\n    out.push", "  for (const sku of ids) {\n    out.push")
+    n1 = [f for f in _review(head).findings if f.rule == "query/n-plus-one"]
+    assert [f.key for f in n1] == ["edited:prisma.product.findFirst"]
+
+
+def test_a_renamed_field_in_the_arguments_is_an_edit_of_the_call():
+    # The sample change renames products.title to name: the listing it selects from is the change's to review.
+    head = BASE.replace("prisma.product.findFirst({ where: { id } })",
+                        "prisma.product.findFirst({ where: { id }, select: { name: true } })")
+    base = BASE.replace("prisma.product.findFirst({ where: { id } })",
+                        "prisma.product.findFirst({ where: { id }, select: { title: true } })")
+    change = change_from_trees({"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": base},
+                               {"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": head})
+    n1 = [f for f in review(change, Config()).findings if f.rule == "query/n-plus-one"]
+    assert [f.key for f in n1] == ["edited:prisma.product.findFirst"]

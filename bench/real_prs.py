@@ -424,6 +424,24 @@ def write_sample(sample: list[tuple[PrResult, PostedFinding]], path: Path) -> No
             w.writerow([r.repo, r.commit, f.path, f.line, f.rule, f.severity, f.inline, f.message])
 
 
+def rescore(results: list[PrResult], judged_path: Path) -> str:
+    """A hand check against a (later) run: of the judged findings, which are still posted and with what verdicts,
+    matched by (repo, commit, path, line, rule); and how many posted findings of the judged PRs are not judged."""
+    with judged_path.open(newline="", encoding="utf-8") as fh:
+        judged = {(r["repo"], r["commit"], r["path"], int(r["line"]), r["rule"]): r["verdict"].strip()
+                  for r in csv.DictReader(fh) if r.get("verdict", "").strip()}
+    posted = {(r.repo, r.commit, f.path, f.line, f.rule) for r in results if r.status == "ok" for f in r.findings}
+    prs = {(repo, commit) for repo, commit, *_ in judged}
+    still = {k: v for k, v in judged.items() if k in posted}
+    gone = Counter(v for k, v in judged.items() if k not in posted)
+    kept = Counter(still.values())
+    unjudged = sum(1 for k in posted if (k[0], k[1]) in prs and k not in judged)
+    n = len(still) or 1
+    return (f"judged {len(judged)}: still posted {len(still)} (useful {kept['useful']} {kept['useful'] / n:.0%}, "
+            f"noise {kept['noise']} {kept['noise'] / n:.0%}, wrong {kept['wrong']} {kept['wrong'] / n:.0%}); "
+            f"no longer posted: {dict(gone)}; posted in the judged PRs but not judged: {unjudged}\n")
+
+
 def load_results(path: Path) -> list[PrResult]:
     with path.open(encoding="utf-8") as fh:
         return [PrResult.from_dict(json.loads(line)) for line in fh if line.strip()]
@@ -437,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-per-app", type=int, default=20)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per PR before it counts as a timeout")
-    p.add_argument("--role", choices=("tuning", "holdout"), default=None, help="only the apps of this role")
+    p.add_argument("--role", choices=("tuning", "holdout", "fresh"), default=None, help="only the apps of this role")
     p.add_argument("--only", default=None, help="only the apps whose owner/name contains this")
     p.add_argument("--dbreview", default=None, help="the dbreview command (default: next to this Python)")
     p.add_argument("--out", default=None, help="write one JSON line per PR")
@@ -445,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-findings", type=int, default=0)
     p.add_argument("--sample-out", default=None)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--judged", default=None, help="a hand-check CSV to re-score against this run")
     args = p.parse_args(argv)
 
     if args.from_:
@@ -462,10 +481,12 @@ def main(argv: list[str] | None = None) -> int:
         results = [r for r in results if r.role == args.role]
     sys.stdout.write(render(results, f"--select {results[0].select if results else args.select}"))
     sys.stdout.write(per_app(results))
-    for role in ("tuning", "holdout"):
+    for role in ("tuning", "holdout", "fresh"):
         mine = [r for r in results if r.role == role]
         if mine and args.role is None:
             sys.stdout.write(render(mine, role).split("rule:")[0])
+    if args.judged:
+        sys.stdout.write(rescore(results, Path(args.judged)))
     if args.sample_findings:
         sample = sample_findings(results, args.sample_findings, args.seed)
         if args.sample_out:

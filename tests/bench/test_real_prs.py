@@ -101,6 +101,19 @@ def test_replays_the_migration_commits_and_records_what_would_be_posted(
     assert {"repo": "acme/shop", "commit": app["drop"], "rule": "migration/drop-column"}.items() <= next(
         r for r in rows if r["rule"] == "migration/drop-column").items()
 
+    # --judged re-scores a hand check against a later run: judged findings still posted, and those gone.
+    judged = Path(str(app["root"])) / "judged.csv"
+    with judged.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["repo", "commit", "path", "line", "rule", "severity", "verdict", "reason"])
+        w.writerow(["acme/shop", app["drop"], dropped[0].path, 2, "migration/drop-column", "error", "useful", "x"])
+        w.writerow(["acme/shop", app["drop"], dropped[0].path, 9, "migration/drop-table", "error", "wrong", "y"])
+    capsys.readouterr()
+    assert real_prs.main(["--from", str(out), "--judged", str(judged)]) == 0
+    rescored = capsys.readouterr().out
+    assert "judged 2: still posted 1 (useful 1 100%, noise 0 0%, wrong 0 0%)" in rescored
+    assert "no longer posted: {'wrong': 1}" in rescored
+
 
 @pytest.mark.parametrize(("script", "status"), [
     ("echo 'Traceback (most recent call last):' >&2; exit 2", "crash"),

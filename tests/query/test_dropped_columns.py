@@ -125,3 +125,29 @@ def test_a_table_rebuilt_under_a_new_name_and_renamed_back_is_not_dropped(query_
     head = {**base, "prisma/migrations/20240101000000_rebuild/migration.sql": migration.split("ALTER")[0]}
     found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
     assert [f.line for f in found] == [12]
+
+
+def test_a_table_renamed_away_and_created_again_under_its_name_is_not_gone(query_findings):
+    # formbricks: "Team" became "Organization" and a new "Team" took the name; a column renamed and added back.
+    migration = ('ALTER TABLE "Payment" RENAME TO "LegacyPayment";\n'
+                 'CREATE TABLE "Payment" ("id" TEXT NOT NULL, "provider" TEXT NOT NULL, "orderId" TEXT);\n'
+                 'ALTER TABLE "Payment" RENAME COLUMN "orderId" TO "order_id";\n'
+                 'ALTER TABLE "Order" RENAME COLUMN "legacyCode" TO "oldCode";\n'
+                 'ALTER TABLE "Order" ADD COLUMN "legacyCode" TEXT;\n')
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/migrations/20240101000000_rework/migration.sql": migration}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+
+
+def test_a_column_renamed_to_its_field_name_when_the_map_is_dropped_is_not_gone(query_findings):
+    # formbricks: `organization_id` became `organizationId` and the schema dropped its @map: the field keeps its name.
+    mapped = SCHEMA.replace("  legacyCode String?\n", '  legacyCode String? @map("legacy_code")\n')
+    migration = 'ALTER TABLE "Order" RENAME COLUMN "legacy_code" TO "legacyCode";\n'
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": mapped, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/schema.prisma": SCHEMA,
+            "prisma/migrations/20240101000000_unmap/migration.sql": migration}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []

@@ -17,7 +17,7 @@ from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 from .common import call_finding, is_test_path
-from .schema_view import accessor_of
+from .schema_view import SchemaView, accessor_of
 
 RULE = define(
     "query/dropped-column-used", Severity.ERROR, Surface.QUERY,
@@ -72,6 +72,7 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
     from bot.sql.ops import ops_of
 
     view = schema_view(ctx, "base") or schema_view(ctx, "head")
+    head_view = schema_view(ctx, "head")
     if view is None or not ctx.surfaces.migrations:
         return []
     out: list[Gone] = []
@@ -92,11 +93,18 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
         added |= {(_bare(op.table), str(op.data["new"])) for _, op in ops
                   if op.kind == "rename_column" and op.table and op.data.get("new")}
         created |= {_bare(str(op.data["new"])) for _, op in ops if op.kind == "rename_table" and op.data.get("new")}
+        created_so_far: set[str] = set()
         for stmt, op in ops:
+            if op.kind == "create_table" and op.table:
+                created_so_far.add(_bare(op.table))
             if op.kind not in ("drop_column", "rename_column", "drop_table", "rename_table") or not op.table:
                 continue
-            if (op.kind == "drop_column" and (_bare(op.table), op.column) in added) or \
-                    (op.kind == "drop_table" and _bare(op.table) in created):
+            # The name lives on: a column added back or a table created again under it (formbricks renamed its
+            # "Team" table to "Organization" and created a new "Team" in the same file), or the op acts on a table
+            # this file created, which no model of the base schema describes.
+            if (op.kind in ("drop_column", "rename_column") and (_bare(op.table), op.column) in added) or \
+                    (op.kind in ("drop_table", "rename_table") and _bare(op.table) in created) or \
+                    (op.kind in ("drop_column", "rename_column") and _bare(op.table) in created_so_far):
                 continue
             table = op.table.rsplit(".", 1)[-1]
             model = next((m for s in view.schemas if (m := s.model_by_table(table)) is not None), None)
@@ -115,9 +123,22 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
             if new and field_name is not None:
                 head_field = next((f for f in model.scalar_fields if f.db_name == new), None)
                 new = head_field.name if head_field is not None else new
+                if new == field_name or _same_field_at_head(head_view, model.name, field_name, str(new)):
+                    continue  # `organization_id` -> `organizationId` with the @map dropped: the field keeps its name
             out.append(Gone(model.name, (accessor_of(model.name),), field_name, new, changed.path,
                             stmt.line))
     return out
+
+
+def _same_field_at_head(view: SchemaView | None, model: str, field_name: str, column: str) -> bool:
+    """The head schema's model still has `field_name`, now stored in `column`: a rename of the column only."""
+    if view is None:
+        return False
+    for schema in view.schemas:
+        m = schema.model(model)
+        if m is not None:
+            return any(f.name == field_name and f.db_name == column for f in m.scalar_fields)
+    return False
 
 
 def _bare(table: str) -> str:

@@ -109,6 +109,16 @@ def test_a_column_dropped_and_added_back_is_a_type_change_not_a_drop(query_findi
     assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
 
 
+def _migrated(query_findings, migration: str, *, base_schema: str = SCHEMA, head_schema: str | None = None):  # type: ignore[no-untyped-def]
+    """The dropped-column findings of a change that adds `migration` (and optionally edits the schema)."""
+    base = {"prisma/schema.prisma": base_schema, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n'}
+    head = {**base, "prisma/migrations/20240101000000_change/migration.sql": migration}
+    if head_schema is not None:
+        head["prisma/schema.prisma"] = head_schema
+    return query_findings(head, base, rule="query/dropped-column-used", schema=None)
+
+
 def test_a_table_rebuilt_under_a_new_name_and_renamed_back_is_not_dropped(query_findings):
     # OpenPipe's way to rebuild a table: the new table takes the old name, the model and the code keep working.
     migration = ('CREATE TABLE "NewPayment" ("id" TEXT NOT NULL, "provider" TEXT NOT NULL);\n'
@@ -116,15 +126,9 @@ def test_a_table_rebuilt_under_a_new_name_and_renamed_back_is_not_dropped(query_
                  'ALTER TABLE "NewPayment" RENAME TO "Payment";\n'
                  'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n'
                  'ALTER TABLE "Order" RENAME COLUMN "legacyCode_new" TO "legacyCode";\n')
-    lock = 'provider = "postgresql"\n'
-    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
-            "prisma/migrations/migration_lock.toml": lock}
-    head = {**base, "prisma/migrations/20240101000000_rebuild/migration.sql": migration}
-    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+    assert _migrated(query_findings, migration) == []
     # Without the rename back, the drop is a drop.
-    head = {**base, "prisma/migrations/20240101000000_rebuild/migration.sql": migration.split("ALTER")[0]}
-    found = query_findings(head, base, rule="query/dropped-column-used", schema=None)
-    assert [f.line for f in found] == [12]
+    assert [f.line for f in _migrated(query_findings, migration.split("ALTER")[0])] == [12]
 
 
 def test_a_table_renamed_away_and_created_again_under_its_name_is_not_gone(query_findings):
@@ -134,20 +138,11 @@ def test_a_table_renamed_away_and_created_again_under_its_name_is_not_gone(query
                  'ALTER TABLE "Payment" RENAME COLUMN "orderId" TO "order_id";\n'
                  'ALTER TABLE "Order" RENAME COLUMN "legacyCode" TO "oldCode";\n'
                  'ALTER TABLE "Order" ADD COLUMN "legacyCode" TEXT;\n')
-    lock = 'provider = "postgresql"\n'
-    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
-            "prisma/migrations/migration_lock.toml": lock}
-    head = {**base, "prisma/migrations/20240101000000_rework/migration.sql": migration}
-    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+    assert _migrated(query_findings, migration) == []
 
 
 def test_a_column_renamed_to_its_field_name_when_the_map_is_dropped_is_not_gone(query_findings):
     # formbricks: `organization_id` became `organizationId` and the schema dropped its @map: the field keeps its name.
     mapped = SCHEMA.replace("  legacyCode String?\n", '  legacyCode String? @map("legacy_code")\n')
     migration = 'ALTER TABLE "Order" RENAME COLUMN "legacy_code" TO "legacyCode";\n'
-    lock = 'provider = "postgresql"\n'
-    base = {"prisma/schema.prisma": mapped, "src/services/legacy.ts": SERVICE,
-            "prisma/migrations/migration_lock.toml": lock}
-    head = {**base, "prisma/schema.prisma": SCHEMA,
-            "prisma/migrations/20240101000000_unmap/migration.sql": migration}
-    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+    assert _migrated(query_findings, migration, base_schema=mapped, head_schema=SCHEMA) == []

@@ -6,6 +6,7 @@
   finding on the first statement, listing the other lines; so is a rule repeated within one statement
   (`DROP COLUMN a, DROP COLUMN b`).
 
+- A schema finding repeated in a copy of the schema for another provider is one finding, on the PostgreSQL copy.
 - Index advice that one index serves is one finding: `@@index([a])` and `@@index([a, b])` on one model, or a foreign
   key without an index and an advised index that starts with its columns (`merge_index_advice`).
 
@@ -51,7 +52,30 @@ def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
             out.extend(members)
         else:
             out.append(_merge(bucket, members, line_text))
-    return sorted(out, key=Finding.sort_key)
+    return sorted(_one_per_schema_copy(out), key=Finding.sort_key)
+
+
+def _one_per_schema_copy(findings: list[Finding]) -> list[Finding]:
+    """A project that keeps one schema per provider (umami's db/mysql and db/postgresql, teable's PostgreSQL and SQLite
+    schemas) gets each schema finding once, on the PostgreSQL copy when there is one, naming the other files."""
+    by_object: dict[tuple[str, str, str, str], list[Finding]] = {}
+    for f in findings:
+        if f.rule.startswith("prisma/") and f.key and f.suppressed_reason is None and not f.fingerprint:
+            by_object.setdefault((f.rule, f.key, f.side.value, str(f.preexisting)), []).append(f)
+    dropped: set[int] = set()
+    replaced: dict[int, Finding] = {}
+    for members in by_object.values():
+        if len({f.path for f in members}) < 2:
+            continue
+        members.sort(key=lambda f: ("postgres" not in f.path.lower(), f.path, f.line))
+        first, others = members[0], members[1:]
+        where = ", ".join(f"{f.path}:{f.line}" for f in others[:_SHOWN])
+        severity = max((f.severity for f in members), key=lambda v: v.rank)
+        replaced[id(first)] = first.with_(
+            severity=severity, message=f"{first.message}\n\nThe same applies to the other schema copy: {where}.",
+            extra={**first.extra, "copies": [{"path": f.path, "line": f.line} for f in others]})
+        dropped.update(id(f) for f in others)
+    return [replaced.get(id(f), f) for f in findings if id(f) not in dropped]
 
 
 def _bucket(f: Finding) -> tuple[str, ...] | None:

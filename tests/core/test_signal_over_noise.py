@@ -190,3 +190,15 @@ def test_indexes_that_do_not_begin_one_another_stay_apart() -> None:
     advice = sorted(f.message.split("Add `")[1].split("`")[0] for f in result.findings
                     if f.rule == "query/missing-index")
     assert advice == ["@@index([path])", "@@index([projectId, createdAt])"]
+
+
+def test_a_schema_kept_once_per_provider_gets_each_finding_once() -> None:
+    # umami keeps db/mysql/schema.prisma and db/postgresql/schema.prisma in step: one finding, on the PostgreSQL copy.
+    model = "model Segment {\n  id   String @id @unique\n  name String\n}\n"
+    mysql = DS.replace("postgresql", "mysql")
+    base = {"db/mysql/schema.prisma": mysql, "db/postgresql/schema.prisma": DS}
+    head = {"db/mysql/schema.prisma": mysql + model, "db/postgresql/schema.prisma": DS + model}
+    found = [f for f in review(change_from_trees(base, head)).findings if f.rule == "prisma/redundant-index"]
+    assert len(found) == 1, [(f.path, f.line) for f in found]
+    assert found[0].path == "db/postgresql/schema.prisma"
+    assert "The same applies to the other schema copy: db/mysql/schema.prisma:6." in found[0].message

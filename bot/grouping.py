@@ -24,6 +24,8 @@ from bot.findings import Finding, Suggestion
 # Repeats of one migration rule in one file at or above this count are said once.
 MIGRATION_GROUP_AT = 3
 _FIELD_KEY = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
+# An index-level schema finding: `Model:<what>` (`AgentSkill:unique-repeats-pk`, `Link:@@index([slug])`).
+_INDEX_KEY = re.compile(r"^([A-Za-z_][\w]*):")
 _SHOWN = 12
 
 LineText = Callable[[str, int], str | None]
@@ -55,13 +57,22 @@ def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
     return sorted(_one_per_schema_copy(out), key=Finding.sort_key)
 
 
+_MIGRATION_COPY = re.compile(r"/migrations?/([^/]+/[^/]+)$")
+
+
 def _one_per_schema_copy(findings: list[Finding]) -> list[Finding]:
     """A project that keeps one schema per provider (umami's db/mysql and db/postgresql, teable's PostgreSQL and SQLite
-    schemas) gets each schema finding once, on the PostgreSQL copy when there is one, naming the other files."""
-    by_object: dict[tuple[str, str, str, str], list[Finding]] = {}
+    schemas) gets each schema finding once, on the PostgreSQL copy when there is one, naming the other files; so does
+    a migration kept once per provider under the same directory name."""
+    by_object: dict[tuple[str, str, str, str, str], list[Finding]] = {}
     for f in findings:
-        if f.rule.startswith("prisma/") and f.key and f.suppressed_reason is None and not f.fingerprint:
-            by_object.setdefault((f.rule, f.key, f.side.value, str(f.preexisting)), []).append(f)
+        if f.suppressed_reason is not None or f.fingerprint or not f.key:
+            continue
+        if f.rule.startswith("prisma/"):
+            by_object.setdefault((f.rule, f.key, "", f.side.value, str(f.preexisting)), []).append(f)
+        elif f.rule.startswith("migration/") and (copy := _MIGRATION_COPY.search(f.path)) is not None:
+            # db/mysql/migrations/04_team/migration.sql and db/postgresql/migrations/04_team/migration.sql
+            by_object.setdefault((f.rule, f.key, copy.group(1), f.side.value, str(f.preexisting)), []).append(f)
     dropped: set[int] = set()
     replaced: dict[int, Finding] = {}
     for members in by_object.values():
@@ -72,7 +83,7 @@ def _one_per_schema_copy(findings: list[Finding]) -> list[Finding]:
         where = ", ".join(f"{f.path}:{f.line}" for f in others[:_SHOWN])
         severity = max((f.severity for f in members), key=lambda v: v.rank)
         replaced[id(first)] = first.with_(
-            severity=severity, message=f"{first.message}\n\nThe same applies to the other schema copy: {where}.",
+            severity=severity, message=f"{first.message}\n\nThe same applies to the other provider's copy: {where}.",
             extra={**first.extra, "copies": [{"path": f.path, "line": f.line} for f in others]})
         dropped.update(id(f) for f in others)
     return [replaced.get(id(f), f) for f in findings if id(f) not in dropped]
@@ -82,7 +93,7 @@ def _bucket(f: Finding) -> tuple[str, ...] | None:
     if f.suppressed_reason is not None or f.fingerprint:
         return None
     if f.rule.startswith("prisma/"):
-        match = _FIELD_KEY.match(f.key)
+        match = _FIELD_KEY.match(f.key) or _INDEX_KEY.match(f.key)
         if match is None:
             return None
         return ("model", f.rule, f.path, f.side.value, match.group(1), str(f.preexisting))
@@ -99,7 +110,8 @@ def _merge(bucket: tuple[str, ...], members: list[Finding], line_text: LineText)
         model = bucket[4]
         where = ", ".join(f"`{f.key}` (line {f.line})" for f in others[:_SHOWN])
         key = f"{model} (grouped)"
-        lead = f"{len(members)} fields of model `{model}`: `{first.key}` (line {first.line}) and {where}"
+        what = "fields" if all(_FIELD_KEY.match(f.key) for f in members) else "places"
+        lead = f"{len(members)} {what} of model `{model}`: `{first.key}` (line {first.line}) and {where}"
     elif all(f.line == first.line for f in others) and all(f.key for f in others):
         key = "(grouped)"
         lead = ", ".join(f"`{f.key}`" for f in others[:_SHOWN]) + " in the same statement"

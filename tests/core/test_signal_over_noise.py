@@ -201,4 +201,26 @@ def test_a_schema_kept_once_per_provider_gets_each_finding_once() -> None:
     found = [f for f in review(change_from_trees(base, head)).findings if f.rule == "prisma/redundant-index"]
     assert len(found) == 1, [(f.path, f.line) for f in found]
     assert found[0].path == "db/postgresql/schema.prisma"
-    assert "The same applies to the other schema copy: db/mysql/schema.prisma:6." in found[0].message
+    assert "The same applies to the other provider's copy: db/mysql/schema.prisma:6." in found[0].message
+
+
+def test_a_migration_kept_once_per_provider_gets_each_finding_once() -> None:
+    # umami: db/mysql/migrations/04_team/migration.sql and db/postgresql/migrations/04_team/migration.sql.
+    init = 'CREATE TABLE "team_website" ("id" TEXT NOT NULL, CONSTRAINT "team_website_pkey" PRIMARY KEY ("id"));\n'
+    base: dict[str, str] = {}
+    for provider in ("mysql", "postgresql"):
+        base[f"db/{provider}/migrations/migration_lock.toml"] = f'provider = "{provider}"\n'
+        base[f"db/{provider}/migrations/01_init/migration.sql"] = init
+        base[f"db/{provider}/schema.prisma"] = DS.replace("postgresql", provider)
+    head = {**base, **{f"db/{p}/migrations/04_team/migration.sql": 'DROP TABLE "team_website";\n'
+                       for p in ("mysql", "postgresql")}}
+    found = [f for f in review(change_from_trees(base, head)).findings if f.rule == "migration/drop-table"]
+    assert [f.path for f in found] == ["db/postgresql/migrations/04_team/migration.sql"]
+    assert "db/mysql/migrations/04_team/migration.sql:1" in found[0].message
+
+
+def test_two_index_findings_on_one_model_are_one_finding() -> None:
+    model = "model Link {\n  id   String @id @unique\n  slug String @unique\n\n  @@index([slug])\n}\n"
+    found = [f for f in _review(SCHEMA, SCHEMA + model).findings if f.rule == "prisma/redundant-index"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "2 places of model `Link`" in found[0].message

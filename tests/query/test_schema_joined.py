@@ -193,3 +193,19 @@ export async function searchPosts(q: string) {
     assert '@@index([title(ops: raw("gin_trgm_ops"))], type: Gin)' in found[0].message
     assert '@@index([slug(ops: raw("gin_trgm_ops"))], type: Gin)' in found[0].message
     assert query_findings({"app/posts/actions.ts": code}, rule="query/missing-index") == []
+
+
+def test_text_search_behind_an_unindexed_equality_is_one_missing_index(query_findings):
+    # comp: `member.findFirst({ where: { organizationId, role: { contains } } })` got two comments; the index on the
+    # equality column is the fix, and after it the text match runs on one organisation's rows.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(req: Request) {
+  const q = new URL(req.url).searchParams.get("q") ?? "";
+  const orderId = new URL(req.url).searchParams.get("order") ?? "";
+  return Response.json(await prisma.payment.findMany({ where: { orderId, provider: { contains: q } }, take: 20 }));
+}
+"""
+    files = {"app/api/orders/route.ts": code}
+    assert query_findings(files, rule="query/unindexed-text-search") == []
+    assert [f.line for f in query_findings(files, rule="query/missing-index")] == [5]

@@ -224,3 +224,17 @@ def test_two_index_findings_on_one_model_are_one_finding() -> None:
     found = [f for f in _review(SCHEMA, SCHEMA + model).findings if f.rule == "prisma/redundant-index"]
     assert len(found) == 1, [f.message for f in found]
     assert "2 places of model `Link`" in found[0].message
+
+
+def test_equality_columns_in_another_order_are_one_index() -> None:
+    # linkwarden: `findMany({ where: { ownerId } })` and `findFirst({ where: { name, ownerId } })`: one index,
+    # `@@index([projectId, path])`, serves both when its equality columns start with the shared one.
+    routes = _ROUTES.replace(', orderBy: { createdAt: "desc" }, take: 50', "").replace(
+        "where: { projectId, path }", "where: { path, projectId }")
+    head = {PATH: SCHEMA + _IMPORT_MODEL, "src/db.ts": _DB, "src/imports.ts": routes}
+    result = review(change_from_trees({PATH: SCHEMA, "src/db.ts": _DB}, head))
+    advice = [f for f in result.findings if f.rule == "query/missing-index"]
+    assert len(advice) == 1, [f.message for f in advice]
+    assert "@@index([projectId, path])" in advice[0].message and "@@index([path, projectId])" not in advice[0].message
+    assert advice[0].extra["index"]["columns"] == ["projectId", "path"]
+    assert "also indexes the foreign key `projectId`" in advice[0].message

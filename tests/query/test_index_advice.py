@@ -185,7 +185,7 @@ export const c = (vanity: string) => prisma.link.deleteMany({ where: { vanity } 
     assert [(s["path"], s["line"]) for s in f.extra["call_sites"]] == [("src/lib/a.ts", 3), ("src/lib/b.ts", 2)]
     assert f.message.count("The same index serves") == 1 and "line 3, src/lib/b.ts:2" in f.message
     assert f.extra["index"] == {"model": "Link", "columns": ["vanity"], "method": "btree",
-                                "schema_path": "prisma/schema.prisma"}
+                                "schema_path": "prisma/schema.prisma", "equality": 1}
 
 
 def test_index_advice_is_a_note_in_jobs_and_silent_in_tests(query_findings) -> None:

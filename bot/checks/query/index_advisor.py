@@ -258,7 +258,8 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         finding = call_finding(MISSING_INDEX, call, _message(call, model, c, idx), severity=severity,
                                key_suffix=_index_text(idx),
                                extra={"index": {"model": model.name, "columns": list(idx.columns),
-                                                "method": idx.method, "schema_path": model.path}})
+                                                "method": idx.method, "schema_path": model.path,
+                                                "equality": _equality_lead(idx.columns, c)}})
         grouped[key] = (finding, [])
     out: list[Finding] = []
     for finding, others in grouped.values():
@@ -310,48 +311,96 @@ def merge_across_files(findings: list[Finding]) -> list[Finding]:
 FK_MISSING_INDEX = "prisma/fk-missing-index"
 
 
+def _equality_lead(columns: tuple[str, ...], c: Conditions) -> int:
+    """How many leading columns of an advised index are matched by equality (their order is free)."""
+    equal = {*c.equality, *c.weak}
+    n = 0
+    while n < len(columns) and columns[n] in equal:
+        n += 1
+    return n
+
+
+@dataclass
+class _Need:
+    """One advised btree index, as merge_index_advice reshapes it."""
+
+    at: int  # the finding's position
+    owner: tuple[str, str, str]  # schema path, model, pre-existing
+    columns: tuple[str, ...]
+    equality: int  # leading columns matched by equality, in any order
+
+    def serves(self, other: tuple[str, ...], other_equality: int) -> tuple[str, ...] | None:
+        """This index reshaped (equality columns reordered) so that it serves `other` too, or None."""
+        if self.columns[:len(other)] == other:
+            return self.columns
+        lead = set(self.columns[:self.equality])
+        if other_equality == len(other) and set(other) <= lead:
+            return (*other, *(c for c in self.columns[:self.equality] if c not in other),
+                    *self.columns[self.equality:])
+        return None
+
+
 def merge_index_advice(findings: list[Finding]) -> list[Finding]:
     """One index per need of a model, leftmost-prefix aware (pure; apply to findings of one kind, new or old).
 
-    An advised `@@index([a])` is served by an advised `@@index([a, b])` of the same model: one finding, listing both
-    calls. A foreign key without an index (`prisma/fk-missing-index`) is served by an advised index that starts with
-    its columns (in any order: the foreign key check looks up all of them at once): the schema finding is folded into
-    the query finding, which says that its index covers the foreign key too. Two findings asking for two indexes
-    where one would do would make the author add both.
+    An advised `@@index([a])` is served by an advised `@@index([a, b])` of the same model, and `@@index([a])` by
+    `@@index([b, a])` when both of its columns are matched by equality (their order is then free: the index becomes
+    `@@index([a, b])`): one finding, listing both calls. A foreign key without an index (`prisma/fk-missing-index`) is
+    served the same way by an advised index: the schema finding is folded into the query finding, which says that its
+    index covers the foreign key too. Two findings asking for two indexes where one would do would make the author
+    add both.
     """
-    advice: list[tuple[int, tuple[str, str, str], tuple[str, ...]]] = []
+    needs: list[_Need] = []
     for i, f in enumerate(findings):
         index = f.extra.get("index") if f.rule == MISSING_INDEX.id else None
         if isinstance(index, dict) and index.get("method") == "btree" and index.get("columns"):
             owner = (str(index.get("schema_path") or ""), str(index.get("model")), str(f.preexisting))
-            advice.append((i, owner, tuple(index["columns"])))
-    if not advice:
+            needs.append(_Need(i, owner, tuple(index["columns"]), int(index.get("equality") or 0)))
+    if not needs:
         return findings
     out: dict[int, Finding] = dict(enumerate(findings))
     dropped: set[int] = set()
-    longest_first = sorted(advice, key=lambda a: -len(a[2]))
-    for pos, (i, owner, cols) in enumerate(longest_first):
-        if i in dropped:
+    longest_first = sorted(needs, key=lambda n: -len(n.columns))
+    for pos, need in enumerate(longest_first):
+        if need.at in dropped:
             continue
-        for j, other_owner, other_cols in longest_first[pos + 1:]:
-            if j not in dropped and other_owner == owner and len(other_cols) < len(cols) \
-                    and cols[:len(other_cols)] == other_cols:
-                served = out[j]
-                sites = [{"path": served.path, "line": served.line, "end_line": served.last_line},
-                         *served.extra.get("call_sites", [])]
-                out[i] = _with_sites(_at_least(out[i], served.severity), sites)
-                dropped.add(j)
+        for other in longest_first[pos + 1:]:
+            if other.at in dropped or other.owner != need.owner or len(other.columns) >= len(need.columns):
+                continue
+            reshaped = need.serves(other.columns, other.equality)
+            if reshaped is None:
+                continue
+            served = out[other.at]
+            sites = [{"path": served.path, "line": served.line, "end_line": served.last_line},
+                     *served.extra.get("call_sites", [])]
+            out[need.at] = _with_sites(_reshaped(_at_least(out[need.at], served.severity), need, reshaped), sites)
+            dropped.add(other.at)
     for k, fk in enumerate(findings):
         fields = fk.extra.get("fields") if fk.rule == FK_MISSING_INDEX else None
         if not isinstance(fields, list) or not fields:
             continue
         owner = (fk.path, str(fk.extra.get("model")), str(fk.preexisting))
-        for i, advice_owner, cols in longest_first:
-            if i not in dropped and advice_owner == owner and set(cols[:len(fields)]) == set(fields):
-                out[i] = _covering_fk(out[i], fk, cols)
+        for need in longest_first:
+            if need.at in dropped or need.owner != owner:
+                continue
+            # the foreign key check looks up all of its columns at once: any order of them serves it
+            reshaped = need.serves(tuple(fields), len(fields)) or (
+                need.columns if set(need.columns[:len(fields)]) == set(fields) else None)
+            if reshaped is not None:
+                out[need.at] = _covering_fk(_reshaped(out[need.at], need, reshaped), fk, reshaped)
                 dropped.add(k)
                 break
     return [f for i, f in out.items() if i not in dropped]
+
+
+def _reshaped(finding: Finding, need: _Need, columns: tuple[str, ...]) -> Finding:
+    """The finding advising `columns` instead of `need.columns` (equality columns reordered to serve another need)."""
+    if columns == need.columns:
+        return finding
+    old, new = f"@@index([{', '.join(need.columns)}])", f"@@index([{', '.join(columns)}])"
+    index = {**finding.extra["index"], "columns": list(columns)}
+    need.columns = columns
+    return finding.with_(message=finding.message.replace(old, new), extra={**finding.extra, "index": index})
 
 
 def _at_least(finding: Finding, severity: Severity) -> Finding:

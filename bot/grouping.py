@@ -6,9 +6,11 @@
   finding on the first statement, listing the other lines; so is a rule repeated within one statement
   (`DROP COLUMN a, DROP COLUMN b`).
 
-- A schema finding repeated in a copy of the schema for another provider is one finding, on the PostgreSQL copy.
-- Index advice that one index serves is one finding: `@@index([a])` and `@@index([a, b])` on one model, or a foreign
-  key without an index and an advised index that starts with its columns (`merge_index_advice`).
+- A schema or migration finding repeated in the copy kept for another provider (umami's db/mysql and db/postgresql)
+  is one finding, on the PostgreSQL copy.
+- Index advice that one index serves is one finding: `@@index([a])` and `@@index([a, b])` on one model (equality
+  columns in any order), or a foreign key without an index and an advised index that can start with its columns
+  (`merge_index_advice`).
 
 Other query findings are not grouped here: two calls are two problems (the query analyzer groups a missing index's
 call sites itself). Pure: findings in, findings out.
@@ -54,13 +56,13 @@ def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
             out.extend(members)
         else:
             out.append(_merge(bucket, members, line_text))
-    return sorted(_one_per_schema_copy(out), key=Finding.sort_key)
+    return sorted(_one_per_provider_copy(out), key=Finding.sort_key)
 
 
 _MIGRATION_COPY = re.compile(r"/migrations?/([^/]+/[^/]+)$")
 
 
-def _one_per_schema_copy(findings: list[Finding]) -> list[Finding]:
+def _one_per_provider_copy(findings: list[Finding]) -> list[Finding]:
     """A project that keeps one schema per provider (umami's db/mysql and db/postgresql, teable's PostgreSQL and SQLite
     schemas) gets each schema finding once, on the PostgreSQL copy when there is one, naming the other files; so does
     a migration kept once per provider under the same directory name."""

@@ -20,8 +20,8 @@ from bot.config import Config
 
 QUERY_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _SKIP_DIRS = {"node_modules", ".git", ".next", ".turbo", ".vercel", "dist", "build", "coverage", ".output"}
-# A folder of the path (never its file name) is one of _SKIP_DIRS: one regex search per path, where splitting every
-# path of a 20,000-file tree was a tenth of a typical review's CPU.
+# A folder of the path (never its file name) is one of _SKIP_DIRS: one regex search per path instead of splitting
+# every path of the tree (a review classifies two or three snapshots of a tree of thousands of files).
 _SKIPPED_DIR = re.compile(r"(?:^|/)(?:" + "|".join(re.escape(d) for d in sorted(_SKIP_DIRS)) + r")/")
 _PRISMA_CONFIG_NAMES = ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.cjs")
 # The only files whose names the layout reads; every other path of the tree is passed over with one endswith.

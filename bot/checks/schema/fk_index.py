@@ -1,7 +1,8 @@
 """prisma/fk-missing-index: a relation's foreign key columns are not the leading columns of any index.
 
 PostgreSQL never indexes the referencing side of a foreign key. Without an index, `where: { userId }`, `include`
-from the parent side, and every delete/update of a parent row (the FK check, Cascade, SetNull) scan the child table.
+from the parent side, and every delete of a parent row or change of its key (the FK check, Cascade, SetNull) scan
+the child table.
 A composite foreign key is covered only as a unit: its columns, in any order, must be the first columns of one index.
 """
 
@@ -95,8 +96,9 @@ def _message(rel: Relation, emulated: bool, db: str) -> str:
                f"with queries on {names}, and nothing indexes {'it' if len(cols) == 1 else 'them'}{near}. Every "
                f"{parent} delete/update and every relation query on {child} scans the whole {child} table.")
     else:
-        why = (f"{db} does not index the referencing side of a {what}{near}. Every {parent} delete or update "
-               f"scans the whole {child} table to check {names}, and `where`/`include` through "
+        # The check runs on every delete of a parent row, and on an update only when its key changes.
+        why = (f"{db} does not index the referencing side of a {what}{near}. Every {parent} delete (and any change "
+               f"of its key) scans the whole {child} table to check {names}, and `where`/`include` through "
                f"`{rel.field.name}` is a sequential scan.")
     return f"{what.capitalize()} {names} of {child}.{rel.field.name} → {parent} has no index. {why} " \
            f"Add `{fix}` to model {child}."

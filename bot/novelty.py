@@ -109,6 +109,35 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     return out
 
 
+def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]) -> set[str]:
+    """The head paths of `analysed` with a finding that a base finding could match, so the base side of only those
+    files needs analysing. A schema object's finding always could (its identity is its name). Any other finding's
+    identity holds its flagged code: unless that code, or its shape with every name replaced (a rename-only edit),
+    is in the base file, no base finding can match it, and a PR's new code is exactly that."""
+    head_lines = _Lines(change.head_text)
+    base_text: dict[str, tuple[str, str]] = {}
+    out: set[str] = set()
+    for f in findings:
+        base_path = analysed.get(f.path)
+        if base_path is None or f.path in out or always_the_changes(f):
+            continue
+        if f.rule.startswith(_OBJECT_FAMILIES) and f.key:
+            out.add(f.path)
+            continue
+        if base_path not in base_text:
+            text = " ".join(" ".join(line.split()) for line in split_lines(change.base_text(base_path) or ""))
+            base_text[base_path] = (text, _shape(text))
+        span = head_lines.span(f.path, f.line, f.last_line)
+        text, shape = base_text[base_path]
+        if span in text or _shape(span) in shape:
+            out.add(f.path)
+    return out
+
+
+def _shape(code: str) -> str:
+    return " ".join("_" if _WORD.fullmatch(token) else token for token in _TOKEN.findall(code))
+
+
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\S")
 

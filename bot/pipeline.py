@@ -115,9 +115,9 @@ def review(
     # New in this change, by meaning: the same analyzers on the base side of the files the change modifies.
     surface_paths = {f.path for f in (*surfaces.schema, *surfaces.migrations, *surfaces.query)}
     analysed = novelty.analysed_paths(change, surface_paths)
-    # The base side only matters for a file with a head finding it could show to be old: a modified file with no
-    # such finding is not analysed again (in a typical PR most modified code files have none).
-    comparable = {f.path for f in kept if not novelty.always_the_changes(f)}
+    # The base side only matters for a file with a head finding it could show to be old: a modified file without
+    # one (no finding, or only findings on code the base file does not have) is not analysed again.
+    comparable = novelty.may_be_old(kept, change, analysed)
     analysed = {head: base for head, base in analysed.items() if head in comparable}
     base_side = [(name, fn) for name, fn in [*analyzers(), *(extra_analyzers or [])]
                  if name != "change" and not getattr(fn, "change_only", False)]

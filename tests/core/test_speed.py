@@ -50,22 +50,30 @@ export async function totals(ids: string[]) {
   }
 }
 """
+# An old problem the change leaves as it is: the base side of the file must be analysed to show it is old.
+OLD_N1 = """
+export async function emails(ids: string[]) {
+  for (const id of ids) {
+    await prisma.user.findUnique({ where: { id } });
+  }
+}
+"""
 LOCK = 'provider = "postgresql"\n'
 
 
-def _trees() -> tuple[dict[str, str], dict[str, str]]:
+def _trees(query: str = QUERY + OLD_N1) -> tuple[dict[str, str], dict[str, str]]:
     base = {
         "prisma/schema.prisma": SCHEMA,
         "prisma/migrations/migration_lock.toml": LOCK,
         "prisma/migrations/20240101000000_init/migration.sql": INIT,
-        "src/orders.ts": QUERY,
+        "src/orders.ts": query,
     }
     head = {
         **base,
         "prisma/schema.prisma": SCHEMA.replace("  userId String\n", "  userId String\n  total  Float\n"),
         "prisma/migrations/20240201000000_total/migration.sql": 'ALTER TABLE "Order" ADD COLUMN "total" DOUBLE '
                                                                 'PRECISION NOT NULL;\n',
-        "src/orders.ts": QUERY.replace("findMany({ where: { userId: id } })",
+        "src/orders.ts": query.replace("findMany({ where: { userId: id } })",
                                        "findMany({ where: { userId: id }, take: 10 })"),
     }
     return base, head
@@ -96,6 +104,15 @@ def test_each_file_is_parsed_once_per_review(monkeypatch: pytest.MonkeyPatch) ->
     assert kinds == {"prisma": 2, "sql": 2, "ts": 2}, parsed
     twice = {key[0]: n for key, n in parsed.items() if n > 1}
     assert not twice, f"parsed more than once in one review: {twice}"
+    assert not [f for f in result.findings if f.key.startswith("emails:")], "the old N+1 is not the change's"
+
+    # When every head finding of the file is on code its base version does not have, no base finding can match:
+    # the base version is not parsed at all.
+    parsed.clear()
+    base, head = _trees(QUERY)
+    result = review(change_from_trees(base, head), Config())
+    assert [f.rule for f in result.findings if f.path == "src/orders.ts"]
+    assert Counter(kind for kind, _ in parsed)["ts"] == 1, parsed
 
 
 _HEAVY = ("bot.app", "bot.github", "bot.llm", "bot.plans", "bot.trace.", "bot.checks", "bot.sql", "bot.prisma",

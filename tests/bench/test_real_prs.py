@@ -147,3 +147,24 @@ def test_the_hand_check_is_sixty_holdout_findings_each_judged_with_a_reason() ->
     assert {r["verdict"] for r in rows} <= {"useful", "correct-but-noise", "wrong"}
     assert all(r["severity"] in ("error", "warning") and r["reason"].strip() and "\n" not in r["reason"]
                for r in rows)
+
+
+def test_ab_cpu_runs_both_builds_on_the_same_prs(app: dict[str, object], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import ab_cpu
+
+    out = tmp_path / "run.jsonl"
+    assert real_prs.main(_args(app, "--out", str(out))) == 0
+    calls = tmp_path / "calls.txt"
+    builds = []
+    for name in ("a", "b"):
+        fake = tmp_path / f"dbreview-{name}"
+        fake.write_text(f"#!/bin/sh\necho {name} \"$7\" >> {calls}\n")
+        fake.chmod(0o755)
+        builds.append(str(fake))
+    capsys.readouterr()
+    assert ab_cpu.main(["--a", builds[0], "--b", builds[1], "--from", str(out), "--mirrors", str(app["mirrors"])]) == 0
+    ran = calls.read_text().split("\n")
+    # Each PR is reviewed by both builds back to back, the order alternating: a b, then b a.
+    assert [line.split()[0] for line in ran if line] == ["a", "b", "b", "a"]
+    assert "2 PRs, CPU s per PR" in capsys.readouterr().out

@@ -59,7 +59,22 @@ def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
     return sorted(_one_per_provider_copy(out), key=Finding.sort_key)
 
 
-_MIGRATION_COPY = re.compile(r"/migrations?/([^/]+/[^/]+)$")
+# A migrations folder kept per provider: `db/mysql/migrations/04_team/…`, `prisma/postgres/migrations/2024…_x/…`.
+_PROVIDER_SEGMENT = re.compile(r"(?:^|/)(?:postgres|postgresql|pg|mysql|mariadb|sqlite|sqlserver|mssql|cockroachdb)/",
+                               re.IGNORECASE)
+_MIGRATION_DIR = re.compile(r"/migrations?/(?:\d+_)?([^/]+)/([^/]+)$")
+
+
+def _migration_copy_key(path: str) -> str | None:
+    """The same migration in another provider's folder has the same key: the provider folder and the timestamp of
+    the migration's directory left out (teable's PostgreSQL and SQLite copies were created a minute apart)."""
+    if not _PROVIDER_SEGMENT.search(path):
+        return None
+    match = _MIGRATION_DIR.search(path)
+    if match is None:
+        return None
+    folder = _PROVIDER_SEGMENT.sub("/{provider}/", "/" + path[:match.start()] + "/")
+    return f"{folder}{match.group(1)}/{match.group(2)}"
 
 
 def _one_per_provider_copy(findings: list[Finding]) -> list[Finding]:
@@ -72,9 +87,8 @@ def _one_per_provider_copy(findings: list[Finding]) -> list[Finding]:
             continue
         if f.rule.startswith("prisma/"):
             by_object.setdefault((f.rule, f.key, "", f.side.value, str(f.preexisting)), []).append(f)
-        elif f.rule.startswith("migration/") and (copy := _MIGRATION_COPY.search(f.path)) is not None:
-            # db/mysql/migrations/04_team/migration.sql and db/postgresql/migrations/04_team/migration.sql
-            by_object.setdefault((f.rule, f.key, copy.group(1), f.side.value, str(f.preexisting)), []).append(f)
+        elif f.rule.startswith("migration/") and (copy := _migration_copy_key(f.path)) is not None:
+            by_object.setdefault((f.rule, f.key, copy, f.side.value, str(f.preexisting)), []).append(f)
     dropped: set[int] = set()
     replaced: dict[int, Finding] = {}
     for members in by_object.values():

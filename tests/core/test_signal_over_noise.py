@@ -238,3 +238,20 @@ def test_equality_columns_in_another_order_are_one_index() -> None:
     assert "@@index([projectId, path])" in advice[0].message and "@@index([path, projectId])" not in advice[0].message
     assert advice[0].extra["index"]["columns"] == ["projectId", "path"]
     assert "also indexes the foreign key `projectId`" in advice[0].message
+
+
+def test_migration_copies_match_without_their_timestamps_but_two_apps_do_not() -> None:
+    from bot.findings import Finding, Severity, Side, Source
+    from bot.grouping import group
+
+    def drop(path: str) -> Finding:
+        return Finding(rule="migration/drop-table", severity=Severity.ERROR, path=path, line=3, message="DROP TABLE",
+                       key="drop table t", side=Side.NEW, source=Source.RULE)
+
+    # teable's PostgreSQL and SQLite copies of one migration were created a minute apart.
+    pg = "db/prisma/postgres/migrations/20240416092001_clean/migration.sql"
+    lite = "db/prisma/sqlite/migrations/20240416091909_clean/migration.sql"
+    assert [f.path for f in group([drop(lite), drop(pg)], lambda p, n: None)] == [pg]
+    # Two apps of a monorepo with a same-named migration are two problems.
+    apps = [f"apps/{app}/prisma/migrations/20240101_init/migration.sql" for app in ("a", "b")]
+    assert len(group([drop(p) for p in apps], lambda p, n: None)) == 2

@@ -80,7 +80,7 @@ def _migration_copy_key(path: str) -> str | None:
 def _one_per_provider_copy(findings: list[Finding]) -> list[Finding]:
     """A project that keeps one schema per provider (umami's db/mysql and db/postgresql, teable's PostgreSQL and SQLite
     schemas) gets each schema finding once, on the PostgreSQL copy when there is one, naming the other files; so does
-    a migration kept once per provider under the same directory name."""
+    a migration kept once per provider under the same name."""
     by_object: dict[tuple[str, str, str, str, str], list[Finding]] = {}
     for f in findings:
         if f.suppressed_reason is not None or f.fingerprint or not f.key:
@@ -97,9 +97,9 @@ def _one_per_provider_copy(findings: list[Finding]) -> list[Finding]:
         members.sort(key=lambda f: ("postgres" not in f.path.lower(), f.path, f.line))
         first, others = members[0], members[1:]
         where = ", ".join(f"{f.path}:{f.line}" for f in others[:_SHOWN])
-        severity = max((f.severity for f in members), key=lambda v: v.rank)
+        # The severity stays the PostgreSQL copy's: another provider's locks and types are not this review's risk.
         replaced[id(first)] = first.with_(
-            severity=severity, message=f"{first.message}\n\nThe same applies to the other provider's copy: {where}.",
+            message=f"{first.message}\n\nThe same applies to the other provider's copy: {where}.",
             extra={**first.extra, "copies": [{"path": f.path, "line": f.line} for f in others]})
         dropped.update(id(f) for f in others)
     return [replaced.get(id(f), f) for f in findings if id(f) not in dropped]

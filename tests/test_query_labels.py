@@ -51,6 +51,25 @@ def test_holdout_judgements_load() -> None:
     assert all(j.reason and j.severity in ("error", "warning") for j in judged.values())
 
 
+def test_fresh_judgements_load_and_are_pinned_to_the_fresh_apps() -> None:
+    judged = qf.load_judged(LABELS / "fresh_judged.csv")
+    apps = qa.load_apps(LABELS / "apps.csv")
+    fresh = {a.repo: a.commit for a in apps.values() if a.role == "fresh"}
+    assert len(fresh) == 3 and len(judged) >= 50
+    assert all(j.repo in fresh and j.commit == fresh[j.repo] for j in judged.values())
+    assert {j.verdict for j in judged.values()} <= {"useful", "noise", "wrong"}
+    assert all(j.reason and "\n" not in j.reason and j.severity in ("error", "warning") for j in judged.values())
+
+
+def test_the_fresh_real_pr_hand_check_is_sixty_findings_of_the_fresh_apps() -> None:
+    apps = {r["repo"] for r in csv.DictReader((BENCH / "real_prs_apps_fresh.csv").open(encoding="utf-8"))}
+    rows = list(csv.DictReader((BENCH / "real_prs_handcheck_fresh.csv").open(encoding="utf-8")))
+    assert len(apps) == 3 and len(rows) == 60
+    assert {r["repo"] for r in rows} <= apps
+    assert {r["verdict"] for r in rows} <= {"useful", "noise", "wrong"}
+    assert all(r["severity"] in ("error", "warning") and r["reason"].strip() and int(r["line"]) > 0 for r in rows)
+
+
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)

@@ -115,7 +115,8 @@ def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]
     identity holds its flagged code: unless that code, or its shape with every name replaced (a rename-only edit),
     is in the base file, no base finding can match it, and a PR's new code is exactly that."""
     head_lines = _Lines(change.head_text)
-    base_text: dict[str, tuple[str, str]] = {}
+    base_text: dict[str, str] = {}
+    base_shape: dict[str, str] = {}
     out: set[str] = set()
     for f in findings:
         base_path = analysed.get(f.path)
@@ -125,11 +126,16 @@ def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]
             out.add(f.path)
             continue
         if base_path not in base_text:
-            text = " ".join(" ".join(line.split()) for line in split_lines(change.base_text(base_path) or ""))
-            base_text[base_path] = (text, _shape(text))
+            base_text[base_path] = " ".join(" ".join(line.split())
+                                            for line in split_lines(change.base_text(base_path) or ""))
         span = head_lines.span(f.path, f.line, f.last_line)
-        text, shape = base_text[base_path]
-        if span in text or _shape(span) in shape:
+        if span in base_text[base_path]:
+            out.add(f.path)
+            continue
+        # Only when the code itself is not there: the shape tokenises the whole base file.
+        if base_path not in base_shape:
+            base_shape[base_path] = _shape(base_text[base_path])
+        if _shape(span) in base_shape[base_path]:
             out.add(f.path)
     return out
 

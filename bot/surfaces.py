@@ -192,8 +192,10 @@ def detect_layout(snapshot: Snapshot, config: Config) -> Layout:
         ref = weakref.ref(snapshot)
     except TypeError:
         return layout
-    for stale in [k for k, (r, _, _) in _LAYOUTS.items() if r() is None]:
-        del _LAYOUTS[stale]
+    # list() copies the items in one step: the App's worker threads may classify other reviews meanwhile.
+    for stale, (r, _, _) in list(_LAYOUTS.items()):
+        if r() is None:
+            _LAYOUTS.pop(stale, None)
     _LAYOUTS[key] = (ref, config, layout)
     return layout
 

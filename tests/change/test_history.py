@@ -254,3 +254,14 @@ def test_two_out_of_order_migrations_get_distinct_names_in_their_order():
     head[f"{MIG}/20240111080000_b/migration.sql"] = 'ALTER TABLE "users" ADD COLUMN "b" TEXT;\n'
     findings = sorted(history.check(context_for(base, head)), key=lambda f: f.path)
     assert [f.extra["suggested_name"] for f in findings] == ["20240215093001_a", "20240215093002_b"]
+
+
+def test_a_newest_name_that_is_no_real_timestamp_still_gets_a_name_that_sorts_last():
+    # dyrectorio has `20241126252000_normalize_image_order` (hour 25): suggesting a name must not crash the review
+    base = base_tree()
+    base[f"{MIG}/20240226252000_orders_note/migration.sql"] = 'ALTER TABLE "orders" ADD COLUMN "x" TEXT;\n'
+    head = dict(base)
+    head[f"{MIG}/20240110080000_user_nickname/migration.sql"] = 'ALTER TABLE "users" ADD COLUMN "nickname" TEXT;\n'
+    [f] = history.check(context_for(base, head))
+    assert f.rule == "migration/out-of-order"
+    assert f.extra["suggested_name"] == "20240226252001_user_nickname"

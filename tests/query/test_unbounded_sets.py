@@ -59,6 +59,19 @@ model Task {
   id    String   @id
   runBy DateTime
 }
+
+model Plan {
+  id   String @id
+  name String
+}
+
+model Note {
+  id        String @id
+  pageId    String
+  createdBy String
+  title     String
+  kind      String
+}
 """
 
 
@@ -148,5 +161,59 @@ export async function GET(userId: string) {
     found = {f.line: f for f in query_findings({"src/app/api/files/route.ts": code}, rule=RULE, schema=SCHEMA)}
     assert found[3].severity is Severity.INFO and "one owner's or parent's rows" in found[3].message
     assert found[4].severity is Severity.INFO
-    # A column that is no parent (a name, a status) still lists a share of the whole table.
-    assert found[5].severity is Severity.WARNING and found[6].severity is Severity.WARNING
+    # A column that is no parent (a name, a status) still lists a share of the whole table users fill.
+    assert found[5].severity is Severity.WARNING and "every user" in found[5].message
+    # A table no user owns (a queue, plans, settings) is a note: its size does not follow the number of users.
+    assert found[6].severity is Severity.INFO and "reference tables" in found[6].message
+
+
+def test_keys_without_relation_and_parents_through_a_list_relation_scope_the_rows(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(pageId: string, me: { id: string }, q: string) {
+  const onPage = await prisma.note.findMany({ where: { pageId, kind: "text" } });
+  const mine = await prisma.note.findMany({ where: { createdBy: me.id } });
+  const ofKind = await prisma.note.findMany({ where: { kind: q } });
+  const tagged = await prisma.file.findMany({ where: { hashes: { some: { value: q } } } });
+  const plans = await prisma.plan.findMany();
+  return Response.json({ onPage, mine, ofKind, tagged, plans });
+}
+"""
+    found = {f.line: f.severity for f in query_findings({"src/app/api/notes/route.ts": code}, rule=RULE,
+                                                        schema=SCHEMA)}
+    # `pageId`, `createdBy` have no @relation but hold a value the code computed: one parent's rows
+    assert found[3] is Severity.INFO and found[4] is Severity.INFO
+    assert found[5] is Severity.INFO  # a `kind` is a category, and Note has no owner: a note, not a warning
+    assert found[6] is Severity.INFO  # the files holding one hash value
+    assert found[7] is Severity.INFO  # a reference table
+
+
+def test_a_text_search_on_input_without_take_is_a_warning(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(q: string) {
+  const hits = await prisma.plan.findMany({ where: { OR: [{ name: { contains: q, mode: "insensitive" } }] } });
+  const fixed = await prisma.plan.findMany({ where: { name: { contains: "pro" } } });
+  const scoped = await prisma.file.findMany({ where: { userId: q, name: { contains: q } } });
+  const prefixed = await prisma.plan.findMany({ where: { name: { startsWith: q.slice(0, 4) } } });
+  return Response.json({ hits, fixed, scoped, prefixed });
+}
+"""
+    found = query_findings({"src/app/api/search/route.ts": code}, rule=RULE, schema=SCHEMA)
+    assert [(f.line, f.severity) for f in found] == [(3, Severity.WARNING), (4, Severity.INFO), (5, Severity.WARNING),
+                                                   (6, Severity.INFO)]
+    assert "a short query matches most of the table" in found[0].message
+    # one tenant's rows searched by a typed word are still a listing: the tenant may hold thousands
+
+
+def test_a_column_compared_with_a_computed_value_is_one_values_rows(query_findings) -> None:
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(status: string) {
+  const files = await prisma.file.findMany({ where: { name: status } });
+  return Response.json(files);
+}
+"""
+    # `name` compared with a computed value is taken for a lookup by key: one value's rows, a note
+    [f] = query_findings({"src/app/api/files/route.ts": code}, rule=RULE, schema=SCHEMA)
+    assert f.severity is Severity.INFO

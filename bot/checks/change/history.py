@@ -333,7 +333,13 @@ def _suggest_name(name: str, newest: str) -> str:
     label = match.group(2) if match else name
     newest_match = _TIMESTAMP.match(newest)
     if newest_match:
-        stamp = datetime.strptime(newest_match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+        digits = newest_match.group(1)
+        try:
+            stamp = datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC) + timedelta(seconds=1)
+        except ValueError:
+            # a name that only looks like a timestamp (`20241126252000`: hour 25); Prisma sorts names as text, so
+            # the next number sorts last all the same
+            return f"{str(int(digits) + 1).zfill(len(digits))}_{label}"
         return f"{stamp.strftime('%Y%m%d%H%M%S')}_{label}"
     return f"{newest}_{label}"
 

@@ -8,7 +8,7 @@ from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.registry import define
 from bot.ts.model import PrismaCall
-from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
+from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
 
 from .common import QueryInput, call_finding, int_option, is_test_path, render, request_context
 from .leaks import code_between, leaks_of
@@ -126,31 +126,112 @@ def _pins_value(value: JsValue) -> bool:
 _PARENT_KEY = re.compile(r"^(?:\w+Id|\w+_id)$")
 
 
+_NOT_A_PARENT = re.compile(r"^(?:status|state|type|kind|role|category|visibility|level|priority|locale|language|"
+                           r"lang|currency|country|provider|source|channel|plan|tier|mode|format)$", re.IGNORECASE)
+
+
 def _pins_a_parent(schema: SchemaView | None, call: PrismaCall, where: JsValue | None) -> bool:
-    """The `where` fixes a foreign key (`userId`, `organizationId`) or a to-one relation (`user: { id }`) to one
-    value: the rows are one owner's or one parent's set. A status or a flag is no parent: `{ status }` still lists a
-    share of the whole table."""
-    if not isinstance(where, JsObject):
-        return False
+    """The `where` fixes the rows to one owner's or one parent's set: a foreign key (`userId`, `organizationId`), a
+    to-one relation (`user: { id }`), a to-many relation through one parent (`links: { some: { collectionId } }`),
+    or a plain column compared with a value the code computed (`createdBy: user.id`, `pageId`, `email`: many
+    schemas keep such keys without `@relation`). A status, a flag or a literal is no parent: `{ status }` and
+    `{ name: "report.pdf" }` still list a share of the whole table."""
     model = schema.model(call.accessor) if schema is not None else None
-    fks = {name for f in model.relation_fields if f.relation is not None for name in f.relation.fields} \
-        if model is not None else set()
+    return _scoped(schema, model, where, 0)
+
+
+def _scoped(schema: SchemaView | None, model: Model | None, where: JsValue | None, depth: int) -> bool:
+    if not isinstance(where, JsObject) or depth > 3:
+        return False
+    fks = {name for f in model.relation_fields if f.relation is not None and f.relation.model is model
+           for name in f.relation.fields} if model is not None else set()
     for name, value in where.entries.items():
         if name == "AND":
             items = value.items if isinstance(value, JsArray) else [value]
-            if any(_pins_a_parent(schema, call, i) for i in items):
+            if any(_scoped(schema, model, i, depth) for i in items):
                 return True
             continue
         if name in ("OR", "NOT"):
             continue
         field = model.field(name) if model is not None else None
-        if field is not None and field.is_relation and not field.list:
-            if _pins_a_column(value if isinstance(value, JsObject) else None):
+        if field is not None and field.is_relation:
+            target = schema.model_named(field.type) if schema is not None else None
+            if not isinstance(value, JsObject):
+                continue
+            if field.list:
+                inner = value.entries.get("some")  # `every` and `none` hold for rows with no children too
+                if _scoped(schema, target, inner, depth + 1):
+                    return True
+                continue
+            inner = value.entries.get("is", value)
+            if _pins_a_column(inner if isinstance(inner, JsObject) else None) or \
+                    _scoped(schema, target, inner, depth + 1):
                 return True
             continue
-        if not (name in fks or (model is None and _PARENT_KEY.match(name))):
+        if name in fks or ((model is None or field is None) and _PARENT_KEY.match(name)):
+            if _pins_value(value):
+                return True
             continue
-        if _pins_value(value):
+        if field is not None and field.kind == "scalar" and field.type not in ("Boolean", "DateTime") and \
+                not _NOT_A_PARENT.match(name) and _computed_value(value):
+            return True
+    return False
+
+
+def _computed_value(value: JsValue) -> bool:
+    """`x`, `user.id`, `input.email`, `{ equals: x }`: a value the code computed, not a literal category. A prefix
+    of a computed key (`prefix: { startsWith: key.slice(0, 4) }`) narrows to a lookup as well."""
+    if isinstance(value, JsObject):
+        value = value.entries.get("equals", value.entries.get("startsWith"))  # type: ignore[assignment]
+    return isinstance(value, JsExpr) and not value.interpolated
+
+
+_TENANT = re.compile(r"^(?:users?|accounts?|members?|memberships?|organi[sz]ations?|orgs?|teams?|workspaces?|"
+                     r"tenants?|customers?|compan(?:y|ies)|projects?|spaces?|profiles?|persons?|people|clients?|"
+                     r"instances?|bases?|sites?|stores?|shops?)$", re.IGNORECASE)
+
+
+def _grows_with_users(schema: SchemaView | None, model: Model | None) -> bool:
+    """Rows that users create: the model belongs (through its foreign keys, a few hops) to a user, an organisation,
+    a team, a workspace or a project. Reference tables (plans, countries, plugins, frameworks) and settings rows
+    have no such owner; a listing of them stays small whatever the number of users."""
+    if schema is None or model is None:
+        return False
+    seen: set[str] = set()
+    todo = [(model, 0)]
+    while todo:
+        m, hops = todo.pop()
+        if m.name in seen or hops > 3:
+            continue
+        seen.add(m.name)
+        for f in m.relation_fields:
+            if f.list or f.relation is None or f.relation.model is not m:
+                continue
+            target = f.relation.target
+            if _TENANT.match(target.name):
+                return True
+            todo.append((target, hops + 1))
+    return False
+
+
+# (`startsWith` is left out: on a key or a prefix column it is a lookup, `prefix: { startsWith: key.slice(0, 4) }`)
+_SEARCH_OPS = ("contains", "search")
+
+
+def _searches_text(where: JsValue | None, depth: int = 0) -> bool:
+    """A text match on a value the caller typed (`title: { contains: q }`): a short query matches most rows, of the
+    whole table or of one tenant's."""
+    if not isinstance(where, JsObject) or depth > 3:
+        return False
+    for name, value in where.entries.items():
+        if not isinstance(value, JsObject):
+            if isinstance(value, JsArray) and name in ("OR", "AND"):
+                if any(_searches_text(i, depth + 1) for i in value.items):
+                    return True
+            continue
+        if any(isinstance(value.entries.get(op), JsExpr) for op in _SEARCH_OPS):
+            return True
+        if _searches_text(value, depth + 1):
             return True
     return False
 
@@ -249,6 +330,9 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
         parts.append(f"orderBy: {render(order) if order is not None else _stable_order(inp.schema, call)}")
         parts.append(f"take: {take_n}")
         rewritten = f"{call.client}.{call.accessor}.findMany({{ {', '.join(parts)} }})"
+        # One owner's or one parent's rows (`where: { userId }`) are mostly a handful: the pattern is worth a note,
+        # not a warning; a listing over the whole table, or one filtered only by a status, grows with every user.
+        scoped = _pins_a_parent(inp.schema, call, where)
         summed = _summed_fields(inp, call)
         if summed:
             sums = ", ".join(f"{f}: true" for f in summed)
@@ -256,9 +340,11 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
                    f"_count: true }})")
             message = (f"`{call.target}` in {context} (`{call.function.name}`) loads every matching row only to add "
                        f"them up in JavaScript: the transfer grows with the table. Let PostgreSQL sum them: `{agg}`.")
-            out.append(call_finding(UNBOUNDED, call, message))  # summing in SQL pays off at any size
+            # summing in SQL pays off at any size; over the whole table it is a real cost
+            out.append(call_finding(UNBOUNDED, call, message, severity=Severity.INFO if scoped else Severity.WARNING))
             continue
-        if call.function.handler == "job" or _consumed_whole(inp, call):
+        whole = call.function.handler == "job" or bool(_consumed_whole(inp, call))
+        if whole:
             # code that must see every row (a job, a whole-table pass): read it in batches, not in one go
             stable = _stable_order(inp.schema, call)
             message = (f"`{call.target}` in {context} (`{call.function.name}`) loads every matching row at once, "
@@ -272,13 +358,24 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
             message = (f"`{call.target}` in {context} (`{call.function.name}`) has no `take`: it returns every "
                        f"matching row, which grows with the table (memory, latency, response size). Paginate with "
                        f"a cursor: `{rewritten}`, passing `cursor: {{ id: lastId }}, skip: 1` for the next page.")
-        # One owner's or one parent's rows (`where: { userId }`) are mostly a handful: the pattern is worth a note,
-        # not a warning; a listing over the whole table, or one filtered only by a status, grows with every user.
-        scoped = _pins_a_parent(inp.schema, call, where)
-        if scoped:
+        # Hand checks of real apps judged nearly every unbounded read noise: most lists are small by nature (one
+        # user's tags, one page's nodes, the plans, the admins). A warning is kept for the two shapes that do grow
+        # with use: a text search on what the caller typed (a one-letter query returns most of the table, or of a
+        # tenant's), and a request listing every tenant's rows of a table users fill.
+        searched = not whole and _searches_text(where)
+        everyones = not scoped and not whole and _grows_with_users(inp.schema, inp.schema.model(call.accessor)
+                                                                    if inp.schema is not None else None)
+        if searched:
+            message += " The `where` is a text search on input: a short query matches most of the table."
+        elif scoped:
             message += (" The `where` keeps one owner's or parent's rows, so this matters only if that set can grow "
                         "to hundreds.")
-        out.append(call_finding(UNBOUNDED, call, message, severity=Severity.INFO if scoped else None))
+        elif everyones:
+            message += " The `where` keeps no owner: this lists the rows of every user of the app."
+        else:
+            message += " This matters once the table holds thousands of rows; small reference tables are fine."
+        out.append(call_finding(UNBOUNDED, call, message,
+                                severity=Severity.WARNING if searched or everyones else Severity.INFO))
     return out
 
 

@@ -4,7 +4,8 @@ Findings are compared by a semantic identity, not by line numbers: the rule, the
 and what the finding is about. For schema findings that is the object (`model Order field total`), so realigning a
 model with `prisma format` or adding a back-relation field to it does not make its old problems new. For migration
 and query findings it is the object plus the flagged code with whitespace collapsed, so a call whose `where`, loop
-or index changed is new, and an untouched call 80 lines from an edit is not. A rename-only edit (a model accessor or
+or index changed is new, and an untouched call 80 lines from an edit is not. A missing index is the exception: its
+object is the index the function's call needs, so an edited call that needed the same absent index before is old. A rename-only edit (a model accessor or
 function renamed throughout the file) is not a change of the flagged code either.
 
 The base side is analysed only for the files the change modifies (an added file has no base; a deleted one no
@@ -28,6 +29,9 @@ Identity = tuple[str, str, str, str]
 _CHANGE_FAMILIES = ("change/",)
 # The schema's findings are about an object; its name is its identity whatever the line looks like.
 _OBJECT_FAMILIES = ("prisma/",)
+# A missing index is about the index a function's call needs (its key: `function:client.model.op:@@index([...])`),
+# not about the call's text: a call whose `where` changed but still needs the same absent index was already slow.
+_INDEX_RULES = ("query/missing-index",)
 
 
 @dataclass
@@ -65,7 +69,7 @@ class _Lines:
 def identity(f: Finding, base_path: str, lines: _Lines) -> Identity:
     """What a finding is about, stable across moved lines and reformatting: the rule, the file's base path, the
     finding's key, and (except for schema objects) the flagged code with whitespace collapsed, read from `lines`."""
-    if f.rule.startswith(_OBJECT_FAMILIES) and f.key:
+    if (f.rule.startswith(_OBJECT_FAMILIES) or f.rule in _INDEX_RULES) and f.key:
         return (f.rule, base_path, f.key, "")
     return (f.rule, base_path, f.key, lines.span(f.path, f.line, f.last_line))
 
@@ -128,6 +132,12 @@ def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]
         if base_path not in base_text:
             base_text[base_path] = " ".join(" ".join(line.split())
                                             for line in split_lines(change.base_text(base_path) or ""))
+        if f.rule in _INDEX_RULES and f.key:
+            # the same call target in the base file may have needed the same index
+            target = f.key.split(":")[1] if f.key.count(":") >= 1 else ""
+            if target and target.rsplit(".", 1)[0] in base_text[base_path]:
+                out.add(f.path)
+                continue
         span = head_lines.span(f.path, f.line, f.last_line)
         if span in base_text[base_path]:
             out.add(f.path)

@@ -104,3 +104,25 @@ def test_a_renamed_field_in_the_arguments_is_an_edit_of_the_call():
                                {"prisma/schema.prisma": SCHEMA, "src/services/orders.ts": head})
     n1 = [f for f in review(change, Config()).findings if f.rule == "query/n-plus-one"]
     assert [f.key for f in n1] == ["edited:prisma.product.findFirst"]
+
+
+def test_an_edited_call_that_needed_the_same_missing_index_before_is_old():
+    # trycompai: the PR replaced one filter of a listing; the unindexed filter it kept was already there.
+    base = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(name: string, price: number) {
+  return Response.json(await prisma.product.findMany({ where: { name, price: { gt: price } }, take: 20 }));
+}
+"""
+    head = base.replace("price: { gt: price }", "price: { lt: price }")
+    grown = base.replace("where: { name, price: { gt: price } }", "where: { description: name }")
+    def run(after: str):  # type: ignore[no-untyped-def]
+        change = change_from_trees({"prisma/schema.prisma": SCHEMA, "src/app/api/p/route.ts": base},
+                                   {"prisma/schema.prisma": SCHEMA, "src/app/api/p/route.ts": after})
+        return review(change, Config())
+
+    edited = run(head)
+    assert [f for f in edited.findings if f.rule == "query/missing-index"] == []
+    assert [f.line for f in edited.preexisting if f.rule == "query/missing-index"] == [3]
+    # a filter the change moved to another column needs another index: that one is the change's
+    assert [f.rule for f in run(grown).findings if f.rule == "query/missing-index"] == ["query/missing-index"]

@@ -308,6 +308,15 @@ def _create_table_as(stmt: Statement, n: J) -> list[Op]:
                data={"columns": [], "constraints": [], "as_select": True})]
 
 
+def _select(stmt: Statement, n: J) -> list[Op]:
+    """`SELECT ... INTO t FROM ...` creates `t` (a data migration's scratch copy); any other SELECT changes nothing."""
+    into = n.get("intoClause")
+    if not into:
+        return [Op(stmt, "other", data={"node": stmt.kind})]
+    return [Op(stmt, "create_table", table=rel_name(into.get("rel")),
+               data={"columns": [], "constraints": [], "as_select": True})]
+
+
 def _index(stmt: Statement, n: J) -> list[Op]:
     cols = [unwrap(p)[1].get("name") for p in n.get("indexParams") or ()]
     return [Op(stmt, "create_index", table=rel_name(n.get("relation")), name=n.get("idxname"), data={
@@ -594,6 +603,7 @@ def _refresh(stmt: Statement, n: J) -> list[Op]:
 _HANDLERS = {
     "CreateStmt": _create_table,
     "CreateTableAsStmt": _create_table_as,
+    "SelectStmt": _select,
     "IndexStmt": _index,
     "AlterTableStmt": _alter_table,
     "RenameStmt": _rename,

@@ -262,6 +262,12 @@ def _annotate(op: Op, catalog: Catalog) -> None:
             op.data["noop"] = True
 
 
+def _required_without_default(op: Op) -> bool:
+    col = op.data.get("col")
+    return col is not None and bool(getattr(col, "not_null", False)) and getattr(col, "default", None) is None \
+        and not getattr(col, "identity", False) and not getattr(col, "generated_stored", False)
+
+
 def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | frozenset[str] = frozenset(),
          *, implicit_transaction: bool = True,
          fresh_columns: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
@@ -341,6 +347,10 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                 created.add(op.table)
             if in_tx and op.table and (op.kind == "truncate" or (op.kind == "delete" and not op.data.get("where"))):
                 # emptied earlier in the same transaction: later DDL on it scans nothing and fails on no row
+                emptied.add(op.table)
+            if op.kind == "add_column" and op.table and _required_without_default(op):
+                # ADD COLUMN ... NOT NULL without a default fails on a table with rows (add-required-column says
+                # so): the statements after it only ever run on an empty table
                 emptied.add(op.table)
             if table:
                 touched.add(table)

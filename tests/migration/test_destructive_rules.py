@@ -163,3 +163,11 @@ def test_squawk_ignore_comment_suppresses_through_the_alias() -> None:
     assert not [f for f in result.findings if f.rule == "migration/drop-column"]
     assert [f.rule for f in result.suppressed] == ["migration/drop-column"]
 
+
+
+def test_a_scratch_table_made_by_select_into_is_dropped_without_a_finding() -> None:
+    # dyrectorio: `SELECT ... INTO "_tmp" FROM "Image"`, an UPDATE that reads it, then `DROP TABLE "_tmp"`
+    sql = ('SELECT "versionId", MIN("order") "order" INTO "_tmp" FROM "Order" GROUP BY "versionId";\n'
+           'UPDATE "Order" SET "total" = 0;\n'
+           'DROP TABLE "_tmp";\n')
+    assert not of(run(sql), "migration/drop-table")

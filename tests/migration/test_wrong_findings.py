@@ -84,3 +84,12 @@ def test_reindex_database_keeps_its_concurrently_advice() -> None:
 def test_reindex_of_an_index_this_change_created_is_quiet() -> None:
     sql = 'CREATE TABLE "T" ("a" TEXT);\nCREATE INDEX "T_a_idx" ON "T"("a");\nREINDEX INDEX "T_a_idx";\n'
     assert not of(run(sql), "migration/blocking-maintenance")
+
+
+def test_statements_after_a_required_column_without_default_run_on_an_empty_table() -> None:
+    # pezzo: ADD COLUMN ... NOT NULL (no default) fails on any row, so the FK check after it scans nothing
+    sql = ('ALTER TABLE "Order" ADD COLUMN "shopId" TEXT NOT NULL;\n'
+           'ALTER TABLE "Order" ADD CONSTRAINT "Order_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "User"("id");\n'
+           'CREATE INDEX "Order_shopId_idx" ON "Order"("shopId");\n')
+    found = run(sql)
+    assert sorted({f.rule for f in found if f.severity.value != "info"}) == ["migration/add-required-column"]

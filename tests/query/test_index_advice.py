@@ -54,6 +54,13 @@ model Event {
 
   @@index([createdAt], type: Brin)
 }
+
+view Balance {
+  userId String
+  amount Int
+
+  @@unique([userId, amount])
+}
 """
 
 
@@ -200,3 +207,17 @@ export async function run(kind: string) {
     [job] = _run(query_findings, code, "src/jobs/cleanup.ts")
     assert job.severity is Severity.INFO
     assert _run(query_findings, code, "src/events.test.ts") == []
+
+
+def test_a_view_takes_no_index_and_a_case_insensitive_match_no_btree(query_findings) -> None:
+    # split-pro's BalanceView is a SQL view; pezzo matches an organisation's name with `mode: "insensitive"`
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(userId: string, name: string) {
+  const balances = await prisma.balance.findMany({ where: { amount: { gt: 0 } }, take: 10 });
+  const link = await prisma.link.findFirst({ where: { vanity: { equals: name, mode: "insensitive" } } });
+  const plain = await prisma.link.findFirst({ where: { vanity: name } });
+  return Response.json({ balances, link, plain });
+}
+"""
+    assert [f.line for f in _run(query_findings, code)] == [5]

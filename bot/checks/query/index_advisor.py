@@ -90,6 +90,12 @@ def _read_where(model: Model, where: JsValue | None, out: Conditions) -> None:
             continue
         if isinstance(value, JsObject):
             keys = set(value.entries)
+            mode = value.entries.get("mode")
+            if isinstance(mode, JsLiteral) and mode.value == "insensitive":
+                # Prisma compares `lower(x)` / ILIKE: a btree on the plain column serves none of it
+                for op in keys & _TEXT:
+                    out.text.append((name, op))
+                continue
             if keys & {"in", "equals"}:
                 eq = value.entries.get("equals")
                 (out.weak if _weak(eq) or f.type == "Boolean" else out.equality).append(name)
@@ -238,8 +244,8 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         if call.operation not in _FILTERING_OPS or call.args is None:
             continue
         model = inp.schema.model(call.accessor)
-        if model is None or _cached(inp, call):
-            continue
+        if model is None or model.kind != "model" or _cached(inp, call):
+            continue  # (a `view` cannot take an index: its cost is in the query that defines it)
         advice = advise(call, model)
         if advice is None:
             continue

@@ -130,6 +130,11 @@ class Catalog:
             d = op.data
             if d.get("contype") in ("pk", "unique"):
                 state.indexes[op.name or f"{op.table}_{d['contype']}"] = list(d.get("columns") or [])
+            if d.get("contype") == "pk":
+                # a primary key makes its columns NOT NULL (PostgreSQL sets it while adding the key)
+                for name in d.get("columns") or []:
+                    if name in state.columns and not state.columns[name].not_null:
+                        state.columns[name] = _with(state.columns[name], not_null=True)
             if op.name:
                 state.constraints[op.name] = d
         elif k == "drop_constraint":

@@ -171,3 +171,22 @@ def test_a_scratch_table_made_by_select_into_is_dropped_without_a_finding() -> N
            'UPDATE "Order" SET "total" = 0;\n'
            'DROP TABLE "_tmp";\n')
     assert not of(run(sql), "migration/drop-table")
+
+
+def test_a_column_dropped_for_a_prepared_column_renamed_into_its_place() -> None:
+    # split-pro: "uuidId" was added and filled by an earlier migration; this one swaps it in as "id"
+    found = run('ALTER TABLE "Order" DROP COLUMN "status";\n'
+                'ALTER TABLE "Order" RENAME COLUMN "total" TO "status";\n')
+    assert not of(found, "migration/drop-column")
+    assert of(found, "migration/rename")  # old pods still select "total"
+
+
+def test_a_primary_key_makes_its_column_not_null_in_the_replayed_history() -> None:
+    # split-pro renames a nullable "uuidId" to "id", then adds the primary key on it: the column is NOT NULL after
+    from bot.sql.load import parse_migration_text
+    from bot.sql.state import Catalog, apply_file
+
+    catalog = Catalog()
+    apply_file(parse_migration_text('CREATE TABLE "T" ("uuidId" TEXT);\n'
+                                    'ALTER TABLE "T" ADD CONSTRAINT "T_pkey" PRIMARY KEY ("uuidId");\n'), catalog)
+    assert catalog.tables["T"].columns["uuidId"].not_null

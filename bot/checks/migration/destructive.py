@@ -70,6 +70,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     for drop, add in renames:
         hits.append(_rename_hit(drop, add))
     readded = {(st.op.table, st.op.column) for st in model.ops if st.op.kind == "add_column"}
+    replaced = _replaced_by_rename(model)
     pg = model.parsed.is_postgres
     # SQLite "redefine table": CREATE "new_T"; INSERT ... SELECT; DROP "T"; ALTER "new_T" RENAME TO "T"
     renamed_to = {st.op.data.get("new"): st.op.stmt.line for st in model.ops if st.op.kind == "rename_table"}
@@ -134,7 +135,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
         elif op.kind == "drop_database":
             hits.append(_drop_database_hit(model, st))
         elif op.kind == "drop_column" and st.existing and not st.new_column and id(op) not in dropped_ops and (
-                (op.table, op.column) not in swapped.values()):
+                (op.table, op.column) not in swapped.values()) and (op.table, op.column) not in replaced:
             c = q(op.column)
             recreated = (op.table, op.column) in readded
             if recreated:
@@ -346,6 +347,22 @@ def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str |
             continue
         if any(o.kind == "update" and o.table == op.table for o in before[add + 1:drop]):
             out[id(op)] = (op.table, final)
+    return out
+
+
+def _replaced_by_rename(model: MigrationModel) -> set[tuple[str | None, str | None]]:
+    """DROP COLUMN "id"; RENAME COLUMN "uuidId" TO "id", where "uuidId" was added (and filled) by an earlier
+    migration: the dropped name exists again with the prepared values, so old pods get no P2022 on it. The rename
+    keeps its own finding (old pods still select "uuidId"). {(table, column)} of such drops."""
+    out: set[tuple[str | None, str | None]] = set()
+    ops = [st.op for st in model.ops]
+    added_here = {(o.table, o.column) for o in ops if o.kind == "add_column"}
+    for i, op in enumerate(ops):
+        if op.kind != "rename_column" or not op.data.get("new") or (op.table, op.column) in added_here:
+            continue
+        final = (op.table, op.data["new"])
+        if any(o.kind == "drop_column" and (o.table, o.column) == final for o in ops[:i]):
+            out.add(final)
     return out
 
 

@@ -146,3 +146,24 @@ def test_a_column_renamed_to_its_field_name_when_the_map_is_dropped_is_not_gone(
     mapped = SCHEMA.replace("  legacyCode String?\n", '  legacyCode String? @map("legacy_code")\n')
     migration = 'ALTER TABLE "Order" RENAME COLUMN "legacy_code" TO "legacyCode";\n'
     assert _migrated(query_findings, migration, base_schema=mapped, head_schema=SCHEMA) == []
+
+
+def test_a_column_that_became_a_relation_of_the_same_name_is_not_used_when_the_relation_is(query_findings):
+    # dyrectorio dropped `Node.token` and added a relation `token NodeToken?`: `data: { token: { delete: true } }`
+    migration = 'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n'
+    head_schema = SCHEMA.replace(
+        "  legacyCode String?\n",
+        '  legacyCodeId String?\n  legacyCode   Payment? @relation("legacy", fields: [legacyCodeId], references: [id])\n',
+    ).replace("model Payment {\n", 'model Payment {\n  legacyOrders Order[] @relation("legacy")\n')
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function clear(id: string) {
+  return prisma.order.update({ where: { id }, data: { legacyCode: { disconnect: true } } });
+}
+"""
+    lock = 'provider = "postgresql"\n'
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": code,
+            "prisma/migrations/migration_lock.toml": lock}
+    head = {**base, "prisma/schema.prisma": head_schema,
+            "prisma/migrations/20240101000000_drop_legacy/migration.sql": migration}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []

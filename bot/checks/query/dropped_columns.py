@@ -118,6 +118,9 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
                 field_name = f.name
             if (model.name, field_name) in known:
                 continue
+            if field_name is not None and op.kind == "drop_column" and _relation_at_head(head_view, model.name,
+                                                                                       field_name):
+                continue  # dyrectorio: `Node.token` became a relation to NodeToken; `data: { token }` is that now
             known.add((model.name, field_name))
             new = op.data.get("new") if op.kind.startswith("rename") else None
             if new and field_name is not None:
@@ -138,6 +141,18 @@ def _same_field_at_head(view: SchemaView | None, model: str, field_name: str, co
         m = schema.model(model)
         if m is not None:
             return any(f.name == field_name and f.db_name == column for f in m.scalar_fields)
+    return False
+
+
+def _relation_at_head(view: SchemaView | None, model: str, field_name: str) -> bool:
+    """The head schema's model has a relation field of that name: the name lives on, as a relation."""
+    if view is None:
+        return False
+    for schema in view.schemas:
+        m = schema.model(model)
+        if m is not None:
+            f = m.field(field_name)
+            return f is not None and f.is_relation
     return False
 
 

@@ -411,3 +411,12 @@ def test_renaming_an_enum_type_retypes_its_columns_without_altering_them():
     # Renaming it in the schema alone is still drift.
     head = {**base, "prisma/schema.prisma": renamed, rename_sql: 'ALTER TABLE "users" ADD COLUMN "nick" TEXT;\n'}
     assert "type:orders.status" in {f.key for f in consistency.check(context_for(base, head))}
+
+
+def test_a_nullable_column_made_the_primary_key_is_not_null():
+    # split-pro: a nullable uuid column, renamed into `id`, gets the primary key; the key makes it NOT NULL
+    sql = ('ALTER TABLE "orders" ADD COLUMN "uuid" TEXT;\n'
+           'ALTER TABLE "orders" DROP CONSTRAINT "orders_pkey";\n'
+           'ALTER TABLE "orders" ADD CONSTRAINT "orders_pkey" PRIMARY KEY ("uuid");\n')
+    schema = SCHEMA.replace("  total  Int\n", "  total  Int\n  uuid   String\n")
+    assert [f.key for f in run(schema, {NEW_MIG: sql}) if f.key.startswith("nullability")] == []

@@ -247,6 +247,9 @@ class SqlEffects:
                             table.indexes[c.conname or constraint_name(name, sig.columns, "key")] = sig
                 elif isinstance(elt, ast.Constraint) and elt.contype == enums.ConstrType.CONSTR_PRIMARY:
                     table.primary_key = tuple(_str(k) for k in elt.keys or ())
+                    for key in table.primary_key:
+                        if key in table.columns:
+                            table.columns[key].nullable = False
                 elif isinstance(elt, ast.Constraint) and elt.contype == enums.ConstrType.CONSTR_UNIQUE and elt.keys:
                     sig = IndexSig(True, tuple(_str(k) for k in elt.keys))
                     table.indexes[elt.conname or constraint_name(name, sig.columns, "key")] = sig
@@ -292,6 +295,12 @@ class SqlEffects:
                     self.columns[(name, cmd.name)] = touch("drop")
                 elif cmd.subtype == enums.AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
                     c = cmd.def_
+                    if c.contype == enums.ConstrType.CONSTR_PRIMARY and c.keys and table is not None:
+                        # a primary key makes its columns NOT NULL (split-pro renames a nullable uuid into `id`)
+                        for key in c.keys:
+                            column = table.columns.get(_str(key))
+                            if column is not None:
+                                column.nullable = False
                     if c.contype == enums.ConstrType.CONSTR_UNIQUE and c.keys and table is not None:
                         sig = IndexSig(True, tuple(_str(k) for k in c.keys))
                         table.indexes[c.conname or constraint_name(name, sig.columns, "key")] = sig

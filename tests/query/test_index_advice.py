@@ -221,3 +221,16 @@ export async function GET(userId: string, name: string) {
 }
 """
     assert [f.line for f in _run(query_findings, code)] == [5]
+
+
+def test_a_where_with_a_spread_we_cannot_read_gets_no_index_advice(query_findings) -> None:
+    # typebot: `where: { ...tokenWhere(identifier), expires: { gt: now } }`; the spread holds the unique key
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(id: string) {
+  const a = await prisma.event.findMany({ where: { ...scope(id), kind: id }, take: 10 });
+  const b = await prisma.event.findMany({ where: { kind: id }, take: 10 });
+  return Response.json({ a, b });
+}
+"""
+    assert [f.line for f in _run(query_findings, code)] == [4]

@@ -247,8 +247,11 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         if model is None or model.kind != "model" or _cached(inp, call):
             continue  # (a `view` cannot take an index: its cost is in the query that defines it)
         where = call.arg("where")
-        if isinstance(where, JsObject) and where.spreads:
-            continue  # `{ ...scopeOf(id), expires }`: the spread may hold the indexed key we cannot see
+        if isinstance(where, JsObject) and any(sp.kind in ("call_expression", "await_expression")
+                                               for sp in where.spreads):
+            # `{ ...scopeOf(id), expires }`: a helper builds part of the filter, and may hold the indexed key we
+            # cannot see (a spread constant or `...(favorite ? { favorite } : {})` adds flags, not the lookup key)
+            continue
         advice = advise(call, model)
         if advice is None:
             continue

@@ -55,7 +55,7 @@ def test_fresh_judgements_load_and_are_pinned_to_the_fresh_apps() -> None:
     judged = qf.load_judged(LABELS / "fresh_judged.csv")
     apps = qa.load_apps(LABELS / "apps.csv")
     fresh = {a.repo: a.commit for a in apps.values() if a.role == "fresh"}
-    assert len(fresh) == 3 and len(judged) >= 50
+    assert len(fresh) == 8 and len(judged) >= 50
     assert all(j.repo in fresh and j.commit == fresh[j.repo] for j in judged.values())
     assert {j.verdict for j in judged.values()} <= {"useful", "noise", "wrong"}
     assert all(j.reason and "\n" not in j.reason and j.severity in ("error", "warning") for j in judged.values())

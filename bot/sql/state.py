@@ -267,6 +267,9 @@ def _annotate(op: Op, catalog: Catalog) -> None:
             op.data["noop"] = True
 
 
+_SAYS_WHAT_IS_MEANT = frozenset({"drop_column", "drop_table", "rename_column", "rename_table"})
+
+
 def _required_without_default(op: Op) -> bool:
     col = op.data.get("col")
     return col is not None and bool(getattr(col, "not_null", False)) and getattr(col, "default", None) is None \
@@ -291,6 +294,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
     held: dict[str, str] = {}
     touched: set[str] = set()
     emptied: set[str] = set()
+    required_empty: set[str] = set()
     new_columns: set[tuple[str, str]] = set(fresh_columns)
     new_indexes: set[str] = set(fresh_indexes)
     if not parsed.ok:
@@ -323,12 +327,16 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                     catalog.index_table[op.name] = guess
             if op.kind in ("drop_index", "reindex") and op.name in catalog.index_table:
                 table = catalog.index_table[op.name or ""]
-            is_new = table in created or table in fresh_tables or table in emptied
+            # After ADD COLUMN ... NOT NULL without a default the table is empty (the statement fails otherwise):
+            # what runs on it later locks and scans nothing. Drops and renames keep their findings: they say what
+            # the author meant (a rename, data to keep) once the ADD is fixed.
+            empty = emptied if op.kind in _SAYS_WHAT_IS_MEANT else emptied | required_empty
+            is_new = table in created or table in fresh_tables or table in empty
             known = table in catalog.tables
             in_tx = one_transaction or explicit_tx
             _annotate(op, catalog)
             op_locks = [(t, m) for t, m in (L.locks_of(op, catalog.index_table) if pg else [])
-                        if t not in created and t not in fresh_tables and t not in emptied and t != "?"]
+                        if t not in created and t not in fresh_tables and t not in empty and t != "?"]
             ts = catalog.tables.get(table)
             state = OpState(op, is_new, known, in_tx, lock_timeout, op_locks, dict(held),
                             catalog.column(table, op.column), explicit_tx,
@@ -354,9 +362,7 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
                 # emptied earlier in the same transaction: later DDL on it scans nothing and fails on no row
                 emptied.add(op.table)
             if op.kind == "add_column" and op.table and _required_without_default(op):
-                # ADD COLUMN ... NOT NULL without a default fails on a table with rows (add-required-column says
-                # so): the statements after it only ever run on an empty table
-                emptied.add(op.table)
+                required_empty.add(op.table)
             if table:
                 touched.add(table)
             catalog.apply(op)

@@ -93,3 +93,12 @@ def test_statements_after_a_required_column_without_default_run_on_an_empty_tabl
            'CREATE INDEX "Order_shopId_idx" ON "Order"("shopId");\n')
     found = run(sql)
     assert sorted({f.rule for f in found if f.severity.value != "info"}) == ["migration/add-required-column"]
+
+
+def test_a_drop_after_a_required_column_keeps_its_finding() -> None:
+    # the drop says what to keep once the ADD is fixed; only lock and scan findings go quiet on the empty table
+    sql = ('ALTER TABLE "Order" ADD COLUMN "ownerId" TEXT NOT NULL;\n'
+           'ALTER TABLE "Order" DROP COLUMN "total";\n'
+           'CREATE INDEX "Order_ownerId_idx" ON "Order"("ownerId");\n')
+    rules = {f.rule for f in run(sql) if f.severity.value != "info"}
+    assert "migration/drop-column" in rules and "migration/index-not-concurrent" not in rules

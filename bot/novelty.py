@@ -5,8 +5,9 @@ and what the finding is about. For schema findings that is the object (`model Or
 model with `prisma format` or adding a back-relation field to it does not make its old problems new. For migration
 and query findings it is the object plus the flagged code with whitespace collapsed, so a call whose `where`, loop
 or index changed is new, and an untouched call 80 lines from an edit is not. A missing index is the exception: its
-object is the index the function's call needs, so an edited call that needed the same absent index before is old. A rename-only edit (a model accessor or
-function renamed throughout the file) is not a change of the flagged code either.
+object is the index the function's call needs, so an edited call that needed the same absent index before is old.
+A rename-only edit (a model accessor or function renamed throughout the file) is not a change of the flagged code
+either.
 
 The base side is analysed only for the files the change modifies (an added file has no base; a deleted one no
 head). Everything here is pure: the pipeline runs the analyzers and hands both lists in.

@@ -230,6 +230,7 @@ class _Extractor:
                     self._resolve_members(args, node)
         owner = self.scopes.owner(frames, node)
         awaited, returned, result_names = _how_used(node)
+        discarded = not awaited and _discarded(node)
         leaves_loop = _leaves_loop_after(node)
         return PrismaCall(
             path=self.src.path,
@@ -248,6 +249,7 @@ class _Extractor:
             awaited=awaited,
             returned=returned,
             result_names=result_names,
+            discarded=discarded,
             leaves_loop=leaves_loop,
             frames=frames,
             function=owner,
@@ -531,6 +533,21 @@ def _leaves_loop_after(node: Node) -> bool:
                         (child.type == "break_statement" and not in_switch and child.named_child_count == 0)):
             return True
     return False
+
+
+def _discarded(node: Node) -> bool:
+    """The call is a statement of its own (`prisma.log.create(...);`, `void prisma.x.delete(...)`): its result is
+    neither awaited, returned, bound, chained nor passed on."""
+    n = node
+    parent = n.parent
+    while parent is not None and (parent.type in _PASS_THROUGH or (
+            parent.type == "unary_expression" and parent.child_by_field_name("operator") is not None
+            and text_of(parent.child_by_field_name("operator")) == "void")):
+        n = parent
+        parent = n.parent
+    fn = node.child_by_field_name("function")
+    return parent is not None and parent.type == "expression_statement" and not (
+        fn is not None and fn.type == "await_expression")
 
 
 def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:

@@ -113,6 +113,8 @@ class PrismaCall:
     # A `return`, `throw` or `break` follows the call in its block inside a for/while loop: it runs at most once
     # per loop (`if (failed) { await prisma.log.create(...); return; }`), not once per item.
     leaves_loop: bool = False
+    # The call is a statement of its own, its promise dropped: a Prisma query is lazy and then never runs.
+    discarded: bool = False
 
     @property
     def guessed(self) -> bool:

@@ -153,7 +153,8 @@ def test_a_column_that_became_a_relation_of_the_same_name_is_not_used_when_the_r
     migration = 'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n'
     head_schema = SCHEMA.replace(
         "  legacyCode String?\n",
-        '  legacyCodeId String?\n  legacyCode   Payment? @relation("legacy", fields: [legacyCodeId], references: [id])\n',
+        '  legacyCodeId String?\n'
+        '  legacyCode   Payment? @relation("legacy", fields: [legacyCodeId], references: [id])\n',
     ).replace("model Payment {\n", 'model Payment {\n  legacyOrders Order[] @relation("legacy")\n')
     code = """\
 import { prisma } from "@/lib/prisma";

@@ -3,7 +3,7 @@
 `analyze(ctx)` parses each changed query file once (bot.ts.file_analysis, through ctx.memo), runs every file-level
 rule module on it, then the repository-wide rule (dropped/renamed columns still used anywhere in the head tree).
 Rule modules: n_plus_one, transactions, unbounded, overfetch, raw_sql, mass_write, index_advisor, blast_radius,
-dropped_columns. Each module's `check(QueryInput) -> list[Finding]` is pure (no I/O, no parsing).
+unawaited, dropped_columns. Each module's `check(QueryInput) -> list[Finding]` is pure (no I/O, no parsing).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from . import (
     overfetch,
     raw_sql,
     transactions,
+    unawaited,
     unbounded,
 )
 from .common import QueryInput
@@ -37,7 +38,7 @@ PARSE_ERROR = define(
 
 FILE_CHECKS: list[Callable[[QueryInput], list[Finding]]] = [
     n_plus_one.check, transactions.check, unbounded.check, overfetch.check, raw_sql.check, mass_write.check,
-    index_advisor.check, blast_radius.check,
+    index_advisor.check, blast_radius.check, unawaited.check,
 ]
 
 

@@ -241,8 +241,8 @@ def check_missing_index(inp: QueryInput) -> list[Finding]:
         return []  # a test's lookup runs against a test database; index advice there helps nobody
     offline = is_script_path(inp.path)
     for call in inp.analysis.calls:
-        if call.operation not in _FILTERING_OPS or call.args is None:
-            continue
+        if call.operation not in _FILTERING_OPS or call.args is None or call.discarded:
+            continue  # (a dropped promise never runs: query/unawaited-query)
         model = inp.schema.model(call.accessor)
         if model is None or model.kind != "model" or _cached(inp, call):
             continue  # (a `view` cannot take an index: its cost is in the query that defines it)

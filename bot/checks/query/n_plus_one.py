@@ -129,8 +129,8 @@ def check(inp: QueryInput) -> list[Finding]:
     by_loop: dict[tuple[int, int], int] = {}  # the loop's byte span -> its finding in `out`
     grouped_lines: set[int] = set()
     for index, call in enumerate(calls):
-        if call.accessor is None:
-            continue
+        if call.accessor is None or call.discarded:
+            continue  # (a dropped promise never runs: query/unawaited-query)
         frame = per_item_frame(call)
         if frame is None or _skip_frame(inp, frame, small) or _STARTUP.search(call.function.name):
             continue

@@ -225,9 +225,9 @@ def _searches_text(where: JsValue | None, depth: int = 0) -> bool:
         return False
     for name, value in where.entries.items():
         if not isinstance(value, JsObject):
-            if isinstance(value, JsArray) and name in ("OR", "AND"):
-                if any(_searches_text(i, depth + 1) for i in value.items):
-                    return True
+            if isinstance(value, JsArray) and name in ("OR", "AND") and \
+                    any(_searches_text(i, depth + 1) for i in value.items):
+                return True
             continue
         if any(isinstance(value.entries.get(op), JsExpr) for op in _SEARCH_OPS):
             return True
@@ -308,7 +308,8 @@ def check_unbounded(inp: QueryInput) -> list[Finding]:
     ignored = {str(m)[:1].lower() + str(m)[1:] for m in (listed if isinstance(listed, list) else [listed])}
     seen_unique = unique_keys_used(inp.analysis.calls)
     for call in inp.analysis.calls:
-        if call.operation != "findMany" or call.has_arg("take") is not False or call.accessor in ignored:
+        if call.operation != "findMany" or call.has_arg("take") is not False or call.accessor in ignored or \
+                call.discarded:
             continue
         context = request_context(call, inp.path, inp.analysis.use_server)
         if context is None:

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.change import Change, ChangedFile, FileStatus, Snapshot, decode_text, is_binary
+from bot.change import Change, ChangedFile, FileStatus, Snapshot, decode_text, is_binary, prefetch
 from bot.config import Config
 
 QUERY_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -287,11 +287,18 @@ def _configured_schema_roots(snapshot: Snapshot, named: list[str], files: Callab
                              notes: list[str]) -> list[str]:
     """Schema paths named by `package.json#prisma.schema` or `prisma.config.ts`, relative to the repo root."""
     roots: list[str] = []
+    # A monorepo has a package.json per package: read them from git in one batch, not one round trip each.
+    prefetch(snapshot, [p for p in named if posixpath.basename(p) in ("package.json", *_PRISMA_CONFIG_NAMES)])
     for p in named:
         base = posixpath.basename(p)
         if base == "package.json":
+            text = decode_text(snapshot.read_bytes(p)) or "{}"
+            # Only a "prisma" key matters: most of a monorepo's package.json files lack one and are not decoded
+            # (a key spelled with a JSON escape still is).
+            if '"prisma"' not in text and "\\u" not in text:
+                continue
             try:
-                data = json.loads(decode_text(snapshot.read_bytes(p)) or "{}")
+                data = json.loads(text)
             except (json.JSONDecodeError, ValueError):
                 continue
             if not isinstance(data, dict):  # `[]` or `"x"` is valid JSON too
@@ -360,6 +367,10 @@ def classify(change: Change, config: Config) -> Surfaces:
     surfaces = Surfaces(head_layout=head_layout, base_layout=base_layout)
     schema_files = set(head_layout.schema_files) | set(base_layout.schema_files)
     foreign = foreign_migration_dirs(head_layout, base_layout)
+    # The loop below reads the head version of every changed source, schema and config file: one batch from git.
+    prefetch(change.head, [f.path for f in change.files if f.status is not FileStatus.DELETED
+                           and f.path.endswith((*QUERY_EXTENSIONS, ".prisma", ".sql", ".toml", ".json"))
+                           and not (config.paths.ignore and matches_any(f.path, config.paths.ignore))])
     for changed in change.files:
         path = changed.path
         if config.paths.ignore and matches_any(path, config.paths.ignore):

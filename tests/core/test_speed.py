@@ -184,3 +184,55 @@ def test_config_file_values_reach_the_dataclasses() -> None:
     assert config.severity_for(too_many, too_many.severity).value == "info"
     assert Config.model_validate({"feedback": {"keep_inline": ["prisma/float-money"]}}).feedback.keep_inline == [
         "prisma/float-money"]
+
+
+def test_prefetch_reads_many_files_in_one_git_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history replay reads every migration: GitSnapshot.prefetch fetches them in batches (names written together,
+    answers read together), and the reads after it come from the cache, byte for byte what one-by-one reads give."""
+    import bot.gitrepo
+    from bot.change import prefetch
+    from bot.gitrepo import GitSnapshot
+
+    files = {f"prisma/migrations/2024010{i}_m/migration.sql": f"CREATE TABLE t{i} (id int);\n" for i in range(8)}
+    files["bin.dat"] = b"\x00\x01 binary \xff"
+    repo = make_repo(tmp_path, files)
+    wanted = [*files, "absent.sql", "prisma"]  # a missing file and a folder read as None, as read_bytes gives them
+    expected = {p: GitSnapshot(repo, "HEAD").read_bytes(p) for p in wanted}
+    assert expected["absent.sql"] is None and expected["prisma"] is None
+
+    monkeypatch.setattr(bot.gitrepo, "_PREFETCH_BYTES", 150)  # a few names per batch: batches follow each other
+    snapshot = GitSnapshot(repo, "HEAD")
+    flushes = Counter[str]()
+    real_proc = snapshot._cat_file_proc
+
+    def counting_proc():  # type: ignore[no-untyped-def]
+        flushes["batch"] += 1
+        return real_proc()
+
+    monkeypatch.setattr(snapshot, "_cat_file_proc", counting_proc)
+    prefetch(snapshot, wanted)
+    assert 1 < flushes["batch"] < len(wanted), flushes  # several names per exchange, more than one batch
+
+    def no_more_git(spec: str) -> bytes | None:
+        raise AssertionError(f"read {spec} again after prefetch")
+
+    monkeypatch.setattr(snapshot, "_cat_file", no_more_git)
+    assert {p: snapshot.read_bytes(p) for p in wanted} == expected
+
+
+def test_typed_name_patterns_find_what_they_found_without_the_word_boundary() -> None:
+    """The `\\b` in front of the typed-name patterns is for speed only: on code full of near misses (names inside
+    words, `?:` and `!:`, types with `.` and `<`, a ternary's `a ? b : C`) both spellings find the same pairs."""
+    import re
+
+    from bot.ts import clients
+
+    text = "\n".join([
+        "class A { constructor(private readonly store: DatabaseService, db!: DbService, x?: Foo.Bar) {} }",
+        "const tx: Prisma.TransactionClient = a; let p2:PrismaClient; fooBar_baz : typeof prismaClient",
+        "const v = cond ? one: Two : three; itemsé: PrismaService; a:b:C; x: Map<string, Db>; $s: Repo",
+        "  id : ExtendedPrismaClient<typeof x>;\tnotes:\n  Notes; ab12: Q1",
+    ])
+    for pattern in (clients._TYPED_NAME, clients._CLASS_TYPED_NAME):
+        unbounded = re.compile(pattern.pattern.removeprefix(r"\b"), pattern.flags)
+        assert pattern.findall(text) == unbounded.findall(text) != []

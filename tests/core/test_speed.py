@@ -236,3 +236,29 @@ def test_typed_name_patterns_find_what_they_found_without_the_word_boundary() ->
     for pattern in (clients._TYPED_NAME, clients._CLASS_TYPED_NAME):
         unbounded = re.compile(pattern.pattern.removeprefix(r"\b"), pattern.flags)
         assert pattern.findall(text) == unbounded.findall(text) != []
+
+
+def test_unchanged_files_of_a_multi_file_schema_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prisma/schema/*.prisma: the files a change leaves alone are the same text at base and head, and the two sides'
+    schemas share their parse (rallly and comp re-parsed a dozen such files per review)."""
+    parsed: Counter[tuple[str, str]] = Counter()
+    real = bot.prisma.load.parse
+
+    def counting(text, path, *a, **k):  # type: ignore[no-untyped-def]
+        parsed[(path, text)] += 1
+        return real(text, path, *a, **k)
+
+    monkeypatch.setattr(bot.prisma.load, "parse", counting)
+    datasource, models = SCHEMA.split("model User", 1)
+    user, order = ("model User" + models).split("model Order", 1)
+    base = {"prisma/schema/schema.prisma": datasource, "prisma/schema/user.prisma": user,
+            "prisma/schema/order.prisma": "model Order" + order,
+            "prisma/migrations/migration_lock.toml": LOCK,
+            "prisma/migrations/20240101000000_init/migration.sql": INIT}
+    head = {**base, "prisma/schema/order.prisma": base["prisma/schema/order.prisma"].replace(
+        "  userId String\n", "  userId String\n  total  Float\n")}
+    result = review(change_from_trees(base, head), Config())
+
+    assert any(f.path == "prisma/schema/order.prisma" for f in result.findings), "the schema rules ran"
+    assert parsed == {**{(p, t): 1 for p, t in base.items() if p.endswith(".prisma")},
+                      ("prisma/schema/order.prisma", head["prisma/schema/order.prisma"]): 1}, parsed

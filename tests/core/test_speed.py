@@ -262,3 +262,25 @@ def test_unchanged_files_of_a_multi_file_schema_are_parsed_once(monkeypatch: pyt
     assert any(f.path == "prisma/schema/order.prisma" for f in result.findings), "the schema rules ran"
     assert parsed == {**{(p, t): 1 for p, t in base.items() if p.endswith(".prisma")},
                       ("prisma/schema/order.prisma", head["prisma/schema/order.prisma"]): 1}, parsed
+
+
+def test_strong_prisma_signs_split_up_answer_as_the_one_alternation_did() -> None:
+    """calls_prisma looks for each strong sign on its own (for speed) and checks the `\\b` before a client's name by
+    hand: on near misses (a name inside a word, a non-ASCII letter before it, a match at the very start, a sign
+    only later in the text) the answer is the old single pattern's."""
+    import re
+
+    from bot import surfaces
+
+    old = re.compile(
+        r"@prisma/client|PrismaClient|\$transaction\s*\(|\$queryRaw|\$executeRaw|\bPrisma\.(sql|raw|join)\b|"
+        r"\b(?:prisma|db|tx|prismaService|prismaClient)\s*\.\s*[a-z]\w*\s*\.\s*(?:"
+        + surfaces._PRISMA_OPERATIONS + r")\s*\(")
+    samples = [
+        "db.user.findMany(", "xdb.user.findMany(", "édb.user.findMany(", "_tx.order.update(", "a.db.user.count (",
+        "mydb.user.create( ; db.user.create(", "prismaService . user . upsert(", "prismaX.user.upsert(",
+        "await $transaction (", "$transactions", "Prisma.sql`x`", "XPrisma.sql`", "Prisma.sqlx", "use $queryRawUnsafe",
+        "import { PrismaClient }", "'@prisma/client'", "db.User.findMany(", "db.user.findMany", "", "tx.\n a\n.delete(",
+    ]
+    for text in samples:
+        assert surfaces._strong_prisma_sign(text) == (old.search(text) is not None), text

@@ -172,6 +172,15 @@ class MemorySnapshot:
 EMPTY_SNAPSHOT = MemorySnapshot(label="empty")
 
 
+def prefetch(snapshot: Snapshot, paths: Iterable[str]) -> None:
+    """Tell a snapshot which files are about to be read, so one that reads through git fetches them in one exchange
+    with `git cat-file` instead of one round trip per file (a history replay reads every migration.sql). Snapshots
+    without a batch read (memory, working tree, a diff overlay) read each file when asked, as before."""
+    batch = getattr(snapshot, "prefetch", None)
+    if batch is not None:
+        batch(paths)
+
+
 def is_binary(data: bytes) -> bool:
     """git's test: a NUL byte in the first 8 KB makes a file binary (no text diff, no line comments)."""
     return b"\x00" in data[:8192]

@@ -10,6 +10,7 @@ import os
 import posixpath
 import subprocess
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from bot.change import (
 from bot.surfaces import QUERY_EXTENSIONS, calls_prisma
 
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+# Bytes of object names written to `git cat-file --batch` before its answers are read (see GitSnapshot.prefetch).
+_PREFETCH_BYTES = 16_384
 _SKIP_WALK = {".git", "node_modules", ".venv", "__pycache__", ".next", "dist", "build"}
 
 
@@ -85,9 +88,29 @@ class GitSnapshot:
         self._cache[path] = data
         return data
 
-    def _cat_file(self, spec: str) -> bytes | None:
-        if "\n" in spec:
-            return None
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Read the files not read yet in batches: all their names are written to `git cat-file` at once, then
+        all the answers read, so many files cost one round trip instead of one each (same bytes, same cache)."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._cache and "\n" not in p]
+        with self._lock:
+            start = 0
+            while start < len(todo):
+                # Names are written before any answer is read: a batch stays well under a pipe's 64 KiB buffer, so
+                # the write never waits for git, which may itself be waiting for us to read its output.
+                end, size = start, 0
+                while end < len(todo) and (end == start or size < _PREFETCH_BYTES):
+                    size += len(self.commit) + len(todo[end].encode("utf-8", "surrogateescape")) + 2
+                    end += 1
+                chunk = todo[start:end]
+                proc = self._cat_file_proc()
+                assert proc.stdin is not None
+                proc.stdin.write(b"".join(f"{self.commit}:{p}\n".encode("utf-8", "surrogateescape") for p in chunk))
+                proc.stdin.flush()
+                for path in chunk:
+                    self._cache[path] = self._read_answer(proc)
+                start = end
+
+    def _cat_file_proc(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 ["git", "-C", str(self.repo), "cat-file", "--batch"],
@@ -96,15 +119,26 @@ class GitSnapshot:
                 stderr=subprocess.DEVNULL,
                 env=_GIT_ENV,
             )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
+        return self._proc
+
+    def _cat_file(self, spec: str) -> bytes | None:
+        if "\n" in spec:
+            return None
+        proc = self._cat_file_proc()
+        assert proc.stdin is not None
+        proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+        proc.stdin.flush()
+        return self._read_answer(proc)
+
+    @staticmethod
+    def _read_answer(proc: subprocess.Popen[bytes]) -> bytes | None:
+        assert proc.stdout is not None
+        header = proc.stdout.readline().split()
         if len(header) < 3 or header[-1] == b"missing":
             return None
         size = int(header[2])
-        data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)  # the newline after the object
+        data = proc.stdout.read(size)
+        proc.stdout.read(1)  # the newline after the object
         return data if header[1] == b"blob" else None
 
     def close(self) -> None:

@@ -38,8 +38,13 @@ class SchemaLoad:
     missing: list[str] = field(default_factory=list)  # listed but unreadable (binary, not UTF-8)
 
 
-def load_texts(texts: dict[str, str], provider_hint: str | None = None) -> SchemaLoad:
-    """Parse and build a schema from {path: text} (no ReviewContext needed: tests, benchmarks, other tools)."""
+def load_texts(texts: dict[str, str], provider_hint: str | None = None,
+               parsed_files: dict[object, object] | None = None) -> SchemaLoad:
+    """Parse and build a schema from {path: text} (no ReviewContext needed: tests, benchmarks, other tools).
+
+    `parsed_files` (a review's `ctx.parsed`) keeps each file's parse by path and text: the files a change leaves
+    alone in a multi-file schema are the same text at base and head, and are parsed once for both (a parsed file is
+    never modified; each side builds its own Schema from it)."""
     parsed: list[SchemaFile] = []
     errors: list[SchemaError] = []
     # Parsing allocates ~10 objects per schema line and none of them is garbage yet: the cyclic GC would rescan
@@ -48,8 +53,14 @@ def load_texts(texts: dict[str, str], provider_hint: str | None = None) -> Schem
     gc.disable()
     try:
         for path, text in texts.items():
+            key = ("prisma-file", path, text)
             try:
-                parsed.append(parse(text, path))
+                cached = parsed_files.get(key) if parsed_files is not None else None
+                if cached is None:
+                    cached = parse(text, path)
+                    if parsed_files is not None:
+                        parsed_files[key] = cached
+                parsed.append(cached)  # type: ignore[arg-type]
             except PrismaParseError as exc:
                 errors.append(SchemaError(path, exc.line, exc.column, exc.message))
         schema = None if errors else build_schema(parsed, provider_hint)
@@ -128,7 +139,7 @@ def _load(ctx: ReviewContext, side: Side, group: list[str]) -> SchemaLoad | None
     key = ("prisma-schema", tuple(texts.items()), layout.provider)
     parsed = ctx.parsed.get(key)
     if parsed is None:
-        parsed = ctx.parsed[key] = load_texts(texts, provider_hint=layout.provider)
+        parsed = ctx.parsed[key] = load_texts(texts, provider_hint=layout.provider, parsed_files=ctx.parsed)
     return replace(parsed, missing=missing)
 
 

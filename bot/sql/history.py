@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING
 
-from bot.change import FileStatus
+from bot.change import FileStatus, prefetch
 from bot.sql.load import is_migration_sql, migration_name, parsed_migration
 from bot.sql.state import Catalog, MigrationModel, apply_file, walk
 
@@ -38,6 +38,8 @@ def _build(ctx: ReviewContext) -> dict[str, MigrationModel]:
     for p in listing:
         if is_migration_sql(p) and _history_root(p) in roots:
             roots[_history_root(p)].append(p)
+    # The replay reads every migration of these folders: fetched from git in one batch, not one round trip each.
+    prefetch(ctx.change.head, [p for files in roots.values() for p in files])
     models: dict[str, MigrationModel] = {}
     # Prisma before 7.4.0 runs a multi-statement file as one transaction; later releases split it. When the
     # version is unknown, assume the transaction: the warnings it produces are the ones that cost an outage.

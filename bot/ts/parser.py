@@ -147,10 +147,13 @@ def _blank_type_arguments(data: bytes) -> bytes:
 _ERRORS = "(ERROR) @e (MISSING) @m"
 
 
-# The last few parses: the query analyzer reads a file twice in a row (Prisma calls, then calls to helpers in
-# loops), and a tree is never modified after parsing.
+# The last few parses: the query analyzer reads a file twice (Prisma calls, then calls to helpers in loops), and
+# following helpers into other modules parses those in between; a tree is never modified after parsing. Up to 16
+# files, and no more source than the 4 files at the 1 MB `limits.query_bytes` this cache held before (with 4, 10-20 %
+# of a typical review's TS parses were of a file parsed moments earlier).
 _RECENT: dict[tuple[str, bytes], SourceFile] = {}
-_RECENT_SIZE = 4
+_RECENT_SIZE = 16
+_RECENT_BYTES = 4_000_000
 
 
 def parse(path: str, data: bytes) -> SourceFile:
@@ -159,9 +162,16 @@ def parse(path: str, data: bytes) -> SourceFile:
     if cached is not None:
         return cached
     result = _parse(path, data)
-    if len(_RECENT) >= _RECENT_SIZE:
-        _RECENT.pop(next(iter(_RECENT)))
     _RECENT[key] = result
+    # list() copies the keys in one step: the App's worker threads may parse other reviews' files meanwhile.
+    keys = list(_RECENT)
+    held = sum(len(k[1]) for k in keys)
+    for oldest in keys[:-1]:
+        if len(keys) <= _RECENT_SIZE and held <= _RECENT_BYTES:
+            break
+        _RECENT.pop(oldest, None)
+        keys.remove(oldest)
+        held -= len(oldest[1])
     return result
 
 

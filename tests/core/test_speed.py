@@ -186,3 +186,103 @@ def test_config_file_values_reach_the_dataclasses() -> None:
     assert config.severity_for(too_many, too_many.severity).value == "info"
     assert Config.model_validate({"feedback": {"keep_inline": ["prisma/float-money"]}}).feedback.keep_inline == [
         "prisma/float-money"]
+
+
+def test_prefetch_reads_many_files_in_one_git_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history replay reads every migration: GitSnapshot.prefetch fetches them in batches (names written together,
+    answers read together), and the reads after it come from the cache, byte for byte what one-by-one reads give."""
+    import bot.gitrepo
+    from bot.change import prefetch
+    from bot.gitrepo import GitSnapshot
+
+    files = {f"prisma/migrations/2024010{i}_m/migration.sql": f"CREATE TABLE t{i} (id int);\n" for i in range(8)}
+    files["bin.dat"] = b"\x00\x01 binary \xff"
+    repo = make_repo(tmp_path, files)
+    wanted = [*files, "absent.sql", "prisma"]  # a missing file and a folder read as None, as read_bytes gives them
+    expected = {p: GitSnapshot(repo, "HEAD").read_bytes(p) for p in wanted}
+    assert expected["absent.sql"] is None and expected["prisma"] is None
+
+    monkeypatch.setattr(bot.gitrepo, "_PREFETCH_BYTES", 150)  # a few names per batch: batches follow each other
+    snapshot = GitSnapshot(repo, "HEAD")
+    flushes = Counter[str]()
+    real_proc = snapshot._cat_file_proc
+
+    def counting_proc():  # type: ignore[no-untyped-def]
+        flushes["batch"] += 1
+        return real_proc()
+
+    monkeypatch.setattr(snapshot, "_cat_file_proc", counting_proc)
+    prefetch(snapshot, wanted)
+    assert 1 < flushes["batch"] < len(wanted), flushes  # several names per exchange, more than one batch
+
+    def no_more_git(spec: str) -> bytes | None:
+        raise AssertionError(f"read {spec} again after prefetch")
+
+    monkeypatch.setattr(snapshot, "_cat_file", no_more_git)
+    assert {p: snapshot.read_bytes(p) for p in wanted} == expected
+
+
+def test_typed_name_patterns_find_what_they_found_without_the_word_boundary() -> None:
+    """The `\\b` in front of the typed-name patterns is for speed only: on code full of near misses (names inside
+    words, `?:` and `!:`, types with `.` and `<`, a ternary's `a ? b : C`) both spellings find the same pairs."""
+    import re
+
+    from bot.ts import clients
+
+    text = "\n".join([
+        "class A { constructor(private readonly store: DatabaseService, db!: DbService, x?: Foo.Bar) {} }",
+        "const tx: Prisma.TransactionClient = a; let p2:PrismaClient; fooBar_baz : typeof prismaClient",
+        "const v = cond ? one: Two : three; itemsé: PrismaService; a:b:C; x: Map<string, Db>; $s: Repo",
+        "  id : ExtendedPrismaClient<typeof x>;\tnotes:\n  Notes; ab12: Q1",
+    ])
+    for pattern in (clients._TYPED_NAME, clients._CLASS_TYPED_NAME):
+        unbounded = re.compile(pattern.pattern.removeprefix(r"\b"), pattern.flags)
+        assert pattern.findall(text) == unbounded.findall(text) != []
+
+
+def test_unchanged_files_of_a_multi_file_schema_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prisma/schema/*.prisma: the files a change leaves alone are the same text at base and head, and the two sides'
+    schemas share their parse (rallly and comp re-parsed a dozen such files per review)."""
+    parsed: Counter[tuple[str, str]] = Counter()
+    real = bot.prisma.load.parse
+
+    def counting(text, path, *a, **k):  # type: ignore[no-untyped-def]
+        parsed[(path, text)] += 1
+        return real(text, path, *a, **k)
+
+    monkeypatch.setattr(bot.prisma.load, "parse", counting)
+    datasource, models = SCHEMA.split("model User", 1)
+    user, order = ("model User" + models).split("model Order", 1)
+    base = {"prisma/schema/schema.prisma": datasource, "prisma/schema/user.prisma": user,
+            "prisma/schema/order.prisma": "model Order" + order,
+            "prisma/migrations/migration_lock.toml": LOCK,
+            "prisma/migrations/20240101000000_init/migration.sql": INIT}
+    head = {**base, "prisma/schema/order.prisma": base["prisma/schema/order.prisma"].replace(
+        "  userId String\n", "  userId String\n  total  Float\n")}
+    result = review(change_from_trees(base, head), Config())
+
+    assert any(f.path == "prisma/schema/order.prisma" for f in result.findings), "the schema rules ran"
+    assert parsed == {**{(p, t): 1 for p, t in base.items() if p.endswith(".prisma")},
+                      ("prisma/schema/order.prisma", head["prisma/schema/order.prisma"]): 1}, parsed
+
+
+def test_strong_prisma_signs_split_up_answer_as_the_one_alternation_did() -> None:
+    """calls_prisma looks for each strong sign on its own (for speed) and checks the `\\b` before a client's name by
+    hand: on near misses (a name inside a word, a non-ASCII letter before it, a match at the very start, a sign
+    only later in the text) the answer is the old single pattern's."""
+    import re
+
+    from bot import surfaces
+
+    old = re.compile(
+        r"@prisma/client|PrismaClient|\$transaction\s*\(|\$queryRaw|\$executeRaw|\bPrisma\.(sql|raw|join)\b|"
+        r"\b(?:prisma|db|tx|prismaService|prismaClient)\s*\.\s*[a-z]\w*\s*\.\s*(?:"
+        + surfaces._PRISMA_OPERATIONS + r")\s*\(")
+    samples = [
+        "db.user.findMany(", "xdb.user.findMany(", "édb.user.findMany(", "_tx.order.update(", "a.db.user.count (",
+        "mydb.user.create( ; db.user.create(", "prismaService . user . upsert(", "prismaX.user.upsert(",
+        "await $transaction (", "$transactions", "Prisma.sql`x`", "XPrisma.sql`", "Prisma.sqlx", "use $queryRawUnsafe",
+        "import { PrismaClient }", "'@prisma/client'", "db.User.findMany(", "db.user.findMany", "", "tx.\n a\n.delete(",
+    ]
+    for text in samples:
+        assert surfaces._strong_prisma_sign(text) == (old.search(text) is not None), text

@@ -66,7 +66,8 @@ def split_script_path(path: str, roots: Iterable[str] = ()) -> MigrationScript |
 def _index(paths: Iterable[str], roots: list[str], foreign: frozenset[str] = frozenset()) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for path in paths:
-        if "node_modules/" in path:
+        # A tree lists thousands of files and few are migration scripts: the cheap test first.
+        if "node_modules/" in path or not path.endswith(SCRIPT):
             continue
         script = split_script_path(path, roots)
         if script is not None and script.root not in foreign:

@@ -192,3 +192,17 @@ export class UserResolver {
 }
 """
     assert _lines(query_findings, "src/user/user.resolver.ts", code) == []
+
+
+def test_fields_destructured_from_the_row_leave_without_its_secrets(query_findings) -> None:
+    # linen: `const { id } = await prisma.integrationMatrix.delete(...)`; res.json({ ok: true, id })
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const { id } = await prisma.user.delete({ where: { id: req.body.id } });
+  res.json({ ok: true, id });
+  const { passwordHash } = await prisma.user.findFirst({ where: { id: req.body.id } });
+  return res.json({ passwordHash });
+}
+"""
+    assert _lines(query_findings, "src/pages/api/users.ts", code) == [5]

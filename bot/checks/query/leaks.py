@@ -192,6 +192,16 @@ def removed_fields(body: str, name: str) -> set[str]:
     return out
 
 
+def _destructured(analysis: FileAnalysis, call: PrismaCall) -> list[str] | None:
+    """The fields `const { id, name: label } = await <call>` takes from the row (None when it is not destructured)."""
+    text = analysis.line_text(call.line) or ""
+    m = re.search(r"\{([\w$\s,:]*)\}\s*(?::\s*[\w$<>\[\]]+\s*)?=\s*(?:await\s+)?" + re.escape(call.client.split(".")[0]),
+                  text)
+    if m is None:
+        return None
+    return [part.split(":")[0].strip() for part in m.group(1).split(",") if part.strip()]
+
+
 def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tuple[Leak | None, list[str]]:
     """The first sink the call's rows reach with a secret still in them, and the secrets still there."""
     if call.function.is_module:
@@ -205,6 +215,9 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
             text = (analysis.line_text(call.line) or "").strip()
             return Leak(call.line, "response", text[:80]), secrets
         return None, secrets
+    picked = _destructured(analysis, call)
+    if picked is not None and not set(picked) & set(secrets):
+        return None, []  # `const { id } = await prisma.x.delete(...)`: only those fields leave, not the row
     if len(call.result_names) != 1:
         return None, secrets
     name = call.result_names[0]

@@ -195,8 +195,8 @@ def removed_fields(body: str, name: str) -> set[str]:
 def _destructured(analysis: FileAnalysis, call: PrismaCall) -> list[str] | None:
     """The fields `const { id, name: label } = await <call>` takes from the row (None when it is not destructured)."""
     text = analysis.line_text(call.line) or ""
-    m = re.search(r"\{([\w$\s,:]*)\}\s*(?::\s*[\w$<>\[\]]+\s*)?=\s*(?:await\s+)?" + re.escape(call.client.split(".")[0]),
-                  text)
+    receiver = re.escape(call.client.split(".")[0])
+    m = re.search(r"\{([\w$\s,:]*)\}\s*(?::\s*[\w$<>\[\]]+\s*)?=\s*(?:await\s+)?" + receiver, text)
     if m is None:
         return None
     return [part.split(":")[0].strip() for part in m.group(1).split(",") if part.strip()]

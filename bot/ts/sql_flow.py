@@ -45,8 +45,10 @@ class SqlSource:
     why: str  # "a generated $n placeholder", "a parameter of `set`", "`req.body`"...
     line: int
     # For "parameter": the first line of the function whose parameter it is (the rule compares it with the
-    # request handler the call sits in).
+    # request handler the call sits in), and its name and the parameter's position (its callers decide).
     function_line: int = 0
+    function_name: str = ""
+    param_index: int = -1
 
 
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition",
@@ -523,8 +525,9 @@ class SqlFlow:
                               fn.start_point.row + 1)]
         if name in _REQUEST_ROOTS and name not in ("input", "event", "query", "params"):
             return [self._src(REQUEST, at, f"`{name}`")]
+        index = next((i for i, p in enumerate(_param_nodes(fn)) if p.id == param.id), -1)
         return [SqlSource(PARAMETER, re.sub(r"\s+", " ", text_of(at))[:80], f"a parameter of `{_function_name(fn)}`",
-                          at.start_point.row + 1, fn.start_point.row + 1)]
+                          at.start_point.row + 1, fn.start_point.row + 1, _function_name(fn), index)]
 
     def _entry_part(self, collection: Node, param: Node, name: str) -> list[SqlSource] | None:
         """`Object.entries(input.ratings).map(([id, level]) => ...)` with `ratings: z.record(z.string(), z.number())`:

@@ -328,3 +328,36 @@ export async function find(name: string | undefined, limit: number) {
 """
     (finding,) = query_findings({"src/lib/users.ts": code}, rule=RULE)
     assert finding.severity is Severity.WARNING and "`name`" in finding.message and "`limit`" not in finding.message
+
+
+SCHEDULE = """\
+import { db } from "~/server/db";
+export const scheduleCleanup = async (cron: string, interval: string) => {
+  await db.$executeRawUnsafe(
+    `SELECT cron.schedule('cleanup', '${cron}', $$ DELETE FROM t WHERE at < NOW() - INTERVAL '${interval}' $$)`);
+};
+"""
+
+
+def test_a_helper_whose_every_caller_passes_deploy_configuration_is_quiet(query_findings):  # type: ignore[no-untyped-def]
+    # split-pro schedules its pg_cron job from two environment variables read at start-up
+    boot = """\
+import { scheduleCleanup } from "./server/schedule";
+export async function register() {
+  await scheduleCleanup(env.CLEANUP_CRON!, process.env.RETENTION ?? "7 days");
+}
+"""
+    assert query_findings({"src/server/schedule.ts": SCHEDULE, "src/instrumentation.ts": boot}, rule=RULE) == []
+    # one caller passing anything else (here a request's value) keeps the finding, as does a helper nobody calls
+    route = """\
+import { scheduleCleanup } from "../server/schedule";
+export async function POST(req: Request) {
+  const { cron } = await req.json();
+  await scheduleCleanup(cron, "7 days");
+}
+"""
+    found = query_findings({"src/server/schedule.ts": SCHEDULE, "src/instrumentation.ts": boot,
+                            "src/app/api/cron/route.ts": route}, rule=RULE)
+    assert [f.path for f in found] == ["src/server/schedule.ts"]
+    alone = query_findings({"src/server/schedule.ts": SCHEDULE}, rule=RULE)
+    assert [f.path for f in alone] == ["src/server/schedule.ts"]

@@ -28,6 +28,7 @@ from . import (
     unawaited,
     unbounded,
 )
+from .callers import callers_pass_constants
 from .common import QueryInput
 from .schema_view import schema_view
 
@@ -82,12 +83,31 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         for check in FILE_CHECKS:
             findings.extend(check(inp))
     findings = index_advisor.merge_across_files(findings)
+    findings = _decided_by_callers(ctx, findings)
     findings.extend(dropped_columns.analyze(ctx))
     if files:
         # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.
         ctx.facts["query"] = {"files": files, "calls": calls, "transactions": transactions_seen,
                               "models": sorted(models)}
     return findings
+
+
+def _decided_by_callers(ctx: ReviewContext, findings: list[Finding]) -> list[Finding]:
+    """Raw SQL built from a helper's own parameters: dropped when every caller in the tree passes constants or deploy
+    configuration (split-pro schedules its pg_cron job from two environment variables)."""
+    out: list[Finding] = []
+    for f in findings:
+        decide = f.extra.get("callers_decide") if f.rule == raw_sql.RULE.id else None
+        if isinstance(decide, dict):
+            try:
+                fixed = callers_pass_constants(ctx, str(decide["function"]), list(decide["params"]))
+            except Exception as exc:  # reading the tree must never stop the review; the finding stays
+                ctx.note(f"{f.path}: callers of {decide['function']} not read ({type(exc).__name__})")
+                fixed = False
+            if fixed:
+                continue
+        out.append(f)
+    return out
 
 
 def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:

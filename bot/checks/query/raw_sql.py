@@ -67,6 +67,22 @@ def _verdict(sources: tuple[SqlSource, ...], function: FunctionInfo) -> _Verdict
     return _Verdict(request, unknown)
 
 
+def _callers_decide(verdict: _Verdict) -> dict[str, object] | None:
+    """When the only doubtful values are plain parameters of one named function, the callers decide: the analyzer
+    looks them up in the repository (`callers_pass_constants`) and drops the finding if every call passes a
+    constant, a literal or deploy configuration (`process.env.X`, `env.X`)."""
+    if verdict.request or not verdict.unknown:
+        return None
+    names = {s.function_name for s in verdict.unknown}
+    if len(names) != 1 or not all(s.origin == PARAMETER and s.param_index >= 0 and re.fullmatch(r"[\w$]+", s.expr)
+                                  for s in verdict.unknown):
+        return None
+    (name,) = names
+    if not name or name == "the function":
+        return None
+    return {"callers_decide": {"function": name, "params": sorted({s.param_index for s in verdict.unknown})}}
+
+
 def _listed(sources: tuple[SqlSource, ...]) -> str:
     seen: dict[str, str] = {}
     for s in sources:
@@ -142,7 +158,7 @@ def check(inp: QueryInput) -> list[Finding]:
                    f"parameters (`Prisma.sql` / `Prisma.join` for fragments), or keep `{call.operation}` with "
                    f"placeholders: `{call.client}.{call.operation}('... WHERE id = $1', id)`; identifiers "
                    f"(tables, columns) go through an allow-list or a quoting function.")
-        out.append(call_finding(RULE, call, message, severity=verdict.severity))
+        out.append(call_finding(RULE, call, message, severity=verdict.severity, extra=_callers_decide(verdict)))
     for helper in inp.analysis.raw_helpers:
         scope = None if helper.function.is_module else (helper.function.line, helper.function.end_line)
         key = f"{helper.function.name}:{helper.helper}"

@@ -95,6 +95,9 @@ def resolve_module(importer: str, spec: str, exists: Callable[[str], bool]) -> s
     return None
 
 
+_FACTORY_NAME = re.compile(r"prisma|db|database|client|conn|pool|orm", re.IGNORECASE)
+
+
 def collect_client_names(path: str, text: str,
                          module_is_client: Callable[[str, str], bool] | None = None) -> ClientNames:
     """Scan a file's text once for the names that hold a Prisma Client.
@@ -126,7 +129,8 @@ def collect_client_names(path: str, text: str,
         if base in names.clients or base in DEFAULT_CLIENT_NAMES:
             names.clients.add(new_name)
     # `const client = getPrisma()` / `= await createDb(url)` with the factory imported from a client module
-    factories = {n for n in names.clients if n not in DEFAULT_CLIENT_NAMES}
+    # (named like a client factory: a module's `getDocument` helper returns a row, not a client)
+    factories = {n for n in names.clients if n not in DEFAULT_CLIENT_NAMES and _FACTORY_NAME.search(n)}
     if factories:
         for new_name, factory in _FACTORY_BINDING.findall(text):
             if factory in factories:

@@ -191,3 +191,18 @@ export async function list() {
     calls = analysis_from_text("src/orders.ts", code, model_accessors=frozenset({"order"}),
                                module_is_client=lambda importer, spec: spec.endswith("db-factory")).calls
     assert [(c.client, c.client_kind, c.confidence) for c in calls] == [("store", "client", 1.0)]
+
+
+def test_a_row_returned_by_a_helper_of_the_client_module_is_no_client() -> None:
+    # briefer: `const doc = await getDocument(id)` imports getDocument from the database package; `doc.conns.delete`
+    # is a Map's delete
+    code = """\
+import prisma, { getDocument } from "@briefer/database";
+export async function close(id: string) {
+  const doc = await getDocument(id);
+  doc.conns.delete(id);
+  await prisma().document.findUnique({ where: { id } });
+}
+"""
+    calls = analysis_from_text("src/close.ts", code).calls
+    assert not [c for c in calls if c.client == "doc" and c.confidence >= 1.0]

@@ -42,3 +42,15 @@ export async function purge(ids: string[]) {
 """
     found = query_findings({"src/services/purge.ts": code})
     assert [f.rule for f in found if f.severity is not Severity.INFO] == [RULE]
+
+
+def test_a_collection_method_of_the_same_name_is_not_a_query(query_findings) -> None:
+    # briefer: `doc.conns.delete(conn)` is a Map's delete, statement of its own like a dropped query
+    code = """\
+import { prisma } from "@/lib/prisma";
+export function close(doc: { conns: Map<string, number> }, conn: string) {
+  doc.conns.delete(conn);
+  prisma.user.findMany();
+}
+"""
+    assert [f.line for f in query_findings({"src/yjs/index.ts": code}, rule=RULE)] == [4]

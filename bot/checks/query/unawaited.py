@@ -23,7 +23,7 @@ def check(inp: QueryInput) -> list[Finding]:
         return []
     out: list[Finding] = []
     for call in inp.analysis.calls:
-        if not call.discarded or call.operation not in _LAZY or call.guessed:
+        if not call.discarded or call.operation not in _LAZY or call.confidence < 1.0:
             continue
         what = "write" if call.is_write or call.operation.startswith("$execute") else "read"
         message = (f"`{call.target}(...)` is a statement of its own: its promise is neither awaited, returned nor "

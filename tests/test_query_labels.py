@@ -70,6 +70,19 @@ def test_the_fresh_real_pr_hand_check_is_sixty_findings_of_the_fresh_apps() -> N
     assert all(r["severity"] in ("error", "warning") and r["reason"].strip() and int(r["line"]) > 0 for r in rows)
 
 
+def test_the_second_fresh_hand_checks_are_pinned_to_their_apps() -> None:
+    # five apps nobody had looked at, judged on this round's code before the fixes they prompted
+    apps = {r["repo"] for r in csv.DictReader((BENCH / "real_prs_apps_fresh2.csv").open(encoding="utf-8"))}
+    rows = list(csv.DictReader((BENCH / "real_prs_handcheck_fresh2.csv").open(encoding="utf-8")))
+    assert len(apps) == 5 and len(rows) == 70 and {r["repo"] for r in rows} <= apps
+    judged = qf.load_judged(LABELS / "fresh2_judged.csv")
+    pinned = {a.repo: a.commit for a in qa.load_apps(LABELS / "apps.csv").values() if a.repo in apps}
+    assert len(judged) == 67 and all(j.commit == pinned[j.repo] for j in judged.values())
+    for verdicts in ({r["verdict"] for r in rows}, {j.verdict for j in judged.values()}):
+        assert verdicts <= {"useful", "noise", "wrong"}
+    assert all(r["reason"].strip() and "\n" not in r["reason"] and int(r["line"]) > 0 for r in rows)
+
+
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from bot.change import decode_text
 from bot.ts import repo_files
 from bot.ts.clients import resolve_module
-from bot.ts.extract import _SMALL_CONST, _count_items, _how_used
+from bot.ts.extract import _SMALL_CONST, _count_items, _how_used, is_io_callee
 from bot.ts.imports import bindings
 from bot.ts.model import Frame, FunctionInfo, repeating_frame
 from bot.ts.parser import captures, parse, skip_reason
@@ -52,6 +52,8 @@ class QueryingHelper:
     name: str  # its FunctionInfo name: "ContactService.email", "loadUser"
     line: int  # where its first query is
     queries: tuple[str, ...]  # "prisma.contact.findFirst", in source order, deduplicated
+    # it awaits a network call (`await this.azureService.trigger(...)`) besides its queries: that call sets its cost
+    awaits_io: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,17 +134,31 @@ def _queries_by_function(ctx: ReviewContext, side: str, path: str) -> dict[str, 
         analysis = file_analysis(ctx, path, side)
         out: dict[str, QueryingHelper] = {}
         grouped: dict[str, list[tuple[int, str]]] = {}
+        spans: dict[str, tuple[int, int]] = {}
         for call in analysis.calls:
             # model queries only, as query/n-plus-one counts them (raw SQL and $transaction are not per-row reads)
             if call.accessor is None or call.function.is_module:
                 continue
             grouped.setdefault(call.function.name, []).append((call.line, call.target))
+            spans[call.function.name] = (call.function.line, call.function.end_line)
         for name, found in grouped.items():
             queries = tuple(dict.fromkeys(t for _, t in found))
-            out[name] = QueryingHelper(path, name, found[0][0], queries)
+            first, last = spans[name]
+            body = "\n".join(analysis.lines[first - 1:last])
+            out[name] = QueryingHelper(path, name, found[0][0], queries, _awaits_io(body))
         return out
 
     return ctx.memo(("callgraph-queries", side, path), build)
+
+
+def _awaits_io(body: str) -> bool:
+    """The function awaits a call that leaves the process (not a query, not another Prisma call)."""
+    for callee in re.findall(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(", body):
+        if "prisma" in callee.lower() or callee.startswith(("tx.", "db.", "this.db.")):
+            continue
+        if is_io_callee(callee):
+            return True
+    return False
 
 
 def _default_name(ctx: ReviewContext, side: str, path: str) -> str | None:

@@ -234,3 +234,30 @@ export async function POST(items: { id: string; ok: boolean }[], groups: { id: s
     # Line 5 exits the loop right after; line 10's break is conditional; a switch's break stays in the loop;
     # line 22 leaves the inner loop but runs once per item of the outer one.
     assert 5 not in lines and 10 in lines and 16 in lines and 22 in lines
+
+
+def test_a_helper_that_calls_out_per_item_is_not_n_plus_one(query_findings) -> None:
+    # dyrectorio: createRun triggers an Azure DevOps run, then stores its id; the network call sets the cost
+    runs = """\
+import { prisma } from "../lib/prisma";
+export async function createRun(name: string) {
+  const run = await azure.trigger(name);
+  return prisma.order.create({ data: { id: run.id } });
+}
+export async function loadRun(id: string) {
+  return prisma.order.findUnique({ where: { id } });
+}
+"""
+    code = """\
+import { createRun, loadRun } from "@/services/runs";
+export async function POST(req: Request, names: string[]) {
+  for (const name of names) {
+    await createRun(name);
+    await loadRun(name);
+  }
+  await prisma.order.count();
+  return Response.json({});
+}
+"""
+    found = query_findings({"src/services/runs.ts": runs, "src/app/api/runs/route.ts": code}, rule=RULE)
+    assert [f.line for f in found if f.path == "src/app/api/runs/route.ts"] == [5]

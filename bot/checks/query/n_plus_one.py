@@ -208,8 +208,8 @@ def _helper_findings(inp: QueryInput, small: int, script: bool, reported: set[in
         if frame.kind is FrameKind.ITERATION and (frame.batch_into == "$transaction" or
                                                   not (helper.awaited or helper.returned)):
             continue
-        if _io_per_item(inp, frame) or _memoised(inp, helper.line):
-            continue
+        if _io_per_item(inp, frame) or _memoised(inp, helper.line) or helper.target.awaits_io:
+            continue  # (a helper that calls out per item, as dyrectorio's createRun triggers an Azure run)
         target = helper.target
         runs = ", ".join(f"`{q}`" for q in target.queries[:3])
         where_of = f" of `{frame.collection}`" if frame.collection else ""

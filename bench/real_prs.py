@@ -428,9 +428,13 @@ def rescore(results: list[PrResult], judged_path: Path) -> str:
     """A hand check against a (later) run: of the judged findings, which are still posted and with what verdicts,
     matched by (repo, commit, path, line, rule); and how many posted findings of the judged PRs are not judged."""
     with judged_path.open(newline="", encoding="utf-8") as fh:
-        judged = {(r["repo"], r["commit"], r["path"], int(r["line"]), r["rule"]): r["verdict"].strip()
+        # (the first hand check wrote "correct-but-noise" for what the later ones call "noise")
+        judged = {(r["repo"], r["commit"], r["path"], int(r["line"]), r["rule"]):
+                  r["verdict"].strip().replace("correct-but-noise", "noise")
                   for r in csv.DictReader(fh) if r.get("verdict", "").strip()}
-    posted = {(r.repo, r.commit, f.path, f.line, f.rule) for r in results if r.status == "ok" for f in r.findings}
+    # posted = still an error or a warning: a finding demoted to a note in the summary is no longer a comment
+    posted = {(r.repo, r.commit, f.path, f.line, f.rule) for r in results if r.status == "ok" for f in r.findings
+              if f.severity in ("error", "warning")}
     prs = {(repo, commit) for repo, commit, *_ in judged}
     still = {k: v for k, v in judged.items() if k in posted}
     gone = Counter(v for k, v in judged.items() if k not in posted)

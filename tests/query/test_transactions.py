@@ -220,3 +220,10 @@ export async function DELETE(id: string) {
     found = query_findings({"src/app/api/x/route.ts": code}, rule="query/transaction-escape")
     assert [f.line for f in found] == [4]
     assert "takes no transaction client" in found[0].message and "async (tx)" in found[0].message
+
+
+def test_dependent_writes_in_a_seed_or_data_factory_are_a_note(query_findings):
+    # documenso's seed, linen's bin/factory: a partial run on a developer's database is simply run again
+    for path in ("packages/prisma/seed/documents.ts", "apps/web/bin/factory/communities/index.ts"):
+        [f] = query_findings({path: CHECKOUT}, rule="query/missing-transaction")
+        assert f.severity is Severity.INFO and "run by hand" in f.message

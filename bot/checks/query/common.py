@@ -62,6 +62,16 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
+# Code a developer runs by hand (seeds, data factories, one-off scripts, CLIs); jobs and workers run in production
+# on outside data, so they are not in this list.
+_DEVELOPER_SCRIPT = re.compile(r"(^|/)(scripts?|seeds?|seeders?|factor(?:y|ies)|fixtures?|bin|cli|tools|maintenance|"
+                               r"backfills?|migrations?)(/|$)|(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
+
+
+def is_developer_script(path: str) -> bool:
+    return bool(_DEVELOPER_SCRIPT.search(path))
+
+
 def is_script_path(path: str) -> bool:
     return bool(_SCRIPT_PATH.search(path)) and not _REQUEST_PATH.search(path.rsplit("/", 1)[-1])
 

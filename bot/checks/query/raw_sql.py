@@ -11,7 +11,7 @@ from bot.ts.model import UNSAFE_RAW_OPS, FunctionInfo
 from bot.ts.sql_flow import PARAMETER, REQUEST, UNKNOWN, SqlSource
 from bot.ts.values import JsExpr, JsLiteral, JsValue
 
-from .common import QueryInput, call_finding, is_test_path
+from .common import QueryInput, call_finding, is_developer_script, is_test_path
 
 RULE = define(
     "query/raw-sql-injection", Severity.ERROR, Surface.QUERY,
@@ -46,9 +46,6 @@ class _Verdict:
         return Severity.ERROR if self.request else Severity.WARNING
 
 
-# Code a developer runs by hand (seeds, one-off scripts, CLIs); jobs and workers run in production on outside data.
-_DEVELOPER_SCRIPT = re.compile(r"(^|/)(scripts?|seeds?|seeders?|bin|cli|tools|maintenance|backfills?|migrations?)(/|$)|"
-                               r"(^|/)seed[\w.-]*\.[cm]?[jt]sx?$")
 # Functions whose parameters are what the client sent (a route handler's request, a procedure's input).
 _HANDLERS = frozenset({"next-route", "next-api", "server-action", "trpc", "nest-controller", "express", "resolver",
                        "loader"})
@@ -118,7 +115,7 @@ def _built_elsewhere(sql: JsValue, verdict: _Verdict) -> str:
 def check(inp: QueryInput) -> list[Finding]:
     out: list[Finding] = []
     consts = inp.analysis.const_strings
-    offline = is_test_path(inp.path) or bool(_DEVELOPER_SCRIPT.search(inp.path))
+    offline = is_test_path(inp.path) or is_developer_script(inp.path)
     for call in inp.analysis.calls:
         if call.operation not in UNSAFE_RAW_OPS or not call.arguments:
             continue

@@ -11,7 +11,7 @@ from bot.ts.extract import is_io_callee
 from bot.ts.model import FileAnalysis, FrameKind, PrismaCall
 from bot.ts.values import JsObject
 
-from .common import QueryInput, call_finding, call_idents, is_test_path
+from .common import QueryInput, call_finding, call_idents, is_developer_script, is_test_path
 from .leaks import code_between, code_lines
 from .schema_view import SchemaView
 
@@ -140,6 +140,7 @@ def _pair_reason(first: PrismaCall, second: PrismaCall, schema: SchemaView | Non
 def check_missing(inp: QueryInput) -> list[Finding]:
     if is_test_path(inp.path):
         return []
+    by_hand = is_developer_script(inp.path)
     out: list[Finding] = []
     for writes in _outside_transaction_writes(inp.analysis).values():
         if len(writes) < 2:
@@ -157,7 +158,11 @@ def check_missing(inp: QueryInput) -> list[Finding]:
                 if reason is None or _saga_step(inp.analysis, first, second) or \
                         _exclusive(inp.analysis, first, second) or _get_or_create(inp.analysis, first):
                     continue
-                out.append(call_finding(MISSING, second, _missing_message(first, second, reason),
+                message = _missing_message(first, second, reason)
+                if by_hand:
+                    message += (" (A seed or a script run by hand: a partial run is simply run again, so this is a "
+                                "note.)")
+                out.append(call_finding(MISSING, second, message, severity=Severity.INFO if by_hand else None,
                                         key_suffix=f"after:{first.accessor}.{first.operation}"))
                 reported = True
                 break

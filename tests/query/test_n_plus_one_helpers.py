@@ -261,3 +261,22 @@ export async function POST(req: Request, names: string[]) {
 """
     found = query_findings({"src/services/runs.ts": runs, "src/app/api/runs/route.ts": code}, rule=RULE)
     assert [f.line for f in found if f.path == "src/app/api/runs/route.ts"] == [5]
+
+
+def test_a_create_with_nested_creates_per_item_is_a_note(query_findings) -> None:
+    # split-pro's bank import creates each expense with its participants; createMany cannot carry nested creates
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function POST(req: Request, rows: { total: number }[], userId: string) {
+  for (const row of rows) {
+    await prisma.order.create({ data: { total: row.total, userId, items: { create: [{ quantity: 1 }] } } });
+  }
+  for (const row of rows) {
+    await prisma.order.create({ data: { total: row.total, userId } });
+  }
+  return Response.json({});
+}
+"""
+    found = {f.line: f for f in query_findings({"src/app/api/import/route.ts": code}, rule=RULE)}
+    assert found[4].severity is Severity.INFO and "createManyAndReturn" in found[4].message
+    assert found[7].severity is Severity.WARNING and "createMany" in found[7].message

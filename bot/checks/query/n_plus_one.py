@@ -159,12 +159,20 @@ def check(inp: QueryInput) -> list[Finding]:
             # a one-off script: slow, but nobody waits on it per request; a write loop inside a transaction is
             # atomic and deliberate, yet still one round trip per item while the transaction holds its locks
             severity = Severity.INFO
+        elif call.operation in ("create", "upsert") and _nested_creates(call):
+            # `create({ data: { ..., config: { create: {...} } } })`: createMany cannot carry nested creates, so the
+            # batch the rule would ask for does not exist in one call (split-pro's bank import, dyrectorio's copy)
+            severity = Severity.INFO
         # Values produced by other queries in the same iteration make a "one statement" rewrite wrong.
         per_item_results = {n for other in calls if other is not call and
                             frame.start_byte <= other.start_byte < frame.end_byte for n in other.result_names}
         # ...and so do values computed in the loop body (`const { code } = await fetchCode(p)`)
         per_item_results |= _declared_in_loop(inp, frame, call)
         message = _message(call, frame, same_tick, per_item_results)
+        if severity is Severity.INFO and call.operation in ("create", "upsert") and _nested_creates(call):
+            message += (" Its `data` creates related rows as well, which `createMany` cannot do: if the list can grow "
+                        "to hundreds, insert the parents with `createManyAndReturn` and their children with one "
+                        "`createMany`; for a handful this is fine.")
         if in_tx and not same_tick:
             message += (" Inside the transaction the loop is still one round trip per item, holding the "
                         "transaction's locks the whole time.")
@@ -342,6 +350,21 @@ def _message(call: PrismaCall, frame: Frame, same_tick: bool, per_item_results: 
                "otherwise pass the un-awaited calls to one `$transaction([...])` (one round trip, atomic).")
         return f"{head} {fix}"
     return f"{head} Query once for all items (`where: {{ id: {{ in: ids }} }}`) or use `include`."
+
+
+_NESTED_CREATES = frozenset({"create", "createMany", "connectOrCreate", "upsert"})
+
+
+def _nested_creates(call: PrismaCall) -> bool:
+    """The write's `data` (or an upsert's `create`) creates related rows through a relation field."""
+    if call.args is None:
+        return False
+    for part in ("data", "create"):
+        data = call.args.get(part)
+        if isinstance(data, JsObject) and any(isinstance(v, JsObject) and _NESTED_CREATES & set(v.entries)
+                                              for v in data.entries.values()):
+            return True
+    return False
 
 
 def _data_reads(call: PrismaCall, frame: Frame, per_item: frozenset[str] | set[str] = frozenset()) -> bool:

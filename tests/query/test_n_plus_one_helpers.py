@@ -280,3 +280,27 @@ export async function POST(req: Request, rows: { total: number }[], userId: stri
     found = {f.line: f for f in query_findings({"src/app/api/import/route.ts": code}, rule=RULE)}
     assert found[4].severity is Severity.INFO and "createManyAndReturn" in found[4].message
     assert found[7].severity is Severity.WARNING and "createMany" in found[7].message
+
+
+def test_queries_mapped_and_handed_back_to_the_caller_are_its_batch(query_findings) -> None:
+    # maybe-archive's ETL returns `[...accounts.map((a) => prisma.account.upsert(...))]` for one $transaction
+    code = """\
+import { prisma } from "@/lib/prisma";
+export function loadAccounts(accounts: { id: string }[]) {
+  return [
+    ...accounts.map((a) => {
+      return prisma.order.upsert({ where: { id: a.id }, create: { id: a.id }, update: {} });
+    }),
+  ];
+}
+export function loadMore(accounts: { id: string }[]) {
+  return accounts.map((a) => prisma.order.delete({ where: { id: a.id } }));
+}
+export async function POST(req: Request, accounts: { id: string }[]) {
+  await Promise.all(accounts.map((a) => prisma.order.findUnique({ where: { id: a.id }, include: { items: true } })));
+  await prisma.$transaction([...loadAccounts(accounts), ...loadMore(accounts)]);
+  return Response.json({});
+}
+"""
+    found = query_findings({"src/app/api/accounts/route.ts": code}, rule=RULE)
+    assert [f.line for f in found] == [13]

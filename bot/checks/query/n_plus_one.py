@@ -119,6 +119,14 @@ def _mapped_into_batch(inp: QueryInput, frame: Frame) -> bool:
     return re.search(rf"\$transaction\s*\(\s*(?:\[\s*\.\.\.)?{re.escape(m.group(1))}\b", after) is not None
 
 
+def _handed_back(inp: QueryInput, frame: Frame) -> bool:
+    """`return xs.map((x) => prisma.x.upsert(...))` or `[...xs.map(...), ...]`: the un-awaited queries go back to the
+    caller as an array of lazy Prisma promises, which it batches (`$transaction([...])`); nothing runs here."""
+    head = "\n".join(inp.analysis.lines[max(frame.line - 2, 0):frame.line])
+    return re.search(r"(?:\breturn\s+\[?\s*(?:\.\.\.)?|\.\.\.)\s*[\w$.?]+\s*\.\s*(?:map|flatMap)\s*\(", head) \
+        is not None
+
+
 def check(inp: QueryInput) -> list[Finding]:
     small = int_option(inp.options(RULE), "small_constant_list", 5)
     if is_test_path(inp.path) or _SEED_PATH.search(inp.path):
@@ -143,7 +151,8 @@ def check(inp: QueryInput) -> list[Finding]:
                 call.operation == "findMany" and any(call.has_arg(k) for k in ("take", "cursor", "skip")):
             continue  # `while (true) { findMany({ take: 1000, cursor }) }`: reading a big table page by page
         if frame.kind is FrameKind.ITERATION:
-            if frame.batch_into == "$transaction" or _mapped_into_batch(inp, frame):
+            if frame.batch_into == "$transaction" or _mapped_into_batch(inp, frame) or \
+                    (not call.awaited and _handed_back(inp, frame)):
                 continue  # prisma.$transaction(items.map(...)): the batch-transaction idiom
             if not (call.awaited or call.returned):
                 continue

@@ -190,3 +190,10 @@ def test_a_primary_key_makes_its_column_not_null_in_the_replayed_history() -> No
     apply_file(parse_migration_text('CREATE TABLE "T" ("uuidId" TEXT);\n'
                                     'ALTER TABLE "T" ADD CONSTRAINT "T_pkey" PRIMARY KEY ("uuidId");\n'), catalog)
     assert catalog.tables["T"].columns["uuidId"].not_null
+
+
+def test_a_column_renamed_aside_and_added_again_under_its_name_is_no_rename_finding() -> None:
+    # maybe-archive: RENAME "category" TO "category_old"; ADD COLUMN "category" TEXT NOT NULL DEFAULT 'Other'
+    found = run('ALTER TABLE "Order" RENAME COLUMN "status" TO "status_old";\n'
+                'ALTER TABLE "Order" ADD COLUMN "status" TEXT NOT NULL DEFAULT \'new\';\n')
+    assert not of(found, "migration/rename")

@@ -138,7 +138,8 @@ def test_rename_add_copy_drop_type_swap_is_neither_a_rename_nor_a_drop() -> None
 
 def test_type_swap_without_the_copy_still_loses_the_data() -> None:
     found = run(TYPE_SWAP.format(copy=""))
-    assert of(found, "migration/drop-column") and of(found, "migration/rename")
+    # the data goes with the drop of the renamed-aside column; the rename itself breaks no pod (the name is back)
+    assert of(found, "migration/drop-column") and not of(found, "migration/rename")
 
 
 def test_set_not_null_after_an_exclusive_lock_on_the_same_table_is_one_finding() -> None:

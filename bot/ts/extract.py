@@ -213,6 +213,10 @@ class _Extractor:
                     if first.type == "object":
                         value = arguments[0]
                         args = value if isinstance(value, JsObject) else None
+                        if args is not None and not args.spreads and set(args.entries) - _PRISMA_ARG_KEYS:
+                            # `caller.notes.upsert({ content, type })` (a tRPC caller), `service.updateMany({
+                            # dataSource, symbol })`: Prisma takes no such keys, so this is not Prisma Client
+                            return None
                     elif first.type == "identifier":
                         args = self._resolve_object(text_of(first), node)
                         opaque = args is None
@@ -548,6 +552,14 @@ def _discarded(node: Node) -> bool:
     fn = node.child_by_field_name("function")
     return parent is not None and parent.type == "expression_statement" and not (
         fn is not None and fn.type == "await_expression")
+
+
+# Every key a Prisma model operation's argument object may hold (Prisma 4-6).
+_PRISMA_ARG_KEYS = frozenset({
+    "where", "data", "select", "include", "omit", "orderBy", "take", "skip", "cursor", "distinct", "create",
+    "update", "by", "having", "_count", "_sum", "_avg", "_min", "_max", "skipDuplicates", "relationLoadStrategy",
+    "cacheStrategy", "comment",
+})
 
 
 def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:

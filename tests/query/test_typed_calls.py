@@ -206,3 +206,17 @@ export async function close(id: string) {
 """
     calls = analysis_from_text("src/close.ts", code).calls
     assert not [c for c in calls if c.client == "doc" and c.confidence >= 1.0]
+
+
+def test_an_argument_object_with_keys_prisma_does_not_take_is_not_prisma() -> None:
+    # blinko's tRPC caller: `caller.notes.upsert({ content, type })`; ghostfolio's service wrapper
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function save(caller: any, content: string) {
+  await caller.notes.upsert({ content, type: 0 });
+  await this.marketDataService.updateMany({ dataSource: "YAHOO", symbol: content });
+  await prisma.note.upsert({ where: { id: 1 }, create: { content }, update: { content } });
+}
+"""
+    calls = analysis_from_text("src/tools/save.ts", code).calls
+    assert [c.target for c in calls] == ["prisma.note.upsert"]

@@ -206,3 +206,17 @@ export default async function handler(req, res) {
 }
 """
     assert _lines(query_findings, "src/pages/api/users.ts", code) == [5]
+
+
+def test_a_secret_the_where_matches_to_what_the_caller_sent_tells_it_nothing(query_findings) -> None:
+    # blinko's public note: `where: { id, sharePassword: input.password }`; OpenPipe's invitation by its token
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const session = await prisma.session.findFirst({ where: { token: req.query.token } });
+  res.json(session);
+  const other = await prisma.session.findFirst({ where: { id: req.query.id } });
+  return res.json(other);
+}
+"""
+    assert _lines(query_findings, "src/pages/api/session.ts", code) == [5]

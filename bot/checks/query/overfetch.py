@@ -9,7 +9,7 @@ from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.registry import define
 from bot.ts.model import PrismaCall
-from bot.ts.values import JsLiteral, JsObject
+from bot.ts.values import JsExpr, JsLiteral, JsObject
 
 from .common import QueryInput, call_finding, function_text, int_option, is_test_path
 from .leaks import Leak, leaks_of
@@ -125,7 +125,7 @@ def _secrets(inp: QueryInput, call: PrismaCall, model: Model) -> tuple[list[str]
     assert inp.schema is not None
     own: list[str] = []
     if call.has_arg("select") is False and not (call.args is not None and call.args.is_open):
-        omitted = _omitted(call)
+        omitted = _omitted(call) | _matched(call)
         own = [s for s in sensitive_fields(model) if s not in omitted]
     included: list[tuple[str, Model, list[str]]] = []
     include = call.args.obj("include") if call.args is not None else None
@@ -135,6 +135,21 @@ def _secrets(inp: QueryInput, call: PrismaCall, model: Model) -> tuple[list[str]
             if secret and isinstance(value, JsLiteral) and value.value is True:
                 included.append((rel_path, target, secret))
     return own, included
+
+
+def _matched(call: PrismaCall) -> set[str]:
+    """Secret columns the `where` requires to equal a value the code holds (`where: { id, sharePassword: input.pw
+    }`, `{ token }`): the row carries back exactly what the caller sent, which tells it nothing new."""
+    where = call.args.obj("where") if call.args is not None else None
+    if where is None:
+        return set()
+    out: set[str] = set()
+    for name, value in where.entries.items():
+        if isinstance(value, JsObject):
+            value = value.entries.get("equals")  # type: ignore[assignment]
+        if isinstance(value, JsExpr):
+            out.add(name)
+    return out
 
 
 def _through_controller(inp: QueryInput, call: PrismaCall) -> Leak | None:

@@ -220,3 +220,19 @@ export default async function handler(req, res) {
 }
 """
     assert _lines(query_findings, "src/pages/api/session.ts", code) == [5]
+
+
+def test_a_secret_set_to_a_literal_or_listed_by_a_literal_is_known(query_findings) -> None:
+    # blinko cancels a share with `data: { sharePassword: "" }` and lists public notes `where: { sharePassword: "" }`
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const cancelled = await prisma.session.update({ where: { id: req.body.id }, data: { token: "" } });
+  res.json(cancelled);
+  const open = await prisma.session.findMany({ where: { token: "" }, take: 10 });
+  res.json(open);
+  const renewed = await prisma.session.update({ where: { id: req.body.id }, data: { token: newToken() } });
+  return res.json(renewed);
+}
+"""
+    assert _lines(query_findings, "src/pages/api/share.ts", code) == [7]

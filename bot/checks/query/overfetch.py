@@ -138,16 +138,20 @@ def _secrets(inp: QueryInput, call: PrismaCall, model: Model) -> tuple[list[str]
 
 
 def _matched(call: PrismaCall) -> set[str]:
-    """Secret columns the `where` requires to equal a value the code holds (`where: { id, sharePassword: input.pw
-    }`, `{ token }`): the row carries back exactly what the caller sent, which tells it nothing new."""
-    where = call.args.obj("where") if call.args is not None else None
-    if where is None:
-        return set()
+    """Secret columns whose value the caller knows already: the `where` requires them to equal a value the code
+    holds (`where: { id, sharePassword: input.pw }`, `{ token }`, `{ sharePassword: "" }`), or the write sets them
+    to a literal (`data: { sharePassword: "" }`): the row carries back nothing new."""
     out: set[str] = set()
-    for name, value in where.entries.items():
+    where = call.args.obj("where") if call.args is not None else None
+    for name, value in (where.entries.items() if where is not None else ()):
         if isinstance(value, JsObject):
             value = value.entries.get("equals")  # type: ignore[assignment]
-        if isinstance(value, JsExpr):
+        if isinstance(value, (JsExpr, JsLiteral)):
+            out.add(name)  # (a literal too: `where: { sharePassword: "" }` lists rows whose value is known)
+    # a write that sets the secret to a literal (`data: { sharePassword: "" }`, cancelling a share) returns that
+    data = call.args.obj("data") if call.args is not None else None
+    for name, value in (data.entries.items() if data is not None else ()):
+        if isinstance(value, JsLiteral):
             out.add(name)
     return out
 

@@ -227,3 +227,28 @@ def test_dependent_writes_in_a_seed_or_data_factory_are_a_note(query_findings):
     for path in ("packages/prisma/seed/documents.ts", "apps/web/bin/factory/communities/index.ts"):
         [f] = query_findings({path: CHECKOUT}, rule="query/missing-transaction")
         assert f.severity is Severity.INFO and "run by hand" in f.message
+
+
+def test_deleting_the_removed_and_creating_the_added_of_a_diff_is_no_lost_set(query_findings):
+    # blinko and OpenPipe sync a set by its two differences: the create never brings back what the delete removed
+    code = """\
+import { prisma } from "@/lib/prisma";
+import _ from "lodash";
+export async function POST(req: Request) {
+  const { orderId, wanted } = await req.json();
+  const old = (await prisma.orderItem.findMany({ where: { orderId } })).map((i) => i.productId);
+  const toDelete = _.difference(old, wanted);
+  const toAdd = wanted.filter((p) => !old.includes(p));
+  await prisma.orderItem.deleteMany({ where: { orderId, productId: { in: toDelete } } });
+  for (const productId of toAdd) {
+    await prisma.orderItem.create({ data: { orderId, productId, quantity: 1 } });
+  }
+  await prisma.orderItem.deleteMany({ where: { orderId } });
+  for (const productId of wanted) {
+    await prisma.orderItem.create({ data: { orderId, productId, quantity: 1 } });
+  }
+  return Response.json({});
+}
+"""
+    found = query_findings({"app/api/items/route.ts": code}, rule="query/missing-transaction")
+    assert [f.line for f in found] == [14]  # only the set replaced whole

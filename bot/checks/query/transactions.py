@@ -156,7 +156,8 @@ def check_missing(inp: QueryInput) -> list[Finding]:
                     first.result_names else set()
                 reason = _pair_reason(first, second, inp.schema, flowing)
                 if reason is None or _saga_step(inp.analysis, first, second) or \
-                        _exclusive(inp.analysis, first, second) or _get_or_create(inp.analysis, first):
+                        _exclusive(inp.analysis, first, second) or _get_or_create(inp.analysis, first) or \
+                        _diff_sync(inp.analysis, first, second):
                     continue
                 message = _missing_message(first, second, reason)
                 if by_hand:
@@ -191,6 +192,28 @@ def _saga_step(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) ->
         if is_io_callee(callee):
             return True
     return False
+
+
+_DIFFERENCE = re.compile(r"\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]+)?=\s*(?:"
+                         r"[\w$.]*\bdifference(?:By|With)?\s*\(|"  # lodash / remeda `difference(a, b)`
+                         r"[\w$.?]+\s*\.\s*filter\s*\(\s*\(?\s*[\w$]+\s*\)?\s*=>\s*!)")  # a.filter((x) => !b.has(x))
+
+
+def _diff_sync(analysis: FileAnalysis, first: PrismaCall, second: PrismaCall) -> bool:
+    """`deleteMany` of the rows no longer wanted, then a create of the new ones, where the two lists are opposite
+    differences of the old and new sets (`difference(old, new)`, `difference(new, old)`): the create never brings
+    back what the delete removed, and a retry of the sync converges, so there is no set to lose."""
+    if first.operation != "deleteMany" or second.operation not in ("create", "createMany", "createManyAndReturn"):
+        return False
+    body = "\n".join(analysis.lines[first.function.line - 1:first.function.end_line])
+    differences = set(_DIFFERENCE.findall(body))
+    if len(differences) < 2:
+        return False
+    removed = call_idents(first) & differences
+    frame = next((f for f in second.frames if f.kind in (FrameKind.LOOP, FrameKind.ITERATION)), None)
+    added = (set(re.findall(r"[A-Za-z_$][\w$]*", frame.collection)) if frame is not None else call_idents(second)) \
+        & differences
+    return bool(removed) and bool(added) and not removed & added
 
 
 def _set_pair(first: PrismaCall, second: PrismaCall) -> bool:

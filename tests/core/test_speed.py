@@ -360,3 +360,35 @@ def test_schema_twins_of_migration_rules_are_schema_rules() -> None:
               "assert all(t in RULES for twins in SCHEMA_TWINS.values() for t in twins)\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_git_diff_hunks_are_parsed_when_read_and_equal_the_whole_parse(tmp_path: Path) -> None:
+    """git_change defers each file's hunks (bot/change.py parse_diff): the same files, statuses and hunks as the
+    whole parse, and a review of the database files never parses the lockfile's."""
+    from bot.change import parse_diff
+    from bot.gitrepo import _DIFF_ARGS, _git, git_change
+
+    base, head = _trees()
+    base.update({"package-lock.json": "".join(f'  "dep{i}": "1.0.{i}",\n' for i in range(300)),
+                 "old.txt": "gone\n", "moved/a.txt": "same\nlines\n", "empty.txt": "", "crlf.txt": "a\r\nb\r\n",
+                 "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary"})
+    head.update({"package-lock.json": base["package-lock.json"].replace('"1.0.7"', '"1.0.8"') + '  "x": "2"\n',
+                 "old.txt": None, "moved/a.txt": None, "moved/b.txt": "same\nlines\n", "empty.txt": "now text",
+                 "crlf.txt": "a\r\nc\r\n", "logo.png": b"\x89PNG\r\n\x1a\n\x00\x01binary"})
+    repo = make_repo(tmp_path, base)
+    commit(repo, head)
+    raw = _git(repo, *_DIFF_ARGS, "HEAD~1", "HEAD").decode()
+    eager, deferred = parse_diff(raw), parse_diff(raw, defer_hunks=True)
+    assert type(deferred[0]).__name__ == "_DeferredHunksFile"
+    assert not any("hunks" in vars(f) for f in deferred)
+    assert [(f.path, f.status, f.old_path, f.is_binary) for f in deferred] == \
+        [(f.path, f.status, f.old_path, f.is_binary) for f in eager]
+    assert deferred == eager and eager == deferred  # reads every deferred file's hunks
+    assert {f.status.value for f in eager} == {"added", "deleted", "modified", "renamed"}
+
+    change = git_change(repo, "HEAD~1", "HEAD")
+    result = review(change, Config())
+    assert result.findings
+    lock = change.file("package-lock.json")
+    assert lock is not None and "hunks" not in vars(lock)
+    assert lock.added_lines == next(f for f in eager if f.path == "package-lock.json").added_lines

@@ -155,8 +155,10 @@ def test_check_on_schema_and_migrations_loads_no_ts_parser_llm_or_server(tmp_pat
     # Without --no-llm and without an API key: the review says the LLM review is off without loading it.
     loaded = _modules_after_check(repo, "--fail-on", "never")
     assert "bot.checks.schema" in loaded and "pglast" in loaded  # the review did run
+    # Nor the TS extractor and call graph (~25 ms): the query analyzer runs for dropped columns, and nothing is dropped.
     unwanted = ("tree_sitter", "sqlglot", "pydantic", "yaml", "bot.app", "bot.github", "bot.llm", "bot.plans.model",
-                "bot.plans.analyzer", "bot.trace.runner", "anthropic", "fastapi", "sqlalchemy", "psycopg", "github")
+                "bot.plans.analyzer", "bot.trace.runner", "anthropic", "fastapi", "sqlalchemy", "psycopg", "github",
+                "bot.ts.extract", "bot.ts.model", "bot.ts.callgraph", "bot.checks.query.n_plus_one")
     assert not [m for m in loaded if m.startswith(unwanted) and m != "bot.llm_note"]
 
 

@@ -9,16 +9,19 @@ unawaited, dropped_columns. Each module's `check(QueryInput) -> list[Finding]` i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.context import ReviewContext, check_deadline
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts import file_analysis
-from bot.ts.callgraph import HelperCall, ReturningCaller, helper_calls, returning_callers
 
 from . import dropped_columns
 from .common import QueryInput
 from .schema_view import schema_view
+
+if TYPE_CHECKING:  # the call graph loads with the first query file (bot.ts loads its modules on first use too)
+    from bot.ts.callgraph import HelperCall, ReturningCaller
 
 PARSE_ERROR = define(
     "query/parse-error", Severity.WARNING, Surface.QUERY,
@@ -100,6 +103,8 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
 
 def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:
     """Loop calls to query-running helpers; resolving them reads other files, which must never stop the review."""
+    from bot.ts.callgraph import helper_calls
+
     try:
         return helper_calls(ctx, path)
     except Exception as exc:  # an unreadable import or an odd tree: the rest of the query rules still run
@@ -109,6 +114,8 @@ def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:
 
 def _returning_callers(ctx: ReviewContext, path: str) -> Callable[[str, str], list[ReturningCaller]]:
     def find(class_name: str, method: str) -> list[ReturningCaller]:
+        from bot.ts.callgraph import returning_callers
+
         try:
             return returning_callers(ctx, path, class_name, method)
         except Exception as exc:  # reading a neighbour must never stop the review

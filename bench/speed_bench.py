@@ -35,7 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "langfuse" / "packages" / "shared" / "prisma"
+CORPUS_ROOT = ROOT.parent / "shared" / "corpus"  # `--corpus` for a checkout elsewhere (a git worktree)
+LANGFUSE_PRISMA = Path("langfuse") / "packages" / "shared" / "prisma"
+CORPUS = CORPUS_ROOT / LANGFUSE_PRISMA
 MIGRATION = "20240408133037_add_objects_for_evals"
 MODELS = 51
 BASELINE = ROOT / "bench" / "speed_baseline.json"
@@ -248,7 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--guard", action="store_true", help="exit 1 when the typical-PR ratio regressed > 20 %%")
     parser.add_argument("--save-baseline", action="store_true", help=f"write this run's ratio to {BASELINE.name}")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1x/2x/4x/8x table")
+    parser.add_argument("--corpus", type=Path, default=CORPUS_ROOT,
+                        help=f"the shared corpus folder (default {CORPUS_ROOT})")
     args = parser.parse_args(argv)
+    global CORPUS
+    CORPUS = args.corpus / LANGFUSE_PRISMA
     from migration_bench import ensure_squawk
     from prisma_lint_compare import ensure_prisma_lint
 

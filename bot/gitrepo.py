@@ -242,14 +242,14 @@ def git_change(repo: Path, base: str | None = None, head: str | None = None) -> 
     base_snapshot = GitSnapshot(repo, base_ref, known.get(base_ref))
     if head is None:
         diff = _decode_diff(_git(repo, *_DIFF_ARGS, base_snapshot.commit))
-        files = parse_diff(diff)
+        files = parse_diff(diff, defer_hunks=True)
         files.extend(_untracked_files(repo))
         head_snapshot: Snapshot = WorkTreeSnapshot(repo)
         head_label = "working tree"
     else:
         head_git = GitSnapshot(repo, head, known.get(head))
         diff = _decode_diff(_git(repo, *_DIFF_ARGS, base_snapshot.commit, head_git.commit))
-        files = parse_diff(diff)
+        files = parse_diff(diff, defer_hunks=True)
         head_snapshot = head_git
         head_label = head
     return Change(

@@ -35,9 +35,10 @@ LineText = Callable[[str, int], str | None]
 
 def group(findings: list[Finding], line_text: LineText) -> list[Finding]:
     """The findings with repeats merged; `line_text(path, line)` reads head lines to join suggestions."""
-    from bot.checks.query.index_advisor import merge_index_advice
+    if any(f.rule == "query/missing-index" for f in findings):  # nothing to merge otherwise: no import
+        from bot.checks.query.index_advisor import merge_index_advice
 
-    findings = merge_index_advice(findings)
+        findings = merge_index_advice(findings)
     singles: list[Finding] = []
     buckets: dict[tuple[str, ...], list[Finding]] = {}
     for f in findings:

@@ -52,15 +52,38 @@ class LlmReviewer(Protocol):
 
 
 def analyzers() -> list[tuple[str, Analyzer]]:
-    from bot.checks import change as change_checks
-    from bot.checks import migration, query, schema
+    """The analyzers, each importing its rule family on its first call: a family whose surface the change does not
+    touch is never imported (the schema and migration analyzers find nothing without their files; the query
+    analyzer always runs, since a dropped column may still be used by code the change does not touch)."""
+    return [("schema", _schema), ("migration", _migration), ("query", _query), ("change", _change)]
 
-    found: list[tuple[str, Analyzer]] = []
-    for name, module in (("schema", schema), ("migration", migration), ("query", query), ("change", change_checks)):
-        fn = getattr(module, "analyze", None)
-        if fn is not None:
-            found.append((name, fn))
-    return found
+
+def _schema(ctx: ReviewContext) -> list[Finding]:
+    if not ctx.surfaces.schema:
+        return []
+    from bot.checks import schema
+
+    return schema.analyze(ctx)
+
+
+def _migration(ctx: ReviewContext) -> list[Finding]:
+    if not ctx.surfaces.migrations:
+        return []
+    from bot.checks import migration
+
+    return migration.analyze(ctx)
+
+
+def _query(ctx: ReviewContext) -> list[Finding]:
+    from bot.checks import query
+
+    return query.analyze(ctx)
+
+
+def _change(ctx: ReviewContext) -> list[Finding]:
+    from bot.checks import change
+
+    return change.analyze(ctx)
 
 
 def review(
@@ -269,9 +292,11 @@ def _run_analyzers(ctx: ReviewContext, named: list[tuple[str, Analyzer]],
 
 
 def _apply_config(findings: list[Finding], config: Config) -> list[Finding]:
-    from bot.registry import all_rules
+    from bot.registry import RULES, all_rules
 
-    rules = all_rules()
+    # A finding's rule is registered by the module that made it, so the rules loaded so far normally cover them
+    # all; an id they lack (an LLM finding, a rule from a family not loaded yet) needs the complete registry.
+    rules = RULES if all(f.rule in RULES for f in findings) else all_rules()
     out: list[Finding] = []
     for f in findings:
         rule = rules.get(f.rule)

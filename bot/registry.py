@@ -99,9 +99,14 @@ def define(
 
 
 def all_rules() -> dict[str, Rule]:
-    """Every rule, after importing every check module (imports register the rules)."""
-    import bot.checks
+    """Every rule, after importing every check module (imports register the rules).
+
+    A review imports only the check families its change needs, so `RULES` alone holds the rules loaded so far;
+    whatever needs every rule (config validation, listings) calls this."""
     import bot.suppress  # noqa: F401  (the suppression rules)
+    from bot.checks import load_all
+
+    load_all()
 
     return RULES
 

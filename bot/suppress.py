@@ -83,7 +83,15 @@ def _resolve(name: str, rules: dict[str, Rule], tool: str) -> set[str]:
 
 
 def parse_directives(path: str, text: str) -> list[Directive]:
-    rules = all_rules()
+    # Names resolve against every rule; the complete registry is loaded only for a line that is a directive ("ignore"
+    # is common in code: `@ts-ignore`), since a review imports only the rule families its change needs.
+    rules: dict[str, Rule] = {}
+
+    def every_rule() -> dict[str, Rule]:
+        if not rules:
+            rules.update(all_rules())
+        return rules
+
     lines = split_lines(text)
     directives: list[Directive] = []
     for index, raw in enumerate(lines):
@@ -98,7 +106,7 @@ def parse_directives(path: str, text: str) -> list[Directive]:
             directive = Directive(path, number, 0 if match.group("file") else target, set(), reason.strip(),
                                   "dbreview")
             for name in _split_rules(names):
-                resolved = _resolve(name, rules, "dbreview")
+                resolved = _resolve(name, every_rule(), "dbreview")
                 if not resolved:
                     directive.problems.append(f"unknown rule {name!r}")
                 directive.rules |= resolved
@@ -112,7 +120,7 @@ def parse_directives(path: str, text: str) -> list[Directive]:
             directive = Directive(path, number, 0 if match.group("file") else target, set(), "squawk-ignore",
                                   "squawk", any_rule=not names)
             for name in names:
-                directive.rules |= _resolve(name, rules, "squawk")
+                directive.rules |= _resolve(name, every_rule(), "squawk")
             directives.append(directive)
         elif match := _PRISMA_LINT.search(raw):
             names = _split_rules(match.group("body"))
@@ -124,7 +132,7 @@ def parse_directives(path: str, text: str) -> list[Directive]:
             directive = Directive(path, number, target, set(), "prisma-lint-ignore", "prisma-lint",
                                   any_rule=not names)
             for name in names:
-                directive.rules |= _resolve(name, rules, "prisma-lint")
+                directive.rules |= _resolve(name, every_rule(), "prisma-lint")
             directives.append(directive)
     return directives
 
@@ -176,7 +184,8 @@ def apply_suppressions(
         suppressed.append(finding.with_(suppressed_reason=f"{directive.reason} ({directive.tool}, line "
                                                           f"{directive.line})"))
 
-    rules = all_rules()
+    # Our own directives name rules: the complete registry, loaded only when there is one.
+    rules = all_rules() if any(d.tool == "dbreview" for ds in directives.values() for d in ds) else {}
     reports: list[Finding] = []
     for path_directives in directives.values():
         for d in path_directives:

@@ -44,17 +44,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.change import decode_text
-from bot.ts.clients import resolve_module
-from bot.ts.extract import analyze_file
-from bot.ts.imports import ModuleText, ReadModule
-from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
-from bot.ts.parser import oversized
 
+# The extractor, the model and the clients' resolution (~25 ms of imports) load on the first file analysed, not
+# with this package: a review imports the query analyzer for its repository-wide rule (dropped columns) whether or
+# not the change has TS/JS files, and it reaches for them only when a dropped name is found in the code.
 if TYPE_CHECKING:
     from bot.context import ReviewContext
+    from bot.ts.imports import ModuleText, ReadModule
+    from bot.ts.model import FileAnalysis, FrameKind, FunctionInfo, PrismaCall
 
 __all__ = ["FileAnalysis", "FrameKind", "FunctionInfo", "PrismaCall", "file_analysis", "model_accessors",
            "prisma_calls"]
+
+
+def __getattr__(name: str) -> object:
+    """The model's classes, re-exported (`from bot.ts import PrismaCall`) without importing it up front."""
+    if name in ("FileAnalysis", "FrameKind", "FunctionInfo", "PrismaCall"):
+        from bot.ts import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'bot.ts' has no attribute {name!r}")
 
 
 def model_accessors(ctx: ReviewContext, side: str = "head") -> frozenset[str]:
@@ -90,6 +99,8 @@ def _module_is_client(ctx: ReviewContext, side: str):  # type: ignore[no-untyped
 
     def check(importer: str, spec: str) -> bool:
         def build() -> bool:
+            from bot.ts.clients import resolve_module
+
             files = repo_files(ctx, side)
             target = resolve_module(importer, spec, files.__contains__)
             if target is None:
@@ -122,6 +133,9 @@ def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
 
     def read(importer: str, spec: str) -> ModuleText | None:
         def build() -> ModuleText | None:
+            from bot.ts.clients import resolve_module
+            from bot.ts.imports import ModuleText
+
             files = repo_files(ctx, side)
             target = resolve_module(importer, spec, files.__contains__)
             if target is None:
@@ -138,6 +152,10 @@ def _read_module(ctx: ReviewContext, side: str) -> ReadModule:
 
 def file_analysis(ctx: ReviewContext, path: str, side: str = "head") -> FileAnalysis:
     def build() -> FileAnalysis:
+        from bot.ts.extract import analyze_file
+        from bot.ts.model import FileAnalysis
+        from bot.ts.parser import oversized
+
         snapshot = ctx.change.head if side == "head" else ctx.change.base
         data = snapshot.read_bytes(path)
         if data is None:

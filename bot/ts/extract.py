@@ -31,20 +31,50 @@ if TYPE_CHECKING:  # tree-sitter loads on the first parse (bot.ts.parser)
     from tree_sitter import Node
 
 _OPS = sorted(MODEL_OPS | CLIENT_OPS)
-_OP_NAMES = " ".join(chr(34) + o + chr(34) for o in _OPS)
-# tree-sitter-typescript parses `await a.b<T>(x)` as a call whose function is `await a.b` (the type arguments bind
-# the call to the await expression), while `return a.b<T>(x)` keeps the member as the function: match both shapes.
-_CALL_QUERY = f"((call_expression function: (member_expression property: (property_identifier) @op) @fn) @call " \
-              f"(#any-of? @op {_OP_NAMES}))\n" \
-              f"((call_expression function: (await_expression (member_expression property: (property_identifier) @op)" \
-              f" @fn)) @call (#any-of? @op {_OP_NAMES}))"
-_NEW_CLIENT = '((new_expression constructor: (_) @ctor) @new (#match? @ctor "PrismaClient$"))'
-_PRISMA_HELPERS = ('((call_expression function: (member_expression object: (identifier) @hns '
-                   'property: (property_identifier) @hfn) arguments: (arguments)) @hcall '
-                   '(#eq? @hns "Prisma") (#any-of? @hfn "raw" "sql"))')
-# One query, one walk of the tree: a query cursor's cost is mostly the traversal.
-_ALL = f"{_CALL_QUERY}\n{_NEW_CLIENT}\n{_PRISMA_HELPERS}"
-_ALL_WITH_AWAITS = f"{_ALL}\n(await_expression) @await"
+_OP_BYTES = frozenset(o.encode() for o in _OPS)
+# One flat query, one walk of the tree (a query cursor's cost is mostly the traversal), filtered in Python by the
+# shapes below. Compiling a query is tree-sitter's analysis of every pattern step against the grammar: the patterns
+# these filters replace (tests/query/test_ts_shapes.py keeps them and checks both pick the same nodes of real files)
+# took ~25 ms per grammar, again with the awaits, where this one takes ~2 ms.
+NODES_QUERY = "(call_expression) @call\n(new_expression) @new\n(await_expression) @await"
+_NEW_CLIENT_NAME = re.compile("PrismaClient$")
+
+
+def is_prisma_op_call(call: Node) -> bool:
+    """`a.b.op(...)` with op a Prisma Client method. tree-sitter-typescript parses `await a.b<T>(x)` as a call whose
+    function is `await a.b` (the type arguments bind the call to the await expression), while `return a.b<T>(x)`
+    keeps the member as the function: both shapes."""
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return False
+    if fn.type == "await_expression":
+        return any(c.type == "member_expression" and _op_member(c) for c in fn.named_children)
+    return fn.type == "member_expression" and _op_member(fn)
+
+
+def _op_member(member: Node) -> bool:
+    prop = member.child_by_field_name("property")
+    return prop is not None and prop.type == "property_identifier" and prop.text in _OP_BYTES
+
+
+def is_new_prisma_client(new: Node) -> bool:
+    """`new PrismaClient(...)`, `new x.PrismaClient(...)`: the constructor's text ends with PrismaClient."""
+    ctor = new.child_by_field_name("constructor")
+    return ctor is not None and ctor.is_named and _NEW_CLIENT_NAME.search(text_of(ctor)) is not None
+
+
+def is_raw_helper_call(call: Node) -> bool:
+    """`Prisma.raw(...)` / `Prisma.sql(...)` called with arguments (not as a tagged template)."""
+    fn = call.child_by_field_name("function")
+    if fn is None or fn.type != "member_expression":
+        return False
+    obj, prop = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+    args = call.child_by_field_name("arguments")
+    return (obj is not None and obj.type == "identifier" and obj.text == b"Prisma" and prop is not None
+            and prop.type == "property_identifier" and prop.text in (b"raw", b"sql") and args is not None
+            and args.type == "arguments")
+
+
 _FACTORY_NAME = re.compile(r"singleton|getPrisma|createPrisma|getClient|createClient|getDb|makePrisma|"
                            r"^get\w*Client$|^create\w*Client$", re.I)
 _DECLARATORS = "(variable_declarator name: (identifier) @name value: (_) @value)"
@@ -129,12 +159,15 @@ class _Extractor:
     def run(self) -> None:
         root = self.src.root
         kind = self.src.kind
-        # Awaits are only needed inside interactive transactions; capture them in the same walk when there are any.
-        caps = captures(kind, _ALL_WITH_AWAITS if b"$transaction" in self.src.source else _ALL, root)
-        self._awaits = sorted(caps.get("await", []), key=lambda n: n.start_byte)
+        caps = captures(kind, NODES_QUERY, root)
+        all_calls = caps.get("call", [])
+        # Awaits are only needed inside interactive transactions.
+        awaits = caps.get("await", []) if b"$transaction" in self.src.source else []
+        self._awaits = sorted(awaits, key=lambda n: n.start_byte)
         self._await_starts = [n.start_byte for n in self._awaits]
-        call_nodes = caps.get("call", [])
-        call_nodes.sort(key=lambda n: n.start_byte)
+        # In document order; of two calls starting at one byte (`a.b.create().update()`) the inner one first, as the
+        # nested patterns this filter replaced gave them (their match ended at the inner call's method name).
+        call_nodes = sorted((n for n in all_calls if is_prisma_op_call(n)), key=lambda n: (n.start_byte, n.end_byte))
         tx_nodes: list[tuple[Node, PrismaCall]] = []
         for node in call_nodes:
             call = self._call(node)
@@ -147,8 +180,8 @@ class _Extractor:
             info = self._transaction(node, call)
             if info is not None:
                 self.result.transactions.append(info)
-        self._new_clients(caps.get("new", []))
-        self._raw_helpers(caps.get("hcall", []))
+        self._new_clients([n for n in caps.get("new", []) if is_new_prisma_client(n)])
+        self._raw_helpers([n for n in all_calls if is_raw_helper_call(n)])
 
     # -- calls ----------------------------------------------------------------------------------------------
 
@@ -572,7 +605,7 @@ def _how_used(node: Node) -> tuple[bool, bool, tuple[str, ...]]:
     awaited = returned = False
     fn = node.child_by_field_name("function")
     if fn is not None and fn.type == "await_expression":
-        awaited = True  # `await a.b<T>(x)`: the await sits inside the call node (see _CALL_QUERY)
+        awaited = True  # `await a.b<T>(x)`: the await sits inside the call node (see is_prisma_op_call)
     if parent is not None and parent.type == "await_expression":
         awaited = True
         n = parent

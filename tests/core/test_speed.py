@@ -155,8 +155,10 @@ def test_check_on_schema_and_migrations_loads_no_ts_parser_llm_or_server(tmp_pat
     # Without --no-llm and without an API key: the review says the LLM review is off without loading it.
     loaded = _modules_after_check(repo, "--fail-on", "never")
     assert "bot.checks.schema" in loaded and "pglast" in loaded  # the review did run
+    # Nor the TS extractor and call graph (~25 ms): the query analyzer runs for dropped columns, and nothing is dropped.
     unwanted = ("tree_sitter", "sqlglot", "pydantic", "yaml", "bot.app", "bot.github", "bot.llm", "bot.plans.model",
-                "bot.plans.analyzer", "bot.trace.runner", "anthropic", "fastapi", "sqlalchemy", "psycopg", "github")
+                "bot.plans.analyzer", "bot.trace.runner", "anthropic", "fastapi", "sqlalchemy", "psycopg", "github",
+                "bot.ts.extract", "bot.ts.model", "bot.ts.callgraph", "bot.checks.query.n_plus_one")
     assert not [m for m in loaded if m.startswith(unwanted) and m != "bot.llm_note"]
 
 
@@ -286,3 +288,109 @@ def test_strong_prisma_signs_split_up_answer_as_the_one_alternation_did() -> Non
     ]
     for text in samples:
         assert surfaces._strong_prisma_sign(text) == (old.search(text) is not None), text
+
+
+_QUERY_RULE_MODULES = ("bot.checks.query.n_plus_one", "bot.checks.query.transactions", "bot.checks.query.unbounded",
+                       "bot.checks.query.overfetch", "bot.checks.query.raw_sql", "bot.checks.query.mass_write",
+                       "bot.checks.query.index_advisor", "bot.checks.query.blast_radius",
+                       "bot.checks.query.unawaited")
+
+
+def _check_json(repo: Path, preload_all_rules: bool) -> tuple[dict[str, object], list[str]]:
+    argv = ["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--no-llm", "--format", "json",
+            "--output", str(repo.parent / f"out-{preload_all_rules}.json")]
+    script = ("import json, sys\nfrom bot.cli import main\n"
+              + ("from bot.registry import all_rules\nall_rules()\n" if preload_all_rules else "")
+              + f"code = main({argv!r})\n"
+              "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
+    env = {**os.environ, "ANTHROPIC_API_KEY": "", "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = json.loads((repo.parent / f"out-{preload_all_rules}.json").read_text())
+    report["summary"].pop("elapsed_s", None)
+    return report, out["modules"]
+
+
+@pytest.mark.parametrize("with_schema", [True, False])
+def test_a_migration_change_loads_no_query_rule_and_finds_the_same(tmp_path: Path, with_schema: bool) -> None:
+    """A review imports only the rule families its change needs (bot.pipeline.analyzers): a change without TS/JS
+    files never imports the query rule modules (nor the schema rules without a schema change), and finds exactly
+    what it finds with every rule module loaded beforehand."""
+    base, head = _trees()
+    # A column the change drops, still used by the (unchanged) query file: query/dropped-column-used must be found
+    # without the query files in the change.
+    head["prisma/migrations/20240301000000_drop/migration.sql"] = ('ALTER TABLE "User" DROP COLUMN "email";\n'
+                                                                  'CREATE INDEX "x" ON "Order" ("userId");\n')
+    head["src/orders.ts"] = base["src/orders.ts"] = QUERY + OLD_N1.replace("findUnique({ where: { id } })",
+                                                                          "findMany({ where: { email: id } })")
+    if not with_schema:
+        head["prisma/schema.prisma"] = base["prisma/schema.prisma"]
+    repo = make_repo(tmp_path, base)
+    commit(repo, head)
+    lazy, loaded = _check_json(repo, preload_all_rules=False)
+    eager, eager_loaded = _check_json(repo, preload_all_rules=True)
+    assert set(_QUERY_RULE_MODULES) <= set(eager_loaded)
+    assert not [m for m in loaded if m in _QUERY_RULE_MODULES]
+    assert ("bot.checks.schema" in loaded) is with_schema
+    rules = {f["rule"] for f in lazy["findings"]}
+    assert {"migration/index-not-concurrent", "query/dropped-column-used"} <= rules, rules
+    assert not with_schema or any(r.startswith("prisma/") for r in rules), rules
+    assert lazy == eager
+
+
+def test_the_complete_registry_has_every_rule_a_check_module_defines() -> None:
+    """all_rules() imports the families explicitly (bot.checks.load_all): a rule module it missed would be
+    unknown to config validation and `dbreview rules`. Importing every module under bot/checks adds no rule."""
+    import importlib
+    import pkgutil
+
+    import bot.checks
+    from bot.registry import RULES, all_rules
+
+    before = set(all_rules())
+    for info in pkgutil.walk_packages(bot.checks.__path__, "bot.checks."):
+        importlib.import_module(info.name)
+    assert set(RULES) == before
+
+
+def test_schema_twins_of_migration_rules_are_schema_rules() -> None:
+    """build_env imports only the schema family to see a twin rule (bot/checks/migration/__init__.py)."""
+    script = ("import bot.checks.schema\nfrom bot.checks.migration.design import SCHEMA_TWINS\n"
+              "from bot.registry import RULES\n"
+              "assert all(t in RULES for twins in SCHEMA_TWINS.values() for t in twins)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_git_diff_hunks_are_parsed_when_read_and_equal_the_whole_parse(tmp_path: Path) -> None:
+    """git_change defers each file's hunks (bot/change.py parse_diff): the same files, statuses and hunks as the
+    whole parse, and a review of the database files never parses the lockfile's."""
+    from bot.change import parse_diff
+    from bot.gitrepo import _DIFF_ARGS, _git, git_change
+
+    base, head = _trees()
+    base.update({"package-lock.json": "".join(f'  "dep{i}": "1.0.{i}",\n' for i in range(300)),
+                 "old.txt": "gone\n", "moved/a.txt": "same\nlines\n", "empty.txt": "", "crlf.txt": "a\r\nb\r\n",
+                 "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary"})
+    head.update({"package-lock.json": base["package-lock.json"].replace('"1.0.7"', '"1.0.8"') + '  "x": "2"\n',
+                 "old.txt": None, "moved/a.txt": None, "moved/b.txt": "same\nlines\n", "empty.txt": "now text",
+                 "crlf.txt": "a\r\nc\r\n", "logo.png": b"\x89PNG\r\n\x1a\n\x00\x01binary"})
+    repo = make_repo(tmp_path, base)
+    commit(repo, head)
+    raw = _git(repo, *_DIFF_ARGS, "HEAD~1", "HEAD").decode()
+    eager, deferred = parse_diff(raw), parse_diff(raw, defer_hunks=True)
+    assert type(deferred[0]).__name__ == "_DeferredHunksFile"
+    assert not any("hunks" in vars(f) for f in deferred)
+    assert [(f.path, f.status, f.old_path, f.is_binary) for f in deferred] == \
+        [(f.path, f.status, f.old_path, f.is_binary) for f in eager]
+    assert deferred == eager and eager == deferred  # reads every deferred file's hunks
+    assert {f.status.value for f in eager} == {"added", "deleted", "modified", "renamed"}
+
+    change = git_change(repo, "HEAD~1", "HEAD")
+    result = review(change, Config())
+    assert result.findings
+    lock = change.file("package-lock.json")
+    assert lock is not None and "hunks" not in vars(lock)
+    assert lock.added_lines == next(f for f in eager if f.path == "package-lock.json").added_lines

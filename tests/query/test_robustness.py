@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from query_testkit import SCHEMA
 
-from bot.checks.query import FILE_CHECKS
+from bot.checks.query import file_checks
 from bot.checks.query.common import QueryInput
 from bot.checks.query.schema_view import view_of
 from bot.prisma.load import load_texts
@@ -24,7 +24,7 @@ VIEW = view_of([load_texts({"schema.prisma": SCHEMA}).schema])
 def _run_all(path: str, data: bytes) -> None:
     analysis = analyze_file(path, data, model_accessors=frozenset(VIEW.accessors))
     inp = QueryInput(analysis, VIEW, lambda rule: rule.options)
-    for check in FILE_CHECKS:
+    for check in file_checks():
         check(inp)
 
 

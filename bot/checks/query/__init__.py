@@ -9,38 +9,45 @@ unawaited, dropped_columns. Each module's `check(QueryInput) -> list[Finding]` i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.context import ReviewContext, check_deadline
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts import file_analysis
-from bot.ts.callgraph import HelperCall, ReturningCaller, helper_calls, returning_callers
 
-from . import (
-    blast_radius,
-    dropped_columns,
-    index_advisor,
-    mass_write,
-    n_plus_one,
-    overfetch,
-    raw_sql,
-    transactions,
-    unawaited,
-    unbounded,
-)
-from .callers import callers_pass_constants
+from . import dropped_columns
 from .common import QueryInput
 from .schema_view import schema_view
+
+if TYPE_CHECKING:  # the call graph loads with the first query file (bot.ts loads its modules on first use too)
+    from bot.ts.callgraph import HelperCall, ReturningCaller
 
 PARSE_ERROR = define(
     "query/parse-error", Severity.WARNING, Surface.QUERY,
     "A TS/JS file that calls Prisma Client could not be parsed, so the query rules did not run on it",
 )
 
-FILE_CHECKS: list[Callable[[QueryInput], list[Finding]]] = [
-    n_plus_one.check, transactions.check, unbounded.check, overfetch.check, raw_sql.check, mass_write.check,
-    index_advisor.check, blast_radius.check, unawaited.check,
-]
+
+def file_checks() -> list[Callable[[QueryInput], list[Finding]]]:
+    """The file-level rules, imported on first use: a change without query files (a migration, a schema) runs
+    only dropped_columns here, and importing the other rule modules was ~30 ms of its start-up."""
+    from . import (
+        blast_radius,
+        index_advisor,
+        mass_write,
+        n_plus_one,
+        overfetch,
+        raw_sql,
+        transactions,
+        unawaited,
+        unbounded,
+    )
+
+    return [
+        n_plus_one.check, transactions.check, unbounded.check, overfetch.check, raw_sql.check, mass_write.check,
+        index_advisor.check, blast_radius.check, unawaited.check,
+    ]
 
 
 def analyze(ctx: ReviewContext) -> list[Finding]:
@@ -80,10 +87,12 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         models.update(c.accessor for c in analysis.calls if c.accessor)
         inp = QueryInput(analysis, schema, ctx.options, _helpers(ctx, changed.path),
                          _returning_callers(ctx, changed.path))
-        for check in FILE_CHECKS:
+        for check in file_checks():
             findings.extend(check(inp))
-    findings = index_advisor.merge_across_files(findings)
-    findings = _decided_by_callers(ctx, findings)
+    if findings:
+        from .index_advisor import merge_across_files
+
+        findings = _decided_by_callers(ctx, merge_across_files(findings))
     findings.extend(dropped_columns.analyze(ctx))
     if files:
         # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.
@@ -95,9 +104,11 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
 def _decided_by_callers(ctx: ReviewContext, findings: list[Finding]) -> list[Finding]:
     """Raw SQL built from a helper's own parameters: dropped when every caller in the tree passes constants or deploy
     configuration (split-pro schedules its pg_cron job from two environment variables)."""
+    from .callers import callers_pass_constants
+
     out: list[Finding] = []
     for f in findings:
-        decide = f.extra.get("callers_decide") if f.rule == raw_sql.RULE.id else None
+        decide = f.extra.get("callers_decide") if f.rule == "query/raw-sql-injection" else None
         if isinstance(decide, dict):
             try:
                 fixed = callers_pass_constants(ctx, str(decide["function"]), list(decide["params"]))
@@ -112,6 +123,8 @@ def _decided_by_callers(ctx: ReviewContext, findings: list[Finding]) -> list[Fin
 
 def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:
     """Loop calls to query-running helpers; resolving them reads other files, which must never stop the review."""
+    from bot.ts.callgraph import helper_calls
+
     try:
         return helper_calls(ctx, path)
     except Exception as exc:  # an unreadable import or an odd tree: the rest of the query rules still run
@@ -121,6 +134,8 @@ def _helpers(ctx: ReviewContext, path: str) -> list[HelperCall]:
 
 def _returning_callers(ctx: ReviewContext, path: str) -> Callable[[str, str], list[ReturningCaller]]:
     def find(class_name: str, method: str) -> list[ReturningCaller]:
+        from bot.ts.callgraph import returning_callers
+
         try:
             return returning_callers(ctx, path, class_name, method)
         except Exception as exc:  # reading a neighbour must never stop the review

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.findings import Finding, Severity
 from bot.registry import Rule
-from bot.ts.callgraph import HelperCall, ReturningCaller
-from bot.ts.model import FileAnalysis, PrismaCall
 from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
 
 from .schema_view import SchemaView
+
+if TYPE_CHECKING:  # annotations only: dropped_columns uses this module on changes without TS/JS files
+    from bot.ts.callgraph import HelperCall, ReturningCaller
+    from bot.ts.model import FileAnalysis, PrismaCall
 
 _TEST_PATH = re.compile(r"(^|/)(__tests__|__mocks__|tests?|spec|e2e|cypress|playwright|fixtures?)(/|$)|"
                         r"\.(test|spec|e2e|stories)\.[cm]?[jt]sx?$")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.change import decode_text, prefetch
 from bot.context import ReviewContext
@@ -13,11 +14,13 @@ from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.surfaces import calls_prisma, is_query_path
 from bot.ts import file_analysis
-from bot.ts.model import PrismaCall
 from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
 
 from .common import call_finding, is_test_path
 from .schema_view import SchemaView, accessor_of
+
+if TYPE_CHECKING:
+    from bot.ts.model import PrismaCall
 
 RULE = define(
     "query/dropped-column-used", Severity.ERROR, Surface.QUERY,

@@ -155,6 +155,8 @@ _KEEPS_ROWS = r"(?:filter|slice|sort|reverse|concat|find|findLast|at|toSorted|to
 def _passes_whole(expr: str, name: str) -> bool:
     """`name` appears as a value (`users`, `{ data: users }`, `...user`, `users.filter(...)`, `users.map((u) =>
     ({ ...u, x }))`), not only as `users.length`, `u.id` or `users.map(toView)`."""
+    if name not in expr:  # every pattern below contains the name as written: none to build and compile
+        return False
     n = re.escape(name)
     # not `rows.length`, `rows[0]`, `rows(...)`, nor an object key `{ rows: ... }`, nor an argument of another call
     # (`toDTO(row)` makes a new object; the sink itself is the call whose argument `expr` is)
@@ -185,6 +187,8 @@ def _graphql_resolver(analysis: FileAnalysis, call: PrismaCall) -> bool:
 def removed_fields(body: str, name: str) -> set[str]:
     """Fields the code deletes from the row(s) before using them: `delete user.password`,
     `delete users[i].password`, `user.password = undefined`."""
+    if name not in body:  # both patterns contain the name as written: none to build and compile
+        return set()
     n = re.escape(name)
     out = set(re.findall(rf"\bdelete\s+{n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)", body))
     out |= set(re.findall(rf"(?<![\w$.]){n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)\s*=\s*(?:undefined|null|''|\"\")",
@@ -224,7 +228,7 @@ def leaks_of(analysis: FileAnalysis, call: PrismaCall, secrets: list[str]) -> tu
     first = call.end_line + 1
     body = code_between(analysis, call.end_line + 1, call.function.end_line)
     # a later `const rows = ...` of the same name (another branch of the handler) is another value
-    again = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\b", body)
+    again = re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\b", body) if name in body else None
     if again is not None:
         body = body[:again.start()]
     left = [s for s in secrets if s not in removed_fields(body, name)]

@@ -285,10 +285,14 @@ def _consumed_whole(inp: QueryInput, call: PrismaCall) -> str:
     after = code_between(inp.analysis, call.line, call.function.end_line)
     if not call.result_names:
         return "acts" if re.search(r"\.then\s*\(", after[:600]) and _ACTS.search(after) else ""
+    # Both tests below must pass; the one whose pattern is built (and compiled) per name goes last, and each of its
+    # alternatives contains the name as written.
+    if call.result_names[0] not in after or not _ACTS.search(after):
+        return ""
     name = re.escape(call.result_names[0])
     iterated = re.search(rf"\bof\s+{name}\b|(?<![\w$.]){name}\s*(?:\.\s*(?:map|forEach|length)\b|\[)|"
                          rf"\b\w*[mM]ap\w*\s*\(\s*{name}\b", after)
-    return "acts" if iterated and _ACTS.search(after) else ""
+    return "acts" if iterated else ""
 
 
 def _after_call(inp: QueryInput, call: PrismaCall) -> str:

@@ -330,7 +330,8 @@ def walk(parsed: ParsedMigration, catalog: Catalog, fresh_tables: set[str] | fro
             # After ADD COLUMN ... NOT NULL without a default the table is empty (the statement fails otherwise):
             # what runs on it later locks and scans nothing. Drops and renames keep their findings: they say what
             # the author meant (a rename, data to keep) once the ADD is fixed.
-            empty = emptied if op.kind in _SAYS_WHAT_IS_MEANT else emptied | required_empty
+            says = op.kind in _SAYS_WHAT_IS_MEANT or (op.kind == "add_column" and _required_without_default(op))
+            empty = emptied if says else emptied | required_empty  # (a second required column fails the same way)
             is_new = table in created or table in fresh_tables or table in empty
             known = table in catalog.tables
             in_tx = one_transaction or explicit_tx

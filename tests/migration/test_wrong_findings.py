@@ -102,3 +102,9 @@ def test_a_drop_after_a_required_column_keeps_its_finding() -> None:
            'CREATE INDEX "Order_ownerId_idx" ON "Order"("ownerId");\n')
     rules = {f.rule for f in run(sql) if f.severity.value != "info"}
     assert "migration/drop-column" in rules and "migration/index-not-concurrent" not in rules
+
+
+def test_two_required_columns_added_to_one_table_are_both_reported() -> None:
+    found = run('ALTER TABLE "Order" ADD COLUMN "a" TEXT NOT NULL;\nALTER TABLE "Order" ADD COLUMN "b" TEXT NOT NULL;\n')
+    # the table is empty only if the first one succeeds: the second fails the same way and is said too
+    assert sorted(f.line for f in found if f.rule == "migration/add-required-column") == [1, 2]

@@ -122,18 +122,22 @@ _HEAVY = ("bot.app", "bot.github", "bot.llm", "bot.plans", "bot.trace.", "bot.ch
           "fastapi", "uvicorn", "starlette", "sqlalchemy", "alembic", "psycopg", "redis", "huey", "github", "jwt")
 
 
-def _modules_after_check(repo: Path, *extra: str) -> list[str]:
-    argv = ["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", *extra]
-    script = ("import json, sys\nfrom bot.cli import main\n"
-              f"code = main({argv!r})\n"
+def _run_check(argv: list[str], preamble: str = "") -> dict[str, object]:
+    """`dbreview check` in a fresh interpreter: its exit code and the modules it imported."""
+    script = ("import json, sys\nfrom bot.cli import main\n" + preamble
+              + f"code = main({argv!r})\n"
               "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
     env = {**os.environ, "ANTHROPIC_API_KEY": "", "NO_COLOR": "1"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
                           cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _modules_after_check(repo: Path, *extra: str) -> list[str]:
+    out = _run_check(["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", *extra])
     assert out["code"] == 0
-    return out["modules"]
+    return out["modules"]  # type: ignore[return-value]
 
 
 def test_check_without_database_files_loads_no_heavy_stack(tmp_path: Path) -> None:
@@ -299,15 +303,7 @@ _QUERY_RULE_MODULES = ("bot.checks.query.n_plus_one", "bot.checks.query.transact
 def _check_json(repo: Path, preload_all_rules: bool) -> tuple[dict[str, object], list[str]]:
     argv = ["check", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--no-llm", "--format", "json",
             "--output", str(repo.parent / f"out-{preload_all_rules}.json")]
-    script = ("import json, sys\nfrom bot.cli import main\n"
-              + ("from bot.registry import all_rules\nall_rules()\n" if preload_all_rules else "")
-              + f"code = main({argv!r})\n"
-              "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
-    env = {**os.environ, "ANTHROPIC_API_KEY": "", "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
-                          cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = _run_check(argv, "from bot.registry import all_rules\nall_rules()\n" if preload_all_rules else "")
     report = json.loads((repo.parent / f"out-{preload_all_rules}.json").read_text())
     report["summary"].pop("elapsed_s", None)
     return report, out["modules"]

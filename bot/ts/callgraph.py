@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from bot.change import decode_text
 from bot.ts import repo_files
 from bot.ts.clients import resolve_module
-from bot.ts.extract import _SMALL_CONST, _count_items, _how_used, is_io_callee
+from bot.ts.extract import _SMALL_CONST, _count_items, _how_used, awaits_io
 from bot.ts.imports import bindings
 from bot.ts.model import Frame, FunctionInfo, repeating_frame
 from bot.ts.parser import captures, parse, skip_reason
@@ -145,20 +145,10 @@ def _queries_by_function(ctx: ReviewContext, side: str, path: str) -> dict[str, 
             queries = tuple(dict.fromkeys(t for _, t in found))
             first, last = spans[name]
             body = "\n".join(analysis.lines[first - 1:last])
-            out[name] = QueryingHelper(path, name, found[0][0], queries, _awaits_io(body))
+            out[name] = QueryingHelper(path, name, found[0][0], queries, awaits_io(body))
         return out
 
     return ctx.memo(("callgraph-queries", side, path), build)
-
-
-def _awaits_io(body: str) -> bool:
-    """The function awaits a call that leaves the process (not a query, not another Prisma call)."""
-    for callee in re.findall(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(", body):
-        if "prisma" in callee.lower() or callee.startswith(("tx.", "db.", "this.db.")):
-            continue
-        if is_io_callee(callee):
-            return True
-    return False
 
 
 def _default_name(ctx: ReviewContext, side: str, path: str) -> str | None:

@@ -95,6 +95,20 @@ def is_io_callee(callee: str) -> bool:
     return bool(_IO_CALLEE.search(callee))
 
 
+_AWAITED_CALLEE = re.compile(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(")
+
+
+def awaits_io(code: str, database_callees: frozenset[str] | set[str] = frozenset()) -> bool:
+    """The code awaits a call that leaves the process; Prisma calls, transaction clients and `database_callees`
+    (helpers known to run queries, whatever their names say) are database work, not I/O."""
+    for callee in _AWAITED_CALLEE.findall(code):
+        if "prisma" in callee.lower() or callee.startswith(("tx.", "db.", "this.db.")) or callee in database_callees:
+            continue
+        if is_io_callee(callee):
+            return True
+    return False
+
+
 _NOT_IO = re.compile(r"^(Promise|tx|trx|JSON|Math|Object|Array|console|bcrypt|argon2|crypto|z|this\.prisma)\b")
 
 

@@ -6,7 +6,7 @@ import re
 
 from bot.findings import Finding, Severity, Surface
 from bot.registry import define
-from bot.ts.extract import is_io_callee
+from bot.ts.extract import awaits_io
 from bot.ts.model import WRITE_OPS, Frame, FrameKind, PrismaCall, repeating_frame
 from bot.ts.scopes import ITERATING_FUNCTIONS
 from bot.ts.values import JsExpr, JsObject
@@ -86,15 +86,8 @@ def _has_in_list(value: object, depth: int = 0) -> bool:
 def _io_per_item(inp: QueryInput, frame: Frame) -> bool:
     """The loop body awaits a network call per item (an email, a webhook): that call, not the query, sets the
     loop's cost, and the query records its per-item outcome."""
-    body = code_between(inp.analysis, frame.line, frame.end_line)
     # a helper that runs queries (`ContactService.email`) is database work, whatever its name says
-    queries = {h.callee for h in inp.helpers}
-    for callee in re.findall(r"\bawait\s+([A-Za-z_$][\w$.]*)\s*\(", body):
-        if "prisma" in callee.lower() or callee.startswith(("tx.", "db.", "this.prisma")) or callee in queries:
-            continue
-        if is_io_callee(callee):
-            return True
-    return False
+    return awaits_io(code_between(inp.analysis, frame.line, frame.end_line), {h.callee for h in inp.helpers})
 
 
 def _memoised(inp: QueryInput, line: int) -> bool:

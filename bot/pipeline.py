@@ -26,6 +26,7 @@ from bot.surfaces import classify
 if TYPE_CHECKING:
     from bot.context import ReviewContext
     from bot.learnings import Learning
+    from bot.prisma.model import Schema
 
 # What only a change with database files needs (the rule registry imports every check, hence the parsers) is
 # imported in review() after the "no database surface" return: a change without them costs the start-up alone.
@@ -163,7 +164,14 @@ def review(
         # Lock and rewrite findings re-graded by table size, from the base branch's dbreview-stats.json.
         from bot.trace.stats import adjust_severity, load_stats
 
-        kept = adjust_severity(kept, load_stats(change.base), config)
+        stats = load_stats(change.base)
+        kept = adjust_severity(kept, stats, config)
+        # Without a measured size, a table that is small by its nature (settings, keys, the tenants) makes its
+        # lock, scan and index findings advice.
+        if kept:
+            from bot.sizing import guess_severity
+
+            kept = guess_severity(kept, _head_schema(ctx), stats, config)
         result.suppressed = _fingerprint(suppressed, change)
 
     if llm is not None:
@@ -369,3 +377,14 @@ def _fingerprint(findings: list[Finding], change: Change) -> list[Finding]:
 def _base_path(change: Change, path: str) -> str:
     changed = change.file(path)
     return (changed.base_path if changed and changed.base_path else path)
+
+
+def _head_schema(ctx: ReviewContext) -> Schema | None:
+    from bot.prisma.load import schema_at
+
+    try:
+        loaded = schema_at(ctx, "head")
+    except Exception:  # the schema is optional evidence here: without it no severity is guessed
+        log.exception("head schema could not be loaded for size guesses")
+        return None
+    return loaded.schema if loaded is not None else None

@@ -162,10 +162,10 @@ def load_stats(snapshot: Snapshot | Path | None) -> Stats | None:
 _QUOTED = re.compile(r'"([^"]+)"(?:\s*\.\s*"([^"]+)")?')
 
 
-def _work_of(finding: Finding) -> str | None:
+def work_of(finding: Finding) -> str | None:
     """What the blocked table waits for: "rewrite", "build", "scan"; None for findings that are not about locks
     or rewrites, or for quick catalog-only locks (their cost does not grow with the table)."""
-    from bot.trace.reconcile import claim_of
+    from bot.trace.claims import claim_of
     from bot.trace.rules import ACCESS_EXCLUSIVE, REWRITE, WRITE_LOCK
 
     if finding.source is Source.LLM:
@@ -184,7 +184,8 @@ def _work_of(finding: Finding) -> str | None:
     return None
 
 
-def _tables_of(finding: Finding, stats: Stats) -> list[tuple[str, TableStats]]:
+def table_names(finding: Finding) -> list[str]:
+    """The tables a lock or rewrite finding is about, as the SQL names them (candidates: some may not exist)."""
     names: list[str] = []
     for key in ("tables", "table", "relation"):
         value = finding.extra.get(key)
@@ -196,6 +197,11 @@ def _tables_of(finding: Finding, stats: Stats) -> list[tuple[str, TableStats]]:
         # Static migration rules key findings as "<verb> <table>.<column>" or "<verb> <name> on <table>".
         token = finding.key.rsplit(" on ", 1)[1] if " on " in finding.key else finding.key.split()[-1]
         names.extend([token, token.rsplit(".", 1)[0]] if "." in token else [token])
+    return names
+
+
+def _tables_of(finding: Finding, stats: Stats) -> list[tuple[str, TableStats]]:
+    names = table_names(finding)
     if not any(stats.lookup(n) for n in names):
         for match in _QUOTED.finditer(finding.message):
             names.append(f"{match.group(1)}.{match.group(2)}" if match.group(2) else match.group(1))
@@ -227,7 +233,7 @@ def adjust_severity(findings: list[Finding], stats: Stats | None, config: Config
         return list(findings)
     out: list[Finding] = []
     for f in findings:
-        work = _work_of(f)
+        work = work_of(f)
         tables = _tables_of(f, stats) if work else []
         already = "table_rows" in f.extra  # adjusted once already (the pipeline and the trace may both call this)
         if already or not work or not tables or (config is not None and config.has_severity_override(f.rule)):

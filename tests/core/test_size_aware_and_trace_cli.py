@@ -89,3 +89,83 @@ def _scratch_databases(*, idle_only: bool = False) -> set[str]:
     with psycopg.connect(PG) as conn:
         rows = conn.execute(f"SELECT datname FROM pg_database d WHERE datname LIKE 'dbreview_trace_%'{idle}")
         return {name for (name,) in rows.fetchall()}
+
+
+# -- size guesses from the schema (no dbreview-stats.json) ----------------------------------------------------------
+
+SCHEMA = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model Organization {
+  id       String           @id
+  settings ProviderSetting[]
+  events   AuditEvent[]
+}
+
+enum Provider {
+  OPENAI
+  ANTHROPIC
+}
+
+model ProviderSetting {
+  id             String       @id
+  organizationId String
+  provider       Provider
+  organization   Organization @relation(fields: [organizationId], references: [id])
+
+  @@unique([organizationId, provider])
+}
+
+model AuditEvent {
+  id             String       @id
+  organizationId String
+  organization   Organization @relation(fields: [organizationId], references: [id])
+}
+"""
+SIZED_BASE = {
+    "prisma/schema.prisma": SCHEMA,
+    "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+    "prisma/migrations/20240101000000_init/migration.sql": (
+        'CREATE TABLE "Organization" ("id" TEXT NOT NULL, CONSTRAINT "Organization_pkey" PRIMARY KEY ("id"));\n'
+        'CREATE TABLE "AuditEvent" ("id" TEXT NOT NULL, "organizationId" TEXT NOT NULL, '
+        'CONSTRAINT "AuditEvent_pkey" PRIMARY KEY ("id"));\n'),
+}
+
+
+def _sized(sql: str, extra: dict[str, str] | None = None) -> list:  # type: ignore[type-arg]
+    head = {**SIZED_BASE, **(extra or {}),
+            "prisma/migrations/20240601000000_more/migration.sql": sql}
+    return review(change_from_trees({**SIZED_BASE, **(extra or {})}, head), Config()).findings
+
+
+def test_a_lock_on_a_tenant_table_is_advice_and_says_why() -> None:
+    [finding] = [f for f in _sized('CREATE INDEX "Organization_x_idx" ON "Organization"("id");\n')
+                 if f.rule == "migration/index-not-concurrent"]
+    assert finding.severity is Severity.INFO
+    assert "Size guess" in finding.message and "`Organization`" in finding.message
+    assert finding.extra["size_guess_was"] == "warning"
+
+
+def test_a_lock_on_an_event_table_keeps_its_warning() -> None:
+    [finding] = [f for f in _sized('CREATE INDEX "AuditEvent_o_idx" ON "AuditEvent"("organizationId");\n')
+                 if f.rule == "migration/index-not-concurrent"]
+    assert finding.severity is Severity.WARNING and "Size guess" not in finding.message
+
+
+def test_measured_sizes_win_over_the_guess() -> None:
+    stats = json.dumps({"tables": {"Organization": {"rows": 2_000_000, "bytes": 10**9, "total_bytes": 2 * 10**9}}})
+    [finding] = [f for f in _sized('CREATE INDEX "Organization_x_idx" ON "Organization"("id");\n',
+                                   {"dbreview-stats.json": stats})
+                 if f.rule == "migration/index-not-concurrent"]
+    assert finding.severity is Severity.ERROR and "Size guess" not in finding.message
+
+
+def test_a_configured_severity_is_not_guessed_down() -> None:
+    head = {**SIZED_BASE, "prisma/migrations/20240601000000_more/migration.sql":
+            'CREATE INDEX "Organization_x_idx" ON "Organization"("id");\n'}
+    config = Config.model_validate({"rules": {"migration/index-not-concurrent": {"severity": "warning"}}})
+    [finding] = [f for f in review(change_from_trees(SIZED_BASE, head), config).findings
+                 if f.rule == "migration/index-not-concurrent"]
+    assert finding.severity is Severity.WARNING

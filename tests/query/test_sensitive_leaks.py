@@ -236,3 +236,53 @@ export default async function handler(req, res) {
 }
 """
     assert _lines(query_findings, "src/pages/api/share.ts", code) == [7]
+
+
+NOTES = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+model User {
+  id           Int    @id
+  passwordHash String
+  notes        Note[]
+}
+model Note {
+  id            Int    @id
+  accountId     Int
+  account       User   @relation(fields: [accountId], references: [id])
+  sharePassword String @default("")
+  shareTokenHash String @default("")
+  files         File[]
+}
+model File {
+  id            Int    @id
+  noteId        Int
+  note          Note   @relation(fields: [noteId], references: [id])
+  sharePassword String @default("")
+}
+"""
+
+
+def test_a_share_secret_returned_to_the_owner_of_the_content_is_theirs(query_findings) -> None:
+    # blinko's note list: `where: { accountId: Number(ctx.id) }` returns the owner's own share passwords, which the
+    # share dialog shows them; a hash stays reported, and so do another caller's notes and the user's login secret.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const noteRouter = router({
+  list: authProcedure.query(async ({ input, ctx }) => {
+    const where = { accountId: Number(ctx.id) };
+    return await prisma.note.findMany({ where, take: 20, include: { files: true } });
+  }),
+  byId: authProcedure.query(async ({ input, ctx }) => {
+    return await prisma.note.findFirst({ where: { id: input.id } });
+  }),
+  me: authProcedure.query(async ({ input, ctx }) => {
+    return await prisma.user.findFirst({ where: { id: ctx.session.user.id } });
+  }),
+});
+"""
+    found = {f.line: f for f in query_findings({"src/server/routers/note.ts": code}, rule=RULE, schema=NOTES)}
+    assert sorted(found) == [5, 8, 11]
+    assert "`shareTokenHash`" in found[5].message and "`sharePassword`" not in found[5].message
+    assert "`sharePassword`" in found[8].message and "`passwordHash`" in found[11].message

@@ -11,7 +11,8 @@ from bot.change import MemorySnapshot
 from bot.config import parse_config
 from bot.findings import Finding, Severity, Source
 from bot.registry import RULES
-from bot.trace.reconcile import claim_of, reconcile
+from bot.trace.claims import claim_of
+from bot.trace.reconcile import reconcile
 from bot.trace.rules import measured_findings
 from bot.trace.runner import TraceResult
 from bot.trace.stats import Stats, TableStats, adjust_severity, load_stats, parse_stats

@@ -156,6 +156,31 @@ def _matched(call: PrismaCall) -> set[str]:
     return out
 
 
+# The caller's own identity in a `where`: the session's user, the request's user, tRPC's ctx.
+_CALLER = re.compile(r"\b(?:ctx|context|session|currentUser|authUser|req\.user|request\.user|me)\b|\buser\.id\b")
+_OWNER_KEY = re.compile(r"^(?:user|account|owner|author|creator|createdBy)(?:Id|_id)?$", re.I)
+# Models whose secrets are the login itself: never returned, not even to their owner.
+_IDENTITY = re.compile(r"user|account|session|auth|identity|credential|member|key|token", re.I)
+_HASHED = re.compile(r"hash|salt|digest", re.I)
+
+
+def _owners_content(call: PrismaCall, model: Model) -> bool:
+    """The `where` keeps the caller's own rows of a content model (`note.findMany({ where: { accountId:
+    ctx.session.user.id } })`): a secret the owner set on their content (a share password) goes back to that owner,
+    who may see it. Login secrets (a User's password hash, an API key) and hashes stay reported."""
+    if _IDENTITY.search(model.name):
+        return False
+    where = call.args.obj("where") if call.args is not None else None
+    if where is None:
+        return False
+    for name, value in where.entries.items():
+        if isinstance(value, JsObject) and name in ("user", "account", "owner", "author", "creator"):
+            value = value.entries.get("id")  # type: ignore[assignment]
+        if _OWNER_KEY.match(name) and isinstance(value, JsExpr) and _CALLER.search(value.text):
+            return True
+    return False
+
+
 def _through_controller(inp: QueryInput, call: PrismaCall) -> Leak | None:
     """A NestJS service method returning the row, and a controller next to it returning that method's result."""
     fn = call.function
@@ -182,6 +207,11 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
         if model is None:
             continue
         own, included = _secrets(inp, call, model)
+        if (own or included) and _owners_content(call, model):
+            # The owner's rows, and the rows hanging off them (a note's attachments), are the owner's content.
+            own = [s for s in own if _HASHED.search(s)]
+            included = [(rel, target, kept) for rel, target, secret in included
+                        if (kept := [s for s in secret if _HASHED.search(s) or _IDENTITY.search(target.name)])]
         if not own and not included:
             continue
         names = own + [f"{rel}.{s}" for rel, _t, secret in included for s in secret]

@@ -111,8 +111,9 @@ def review(
     for path, reason in surfaces.skipped:
         result.notes.append(f"skipped {path}: {reason}")
     if surfaces.not_prisma:
-        result.notes.append("not reviewed as Prisma migrations (their folder has no migration_lock.toml and no "
-                            f"Prisma schema beside it): {', '.join(surfaces.not_prisma)}")
+        result.notes.append("not reviewed as Prisma migrations (their folder is not one `prisma migrate` runs: no "
+                            "migration_lock.toml and no Prisma schema beside it, or an archive beside `migrations`): "
+                            f"{', '.join(surfaces.not_prisma)}")
     for note in surfaces.head_layout.notes:
         if note not in result.notes:
             result.notes.append(note)

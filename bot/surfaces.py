@@ -259,8 +259,14 @@ def _detect_layout(snapshot: Snapshot, config: Config) -> Layout:
             if posixpath.basename(grandparent) in ("migrations", "migration"):
                 shaped.add(grandparent)
     configured = set(_configured_migration_dirs(snapshot, named, files, layout.notes))
-    layout.foreign_migration_dirs = sorted(
-        d for d in shaped - locked - configured if locked and not _has_prisma_schema_near(d, prisma_files))
+    # A second locked folder beside the one Prisma runs (`prisma/migrations_backup` next to `prisma/migrations`,
+    # kept when the history was squashed into a baseline) is an archive: `migrate deploy` reads only `migrations`
+    # (or the folder prisma.config.ts names).
+    archives = {d for d in locked - configured
+                if posixpath.basename(d) != "migrations" and posixpath.join(posixpath.dirname(d), "migrations")
+                in (locked | shaped) | configured}
+    layout.foreign_migration_dirs = sorted(archives | {
+        d for d in shaped - locked - configured if locked and not _has_prisma_schema_near(d, prisma_files)})
     layout.migration_dirs = sorted((locked | shaped | configured) - set(layout.foreign_migration_dirs))
     return layout
 
@@ -409,8 +415,14 @@ def classify(change: Change, config: Config) -> Surfaces:
         if not is_schema and _in_foreign_migrations(changed, foreign, config):
             surfaces.not_prisma.append(path)
             continue
-        is_migration = not is_schema and (is_migration_path(path, head_layout, config) or bool(
+        runs_at_head = not is_schema and is_migration_path(path, head_layout, config)
+        is_migration = runs_at_head or (not is_schema and bool(
             changed.old_path and is_migration_path(changed.old_path, base_layout, config)))
+        if is_migration and not runs_at_head and changed.old_path and changed.status is FileStatus.RENAMED:
+            # Moved out of the migrations folder (into a backup beside a new baseline, an archive): Prisma no longer
+            # runs it, so for the review it is a migration the change deletes, not a new one to check.
+            changed = ChangedFile(path=changed.old_path, status=FileStatus.DELETED,
+                                  deleted_lines=set(changed.deleted_lines))
         if changed.is_binary or _binary_at_head(change, changed):
             if (is_schema or is_migration) and changed.status is not FileStatus.DELETED:
                 surfaces.unreadable.append(changed)

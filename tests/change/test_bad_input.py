@@ -86,4 +86,18 @@ def test_rename_without_hunks_to_a_non_migration_path():
     config = Config()
     ctx = ReviewContext(change=change, config=config, surfaces=classify(change, config))
     rules = [f.rule for f in all_findings(ctx)]
-    assert rules == ["migration/renamed-applied-migration"]
+    # Prisma never runs a file outside the migrations folder: the migration is gone, not renamed.
+    assert rules == ["migration/deleted-applied-migration"]
+
+
+def test_an_archive_beside_the_migrations_folder_is_not_reviewed():
+    # workout-cool squashed its history into a baseline and kept the old folder, lock file and all, as
+    # prisma/migrations_backup: Prisma runs only prisma/migrations, so nothing in the archive is a new migration.
+    base = base_tree()
+    head = dict(base)
+    head["prisma/migrations_backup/migration_lock.toml"] = 'provider = "postgresql"\n'
+    head["prisma/migrations_backup/20240301000000_idx/migration.sql"] = 'CREATE INDEX "o_idx" ON "orders"("id");\n'
+    ctx = context_for(base, head)
+    assert ctx.surfaces.migrations == []
+    assert sorted(ctx.surfaces.not_prisma) == ["prisma/migrations_backup/20240301000000_idx/migration.sql",
+                                               "prisma/migrations_backup/migration_lock.toml"]

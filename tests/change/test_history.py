@@ -265,3 +265,20 @@ def test_a_newest_name_that_is_no_real_timestamp_still_gets_a_name_that_sorts_la
     [f] = history.check(context_for(base, head))
     assert f.rule == "migration/out-of-order"
     assert f.extra["suggested_name"] == "20240226252001_user_nickname"
+
+
+def test_a_single_migration_replaced_by_a_baseline_is_a_squash():
+    # workout-cool replaced its one committed migration with Prisma's documented `0_init` baseline: one squash
+    # warning, not a deleted migration plus an out-of-order one. A plain replacement under another name stays a
+    # deletion.
+    only = f"{MIG}/20240101100000_init/migration.sql"
+    base = {p: t for p, t in base_tree().items() if "/2024" not in p or p == only}
+    head = {p: t for p, t in base.items() if p != only}
+    head[f"{MIG}/0_init/migration.sql"] = base[only] + ORDERS_SQL
+    findings = history.check(context_for(base, head))
+    assert rules(findings) == ["migration/deleted-applied-migration"]
+    assert "replaces the committed migration" in findings[0].message and findings[0].severity is Severity.WARNING
+    head = {p: t for p, t in base.items() if p != only}
+    head[f"{MIG}/20240301000000_orders/migration.sql"] = base[only] + ORDERS_SQL
+    findings = history.check(context_for(base, head))
+    assert "deletes it" in findings[0].message and findings[0].severity is Severity.ERROR

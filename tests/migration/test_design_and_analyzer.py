@@ -212,3 +212,22 @@ def test_prisma_warning_on_what_the_change_itself_created_stays_quiet() -> None:
     found = run(later.replace('"tmp"', '"status"').replace("`tmp`", "`status`"),
                 extra_head={f"{MIG}/20240201000000_create/migration.sql": create})
     assert of(found, "migration/drop-column") or of(found, "migration/prisma-warning")
+
+
+def test_a_type_change_copied_through_a_new_column_by_hand_is_handled() -> None:
+    # workout-cool turned a text column into an enum under Prisma's "No cast exists" header by adding a temporary
+    # column, filling it, dropping the old one and renaming the new one into its place: the advice, already done.
+    header = ("/*\n  Warnings:\n\n  - Changed the type of `status` on the `Order` table. No cast exists, the column "
+              "would be dropped and recreated, which cannot be done if there is data, since the column is "
+              "required.\n\n*/\n")
+    copied = (header + 'ALTER TABLE "Order" ADD COLUMN "status_tmp" INTEGER;\n'
+              'UPDATE "Order" SET "status_tmp" = length("status");\n'
+              'ALTER TABLE "Order" DROP COLUMN "status";\n'
+              'ALTER TABLE "Order" RENAME COLUMN "status_tmp" TO "status";\n')
+    assert not of(run(copied), "migration/prisma-warning")
+    # Without the copy the values are lost, and the warning stands.
+    dropped = (header + 'ALTER TABLE "Order" ADD COLUMN "status_tmp" INTEGER;\n'
+               'ALTER TABLE "Order" DROP COLUMN "status";\n'
+               'ALTER TABLE "Order" RENAME COLUMN "status_tmp" TO "status";\n')
+    found = run(dropped)
+    assert of(found, "migration/prisma-warning") or of(found, "migration/drop-column")

@@ -235,9 +235,14 @@ def _squashed_roots(index: MigrationIndex) -> list[str]:
     out: list[str] = []
     for root in index.roots:
         base, head = index.base.get(root, set()), index.head.get(root, set())
-        if len(base) >= 2 and head and not (base & head):
+        if head and not (base & head) and (len(base) >= 2 or (base and any(_BASELINE.search(n) for n in head))):
             out.append(root)
     return out
+
+
+# Prisma's baselining guide names the migration `0_init`; teams also write `..._baseline` or `..._init`. With such a
+# name, even a single replaced migration is a squash, not a deletion plus an out-of-order migration.
+_BASELINE = re.compile(r"^0+_|baseline|(?:^|_)init$", re.I)
 
 
 def _retired_roots(ctx: ReviewContext, index: MigrationIndex,
@@ -269,8 +274,9 @@ def _retire(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
 def _squash(ctx: ReviewContext, index: MigrationIndex, root: str) -> Finding:
     base, head = sorted(index.base[root]), sorted(index.head[root])
     first = MigrationScript(root, head[0])
+    replaced = f"all {len(base)} committed migrations" if len(base) > 1 else "the committed migration"
     message = (
-        f"This change replaces all {len(base)} committed migrations in `{root}` with {len(head)} new one(s) (a "
+        f"This change replaces {replaced} in `{root}` with {len(head)} new one(s) (a "
         "squash). Every existing database has the old names recorded, so `migrate deploy` would run "
         f"`{head[0]}` from scratch and fail. Before deploying, mark the new migration(s) as applied on every "
         f"existing database: `prisma migrate resolve --applied {head[0]}`, and check with `prisma migrate diff` "

@@ -39,9 +39,12 @@ def uncovered(model: MigrationModel, covered: set[tuple[str, str | None, str | N
     langfuse's "required column" warnings above an ADD COLUMN made nullable plus a backfill: those stay quiet.
     """
     out: list[PrismaWarning] = []
+    copied = _copied_through(model)
     for w in model.parsed.warnings:
         if (w.kind, w.table, w.column) in covered or (w.kind, w.table, None) in covered:
             continue
+        if w.kind in _RECREATE_KINDS and (w.table, w.column) in copied:
+            continue  # the author already did what the advice says: copied the values through a new column
         steps = [st for st in model.ops if _matches(w, st.op)]
         if w.kind != "other" and not steps:
             continue
@@ -52,6 +55,32 @@ def uncovered(model: MigrationModel, covered: set[tuple[str, str | None, str | N
             continue
         out.append(w)
     return out
+
+
+_RECREATE_KINDS = {"drop_recreate_column", "drop_recreate_required", "not_castable", "risky_cast", "scalar_to_list"}
+
+
+def _copied_through(model: MigrationModel) -> set[tuple[str | None, str | None]]:
+    """(table, column) rebuilt by hand as ADD COLUMN "c_temp"; UPDATE ... SET "c_temp" = ...; DROP COLUMN "c";
+    RENAME COLUMN "c_temp" TO "c" (workout-cool's text-to-enum conversion, under Prisma's "no cast exists")."""
+    ops = [st.op for st in model.ops]
+    out: set[tuple[str | None, str | None]] = set()
+    for i, op in enumerate(ops):
+        if op.kind != "rename_column" or not op.data.get("new"):
+            continue
+        table, temp, final = op.table, op.column, op.data["new"]
+        added = _last(ops[:i], "add_column", table, temp)
+        dropped = _last(ops[:i], "drop_column", table, final)
+        if added is None or dropped is None or dropped < added:
+            continue
+        if any(o.kind == "update" and o.table == table for o in ops[added + 1:dropped]):
+            out.add((table, final))
+    return out
+
+
+def _last(ops: list[Op], kind: str, table: str | None, column: str | None) -> int | None:
+    return next((j for j in range(len(ops) - 1, -1, -1)
+                 if ops[j].kind == kind and (ops[j].table, ops[j].column) == (table, column)), None)
 
 
 def _matches(w: PrismaWarning, op: Op) -> bool:

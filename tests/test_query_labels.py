@@ -83,10 +83,11 @@ def test_the_second_fresh_hand_checks_are_pinned_to_their_apps() -> None:
     assert all(r["reason"].strip() and "\n" not in r["reason"] and int(r["line"]) > 0 for r in rows)
 
 
-def test_the_third_fresh_hand_check_is_pinned_to_its_apps() -> None:
-    apps = {r["repo"] for r in csv.DictReader((BENCH / "real_prs_apps_fresh3.csv").open(encoding="utf-8"))}
-    rows = list(csv.DictReader((BENCH / "real_prs_handcheck_fresh3.csv").open(encoding="utf-8")))
-    assert len(apps) == 3 and len(rows) == 60 and {r["repo"] for r in rows} <= apps
+@pytest.mark.parametrize(("name", "app_count", "row_count"), [("fresh3", 3, 60), ("fresh4", 5, 60)])
+def test_the_later_fresh_hand_checks_are_pinned_to_their_apps(name: str, app_count: int, row_count: int) -> None:
+    apps = {r["repo"] for r in csv.DictReader((BENCH / f"real_prs_apps_{name}.csv").open(encoding="utf-8"))}
+    rows = list(csv.DictReader((BENCH / f"real_prs_handcheck_{name}.csv").open(encoding="utf-8")))
+    assert len(apps) == app_count and len(rows) == row_count and {r["repo"] for r in rows} <= apps
     assert {r["verdict"] for r in rows} <= {"useful", "noise", "wrong"}
     assert all(r["reason"].strip() and "\n" not in r["reason"] and int(r["line"]) > 0 for r in rows)
 

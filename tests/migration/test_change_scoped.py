@@ -198,3 +198,16 @@ def test_rename_as_drop_add_keeps_the_required_columns_deploy_failure() -> None:
     with_default = 'ALTER TABLE "Order" DROP COLUMN "userId",\nADD COLUMN "buyerId" TEXT NOT NULL DEFAULT \'\';\n'
     (f,) = of(run(with_default), "migration/rename-as-drop-add")
     assert "23502" not in f.message
+
+
+def test_a_generated_column_replaced_by_another_is_not_a_lost_rename() -> None:
+    # maybe-archive redefined a stored generated category column under a new name: PostgreSQL computes the values
+    # from the source columns, so there is nothing to copy across.
+    base_extra = {f"{MIG}/20240201000000_gen/migration.sql":
+                  'ALTER TABLE "Order" ADD COLUMN "kind" TEXT GENERATED ALWAYS AS (lower("status")) STORED;\n'}
+    sql = ('ALTER TABLE "Order" DROP COLUMN "kind",\n'
+           'ADD COLUMN "category" TEXT GENERATED ALWAYS AS (upper("status")) STORED;\n')
+    assert not of(run(sql, base_extra=base_extra), "migration/rename-as-drop-add")
+    plain = {f"{MIG}/20240201000000_gen/migration.sql": 'ALTER TABLE "Order" ADD COLUMN "kind" TEXT;\n'}
+    assert of(run(sql.replace(' GENERATED ALWAYS AS (upper("status")) STORED', ''), base_extra=plain),
+              "migration/rename-as-drop-add")

@@ -64,7 +64,7 @@ def _base_type(t: str | None) -> str:
 
 def check(model: MigrationModel, env: Env) -> list[Hit]:
     hits: list[Hit] = []
-    swapped = _swapped_columns(model)
+    swapped = swapped_columns(model)
     renames = _renames(model, set(swapped.values()))
     dropped_ops = {id(d.op) for d, _a in renames}
     for drop, add in renames:
@@ -223,8 +223,11 @@ def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]])
     """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
+    # A stored generated column holds no data of its own (PostgreSQL computes it from the others): replacing one with
+    # a new generated column is a redefinition, and copying its values across would be wrong.
     drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and not st.new_column
-             and st.column_before and (st.op.table, st.op.column) not in swapped]
+             and st.column_before and not getattr(st.column_before, "generated_stored", False)
+             and (st.op.table, st.op.column) not in swapped]
     if not drops:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
@@ -314,7 +317,7 @@ def _implicit_relation_table(table: str | None) -> bool:
     return bare.startswith("_") and not bare.startswith("_prisma")
 
 
-def _swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str | None]]:
+def swapped_columns(model: MigrationModel) -> dict[int, tuple[str | None, str | None]]:
     """Hand-written in-place type change: RENAME COLUMN "type" TO "type_old", ADD COLUMN "type" <new type>,
     UPDATE ... SET "type" = "type_old"::<new type>, DROP COLUMN "type_old". The old name exists again when the file
     ends and old pods never knew "type_old", so neither the rename nor the drop is what they describe; the UPDATE

@@ -61,26 +61,13 @@ _RECREATE_KINDS = {"drop_recreate_column", "drop_recreate_required", "not_castab
 
 
 def _copied_through(model: MigrationModel) -> set[tuple[str | None, str | None]]:
-    """(table, column) rebuilt by hand as ADD COLUMN "c_temp"; UPDATE ... SET "c_temp" = ...; DROP COLUMN "c";
-    RENAME COLUMN "c_temp" TO "c" (workout-cool's text-to-enum conversion, under Prisma's "no cast exists")."""
-    ops = [st.op for st in model.ops]
-    out: set[tuple[str | None, str | None]] = set()
-    for i, op in enumerate(ops):
-        if op.kind != "rename_column" or not op.data.get("new"):
-            continue
-        table, temp, final = op.table, op.column, op.data["new"]
-        added = _last(ops[:i], "add_column", table, temp)
-        dropped = _last(ops[:i], "drop_column", table, final)
-        if added is None or dropped is None or dropped < added:
-            continue
-        if any(o.kind == "update" and o.table == table for o in ops[added + 1:dropped]):
-            out.add((table, final))
-    return out
+    """(table, column) of both names of each hand-written swap through a temporary column with the values copied
+    (bot.checks.migration.destructive: workout-cool's text-to-enum conversion under Prisma's "no cast exists")."""
+    from bot.checks.migration.destructive import swapped_columns
 
-
-def _last(ops: list[Op], kind: str, table: str | None, column: str | None) -> int | None:
-    return next((j for j in range(len(ops) - 1, -1, -1)
-                 if ops[j].kind == kind and (ops[j].table, ops[j].column) == (table, column)), None)
+    swaps = swapped_columns(model)
+    return {(st.op.table, name) for st in model.ops if id(st.op) in swaps
+            for name in (st.op.column, st.op.data.get("new"))}
 
 
 def _matches(w: PrismaWarning, op: Op) -> bool:

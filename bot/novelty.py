@@ -7,7 +7,8 @@ and query findings it is the object plus the flagged code with whitespace collap
 or index changed is new, and an untouched call 80 lines from an edit is not. A missing index is the exception: its
 object is the index the function's call needs, so an edited call that needed the same absent index before is old.
 A rename-only edit (a model accessor or function renamed throughout the file) is not a change of the flagged code
-either.
+either. Code moved verbatim from a file the change deletes into one it adds (handlers ported to another folder)
+brings its problems along: they were already there.
 
 The base side is analysed only for the files the change modifies (an added file has no base; a deleted one no
 head). Everything here is pure: the pipeline runs the analyzers and hands both lists in.
@@ -20,8 +21,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.change import Change, FileStatus, split_lines
+from bot.change import Change, FileStatus, prefetch, split_lines
 from bot.findings import Finding, Side, Source
+from bot.surfaces import QUERY_EXTENSIONS
 
 Identity = tuple[str, str, str, str]
 
@@ -33,6 +35,7 @@ _OBJECT_FAMILIES = ("prisma/",)
 # A missing index is about the index a function's call needs (its key: `function:client.model.op:@@index([...])`),
 # not about the call's text: a call whose `where` changed but still needs the same absent index was already slow.
 _INDEX_RULES = ("query/missing-index",)
+_QUERY_FAMILY = "query/"
 
 
 @dataclass
@@ -91,6 +94,7 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     for f in base:
         by_file.setdefault((f.rule, f.path), []).append(identity(f, f.path, base_lines))
     renames = _Renames(change)
+    moved = _Moved(change)
     out = Novelty()
     for f in sorted(head, key=Finding.sort_key):
         if always_the_changes(f):
@@ -99,7 +103,10 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
             continue
         base_path = analysed.get(f.path)
         if base_path is None:  # added file, or a file whose base was not analysed: the old line/object test
-            if touched(f):
+            if moved.moved_here(f, head_lines):
+                if touched(f):
+                    out.preexisting.append(f.with_(preexisting=True))
+            elif touched(f):
                 out.new.append(f)
             continue
         key = identity(f, base_path, head_lines)
@@ -191,6 +198,43 @@ class _Renames:
                             for a, b in pairs.items()):
                 return old
         return None
+
+
+class _Moved:
+    """Code the change moved: a query finding in a file the change adds, whose flagged code (whitespace collapsed,
+    at least a statement's worth) is in a file the change deletes. Porting handlers from one framework's folder to
+    another's (peppermint moved its Next.js API routes to Fastify controllers) carries their problems along; they
+    were already there. Code copied from a file that stays is new code, and stays the change's."""
+
+    _MIN_CHARS = 60
+    _MAX_BYTES = 4_000_000  # the deleted files' text read at most (a removed vendored folder is not worth more)
+
+    def __init__(self, change: Change) -> None:
+        self._change = change
+        self._added = {c.path for c in change.files if c.status is FileStatus.ADDED}
+        self._deleted: str | None = None
+
+    def _deleted_text(self) -> str:
+        if self._deleted is None:
+            parts: list[str] = []
+            total = 0
+            gone = [c.path for c in self._change.files
+                    if c.status is FileStatus.DELETED and c.path.endswith(QUERY_EXTENSIONS)]
+            prefetch(self._change.base, gone)  # one git batch for all of them
+            for path in gone:
+                text = self._change.base_text(path) or ""
+                total += len(text)
+                if total > self._MAX_BYTES:
+                    break
+                parts.append(" ".join(" ".join(line.split()) for line in split_lines(text)))
+            self._deleted = "\n".join(parts)
+        return self._deleted
+
+    def moved_here(self, f: Finding, head_lines: _Lines) -> bool:
+        if f.path not in self._added or not f.rule.startswith(_QUERY_FAMILY):
+            return False
+        span = head_lines.span(f.path, f.line, f.last_line)
+        return len(span) >= self._MIN_CHARS and span in self._deleted_text()
 
 
 def _renamed(old_tokens: list[str], new_tokens: list[str], i: int, pairs: dict[str, str]) -> bool:

@@ -255,3 +255,20 @@ def test_migration_copies_match_without_their_timestamps_but_two_apps_do_not() -
     # Two apps of a monorepo with a same-named migration are two problems.
     apps = [f"apps/{app}/prisma/migrations/20240101_init/migration.sql" for app in ("a", "b")]
     assert len(group([drop(p) for p in apps], lambda p, n: None)) == 2
+
+
+def test_handlers_moved_from_a_deleted_file_bring_their_problems_along() -> None:
+    # peppermint ported its Next.js API routes to Fastify controllers: the old file goes, the new one holds the same
+    # calls. Their problems were already there; a new call written beside them is the change's own.
+    schema = SCHEMA + _IMPORT_MODEL
+    old = {PATH: schema, "src/db.ts": _DB, "pages/api/imports.ts": _ROUTES}
+    moved = _ROUTES + ('\nexport async function byPath(path: string) {\n'
+                       '  return prisma.import.findFirst({ where: { path, createdAt: { gt: new Date(0) } } });\n}\n')
+    result = review(change_from_trees(old, {PATH: schema, "src/db.ts": _DB, "src/controllers/imports.ts": moved}))
+    mine = [f for f in result.findings if f.rule == "query/missing-index"]
+    assert [f.line for f in mine] == [12] and "path" in mine[0].message
+    assert {f.line for f in result.preexisting if f.rule == "query/missing-index"} == {4, 8}
+    # Written anew (not in the deleted file), the same listing is the change's.
+    fresh = review(change_from_trees({PATH: schema, "src/db.ts": _DB},
+                                     {PATH: schema, "src/db.ts": _DB, "src/controllers/imports.ts": moved}))
+    assert {f.line for f in fresh.findings if f.rule == "query/missing-index"} == {4, 8, 12}

@@ -161,10 +161,20 @@ export async function deleteOrderSafely(id: string) {
   await prisma.payment.deleteMany({ where: { orderId: id } });
   await prisma.order.delete({ where: { id } });
 }
+
+export async function deleteOrderThroughAHelper(id: string) {
+  const clearPayments = async () => {
+    await prisma.payment.deleteMany({ where: { orderId: id } });
+  };
+  await clearPayments();
+  await prisma.order.delete({ where: { id } });
+}
 """
     found = query_findings({"app/api/orders/[id]/route.ts": code}, rule="query/delete-blast-radius")
     by_line = {f.line: f for f in found}
-    assert set(by_line) == {4, 15}
+    assert set(by_line) == {4, 15, 23}
+    # the helper defined inside the function clears the payments first: only the cascade is left to say
+    assert by_line[23].severity is Severity.INFO and "P2003" not in by_line[23].message
     assert by_line[4].severity is Severity.WARNING
     assert "P2003" in by_line[4].message and "`Payment.orderId` (Restrict, the default)" in by_line[4].message
     assert "`Order → OrderItem`" in by_line[4].message

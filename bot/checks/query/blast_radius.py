@@ -80,5 +80,10 @@ def check(inp: QueryInput) -> list[Finding]:
 
 
 def _children_deleted_before(call: PrismaCall, calls: list[PrismaCall]) -> set[str]:
+    """Models the same function deletes earlier, itself or in a helper defined inside it (blinko's
+    `const handleDeleteRelation = async () => {...}` called just before the notes' deleteMany)."""
+    fn = call.function
     return {c.accessor or "" for c in calls if c.operation in ("delete", "deleteMany")
-            and c.function == call.function and c.start_byte < call.start_byte}
+            and c.start_byte < call.start_byte
+            and (c.function == fn or (not fn.is_module and fn.line <= c.function.line
+                                      and c.function.end_line <= fn.end_line))}

@@ -286,3 +286,26 @@ export const noteRouter = router({
     assert sorted(found) == [5, 8, 11]
     assert "`shareTokenHash`" in found[5].message and "`sharePassword`" not in found[5].message
     assert "`sharePassword`" in found[8].message and "`passwordHash`" in found[11].message
+
+
+def test_a_secret_checked_against_what_the_caller_sent_goes_back_only_to_them(query_findings) -> None:
+    # blinko's public note: the row is returned only when `password !== note.sharePassword` did not throw.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export const noteRouter = router({
+  publicDetail: publicProcedure.query(async ({ input }) => {
+    const note = await prisma.note.findFirst({ where: { id: input.id } });
+    if (note.sharePassword && input.password !== note.sharePassword) throw new Error("Password error");
+    return note;
+  }),
+  leaky: publicProcedure.query(async ({ input }) => {
+    const note = await prisma.note.findFirst({ where: { id: input.id } });
+    note.sharePassword = note.sharePassword.trim();
+    return note;
+  }),
+});
+"""
+    found = {f.line: f for f in query_findings({"src/server/routers/public.ts": code}, rule=RULE, schema=NOTES)}
+    assert sorted(found) == [4, 9]
+    assert "`sharePassword`" not in found[4].message and "`shareTokenHash`" in found[4].message
+    assert "`sharePassword`" in found[9].message

@@ -164,6 +164,15 @@ _IDENTITY = re.compile(r"user|account|session|auth|identity|credential|member|ke
 _HASHED = re.compile(r"hash|salt|digest", re.I)
 
 
+def _compared_after(inp: QueryInput, call: PrismaCall, secret: str) -> bool:
+    """The code after the call checks the row's secret against a value (`if (password !== note.sharePassword)
+    throw ...`): the row goes out only to a caller who sent that very value (blinko's public note detail)."""
+    after = "\n".join(inp.analysis.lines[call.end_line:call.function.end_line]) if not call.function.is_module \
+        else "\n".join(inp.analysis.lines[call.end_line:])
+    name = re.escape(secret)
+    return re.search(rf"\.{name}\b\s*[!=]==?(?!=)|[!=]==?\s*[\w$.?]*\.{name}\b", after) is not None
+
+
 def _owners_content(call: PrismaCall, model: Model) -> bool:
     """The `where` keeps the caller's own rows of a content model (`note.findMany({ where: { accountId:
     ctx.session.user.id } })`): a secret the owner set on their content (a share password) goes back to that owner,
@@ -207,6 +216,8 @@ def check_sensitive(inp: QueryInput) -> list[Finding]:
         if model is None:
             continue
         own, included = _secrets(inp, call, model)
+        if own:
+            own = [s for s in own if not _compared_after(inp, call, s)]
         if (own or included) and _owners_content(call, model):
             # The owner's rows, and the rows hanging off them (a note's attachments), are the owner's content.
             own = [s for s in own if _HASHED.search(s)]

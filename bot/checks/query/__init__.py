@@ -16,12 +16,13 @@ from bot.findings import Finding, Severity, Surface
 from bot.registry import define
 from bot.ts import file_analysis
 
-from . import dropped_columns
-from .common import QueryInput
+from .gone import everything_gone
 from .schema_view import schema_view
 
 if TYPE_CHECKING:  # the call graph loads with the first query file (bot.ts loads its modules on first use too)
     from bot.ts.callgraph import HelperCall, ReturningCaller
+
+    from .common import QueryInput
 
 PARSE_ERROR = define(
     "query/parse-error", Severity.WARNING, Surface.QUERY,
@@ -31,7 +32,8 @@ PARSE_ERROR = define(
 
 def file_checks() -> list[Callable[[QueryInput], list[Finding]]]:
     """The file-level rules, imported on first use: a change without query files (a migration, a schema) runs
-    only dropped_columns here, and importing the other rule modules was ~30 ms of its start-up."""
+    only dropped_columns here (and only when it removes something), and importing the other rule modules was ~30 ms
+    of its start-up."""
     from . import (
         blast_radius,
         index_advisor,
@@ -85,6 +87,8 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         calls += len(analysis.calls)
         transactions_seen += len(analysis.transactions)
         models.update(c.accessor for c in analysis.calls if c.accessor)
+        from .common import QueryInput
+
         inp = QueryInput(analysis, schema, ctx.options, _helpers(ctx, changed.path),
                          _returning_callers(ctx, changed.path))
         for check in file_checks():
@@ -93,7 +97,11 @@ def analyze(ctx: ReviewContext) -> list[Finding]:
         from .index_advisor import merge_across_files
 
         findings = _decided_by_callers(ctx, merge_across_files(findings))
-    findings.extend(dropped_columns.analyze(ctx))
+    gone = everything_gone(ctx)
+    if gone:  # the code scan (and the TS parser) loads only when the change removes a field, model or column
+        from . import dropped_columns
+
+        findings.extend(dropped_columns.analyze(ctx, gone))
     if files:
         # For the summary and the LLM reviewer: how much Prisma Client code the change touches, on which models.
         ctx.facts["query"] = {"files": files, "calls": calls, "transactions": transactions_seen,

@@ -149,14 +149,19 @@ def compute_fingerprint(finding: Finding, line_text: str, occurrence: int = 0) -
     return _sha256()(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+_SHA256: list[Any] = []
+
+
 def _sha256() -> Any:
     """SHA-256 from CPython's built-in module: the same digest as hashlib's, without loading OpenSSL (~4 ms of a
-    review's start-up)."""
-    try:
-        from _sha2 import sha256  # Python 3.12+
-    except ImportError:
+    review's start-up). Looked up once: a failed import searches the whole path again every time."""
+    if not _SHA256:
         try:
-            from _sha256 import sha256  # Python 3.11
-        except ImportError:  # a build without the built-in modules
-            from hashlib import sha256
-    return sha256
+            from _sha2 import sha256  # Python 3.12+
+        except ImportError:
+            try:
+                from _sha256 import sha256  # Python 3.11
+            except ImportError:  # a build without the built-in modules
+                from hashlib import sha256
+        _SHA256.append(sha256)
+    return _SHA256[0]

@@ -5,7 +5,9 @@ and what the finding is about. For schema findings that is the object (`model Or
 model with `prisma format` or adding a back-relation field to it does not make its old problems new. For migration
 and query findings it is the object plus the flagged code with whitespace collapsed, so a call whose `where`, loop
 or index changed is new, and an untouched call 80 lines from an edit is not. A missing index is the exception: its
-object is the index the function's call needs, so an edited call that needed the same absent index before is old.
+object is the index the function's call needs, so an edited call that needed the same absent index before is old;
+likewise a problem of the call's shape (unbounded, per loop item, secrets or whole rows returned) that the same
+function's call had at base, unless the change made it worse.
 A rename-only edit (a model accessor or function renamed throughout the file) is not a change of the flagged code
 either. Code moved verbatim from a file the change deletes into one it adds (handlers ported to another folder)
 brings its problems along: they were already there.
@@ -35,6 +37,12 @@ _OBJECT_FAMILIES = ("prisma/",)
 # A missing index is about the index a function's call needs (its key: `function:client.model.op:@@index([...])`),
 # not about the call's text: a call whose `where` changed but still needs the same absent index was already slow.
 _INDEX_RULES = ("query/missing-index",)
+# Problems of a call's shape, not of the text of its filter: an unbounded listing, a query per loop item, secret
+# columns returned, whole rows read. A call the change edits (a filter added, a field selected) that had the same
+# problem in the same function at base still has it, and it is not the change's, unless it got worse (a higher
+# severity). Rules whose problem lives in the edited text itself (raw SQL) are not among them.
+_SHAPE_RULES = ("query/unbounded-find-many", "query/n-plus-one", "query/include-sensitive", "query/over-fetching")
+_KEYED_RULES = (*_INDEX_RULES, *_SHAPE_RULES)
 _QUERY_FAMILY = "query/"
 
 
@@ -73,7 +81,7 @@ class _Lines:
 def identity(f: Finding, base_path: str, lines: _Lines) -> Identity:
     """What a finding is about, stable across moved lines and reformatting: the rule, the file's base path, the
     finding's key, and (except for schema objects) the flagged code with whitespace collapsed, read from `lines`."""
-    if (f.rule.startswith(_OBJECT_FAMILIES) or f.rule in _INDEX_RULES) and f.key:
+    if (f.rule.startswith(_OBJECT_FAMILIES) or f.rule in _KEYED_RULES) and f.key:
         return (f.rule, base_path, f.key, "")
     return (f.rule, base_path, f.key, lines.span(f.path, f.line, f.last_line))
 
@@ -90,6 +98,11 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
     base_lines = _Lines(change.base_text)
     head_lines = _Lines(change.head_text)
     seen = Counter(identity(f, f.path, base_lines) for f in base)  # base findings carry base paths
+    base_rank: dict[Identity, int] = {}
+    for f in base:
+        if f.rule in _SHAPE_RULES:
+            key = identity(f, f.path, base_lines)
+            base_rank[key] = max(base_rank.get(key, 0), f.severity.rank)
     by_file: dict[tuple[str, str], list[Identity]] = {}
     for f in base:
         by_file.setdefault((f.rule, f.path), []).append(identity(f, f.path, base_lines))
@@ -112,7 +125,9 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
         key = identity(f, base_path, head_lines)
         if seen[key] <= 0:
             key = renames.old_twin(key, f.path, base_path, by_file.get((f.rule, base_path), []), seen) or key
-        if seen[key] > 0:
+        if seen[key] > 0 and f.severity.rank > base_rank.get(key, f.severity.rank):
+            out.new.append(f)  # the same problem, made worse by the change (a listing that now spans every tenant)
+        elif seen[key] > 0:
             seen[key] -= 1
             if touched(f):
                 out.preexisting.append(f.with_(preexisting=True))
@@ -140,8 +155,8 @@ def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]
         if base_path not in base_text:
             base_text[base_path] = " ".join(" ".join(line.split())
                                             for line in split_lines(change.base_text(base_path) or ""))
-        if f.rule in _INDEX_RULES and f.key:
-            # the same call target in the base file may have needed the same index
+        if f.rule in _KEYED_RULES and f.key:
+            # the same call target in the base file may have needed the same index, or had the same problem
             target = f.key.split(":")[1] if f.key.count(":") >= 1 else ""
             if target and target.rsplit(".", 1)[0] in base_text[base_path]:
                 out.add(f.path)
@@ -185,12 +200,15 @@ class _Renames:
 
     def old_twin(self, key: Identity, head_path: str, base_path: str, candidates: list[Identity],
                  seen: Counter[Identity]) -> Identity | None:
-        head_tokens = _TOKEN.findall(key[3])
+        # Keyed findings (an index's need, a call's shape) hold no code: their key (`function:client.model.op`)
+        # carries the renamed names instead.
+        part = 3 if key[3] else 2
+        head_tokens = _TOKEN.findall(key[part])
         for old in candidates:
             if seen[old] <= 0:
                 continue
             pairs: dict[str, str] = {}
-            old_tokens = _TOKEN.findall(old[3])
+            old_tokens = _TOKEN.findall(old[part])
             if len(old_tokens) != len(head_tokens) or not head_tokens:
                 continue
             if all(_renamed(old_tokens, head_tokens, i, pairs) for i in range(len(head_tokens))) and pairs and \

@@ -208,6 +208,6 @@ def test_a_generated_column_replaced_by_another_is_not_a_lost_rename() -> None:
     sql = ('ALTER TABLE "Order" DROP COLUMN "kind",\n'
            'ADD COLUMN "category" TEXT GENERATED ALWAYS AS (upper("status")) STORED;\n')
     assert not of(run(sql, base_extra=base_extra), "migration/rename-as-drop-add")
-    plain = {f"{MIG}/20240201000000_gen/migration.sql": 'ALTER TABLE "Order" ADD COLUMN "kind" TEXT;\n'}
-    assert of(run(sql.replace(' GENERATED ALWAYS AS (upper("status")) STORED', ''), base_extra=plain),
+    # Replaced by a plain column (maybe-archive's next migration), the computed values are lost: still reported.
+    assert of(run(sql.replace(' GENERATED ALWAYS AS (upper("status")) STORED', ''), base_extra=base_extra),
               "migration/rename-as-drop-add")

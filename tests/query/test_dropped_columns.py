@@ -168,3 +168,17 @@ export async function clear(id: string) {
     head = {**base, "prisma/schema.prisma": head_schema,
             "prisma/migrations/20240101000000_drop_legacy/migration.sql": migration}
     assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+
+
+def test_a_column_renamed_onto_a_dropped_one_by_a_later_migration_of_the_change_is_not_gone(query_findings):
+    # supaglue dropped "id" in one migration and renamed "cuid" to "id" in the next, in one pull request.
+    base = {"prisma/schema.prisma": SCHEMA, "src/services/legacy.ts": SERVICE,
+            "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n'}
+    first = "prisma/migrations/20240101000000_drop/migration.sql"
+    second = "prisma/migrations/20240101000001_rename/migration.sql"
+    head = {**base, first: 'ALTER TABLE "Order" DROP COLUMN "legacyCode";\n',
+            second: 'ALTER TABLE "Order" RENAME COLUMN "legacyCode_v2" TO "legacyCode";\n'}
+    assert query_findings(head, base, rule="query/dropped-column-used", schema=None) == []
+    # The drop alone is a drop.
+    head.pop(second)
+    assert [f.line for f in query_findings(head, base, rule="query/dropped-column-used", schema=None)] == [4]

@@ -234,3 +234,22 @@ export async function GET(id: string) {
 }
 """
     assert [f.line for f in _run(query_findings, code)] == [4]
+
+
+def test_a_sort_under_a_where_we_cannot_read_gets_no_index_advice(query_findings) -> None:
+    # RecipeSage: `where` is `isAuthor ? { authorId, ... } : { authorId, ...visible }`, served by its
+    # `(authorId, createdAt DESC)` index; without reading the filter, the sort alone proves no full scan.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export async function GET(mine: boolean, kind: string) {
+  const where = mine ? { kind } : { kind, id: { not: "" } };
+  const a = await prisma.event.findMany({ where, orderBy: { createdAt: "desc" }, take: 10 });
+  const b = await prisma.event.findMany({ orderBy: { createdAt: "desc" }, take: 10 });
+  const c = await prisma.event.findMany({
+    where: mine ? { kind } : undefined, orderBy: { createdAt: "desc" }, take: 9 });
+  return Response.json({ a, b, c });
+}
+"""
+    # b lists the whole table sorted, and so does c when `mine` is false (one finding for the one index, two sites)
+    [finding] = _run(query_findings, code)
+    assert finding.line == 5 and [s["line"] for s in finding.extra["call_sites"]] == [6]

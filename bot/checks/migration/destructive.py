@@ -223,11 +223,8 @@ def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]])
     """DROP COLUMN a + ADD COLUMN b on one table with the same type: one candidate per dropped column, or the
     candidate whose name matches once case and underscores are ignored."""
     out: list[tuple[OpState, OpState]] = []
-    # A stored generated column holds no data of its own (PostgreSQL computes it from the others): replacing one with
-    # a new generated column is a redefinition, and copying its values across would be wrong.
     drops = [st for st in model.ops if st.op.kind == "drop_column" and st.existing and not st.new_column
-             and st.column_before and not getattr(st.column_before, "generated_stored", False)
-             and (st.op.table, st.op.column) not in swapped]
+             and st.column_before and (st.op.table, st.op.column) not in swapped]
     if not drops:
         return out
     # (table, base type, is array) -> added columns, so each drop only looks at same-typed candidates
@@ -276,6 +273,10 @@ def _renames(model: MigrationModel, swapped: set[tuple[str | None, str | None]])
             named = [a for a in by_name.get((*slot, _norm(d.op.column or "")), [])
                      if id(a.op) not in used and a.op.column != d.op.column and any(a is c for c, _n in candidates)]
             pick = named[0] if len(named) == 1 else None
+        if pick is not None and getattr(old, "generated_stored", False) and pick.op.data["col"].generated_stored:
+            # A stored generated column holds no data of its own: replacing it with another generated column is a
+            # redefinition (PostgreSQL computes the values again). Replaced by a plain column, its values are lost.
+            continue
         if pick is not None:
             used.add(id(pick.op))
             out.append((d, pick))

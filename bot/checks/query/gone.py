@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.context import ReviewContext
+
+if TYPE_CHECKING:
+    from bot.sql.model import Statement
+    from bot.sql.ops import Op
 
 from .schema_view import SchemaView, accessor_of
 
@@ -59,23 +64,27 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
     if view is None or not ctx.surfaces.migrations:
         return []
     out: list[Gone] = []
+    files: list[tuple[str, list[tuple[Statement, Op]]]] = []
     for changed in ctx.surfaces.migrations:
         if not changed.path.endswith(".sql"):
             continue
         parsed = parsed_migration(ctx, changed.path)
         if parsed is None or not parsed.ok:
             continue
-        ops = [(stmt, op) for stmt in parsed.statements for op in ops_of(stmt)]
-        # Prisma changes a column's type it cannot cast as `DROP COLUMN "x", ADD COLUMN "x" <type>` (and rebuilds a
-        # table the same way): the name lives on, so code using it keeps working (the data loss is the migration
-        # rules' to report).
-        added = {(_bare(op.table), op.column) for _, op in ops if op.kind == "add_column" and op.table}
-        created = {_bare(op.table) for _, op in ops if op.kind == "create_table" and op.table}
-        # A table rebuilt under a temporary name and renamed onto the dropped one (`DROP TABLE "T"; ALTER TABLE
-        # "NewT" RENAME TO "T"`) keeps its name too; so does a column renamed onto a dropped one.
-        added |= {(_bare(op.table), str(op.data["new"])) for _, op in ops
-                  if op.kind == "rename_column" and op.table and op.data.get("new")}
-        created |= {_bare(str(op.data["new"])) for _, op in ops if op.kind == "rename_table" and op.data.get("new")}
+        files.append((changed.path, [(stmt, op) for stmt in parsed.statements for op in ops_of(stmt)]))
+    # Names that exist again when the change's migrations have all run. Prisma changes a column's type it cannot
+    # cast as `DROP COLUMN "x", ADD COLUMN "x" <type>` (and rebuilds a table the same way); a table rebuilt under a
+    # temporary name is renamed onto the dropped one (`DROP TABLE "T"; ALTER TABLE "NewT" RENAME TO "T"`); a column
+    # is renamed onto a dropped one, in the same file or a later one of the change (supaglue dropped "id" and
+    # renamed "cuid" to "id" in the next migration). Code using such a name keeps working (the data loss is the
+    # migration rules' to report).
+    every = [op for _path, ops in files for _stmt, op in ops]
+    added = {(_bare(op.table), op.column) for op in every if op.kind == "add_column" and op.table}
+    added |= {(_bare(op.table), str(op.data["new"])) for op in every
+              if op.kind == "rename_column" and op.table and op.data.get("new")}
+    created = {_bare(op.table) for op in every if op.kind == "create_table" and op.table}
+    created |= {_bare(str(op.data["new"])) for op in every if op.kind == "rename_table" and op.data.get("new")}
+    for path, ops in files:
         created_so_far: set[str] = set()
         for stmt, op in ops:
             if op.kind == "create_table" and op.table:
@@ -111,7 +120,7 @@ def migration_gone_items(ctx: ReviewContext, known: set[tuple[str, str | None]])
                 new = head_field.name if head_field is not None else new
                 if new == field_name or _same_field_at_head(head_view, model.name, field_name, str(new)):
                     continue  # `organization_id` -> `organizationId` with the @map dropped: the field keeps its name
-            out.append(Gone(model.name, (accessor_of(model.name),), field_name, new, changed.path,
+            out.append(Gone(model.name, (accessor_of(model.name),), field_name, new, path,
                             stmt.line))
     return out
 

@@ -11,7 +11,7 @@ from bot.findings import Finding, Severity, Surface
 from bot.prisma.model import Model
 from bot.registry import define
 from bot.ts.model import PrismaCall
-from bot.ts.values import JsArray, JsLiteral, JsObject, JsValue
+from bot.ts.values import JsArray, JsExpr, JsLiteral, JsObject, JsValue
 
 from .common import QueryInput, call_finding, function_text, is_script_path, is_test_path
 from .schema_view import IndexShape, index_shapes
@@ -208,12 +208,28 @@ def advise(call: PrismaCall, model: Model) -> tuple[Conditions, Advice] | None:
             method = "btree" if (branch.equality or branch.range) else "gin"
             return (branch, Advice(tuple(cols), method=method, kind="or-branch")) if cols else None
         return None
-    if c.sort and call.has_arg("take") and not c.weak:
+    if c.sort and call.has_arg("take") and not c.weak and not _opaque_where(call):
         if any(s.method == "btree" and s.columns[:1] == (c.sort[0],) for s in shapes):
             return None
         cols = proposed_index(c)
         return (c, Advice(tuple(cols))) if cols else None
     return None
+
+
+def _opaque_where(call: PrismaCall) -> bool:
+    """A `where` this analysis cannot read (`isAuthor ? { authorId, ... } : { authorId, ...visible }`): its filter may
+    well be what an index serves (RecipeSage's `(authorId, createdAt DESC)`), so a sort alone proves nothing. A
+    conditional filter with an empty branch (`categoryId ? { categoryId } : undefined`) does list the whole table
+    sorted, on that branch."""
+    if call.has_arg("where") is False:
+        return False
+    where = call.arg("where")
+    if isinstance(where, JsObject):
+        return False
+    return not (isinstance(where, JsExpr) and _EMPTY_BRANCH.search(where.text))
+
+
+_EMPTY_BRANCH = re.compile(r"[?:]\s*(?:undefined|null|\{\s*\})\s*(?::|$)")
 
 
 def _composite(call: PrismaCall, c: Conditions, shapes: list[IndexShape]) -> Advice | None:

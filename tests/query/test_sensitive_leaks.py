@@ -309,3 +309,18 @@ export const noteRouter = router({
     assert sorted(found) == [4, 9]
     assert "`sharePassword`" not in found[4].message and "`shareTokenHash`" in found[4].message
     assert "`sharePassword`" in found[9].message
+
+
+def test_a_row_only_tested_before_a_mapper_does_not_leave(query_findings) -> None:
+    # mirlo's label page: `profile: labelProfile && processSingleArtist(labelProfile)` sends the mapped row; the
+    # row itself goes out only when it is null. `row ?? fallback` does send it.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const user = await prisma.user.findFirst({ where: { id: req.query.id } });
+  res.json({ profile: user && toView(user), admin: user ? toView(user) : null, known: !user });
+  const other = await prisma.user.findFirst({ where: { id: req.query.other } });
+  return res.json({ profile: other ?? null });
+}
+"""
+    assert _lines(query_findings, "src/pages/api/profile.ts", code) == [5]

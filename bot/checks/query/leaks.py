@@ -160,7 +160,8 @@ def _passes_whole(expr: str, name: str) -> bool:
     n = re.escape(name)
     # not `rows.length`, `rows[0]`, `rows(...)`, nor an object key `{ rows: ... }`, nor an argument of another call
     # (`toDTO(row)` makes a new object; the sink itself is the call whose argument `expr` is)
-    for m in re.finditer(rf"(?<![\w$.]){n}\b(?!\s*(?:\.|\?\.|\[|\(|:(?!:)))", expr):
+    # nor a test: `row && toView(row)` and `row ? toView(row) : null` hand on the row only when it is null
+    for m in re.finditer(rf"(?<![\w$.!]){n}\b(?!\s*(?:\.|\?\.|\[|\(|:(?!:)|&&|\?(?![.?])))", expr):
         if not _inside_call(expr, m.start()):
             return True
     if re.search(rf"(?<![\w$.]){n}\s*\??\.\s*{_KEEPS_ROWS}\s*\(", expr):

@@ -11,7 +11,7 @@ from __future__ import annotations
 def load_all() -> None:
     """Import every check module (their imports register their rules), the measured rules included."""
     from bot.checks import change, migration, query, schema  # noqa: F401
-    from bot.checks.query import file_checks
+    from bot.checks.query import dropped_columns, file_checks  # noqa: F401  (dropped_columns loads lazily in reviews)
     from bot.plans import rules as _plan_rules  # noqa: F401  (measured rules: query/measured-*)
     from bot.trace import rules as _measured_rules  # noqa: F401  (measured rules: migration/measured-*)
 

@@ -182,3 +182,13 @@ def test_a_column_renamed_onto_a_dropped_one_by_a_later_migration_of_the_change_
     # The drop alone is a drop.
     head.pop(second)
     assert [f.line for f in query_findings(head, base, rule="query/dropped-column-used", schema=None)] == [4]
+
+
+def test_a_dropped_table_whose_model_now_maps_to_another_table_is_not_gone(query_findings):
+    # invoicerr: `DROP TABLE "User"` after `model User` took `@@map("user")` (a new table): prisma.user still works.
+    head_schema = SCHEMA.replace("model Payment {", 'model Payment {\n  @@map("payments")')
+    migration = 'CREATE TABLE "payments" ("id" TEXT NOT NULL);\nDROP TABLE "Payment";\n'
+    assert _migrated(query_findings, migration, head_schema=head_schema) == []
+    # Dropped with its model, it is gone.
+    gone_schema = SCHEMA.split("model Payment {")[0] + "model" + SCHEMA.split("model Payment {")[1].split("model", 1)[1]
+    assert [f.line for f in _migrated(query_findings, migration, head_schema=gone_schema)] == [12]

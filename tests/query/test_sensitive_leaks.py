@@ -324,3 +324,21 @@ export default async function handler(req, res) {
 }
 """
     assert _lines(query_findings, "src/pages/api/profile.ts", code) == [5]
+
+
+def test_a_secret_blanked_in_each_copy_does_not_leave(query_findings) -> None:
+    # invoicerr's webhook list: `return webhooks.map((w) => ({ ...w, secret: undefined }))`; JSON drops the key.
+    code = """\
+import { prisma } from "@/lib/prisma";
+export default async function handler(req, res) {
+  const sessions = await prisma.session.findMany({ where: { userId: req.query.id } });
+  res.json(sessions.map((s) => ({ ...s, token: undefined })));
+  const one = await prisma.session.findFirst({ where: { id: req.query.id } });
+  res.json({ ...one, token: null });
+  const others = await prisma.session.findMany({ where: { userId: req.query.other } });
+  res.json(others.map((o) => ({ ...o, expiresAt: null })));
+  const last = await prisma.session.findFirst({ where: { id: req.query.last } });
+  return res.json({ ...last, seen: true });
+}
+"""
+    assert _lines(query_findings, "src/pages/api/sessions.ts", code) == [7, 9]

@@ -166,6 +166,10 @@ def _passes_whole(expr: str, name: str) -> bool:
             return True
     if re.search(rf"(?<![\w$.]){n}\s*\??\.\s*{_KEEPS_ROWS}\s*\(", expr):
         return True
+    # `{ ...row, extra }`: every column of the row is copied (the lookbehind above keeps `a.row` out, and `...row` too)
+    for m in re.finditer(rf"(?<![\w$])\.\.\.\s*{n}\b(?!\s*(?:\.|\?\.|\[|\())", expr):
+        if not _inside_call(expr, m.start()):
+            return True
     # `.map((row) => ({ ...row, extra }))` or `.map((row) => row)`: every column of the row is still there
     spread = (rf"(?<![\w$.]){n}\s*\??\.\s*map\s*\(\s*(?:async\s*)?\(?\s*(\w+)[^)=]*\)?\s*=>\s*"
               r"(?:\(\s*\{\s*\.\.\.\1\b|\1\s*\))")
@@ -194,7 +198,18 @@ def removed_fields(body: str, name: str) -> set[str]:
     out = set(re.findall(rf"\bdelete\s+{n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)", body))
     out |= set(re.findall(rf"(?<![\w$.]){n}(?:\s*\[[^\]]*\])?\s*\.\s*(\w+)\s*=\s*(?:undefined|null|''|\"\")",
                           body))
+    # blanked in a copy: `{ ...row, secret: undefined }`, `rows.map((w) => ({ ...w, secret: undefined }))` (invoicerr's
+    # webhook list); JSON drops an undefined key, and a null one tells nothing
+    copies = [rf"\{{\s*\.\.\.{n}\b([^{{}}]*)\}}",
+              rf"(?<![\w$.]){n}\s*\??\.\s*map\s*\(\s*(?:async\s*)?\(?\s*(\w+)[^)=]*\)?\s*=>\s*\(\s*\{{\s*\.\.\.\2\b([^{{}}]*)\}}"]
+    for m in re.finditer(copies[0], body):
+        out |= set(re.findall(_BLANKED, m.group(1)))
+    for m in re.finditer(copies[1].replace("\\2", "\\1"), body):
+        out |= set(re.findall(_BLANKED, m.group(2)))
     return out
+
+
+_BLANKED = re.compile(r"(?:^|,)\s*(\w+)\s*:\s*(?:undefined|null)\s*(?=,|$)")
 
 
 def _destructured(analysis: FileAnalysis, call: PrismaCall) -> list[str] | None:

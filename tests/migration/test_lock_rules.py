@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from mig_fixtures import MIG, of, rules, run
 
+from bot.findings import Severity
+
 NEW_TABLE = """-- CreateTable
 CREATE TABLE "Coupon" (
     "id" TEXT NOT NULL,
@@ -104,6 +106,14 @@ def test_fk_on_existing_table_is_one_finding_with_not_valid_fix() -> None:
     assert fk[0].suggestion is not None and fk[0].suggestion.replacement.endswith("ON UPDATE CASCADE NOT VALID;")
     assert "VALIDATE CONSTRAINT" in fk[0].message
     assert fk[0].line == 5
+    # The column is new and NULL in every row (Prisma's usual relation add): one read of the table, no lookups.
+    assert fk[0].severity is Severity.INFO and "NULL in every row" in fk[0].message
+    # On an existing column (or one added with a default) the validation looks every value up: a warning.
+    existing = run('ALTER TABLE "Order" ADD CONSTRAINT "Order_u_fkey" FOREIGN KEY ("userId") REFERENCES "User"("id");\n')
+    defaulted = run(sql.replace('"couponId" TEXT;', '"couponId" TEXT DEFAULT \'c1\';'))
+    for found in (existing, defaulted):
+        (f,) = of(found, "migration/constraint-not-valid")
+        assert f.severity is Severity.WARNING and "NULL in every row" not in f.message
 
 
 def test_fk_not_valid_then_validate_in_a_later_migration_is_fine_and_same_file_is_not() -> None:

@@ -34,6 +34,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
     not_valid_at: dict[str, tuple[int, int]] = {}  # name -> (line, transaction)
     dropped: set[str] = set()
     added: set[tuple[str | None, str | None]] = set()
+    added_null: set[tuple[str | None, str | None]] = set()  # added here without a default: NULL in every row
     for st in model.ops:
         op = st.op
         d = op.data
@@ -41,6 +42,9 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             dropped.add(op.name)
         if op.kind == "add_column":
             added.add((op.table, op.column))
+            col = d.get("col")
+            if col is not None and col.default is None and not col.identity and not col.generated_stored:
+                added_null.add((op.table, op.column))
         if op.kind == "add_constraint":
             contype = d.get("contype")
             t = q(op.table)
@@ -58,11 +62,16 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
             if contype == "fk":
                 ref = q(d.get("ref_table"))
                 name = qn(op.name or _default_name(op.table, d.get("columns"), "fkey"))
+                # Prisma's usual relation add: the column is new and NULL in every row, so the validation reads the
+                # table once and looks nothing up (about a second per GB): advice, unless measured sizes say large.
+                fresh = bool(d.get("columns")) and all((op.table, c) in added_null for c in d["columns"])
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
                     f"{L.describe(L.SHARE_ROW_EXCLUSIVE)} on "
                     + (f"both {t} and {ref}" if ref != t else t) + "." + _held_note(st, op.table)
+                    + (f" The column is added by this migration and NULL in every row, so the check is one "
+                       f"sequential read of {t} with no lookups: brief unless {t} is large." if fresh else "")
                     + " Add it with NOT VALID here "
                     "(only new rows are checked, the lock is brief), then validate in the next migration, which "
                     "takes SHARE UPDATE EXCLUSIVE (reads and writes go on): "
@@ -70,6 +79,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     "the foreign key validation scans the table under a write-blocking lock",
                     key=f"add foreign key {op.name} on {op.table}",
                     suggestion=_not_valid_suggestion(model, op.stmt),
+                    severity=Severity.INFO if fresh else None,
                 ))
             elif contype == "check":
                 name = qn(op.name or _default_name(op.table, d.get("columns") or [d.get("not_null_of")], "check"))

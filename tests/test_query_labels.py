@@ -83,7 +83,8 @@ def test_the_second_fresh_hand_checks_are_pinned_to_their_apps() -> None:
     assert all(r["reason"].strip() and "\n" not in r["reason"] and int(r["line"]) > 0 for r in rows)
 
 
-@pytest.mark.parametrize(("name", "app_count", "row_count"), [("fresh3", 3, 60), ("fresh4", 5, 60), ("fresh5", 5, 60), ("fresh6", 4, 60)])
+@pytest.mark.parametrize(("name", "app_count", "row_count"),
+                         [("fresh3", 3, 60), ("fresh4", 5, 60), ("fresh5", 5, 60), ("fresh6", 4, 60)])
 def test_the_later_fresh_hand_checks_are_pinned_to_their_apps(name: str, app_count: int, row_count: int) -> None:
     apps = {r["repo"] for r in csv.DictReader((BENCH / f"real_prs_apps_{name}.csv").open(encoding="utf-8"))}
     rows = list(csv.DictReader((BENCH / f"real_prs_handcheck_{name}.csv").open(encoding="utf-8")))

@@ -29,6 +29,23 @@ _SMALL_NOUNS = frozenset({
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
+# Head nouns of tables that record things happening: they grow with every use, whatever the app.
+_STREAM_NOUNS = frozenset({
+    "event", "events", "log", "logs", "message", "messages", "snapshot", "snapshots", "request", "requests",
+    "call", "calls", "answer", "answers", "response", "responses", "result", "results", "visit", "visits",
+    "click", "clicks", "view", "views", "notification", "notifications", "activity", "activities", "history",
+    "histories", "metric", "metrics", "span", "spans", "trace", "traces", "execution", "executions", "run", "runs",
+    "delivery", "deliveries", "audit", "audits", "usage", "usages", "transaction", "transactions",
+})
+
+
+def large_by_name(name: str) -> bool:
+    """A table or model named for a stream of happenings (`Message`, `ai_sessions_snapshots`, `AuditLog`): large in
+    any app that is used. Evidence for keeping a warning, never for raising one."""
+    ws = words(name)
+    return bool(ws) and ws[-1] in _STREAM_NOUNS
+
+
 def words(name: str) -> list[str]:
     """`ProviderApiKey` -> ["provider", "api", "key"]; `app_runtime_settings` -> ["app", "runtime", "settings"]."""
     return [w.lower() for w in _WORD.findall(name)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.prisma.load import load_texts
-from bot.prisma.volume import small_by_nature, words
+from bot.prisma.volume import large_by_name, small_by_nature, words
 
 SCHEMA = """datasource db {
   provider = "postgresql"
@@ -72,3 +72,9 @@ def test_streams_and_ambiguous_names_are_not(models, name: str) -> None:  # type
 def test_one_row_per_small_parent_and_enum_value_is_small(models) -> None:  # type: ignore[no-untyped-def]
     reason = small_by_nature(models["WorkspaceQuota"], models)
     assert reason is not None and "`Workspace`" in reason and "`kind`" in reason
+
+
+@pytest.mark.parametrize(("name", "large"), [("Message", True), ("ai_sessions_snapshots", True), ("AuditLog", True),
+                                             ("Order", False), ("MessageTemplate", False)])
+def test_tables_named_for_a_stream_of_happenings_are_large(name: str, large: bool) -> None:
+    assert large_by_name(name) is large

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.checks.migration._common import Env, Hit, cols, q, qn, single_line_suggestion
 from bot.findings import Severity, Surface
+from bot.prisma.volume import large_by_name
 from bot.registry import define
 from bot.sql import locks as L
 from bot.sql.state import MigrationModel
@@ -65,6 +66,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                 # Prisma's usual relation add: the column is new and NULL in every row, so the validation reads the
                 # table once and looks nothing up (about a second per GB): advice, unless measured sizes say large.
                 fresh = bool(d.get("columns")) and all((op.table, c) in added_null for c in d["columns"])
+                big = large_by_name((op.table or "").rsplit(".", 1)[-1])  # a log or message table: still read long
                 hits.append(Hit(
                     CONSTRAINT_NOT_VALID, op.stmt, subject,
                     f"Adding FOREIGN KEY {name} on {t} scans every row of {t} to validate it while holding a "
@@ -79,7 +81,7 @@ def check(model: MigrationModel, env: Env) -> list[Hit]:
                     "the foreign key validation scans the table under a write-blocking lock",
                     key=f"add foreign key {op.name} on {op.table}",
                     suggestion=_not_valid_suggestion(model, op.stmt),
-                    severity=Severity.INFO if fresh else None,
+                    severity=Severity.INFO if fresh and not big else None,
                 ))
             elif contype == "check":
                 name = qn(op.name or _default_name(op.table, d.get("columns") or [d.get("not_null_of")], "check"))

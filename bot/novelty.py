@@ -44,6 +44,7 @@ _INDEX_RULES = ("query/missing-index",)
 _SHAPE_RULES = ("query/unbounded-find-many", "query/n-plus-one", "query/include-sensitive", "query/over-fetching")
 _KEYED_RULES = (*_INDEX_RULES, *_SHAPE_RULES)
 _QUERY_FAMILY = "query/"
+_SCHEMA_SUFFIX = ".prisma"
 
 
 @dataclass
@@ -60,6 +61,15 @@ def analysed_paths(change: Change, surface_paths: set[str]) -> dict[str, str]:
     for changed in change.files:
         if changed.path in surface_paths and changed.status in (FileStatus.MODIFIED, FileStatus.RENAMED):
             out[changed.path] = changed.base_path or changed.path
+    # A schema split into several files: models move from a file the change edits or deletes into files it adds.
+    # The base side of a deleted schema file is analysed too, so an object's old problem is found wherever the
+    # object lives now (see _moved_objects).
+    if any(c.status is FileStatus.ADDED and c.path.endswith(_SCHEMA_SUFFIX) and c.path in surface_paths
+           for c in change.files):
+        for changed in change.files:
+            if changed.status is FileStatus.DELETED and changed.path.endswith(_SCHEMA_SUFFIX) \
+                    and changed.path in surface_paths:
+                out[changed.path] = changed.path
     return out
 
 
@@ -108,6 +118,15 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
         by_file.setdefault((f.rule, f.path), []).append(identity(f, f.path, base_lines))
     renames = _Renames(change)
     moved = _Moved(change)
+    # Schema objects by name across the base schema files analysed (a split moves them between files). Only objects
+    # no head file of the same path still reports are available to an added file: a model kept in its old file is
+    # matched there.
+    objects = Counter((f.rule, f.key) for f in base
+                      if f.rule.startswith(_OBJECT_FAMILIES) and f.key and f.path.endswith(_SCHEMA_SUFFIX))
+    for f in head:
+        if f.rule.startswith(_OBJECT_FAMILIES) and f.key and analysed.get(f.path, "").endswith(_SCHEMA_SUFFIX) \
+                and objects[(f.rule, f.key)] > 0:
+            objects[(f.rule, f.key)] -= 1
     out = Novelty()
     for f in sorted(head, key=Finding.sort_key):
         if always_the_changes(f):
@@ -115,6 +134,13 @@ def split(head: list[Finding], base: list[Finding], change: Change, analysed: di
                 out.new.append(f)
             continue
         base_path = analysed.get(f.path)
+        if base_path is None and f.rule.startswith(_OBJECT_FAMILIES) and f.key and f.path.endswith(_SCHEMA_SUFFIX) \
+                and objects[(f.rule, f.key)] > 0:
+            # an object a schema split moved into this new file, with the problem it had in its old file
+            objects[(f.rule, f.key)] -= 1
+            if touched(f):
+                out.preexisting.append(f.with_(preexisting=True))
+            continue
         if base_path is None:  # added file, or a file whose base was not analysed: the old line/object test
             if moved.moved_here(f, head_lines):
                 if touched(f):
@@ -145,6 +171,10 @@ def may_be_old(findings: list[Finding], change: Change, analysed: dict[str, str]
     base_text: dict[str, str] = {}
     base_shape: dict[str, str] = {}
     out: set[str] = set()
+    if any(f.rule.startswith(_OBJECT_FAMILIES) and f.key and f.path.endswith(_SCHEMA_SUFFIX) and f.path not in analysed
+           for f in findings):
+        # an object finding in an added schema file may have moved from any edited or deleted schema file
+        out.update(head for head, base in analysed.items() if base.endswith(_SCHEMA_SUFFIX))
     for f in findings:
         base_path = analysed.get(f.path)
         if base_path is None or f.path in out or always_the_changes(f):

@@ -272,3 +272,21 @@ def test_handlers_moved_from_a_deleted_file_bring_their_problems_along() -> None
     fresh = review(change_from_trees({PATH: schema, "src/db.ts": _DB},
                                      {PATH: schema, "src/db.ts": _DB, "src/controllers/imports.ts": moved}))
     assert {f.line for f in fresh.findings if f.rule == "query/missing-index"} == {4, 8, 12}
+
+
+def test_a_schema_split_into_files_does_not_make_the_moved_models_problems_new() -> None:
+    # invoicerr moved its models out of schema.prisma into one file per model (Prisma's multi-file schema): the
+    # models' old problems (an unindexed foreign key, money in a Float) moved with them. A problem the split adds is
+    # new.
+    head_main, models = SCHEMA.split("model User {")
+    moved = {"prisma/schema/schema.prisma": head_main,
+             "prisma/schema/models.prisma": "model User {" + models}
+    result = review(change_from_trees({"prisma/schema/schema.prisma": SCHEMA}, moved))
+    assert [f.rule for f in result.findings if f.rule.startswith("prisma/")] == []
+    assert {"prisma/fk-missing-index", "prisma/float-money"} <= {f.rule for f in result.preexisting}
+    worse = dict(moved)
+    worse["prisma/schema/models.prisma"] = moved["prisma/schema/models.prisma"].replace(
+        "  total     Float\n", "  total     Float\n  fee       Float\n")
+    result = review(change_from_trees({"prisma/schema/schema.prisma": SCHEMA}, worse))
+    assert [(f.rule, f.key) for f in result.findings if f.rule == "prisma/float-money"] == [
+        ("prisma/float-money", "Order.fee")]

@@ -4,7 +4,8 @@ A lock, a scan or a missing index matters in proportion to the table. Without db
 the only evidence, and it says something: a table named for configuration (`Setting`, `ApiKey`, `Invitation`, the
 tenants themselves) holds a few rows per tenant, and a table whose unique key is one such small parent plus a
 constant (an enum, a boolean) cannot hold more rows than that parent times the constant. Such a guess only ever
-lowers a finding to advice, says so in the message, and yields to measured sizes.
+lowers a finding to advice, says so in the message, and yields to measured sizes. The other way round, a name of a
+stream of happenings (`Message`, `AuditLog`) is evidence for keeping a warning a rule would otherwise soften.
 """
 
 from __future__ import annotations

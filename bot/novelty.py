@@ -63,7 +63,7 @@ def analysed_paths(change: Change, surface_paths: set[str]) -> dict[str, str]:
             out[changed.path] = changed.base_path or changed.path
     # A schema split into several files: models move from a file the change edits or deletes into files it adds.
     # The base side of a deleted schema file is analysed too, so an object's old problem is found wherever the
-    # object lives now (see _moved_objects).
+    # object lives now (split() matches them by rule and name across the schema's files).
     if any(c.status is FileStatus.ADDED and c.path.endswith(_SCHEMA_SUFFIX) and c.path in surface_paths
            for c in change.files):
         for changed in change.files:

@@ -200,12 +200,13 @@ def removed_fields(body: str, name: str) -> set[str]:
                           body))
     # blanked in a copy: `{ ...row, secret: undefined }`, `rows.map((w) => ({ ...w, secret: undefined }))` (invoicerr's
     # webhook list); JSON drops an undefined key, and a null one tells nothing
-    copies = [rf"\{{\s*\.\.\.{n}\b([^{{}}]*)\}}",
-              rf"(?<![\w$.]){n}\s*\??\.\s*map\s*\(\s*(?:async\s*)?\(?\s*(\w+)[^)=]*\)?\s*=>\s*\(\s*\{{\s*\.\.\.\2\b([^{{}}]*)\}}"]
-    for m in re.finditer(copies[0], body):
-        out |= set(re.findall(_BLANKED, m.group(1)))
-    for m in re.finditer(copies[1].replace("\\2", "\\1"), body):
-        out |= set(re.findall(_BLANKED, m.group(2)))
+    spread = rf"\{{\s*\.\.\.{n}\b([^{{}}]*)\}}"
+    mapped = (rf"(?<![\w$.]){n}\s*\??\.\s*map\s*\(\s*(?:async\s*)?\(?\s*(\w+)[^)=]*\)?\s*=>\s*"
+              rf"\(\s*\{{\s*\.\.\.\1\b([^{{}}]*)\}}")
+    for m in re.finditer(spread, body):
+        out |= set(_BLANKED.findall(m.group(1)))
+    for m in re.finditer(mapped, body):
+        out |= set(_BLANKED.findall(m.group(2)))
     return out
 
 

@@ -12,7 +12,7 @@ from bot.ts.model import PrismaCall
 from bot.ts.values import JsExpr, JsLiteral, JsObject
 
 from .common import QueryInput, call_finding, function_text, int_option, is_test_path
-from .leaks import Leak, leaks_of
+from .leaks import Leak, code_between, leaks_of
 from .schema_view import SchemaView, large_fields, sensitive_fields
 
 OVERFETCH = define(
@@ -167,8 +167,8 @@ _HASHED = re.compile(r"hash|salt|digest", re.I)
 def _compared_after(inp: QueryInput, call: PrismaCall, secret: str) -> bool:
     """The code after the call checks the row's secret against a value (`if (password !== note.sharePassword)
     throw ...`): the row goes out only to a caller who sent that very value (blinko's public note detail)."""
-    after = "\n".join(inp.analysis.lines[call.end_line:call.function.end_line]) if not call.function.is_module \
-        else "\n".join(inp.analysis.lines[call.end_line:])
+    last = len(inp.analysis.lines) if call.function.is_module else call.function.end_line
+    after = code_between(inp.analysis, call.end_line + 1, last)
     name = re.escape(secret)
     return re.search(rf"\.{name}\b\s*[!=]==?(?!=)|[!=]==?\s*[\w$.?]*\.{name}\b", after) is not None
 
